@@ -1,0 +1,79 @@
+# Installs what the native stack and the tests need, idempotently; sourced by scripts/*.
+# Each step checks first, so a second run costs a second or two.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+export UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1
+UV_VERSION="0.13.9"
+
+say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    die "need root to run: $*"; fi
+}
+
+apt_updated=""
+apt_install() {
+  if [ -z "$apt_updated" ]; then
+    say "apt-get update"
+    as_root apt-get update -qq >/dev/null || die "apt-get update failed"
+    apt_updated=1
+  fi
+  say "installing Debian packages: $*"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null \
+    || die "apt-get install $* failed"
+}
+
+ensure_postgres() {
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    apt_install postgresql
+  fi
+  # The Debian package creates the postgres user our throwaway clusters run as.
+  if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
+    apt_install postgresql
+  fi
+}
+
+ensure_go() {
+  command -v go >/dev/null || die "Go 1.22+ is required (https://go.dev/doc/install)"
+}
+
+ensure_uv() {
+  if ! command -v uv >/dev/null; then
+    say "installing uv from PyPI"
+    python3 -m pip install --quiet "uv==${UV_VERSION}" || die "pip install uv failed"
+    hash -r
+  fi
+  command -v uv >/dev/null || die "uv is installed but not on PATH"
+}
+
+# The project's virtualenv: every locked dependency, then our packages in editable mode.
+ensure_venv() {
+  ensure_uv
+  local stamp="$ROOT/.venv/.locked"
+  local want
+  want="$(cat "$ROOT/requirements-dev.lock" "$ROOT"/*/pyproject.toml | sha256sum | cut -c1-16)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return; fi
+  say "setting up .venv from requirements-dev.lock"
+  [ -x "$ROOT/.venv/bin/python" ] || uv venv --quiet --python python3 "$ROOT/.venv" || die "uv venv failed"
+  uv pip sync --quiet --python "$ROOT/.venv/bin/python" --require-hashes "$ROOT/requirements-dev.lock" \
+    || die "installing locked Python dependencies failed"
+  uv pip install --quiet --python "$ROOT/.venv/bin/python" --no-deps \
+    -e "$ROOT/agent" -e "$ROOT/mock_whatsapp" -e "$ROOT/simulator" \
+    || die "installing the project's Python packages failed"
+  echo "$want" >"$stamp"
+}
+
+build_delivery() {
+  ensure_go
+  mkdir -p "$ROOT/.stack/bin"
+  (cd "$ROOT/delivery" && go build -o "$ROOT/.stack/bin/delivery" ./cmd/delivery) \
+    || die "building delivery failed"
+}
+
+bootstrap_native() {
+  ensure_postgres
+  ensure_venv
+  build_delivery
+}

@@ -1,0 +1,277 @@
+"""The native stack: Postgres, mock_whatsapp, agent and delivery as local processes.
+
+`scripts/up` and `scripts/down` use it when no Docker engine answers, and the end-to-end
+tests use it to run a private stack on free ports. Each service runs in its own session
+with its log in `<state>/logs/` and its pid in `<state>/run/`, so `down` can stop what an
+earlier `up` started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pgcluster
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("mock_whatsapp", "agent", "delivery")
+
+# Local defaults shared with .env.example and compose.yaml; an .env file or the
+# environment overrides them.
+DEFAULTS = {
+    "WHATSAPP_PHONE_NUMBER_ID": "100000000000001",
+    "WHATSAPP_ACCESS_TOKEN": "dev-access-token",
+    "WHATSAPP_APP_SECRET": "dev-app-secret",
+    "WHATSAPP_VERIFY_TOKEN": "dev-verify-token",
+    "WHATSAPP_API_VERSION": "v21.0",
+    "DELIVERY_PORT": "8080",
+    "AGENT_PORT": "8001",
+    "MOCK_WA_PORT": "8090",
+    "POSTGRES_PORT": "5433",
+    "DEV_CLOCK": "true",
+}
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parse a dotenv file: KEY=VALUE lines, comments and blank lines ignored."""
+    values: dict[str, str] = {}
+    if not path.exists():
+        return values
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+@dataclass
+class Ports:
+    delivery: int = 8080
+    agent: int = 8001
+    mock_whatsapp: int = 8090
+    postgres: int = 5433
+
+
+@dataclass
+class NativeStack:
+    """A stack whose state (cluster, logs, pids) lives under `state_dir`."""
+
+    state_dir: Path
+    ports: Ports = field(default_factory=Ports)
+    database_url: str | None = None  # None: run our own cluster under state_dir
+    overrides: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def cluster(self) -> pgcluster.Cluster:
+        return pgcluster.Cluster(self.state_dir / "pg", self.ports.postgres)
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{getattr(self.ports, service)}"
+
+    def settings(self) -> dict[str, str]:
+        """The shared settings: defaults, then .env / environment, then overrides."""
+        merged = dict(DEFAULTS)
+        merged.update(self.overrides)
+        return merged
+
+    def service_env(self) -> dict[str, str]:
+        s = self.settings()
+        db = self.database_url or self.cluster.url
+        env = {
+            **os.environ,
+            **s,
+            "DATABASE_URL": db,
+            # delivery
+            "DELIVERY_ADDR": f"127.0.0.1:{self.ports.delivery}",
+            "PYTHON_AGENT_URL": self.url("agent"),
+            "WHATSAPP_API_URL": f"{self.url('mock_whatsapp')}/{s['WHATSAPP_API_VERSION']}",
+            # agent
+            "AGENT_HOST": "127.0.0.1",
+            "AGENT_PORT": str(self.ports.agent),
+            "DELIVERY_URL": self.url("delivery"),
+            # mock_whatsapp plays Meta, so it holds the same credentials as delivery.
+            "MOCK_WA_HOST": "127.0.0.1",
+            "MOCK_WA_PORT": str(self.ports.mock_whatsapp),
+            "MOCK_WA_WEBHOOK_URL": f"{self.url('delivery')}/webhooks/whatsapp",
+            "MOCK_WA_PHONE_NUMBER_ID": s["WHATSAPP_PHONE_NUMBER_ID"],
+            "MOCK_WA_ACCESS_TOKEN": s["WHATSAPP_ACCESS_TOKEN"],
+            "MOCK_WA_APP_SECRET": s["WHATSAPP_APP_SECRET"],
+            "MOCK_WA_VERIFY_TOKEN": s["WHATSAPP_VERIFY_TOKEN"],
+            "PYTHONUNBUFFERED": "1",
+        }
+        return env
+
+    def command(self, service: str) -> list[str]:
+        python = str(ROOT / ".venv" / "bin" / "python")
+        if service == "delivery":
+            return [str(ROOT / ".stack" / "bin" / "delivery")]
+        if service == "agent":
+            return [python, "-m", "promptpipe_agent"]
+        return [python, "-m", "mock_whatsapp"]
+
+    def _pidfile(self, service: str) -> Path:
+        return self.state_dir / "run" / f"{service}.pid"
+
+    def logfile(self, service: str) -> Path:
+        return self.state_dir / "logs" / f"{service}.log"
+
+    def pid(self, service: str) -> int | None:
+        try:
+            pid = int(self._pidfile(service).read_text())
+            os.kill(pid, 0)
+            return pid
+        except (FileNotFoundError, ValueError, ProcessLookupError):
+            return None
+
+    def start_service(self, service: str) -> None:
+        if self.pid(service):
+            return
+        for sub in ("run", "logs"):
+            (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
+        log = open(self.logfile(service), "ab")
+        proc = subprocess.Popen(
+            self.command(service),
+            cwd=ROOT,
+            env=self.service_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self._pidfile(service).write_text(str(proc.pid))
+
+    def stop_service(self, service: str, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
+        """Stop a service: `sig` first (SIGKILL to simulate a crash), then SIGKILL if needed."""
+        pid = self.pid(service)
+        if pid is None:
+            self._pidfile(service).unlink(missing_ok=True)
+            return
+        _signal_group(pid, sig)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.05)
+        if _alive(pid):
+            _signal_group(pid, signal.SIGKILL)
+            while _alive(pid):
+                time.sleep(0.05)
+        self._pidfile(service).unlink(missing_ok=True)
+
+    def wait_ready(self, service: str, timeout: float = 60) -> None:
+        url = f"{self.url(service)}/readyz"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.pid(service) is None:
+                raise RuntimeError(f"{service} exited during start-up\n{self.log_tail(service)}")
+            if is_ready(url):
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"{service} not ready after {timeout:.0f}s\n{self.log_tail(service)}")
+
+    def log_tail(self, service: str, lines: int = 40) -> str:
+        try:
+            text = self.logfile(service).read_text(errors="replace").splitlines()
+        except FileNotFoundError:
+            return f"(no log for {service})"
+        return "\n".join(f"  {service}| {line}" for line in text[-lines:])
+
+    def up(self) -> None:
+        if self.database_url is None:
+            self.cluster.init()
+            self.cluster.start()
+        for service in SERVICES:
+            self.start_service(service)
+            self.wait_ready(service)
+
+    def down(self) -> None:
+        for service in reversed(SERVICES):
+            self.stop_service(service)
+        if self.database_url is None:
+            self.cluster.stop()
+
+    def status(self) -> dict[str, bool]:
+        return {s: is_ready(f"{self.url(s)}/readyz") for s in SERVICES}
+
+
+def is_ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as resp:
+            return bool(resp.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie child still answers kill(0); reap it if it is ours.
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == 0
+    except ChildProcessError:
+        return _is_running_not_zombie(pid)
+
+
+def _is_running_not_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def default_stack() -> NativeStack:
+    """The developer's stack under .stack/, configured from the environment and .env."""
+    settings = {**read_env_file(ROOT / ".env")}
+    settings.update({k: v for k, v in os.environ.items() if k in DEFAULTS or k.startswith(("WHATSAPP_", "LLM_", "OPENAI_", "DELIVERY_", "AGENT_", "MOCK_WA_"))})
+    ports = Ports(
+        delivery=int(settings.get("DELIVERY_PORT", 8080)),
+        agent=int(settings.get("AGENT_PORT", 8001)),
+        mock_whatsapp=int(settings.get("MOCK_WA_PORT", 8090)),
+        postgres=int(settings.get("POSTGRES_PORT", 5433)),
+    )
+    return NativeStack(ROOT / ".stack" / "native", ports, overrides=settings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the stack as native processes.")
+    parser.add_argument("command", choices=["up", "down", "status"])
+    args = parser.parse_args(argv)
+    stack = default_stack()
+    if args.command == "up":
+        try:
+            stack.up()
+        except RuntimeError as err:
+            print(f"stack did not start: {err}", file=sys.stderr)
+            return 1
+        print(json.dumps({s: stack.url(s) for s in SERVICES}))
+    elif args.command == "down":
+        stack.down()
+    else:
+        status = stack.status()
+        print(json.dumps(status))
+        return 0 if all(status.values()) else 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""The integration guide's Go client, compiled unchanged, gets a valid answer from our agent."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+GUIDE = Path(__file__).resolve().parents[3] / "shared" / "seed" / "INTEGRATION.md"
+
+MAIN = """package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+
+	"seedcheck/agent"
+)
+
+func main() {
+	client := agent.NewClient(os.Args[1])
+	ctx := context.Background()
+	if err := client.Health(ctx); err != nil {
+		panic(err)
+	}
+	resp, err := client.ProcessMessage(ctx, "p_seedcheck", "Hello!", "+15551234567")
+	if err != nil {
+		panic(err)
+	}
+	json.NewEncoder(os.Stdout).Encode(resp)
+}
+"""
+
+
+def seed_client_source() -> str:
+    """The guide's first Go block: internal/agent/client.go, exactly as written there."""
+    blocks = re.findall(r"```go\n(.*?)```", GUIDE.read_text(), flags=re.S)
+    source = blocks[0]
+    assert source.startswith("package agent"), "the guide's first Go block is no longer the client"
+    return source
+
+
+def test_seed_go_client_works_unchanged_against_the_agent(stack: Any, tmp_path: Path) -> None:
+    module = tmp_path / "seedcheck"
+    (module / "agent").mkdir(parents=True)
+    (module / "go.mod").write_text("module seedcheck\n\ngo 1.22\n")
+    (module / "agent" / "client.go").write_text(seed_client_source())
+    (module / "main.go").write_text(MAIN)
+
+    run = subprocess.run(
+        ["go", "run", ".", stack.url("agent")],
+        cwd=module,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert run.returncode == 0, run.stderr
+    answer = json.loads(run.stdout)
+    assert isinstance(answer["response"], str) and answer["response"]
+    assert answer["state"] in {"INTAKE", "FEEDBACK"}
+    assert answer["metadata"]["participant_id"] == "p_seedcheck"
