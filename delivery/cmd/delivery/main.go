@@ -1,0 +1,138 @@
+// Command delivery is PromptPipe's message-delivery service.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"promptpipe/delivery/internal/agent"
+	"promptpipe/delivery/internal/config"
+	"promptpipe/delivery/internal/httpapi"
+	"promptpipe/delivery/internal/inbound"
+	"promptpipe/delivery/internal/metrics"
+	"promptpipe/delivery/internal/outbox"
+	"promptpipe/delivery/internal/store"
+	"promptpipe/delivery/internal/whatsapp"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "delivery:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	if len(args) > 1 && args[1] == "healthcheck" {
+		return healthcheck(cfg.Addr)
+	}
+	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})).With("service", "delivery")
+	log.Info("starting", "config", cfg)
+
+	db, err := store.Open(ctx, cfg.DatabaseURL, int32(cfg.Workers+8))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	m := metrics.New()
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "delivery_inbound_queue_depth",
+		Help: "Inbound messages not yet answered.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, err := db.InboundQueueDepth(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	}))
+
+	agentClient := agent.NewClient(cfg.AgentURL, cfg.AgentTimeout, m, log)
+	healthCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	if err := agentClient.Health(healthCtx); err != nil {
+		log.Warn("python agent health check failed", "error", err)
+	} else {
+		log.Info("python agent is healthy")
+	}
+	cancel()
+
+	inboundWake, outboxWake := inbound.NewSignal(), inbound.NewSignal()
+	workers := &inbound.Workers{
+		Store: db, Agent: agentClient, AgentAttempts: cfg.AgentRetryCount, Count: cfg.Workers,
+		Wake: inboundWake, OutboxWake: outboxWake, Metrics: m, Log: log, PollInterval: time.Second,
+	}
+	sender := &outbox.Sender{
+		Store: db, WhatsApp: whatsapp.NewClient(cfg.WhatsAppAPIURL, cfg.WhatsAppPhoneNumberID, cfg.WhatsAppAccessToken),
+		Wake: outboxWake, Metrics: m, Log: log, PollInterval: 500 * time.Millisecond,
+		MaxAttempts: 10, BaseDelay: time.Second, MaxDelay: 5 * time.Minute,
+	}
+	api := &httpapi.Server{
+		Store: db, Metrics: m, Log: log, AppSecret: cfg.WhatsAppAppSecret, VerifyToken: cfg.WhatsAppVerifyToken,
+		APIToken: cfg.APIToken, InboundWake: inboundWake, OutboxWake: outboxWake, Now: time.Now,
+	}
+	srv := &http.Server{Addr: cfg.Addr, Handler: api.Routes(), ReadHeaderTimeout: 10 * time.Second}
+
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); workers.Run(ctx) }()
+	go func() { defer wg.Done(); sender.Run(ctx) }()
+
+	errc := make(chan error, 1)
+	go func() {
+		log.Info("listening", "addr", cfg.Addr)
+		if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+			errc <- err
+		}
+		close(errc)
+	}()
+	select {
+	case err := <-errc:
+		if err != nil {
+			return fmt.Errorf("serving http: %w", err)
+		}
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelShutdown()
+	_ = srv.Shutdown(shutdownCtx)
+	wg.Wait()
+	return nil
+}
+
+// healthcheck asks this process's own /readyz; container images have no curl.
+func healthcheck(addr string) error {
+	host, port, _ := strings.Cut(addr, ":")
+	if host == "" || host == "0.0.0.0" {
+		host = "127.0.0.1"
+	}
+	client := http.Client{Timeout: 3 * time.Second}
+	resp, err := client.Get("http://" + host + ":" + port + "/readyz")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("readyz answered %d", resp.StatusCode)
+	}
+	return nil
+}

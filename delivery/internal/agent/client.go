@@ -1,0 +1,196 @@
+// Package agent is the HTTP client of the Python agent, as the integration guide specifies,
+// with an idempotency key, retries that honour the context, and metrics.
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	"promptpipe/delivery/internal/metrics"
+)
+
+// Client represents the Python agent HTTP client.
+type Client struct {
+	baseURL    string
+	httpClient *http.Client
+	metrics    *metrics.Metrics
+	log        *slog.Logger
+	// baseDelay is the first retry's backoff; each retry doubles it (with full jitter).
+	baseDelay time.Duration
+	maxDelay  time.Duration
+}
+
+// ProcessMessageRequest is the request to the Python agent. MessageID (the wamid) is our
+// addition: the agent answers a repeated id from its record instead of running the turn again.
+type ProcessMessageRequest struct {
+	ParticipantID string `json:"participant_id"`
+	Message       string `json:"message"`
+	PhoneNumber   string `json:"phone_number"`
+	MessageID     string `json:"message_id,omitempty"`
+}
+
+// ProcessMessageResponse is the response from the Python agent.
+type ProcessMessageResponse struct {
+	Response string         `json:"response"`
+	State    string         `json:"state"`
+	Metadata map[string]any `json:"metadata"`
+}
+
+// StatusError is a non-200 answer from the agent.
+type StatusError struct {
+	StatusCode int
+	Body       string
+	RetryAfter time.Duration
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("agent returned error: %s (status %d)", e.Body, e.StatusCode)
+}
+
+// NewClient creates a new agent client; timeout bounds each attempt.
+func NewClient(baseURL string, timeout time.Duration, m *metrics.Metrics, log *slog.Logger) *Client {
+	return &Client{
+		baseURL:    baseURL,
+		httpClient: &http.Client{Timeout: timeout},
+		metrics:    m,
+		log:        log,
+		baseDelay:  250 * time.Millisecond,
+		maxDelay:   5 * time.Second,
+	}
+}
+
+// SetBackoff changes the retry delays (tests use tiny ones).
+func (c *Client) SetBackoff(base, max time.Duration) { c.baseDelay, c.maxDelay = base, max }
+
+// ProcessMessage sends one message to the agent, once.
+func (c *Client) ProcessMessage(ctx context.Context, req ProcessMessageRequest) (*ProcessMessageResponse, error) {
+	start := time.Now()
+	resp, err := c.processMessage(ctx, req)
+	state, status := "unknown", "error"
+	if err == nil {
+		state, status = resp.State, "success"
+	}
+	c.metrics.AgentRequestDuration.WithLabelValues(state).Observe(time.Since(start).Seconds())
+	c.metrics.AgentRequestCount.WithLabelValues(state, status).Inc()
+	return resp, err
+}
+
+func (c *Client) processMessage(ctx context.Context, req ProcessMessageRequest) (*ProcessMessageResponse, error) {
+	jsonData, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("marshalling request: %w", err)
+	}
+	httpReq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.baseURL+"/process-message", bytes.NewReader(jsonData))
+	if err != nil {
+		return nil, fmt.Errorf("creating request: %w", err)
+	}
+	httpReq.Header.Set("Content-Type", "application/json")
+	resp, err := c.httpClient.Do(httpReq)
+	if err != nil {
+		return nil, fmt.Errorf("sending request: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return nil, &StatusError{StatusCode: resp.StatusCode, Body: string(body), RetryAfter: retryAfter(resp)}
+	}
+	var result ProcessMessageResponse
+	if err := json.NewDecoder(resp.Body).Decode(&result); err != nil {
+		return nil, fmt.Errorf("decoding response: %w", err)
+	}
+	if result.Response == "" {
+		return nil, errors.New("agent answered with an empty response")
+	}
+	return &result, nil
+}
+
+// ProcessMessageWithRetry makes up to maxAttempts attempts, with jittered exponential
+// backoff between them, retrying only what may succeed later (network errors, 429, 5xx
+// but 501) and never once ctx is done. The message id makes retries safe for the agent.
+func (c *Client) ProcessMessageWithRetry(ctx context.Context, req ProcessMessageRequest, maxAttempts int) (*ProcessMessageResponse, error) {
+	var lastErr error
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		if attempt > 1 {
+			c.metrics.AgentRetries.Inc()
+			if err := sleep(ctx, c.backoff(attempt-1, lastErr)); err != nil {
+				return nil, fmt.Errorf("waiting to retry: %w (last error: %v)", err, lastErr)
+			}
+		}
+		resp, err := c.ProcessMessage(ctx, req)
+		if err == nil {
+			return resp, nil
+		}
+		lastErr = err
+		if !retryable(ctx, err) {
+			break
+		}
+		c.log.Warn("agent request failed", "attempt", attempt, "max_attempts", maxAttempts,
+			"participant_id", req.ParticipantID, "message_id", req.MessageID, "error", err)
+	}
+	return nil, fmt.Errorf("agent failed after retries: %w", lastErr)
+}
+
+// Health checks the health of the Python agent.
+func (c *Client) Health(ctx context.Context) error {
+	httpReq, err := http.NewRequestWithContext(ctx, http.MethodGet, c.baseURL+"/health", nil)
+	if err != nil {
+		return fmt.Errorf("creating request: %w", err)
+	}
+	resp, err := c.httpClient.Do(httpReq)
+	if err != nil {
+		return fmt.Errorf("sending request: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("agent health check failed: status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+func (c *Client) backoff(retry int, lastErr error) time.Duration {
+	var se *StatusError
+	if errors.As(lastErr, &se) && se.RetryAfter > 0 {
+		return min(se.RetryAfter, c.maxDelay)
+	}
+	ceiling := min(c.baseDelay<<(retry-1), c.maxDelay)
+	return time.Duration(rand.Int64N(int64(ceiling) + 1)) // full jitter
+}
+
+func retryable(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.StatusCode == http.StatusTooManyRequests ||
+			(se.StatusCode >= 500 && se.StatusCode != http.StatusNotImplemented)
+	}
+	return true // network errors, timeouts, undecodable answers
+}
+
+func retryAfter(resp *http.Response) time.Duration {
+	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+		return time.Duration(secs) * time.Second
+	}
+	return 0
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,106 @@
+// Package config reads delivery's settings from the environment, once, at start.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting delivery has; defaults sit beside the fields in Load.
+type Config struct {
+	DatabaseURL string
+	Addr        string
+	LogLevel    slog.Level
+	Workers     int
+	APIToken    string // empty: the admin API is open (local development)
+
+	AgentURL        string
+	AgentTimeout    time.Duration
+	AgentRetryCount int
+
+	WhatsAppAPIURL        string
+	WhatsAppPhoneNumberID string
+	WhatsAppAccessToken   string
+	WhatsAppAppSecret     string
+	WhatsAppVerifyToken   string
+}
+
+// Load parses the environment through getenv; every problem is reported at once.
+func Load(getenv func(string) string) (Config, error) {
+	var errs []error
+	str := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	num := func(key string, def, min int) int {
+		v := str(key, strconv.Itoa(def))
+		n, err := strconv.Atoi(v)
+		if err != nil || n < min {
+			errs = append(errs, fmt.Errorf("%s must be a whole number >= %d, got %q", key, min, v))
+		}
+		return n
+	}
+	dur := func(key string, def time.Duration) time.Duration {
+		v := str(key, def.String())
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be a positive duration such as 30s, got %q", key, v))
+		}
+		return d
+	}
+	c := Config{
+		DatabaseURL: str("DATABASE_URL", "postgres://promptpipe:promptpipe@127.0.0.1:5433/promptpipe?sslmode=disable"),
+		Addr:        str("DELIVERY_ADDR", "127.0.0.1:8080"),
+		Workers:     num("DELIVERY_WORKERS", 4, 1),
+		APIToken:    str("DELIVERY_API_TOKEN", ""),
+
+		AgentURL:        strings.TrimRight(str("PYTHON_AGENT_URL", "http://127.0.0.1:8001"), "/"),
+		AgentTimeout:    dur("PYTHON_AGENT_TIMEOUT", 30*time.Second),
+		AgentRetryCount: num("PYTHON_AGENT_RETRY_COUNT", 3, 1),
+
+		WhatsAppAPIURL:        strings.TrimRight(str("WHATSAPP_API_URL", "http://127.0.0.1:8090/v21.0"), "/"),
+		WhatsAppPhoneNumberID: str("WHATSAPP_PHONE_NUMBER_ID", "100000000000001"),
+		WhatsAppAccessToken:   str("WHATSAPP_ACCESS_TOKEN", "dev-access-token"),
+		WhatsAppAppSecret:     str("WHATSAPP_APP_SECRET", "dev-app-secret"),
+		WhatsAppVerifyToken:   str("WHATSAPP_VERIFY_TOKEN", "dev-verify-token"),
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(str("DELIVERY_LOG_LEVEL", "info"))); err != nil {
+		errs = append(errs, fmt.Errorf("DELIVERY_LOG_LEVEL: %w", err))
+	}
+	return c, errors.Join(errs...)
+}
+
+// LogValue masks the secrets so the config can be logged once at start.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("addr", c.Addr),
+		slog.String("database_url", maskURL(c.DatabaseURL)),
+		slog.Int("workers", c.Workers),
+		slog.Bool("api_token_set", c.APIToken != ""),
+		slog.String("agent_url", c.AgentURL),
+		slog.Duration("agent_timeout", c.AgentTimeout),
+		slog.Int("agent_retry_count", c.AgentRetryCount),
+		slog.String("whatsapp_api_url", c.WhatsAppAPIURL),
+		slog.String("whatsapp_phone_number_id", c.WhatsAppPhoneNumberID),
+	)
+}
+
+// maskURL hides the password in a database URL.
+func maskURL(u string) string {
+	at := strings.LastIndex(u, "@")
+	scheme := strings.Index(u, "://")
+	if at < 0 || scheme < 0 {
+		return u
+	}
+	creds := u[scheme+3 : at]
+	if user, _, ok := strings.Cut(creds, ":"); ok {
+		return u[:scheme+3] + user + ":***" + u[at:]
+	}
+	return u
+}

@@ -1,0 +1,56 @@
+package httpapi
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Routes returns every route of delivery.
+func (s *Server) Routes() http.Handler {
+	mux := http.NewServeMux()
+
+	mux.HandleFunc("GET /webhooks/whatsapp", s.handleVerify)
+	mux.HandleFunc("POST /webhooks/whatsapp", s.handleWebhook)
+
+	admin := func(h http.HandlerFunc) http.Handler { return s.requireToken(h) }
+	mux.Handle("POST /conversation/participants", admin(s.handleEnroll))
+	mux.Handle("GET /conversation/participants", admin(s.handleListParticipants))
+	mux.Handle("GET /conversation/participants/{id}", admin(s.handleGetParticipant))
+	mux.Handle("PUT /conversation/participants/{id}", admin(s.handleUpdateParticipant))
+	mux.Handle("DELETE /conversation/participants/{id}", admin(s.handleDeleteParticipant))
+	mux.Handle("GET /conversation/participants/{id}/messages", admin(s.handleParticipantMessages))
+	mux.Handle("/conversation/participants", admin(methodNotAllowed("GET, POST")))
+	mux.Handle("/conversation/participants/{id}", admin(methodNotAllowed("GET, PUT, DELETE")))
+
+	mux.HandleFunc("GET /health", s.handleHealth)
+	mux.HandleFunc("GET /healthz", s.handleHealthz)
+	mux.HandleFunc("GET /readyz", s.handleReadyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// requireToken guards the admin API when DELIVERY_API_TOKEN is set.
+func (s *Server) requireToken(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.APIToken != "" {
+			got, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !found || subtle.ConstantTimeCompare([]byte(got), []byte(s.APIToken)) != 1 {
+				w.Header().Set("WWW-Authenticate", "Bearer")
+				fail(w, http.StatusUnauthorized, "Missing or invalid bearer token")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// methodNotAllowed answers other methods with PromptPipe's JSON 405.
+func methodNotAllowed(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		fail(w, http.StatusMethodNotAllowed, "Method not allowed")
+	}
+}

@@ -1,0 +1,134 @@
+// Package inbound answers queued inbound messages: enrolled participants through the
+// agent, everyone else with a short acknowledgement. Replies go to the outbox.
+package inbound
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"promptpipe/delivery/internal/agent"
+	"promptpipe/delivery/internal/metrics"
+	"promptpipe/delivery/internal/phone"
+	"promptpipe/delivery/internal/store"
+	"promptpipe/delivery/internal/whatsapp"
+)
+
+// Texts delivery sends on its own; every other word comes from the agent.
+const (
+	// FallbackApology is the integration guide's answer when the agent cannot be reached.
+	FallbackApology = "I apologize, but I'm having trouble processing your message right now. Please try again later."
+	// Acknowledgement answers senders who are not active participants.
+	Acknowledgement = "Thanks, your message has been received."
+)
+
+// Agent is what the worker needs of the agent client.
+type Agent interface {
+	ProcessMessageWithRetry(ctx context.Context, req agent.ProcessMessageRequest, maxAttempts int) (*agent.ProcessMessageResponse, error)
+}
+
+// Signal wakes sleeping loops at once when new work is committed; loops also poll, so a
+// lost signal (or work committed by another process) only costs a poll interval.
+type Signal chan struct{}
+
+// NewSignal makes a Signal.
+func NewSignal() Signal { return make(Signal, 1) }
+
+// Notify wakes one waiting loop without blocking.
+func (s Signal) Notify() {
+	select {
+	case s <- struct{}{}:
+	default:
+	}
+}
+
+// Workers process the inbound queue.
+type Workers struct {
+	Store         *store.Store
+	Agent         Agent
+	AgentAttempts int
+	Count         int
+	Wake          Signal // new inbound work
+	OutboxWake    Signal // new outbound work
+	Metrics       *metrics.Metrics
+	Log           *slog.Logger
+	PollInterval  time.Duration
+}
+
+// Run starts Count workers and blocks until ctx is done and they have stopped.
+func (w *Workers) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for range w.Count {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.loop(ctx)
+		}()
+	}
+	wg.Wait()
+}
+
+func (w *Workers) loop(ctx context.Context) {
+	for ctx.Err() == nil {
+		found, err := w.Store.WithNextInbound(ctx, w.answer)
+		if err != nil && ctx.Err() == nil {
+			w.Log.Error("processing inbound message", "error", err)
+			wait(ctx, nil, time.Second+time.Duration(rand.Int64N(int64(time.Second))))
+			continue
+		}
+		if found {
+			w.OutboxWake.Notify()
+			w.Wake.Notify() // there may be more: let a sibling look too
+			continue
+		}
+		wait(ctx, w.Wake, w.PollInterval)
+	}
+}
+
+// answer decides the reply to one message and queues it, inside the claim's transaction.
+func (w *Workers) answer(tx pgx.Tx, m store.InboundWork) error {
+	ctx := context.Background() // the agent call must not be cut short by shutdown mid-turn
+	start := time.Now()
+	log := w.Log.With("message_id", m.Wamid, "phone", phone.Mask(m.Phone))
+	reply, route := Acknowledgement, "acknowledged"
+	var participantID *string
+	if p := m.Participant; p != nil {
+		participantID = &p.ID
+		log = log.With("participant_id", p.ID)
+		if p.Status == store.StatusActive {
+			resp, err := w.Agent.ProcessMessageWithRetry(ctx, agent.ProcessMessageRequest{
+				ParticipantID: p.ID, Message: m.Body, PhoneNumber: "+" + m.Phone, MessageID: m.Wamid,
+			}, w.AgentAttempts)
+			if err != nil {
+				log.Error("agent failed, sending fallback apology", "error", err)
+				reply, route = FallbackApology, "fallback"
+			} else {
+				reply, route = resp.Response, "agent"
+				log = log.With("state", resp.State)
+			}
+		}
+	}
+	if err := store.EnqueueReply(ctx, tx, store.Outbound{
+		Phone: m.Phone, ParticipantID: participantID, Type: "text", Body: reply,
+		Payload: whatsapp.TextMessage(m.Phone, reply),
+	}); err != nil {
+		return err
+	}
+	w.Metrics.InboundProcessed.WithLabelValues(route).Inc()
+	log.Info("inbound message answered", "route", route, "duration_ms", time.Since(start).Milliseconds())
+	return nil
+}
+
+func wait(ctx context.Context, wake Signal, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-wake:
+	case <-t.C:
+	}
+}

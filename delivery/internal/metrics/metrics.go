@@ -1,0 +1,57 @@
+// Package metrics defines delivery's Prometheus metrics in one place.
+package metrics
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics holds every collector delivery updates. Labels never carry phone numbers or ids.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	// The two metrics the integration guide names, kept under its names.
+	AgentRequestDuration *prometheus.HistogramVec
+	AgentRequestCount    *prometheus.CounterVec
+
+	AgentRetries     prometheus.Counter
+	WebhooksReceived *prometheus.CounterVec
+	InboundProcessed *prometheus.CounterVec
+	OutboxSends      *prometheus.CounterVec
+}
+
+// New creates the collectors and registers them, with the Go and process collectors.
+func New() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		AgentRequestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "promptpipe_agent_request_duration_seconds",
+			Help:    "Duration of Python agent requests.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
+		}, []string{"state"}),
+		AgentRequestCount: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "promptpipe_agent_request_total",
+			Help: "Total number of agent requests.",
+		}, []string{"state", "status"}),
+		AgentRetries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "delivery_agent_retries_total",
+			Help: "Agent requests retried after a failed attempt.",
+		}),
+		WebhooksReceived: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "delivery_webhooks_received_total",
+			Help: "WhatsApp webhooks received, by result.",
+		}, []string{"result"}),
+		InboundProcessed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "delivery_inbound_processed_total",
+			Help: "Inbound messages processed, by how they were answered.",
+		}, []string{"route"}),
+		OutboxSends: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "delivery_outbox_sends_total",
+			Help: "Outbox send attempts to WhatsApp, by result.",
+		}, []string{"result"}),
+	}
+	m.Registry.MustRegister(
+		prometheus.NewGoCollector(),
+		prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}),
+		m.AgentRequestDuration, m.AgentRequestCount, m.AgentRetries,
+		m.WebhooksReceived, m.InboundProcessed, m.OutboxSends,
+	)
+	return m
+}

@@ -1,0 +1,95 @@
+// Package outbox sends queued outbound messages to WhatsApp, exactly once per row.
+package outbox
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"promptpipe/delivery/internal/inbound"
+	"promptpipe/delivery/internal/metrics"
+	"promptpipe/delivery/internal/phone"
+	"promptpipe/delivery/internal/store"
+	"promptpipe/delivery/internal/whatsapp"
+)
+
+// WhatsApp is what the sender needs of the Graph API client.
+type WhatsApp interface {
+	Send(ctx context.Context, payload []byte, idempotencyKey string) (string, error)
+}
+
+// Sender drains the outbox.
+type Sender struct {
+	Store        *store.Store
+	WhatsApp     WhatsApp
+	Wake         inbound.Signal
+	Metrics      *metrics.Metrics
+	Log          *slog.Logger
+	PollInterval time.Duration
+	// MaxAttempts bounds retries of a retryable error before the row is marked failed.
+	MaxAttempts int
+	BaseDelay   time.Duration
+	MaxDelay    time.Duration
+}
+
+// Run sends until ctx is done.
+func (s *Sender) Run(ctx context.Context) {
+	for ctx.Err() == nil {
+		found, err := s.Store.WithNextOutbox(ctx, s.send)
+		if err != nil && ctx.Err() == nil {
+			s.Log.Error("sending outbox row", "error", err)
+			sleep(ctx, s.Wake, time.Second)
+			continue
+		}
+		if !found {
+			sleep(ctx, s.Wake, s.PollInterval)
+		}
+	}
+}
+
+// send makes one attempt; the row stays locked meanwhile, and its id is the idempotency
+// key, so a crash before commit leads to a resend that WhatsApp (our mock) answers with the
+// first wamid instead of a second message.
+func (s *Sender) send(tx pgx.Tx, it store.OutboxItem) error {
+	ctx := context.Background()
+	log := s.Log.With("outbox_id", it.ID, "phone", phone.Mask(it.Phone), "attempt", it.Attempts+1)
+	wamid, err := s.WhatsApp.Send(ctx, it.Payload, it.ID)
+	if err == nil {
+		s.Metrics.OutboxSends.WithLabelValues("sent").Inc()
+		log.Info("outbound message sent", "message_id", wamid)
+		return store.MarkOutboxSent(ctx, tx, it, wamid)
+	}
+	if whatsapp.IsRetryable(err) && it.Attempts+1 < s.MaxAttempts {
+		s.Metrics.OutboxSends.WithLabelValues("retry").Inc()
+		next := time.Now().Add(s.backoff(it.Attempts))
+		log.Warn("outbound send failed, will retry", "error", err, "next_attempt_at", next)
+		return store.MarkOutboxRetry(ctx, tx, it, err, next)
+	}
+	s.Metrics.OutboxSends.WithLabelValues("failed").Inc()
+	log.Error("outbound send failed for good", "error", err)
+	var apiErr *whatsapp.APIError
+	var code *int
+	if errors.As(err, &apiErr) {
+		code = &apiErr.Code
+	}
+	return store.MarkOutboxFailed(ctx, tx, it, err, code)
+}
+
+func (s *Sender) backoff(attempts int) time.Duration {
+	ceiling := min(s.BaseDelay<<attempts, s.MaxDelay)
+	return ceiling/2 + time.Duration(rand.Int64N(int64(ceiling/2)+1))
+}
+
+func sleep(ctx context.Context, wake inbound.Signal, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-wake:
+	case <-t.C:
+	}
+}

@@ -1,0 +1,273 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Message is one entry of the message log.
+type Message struct {
+	ID            int64     `json:"id"`
+	Wamid         *string   `json:"wamid"`
+	Direction     string    `json:"direction"`
+	Phone         string    `json:"phone_number"`
+	ParticipantID *string   `json:"participant_id"`
+	Type          string    `json:"type"`
+	Body          string    `json:"body"`
+	Status        string    `json:"status"`
+	ErrorCode     *int      `json:"error_code,omitempty"`
+	ErrorTitle    *string   `json:"error_title,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// InboundMessage is what the webhook hands to RecordInbound.
+type InboundMessage struct {
+	Wamid string
+	Phone string
+	Type  string
+	Body  string
+}
+
+// RecordInbound stores an inbound message and queues it for processing, in one
+// transaction. A wamid seen before changes nothing and returns recorded=false.
+func (s *Store) RecordInbound(ctx context.Context, m InboundMessage) (recorded bool, err error) {
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var id int64
+		err := tx.QueryRow(ctx, `INSERT INTO messages (wamid, direction, phone, participant_id, type, body, status)
+			VALUES ($1, 'inbound', $2, (SELECT id FROM participants WHERE phone_number = $2), $3, $4, 'received')
+			ON CONFLICT (wamid) DO NOTHING RETURNING id`, m.Wamid, m.Phone, m.Type, m.Body).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // a duplicate delivery of a message we already have
+		}
+		if err != nil {
+			return fmt.Errorf("inserting inbound message: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO inbound_queue (message_id, phone) VALUES ($1, $2)`, id, m.Phone); err != nil {
+			return fmt.Errorf("queueing inbound message: %w", err)
+		}
+		recorded = true
+		return nil
+	})
+	return recorded, err
+}
+
+// statusRank orders outbound statuses so a late "delivered" never overwrites "read".
+const statusRank = `CASE %s WHEN 'queued' THEN 0 WHEN 'sent' THEN 1 WHEN 'failed' THEN 2
+	WHEN 'delivered' THEN 3 WHEN 'read' THEN 4 ELSE -1 END`
+
+// RecordStatus keeps a status webhook and moves the message forward if it is known yet;
+// otherwise MarkOutboxSent applies it when the wamid arrives.
+func (s *Store) RecordStatus(ctx context.Context, wamid, status string, at time.Time, errCode *int, errTitle *string) error {
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO status_events (wamid, status, occurred_at, error_code, error_title)
+			VALUES ($1, $2, $3, $4, $5)`, wamid, status, at, errCode, errTitle); err != nil {
+			return fmt.Errorf("recording status: %w", err)
+		}
+		return applyStatuses(ctx, tx, wamid)
+	})
+}
+
+// applyStatuses sets an outbound message's status to the most advanced one received.
+func applyStatuses(ctx context.Context, tx pgx.Tx, wamid string) error {
+	_, err := tx.Exec(ctx, fmt.Sprintf(`UPDATE messages m SET status = e.status,
+			error_code = COALESCE(e.error_code, m.error_code),
+			error_title = COALESCE(e.error_title, m.error_title), updated_at = now()
+		FROM (SELECT status, error_code, error_title FROM status_events WHERE wamid = $1
+		      ORDER BY %s DESC, id LIMIT 1) e
+		WHERE m.wamid = $1 AND m.direction = 'outbound' AND %s > %s`,
+		fmt.Sprintf(statusRank, "status"), fmt.Sprintf(statusRank, "e.status"), fmt.Sprintf(statusRank, "m.status")), wamid)
+	if err != nil {
+		return fmt.Errorf("applying statuses: %w", err)
+	}
+	return nil
+}
+
+// ListMessages returns a participant's message log, oldest first.
+func (s *Store) ListMessages(ctx context.Context, participantID string) ([]Message, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT id, wamid, direction, phone, participant_id, type, body, status,
+		error_code, error_title, created_at, updated_at FROM messages WHERE participant_id = $1 ORDER BY id`, participantID)
+	if err != nil {
+		return nil, fmt.Errorf("listing messages: %w", err)
+	}
+	defer rows.Close()
+	out := []Message{}
+	for rows.Next() {
+		var m Message
+		if err := rows.Scan(&m.ID, &m.Wamid, &m.Direction, &m.Phone, &m.ParticipantID, &m.Type, &m.Body,
+			&m.Status, &m.ErrorCode, &m.ErrorTitle, &m.CreatedAt, &m.UpdatedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// InboundWork is a claimed inbound message, with the participant its phone belongs to now.
+type InboundWork struct {
+	MessageID   int64
+	Wamid       string
+	Phone       string
+	Body        string
+	Participant *Participant // nil for an unknown sender
+}
+
+// WithNextInbound claims the oldest unfinished message of some phone whose earlier
+// messages are all done, and calls fn inside the claiming transaction. fn queues the reply
+// with EnqueueReply on the same tx; the message is then marked done and everything
+// commits together. If fn fails or the process dies, nothing is kept and the message
+// stays queued. Returns false when there is nothing to do.
+func (s *Store) WithNextInbound(ctx context.Context, fn func(tx pgx.Tx, w InboundWork) error) (bool, error) {
+	tx, err := s.Pool.Begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("beginning inbound claim: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
+	var w InboundWork
+	// The head-of-line condition keeps one phone's messages in order: a later message is
+	// never claimable while an earlier one is unfinished, and a head that another worker
+	// holds is skipped, so that worker keeps the phone to itself.
+	err = tx.QueryRow(ctx, `SELECT q.message_id, m.wamid, m.phone, m.body FROM inbound_queue q
+		JOIN messages m ON m.id = q.message_id
+		WHERE q.done_at IS NULL AND q.message_id = (
+			SELECT min(q2.message_id) FROM inbound_queue q2 WHERE q2.phone = q.phone AND q2.done_at IS NULL)
+		ORDER BY q.message_id LIMIT 1 FOR UPDATE OF q SKIP LOCKED`).Scan(&w.MessageID, &w.Wamid, &w.Phone, &w.Body)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("claiming inbound message: %w", err)
+	}
+	p, err := scanParticipant(tx.QueryRow(ctx, `SELECT `+participantColumns+` FROM participants WHERE phone_number = $1`, w.Phone))
+	switch {
+	case err == nil:
+		w.Participant = p
+	case !errors.Is(err, ErrNotFound):
+		return false, fmt.Errorf("looking up participant: %w", err)
+	}
+	if err := fn(tx, w); err != nil {
+		return true, err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE inbound_queue SET done_at = now(), attempts = attempts + 1 WHERE message_id = $1`, w.MessageID); err != nil {
+		return true, fmt.Errorf("marking inbound done: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE messages SET status = 'done', updated_at = now() WHERE id = $1`, w.MessageID); err != nil {
+		return true, fmt.Errorf("marking inbound done: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return true, fmt.Errorf("committing inbound: %w", err)
+	}
+	return true, nil
+}
+
+// InboundQueueDepth counts inbound messages not yet answered.
+func (s *Store) InboundQueueDepth(ctx context.Context) (int, error) {
+	var n int
+	err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM inbound_queue WHERE done_at IS NULL`).Scan(&n)
+	return n, err
+}
+
+// Outbound is a message to send.
+type Outbound struct {
+	Phone         string
+	ParticipantID *string
+	Type          string         // "text" or "interactive"
+	Body          string         // what the log shows
+	Payload       map[string]any // the Graph API request body
+}
+
+// EnqueueReply logs an outbound message and queues it in the outbox, inside tx.
+func EnqueueReply(ctx context.Context, tx pgx.Tx, o Outbound) error {
+	var msgID int64
+	if err := tx.QueryRow(ctx, `INSERT INTO messages (direction, phone, participant_id, type, body, status)
+		VALUES ('outbound', $1, $2, $3, $4, 'queued') RETURNING id`, o.Phone, o.ParticipantID, o.Type, o.Body).Scan(&msgID); err != nil {
+		return fmt.Errorf("logging outbound message: %w", err)
+	}
+	payload, err := json.Marshal(o.Payload)
+	if err != nil {
+		return fmt.Errorf("encoding outbound payload: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO outbox (id, message_id, phone, payload, status) VALUES ($1, $2, $3, $4, 'queued')`,
+		newOutboxID(), msgID, o.Phone, payload); err != nil {
+		return fmt.Errorf("queueing outbound message: %w", err)
+	}
+	return nil
+}
+
+func newOutboxID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return "ob_" + hex.EncodeToString(b[:])
+}
+
+// OutboxItem is a claimed outbox row.
+type OutboxItem struct {
+	ID        string
+	MessageID int64
+	Phone     string
+	Payload   []byte
+	Attempts  int
+}
+
+// WithNextOutbox claims one due outbox row and calls fn inside the claiming transaction;
+// fn must settle it with MarkOutboxSent, MarkOutboxRetry or MarkOutboxFailed.
+func (s *Store) WithNextOutbox(ctx context.Context, fn func(tx pgx.Tx, item OutboxItem) error) (bool, error) {
+	tx, err := s.Pool.Begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("beginning outbox claim: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
+	var it OutboxItem
+	err = tx.QueryRow(ctx, `SELECT id, message_id, phone, payload, attempts FROM outbox
+		WHERE status = 'queued' AND next_attempt_at <= now()
+		ORDER BY next_attempt_at, created_at LIMIT 1 FOR UPDATE SKIP LOCKED`).Scan(&it.ID, &it.MessageID, &it.Phone, &it.Payload, &it.Attempts)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("claiming outbox row: %w", err)
+	}
+	if err := fn(tx, it); err != nil {
+		return true, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return true, fmt.Errorf("committing outbox row: %w", err)
+	}
+	return true, nil
+}
+
+// MarkOutboxSent records the wamid WhatsApp returned and any statuses that came first.
+func MarkOutboxSent(ctx context.Context, tx pgx.Tx, it OutboxItem, wamid string) error {
+	if _, err := tx.Exec(ctx, `UPDATE outbox SET status = 'sent', attempts = attempts + 1, updated_at = now() WHERE id = $1`, it.ID); err != nil {
+		return fmt.Errorf("marking outbox sent: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE messages SET wamid = $2, status = 'sent', updated_at = now() WHERE id = $1`, it.MessageID, wamid); err != nil {
+		return fmt.Errorf("recording wamid: %w", err)
+	}
+	return applyStatuses(ctx, tx, wamid)
+}
+
+// MarkOutboxRetry counts a failed attempt and schedules the next one at next.
+func MarkOutboxRetry(ctx context.Context, tx pgx.Tx, it OutboxItem, cause error, next time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3,
+		updated_at = now() WHERE id = $1`, it.ID, cause.Error(), next)
+	return err
+}
+
+// MarkOutboxFailed gives up on a row whose error no retry can fix.
+func MarkOutboxFailed(ctx context.Context, tx pgx.Tx, it OutboxItem, cause error, code *int) error {
+	if _, err := tx.Exec(ctx, `UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $2,
+		updated_at = now() WHERE id = $1`, it.ID, cause.Error()); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `UPDATE messages SET status = 'failed', error_code = $2, error_title = $3,
+		updated_at = now() WHERE id = $1`, it.MessageID, code, cause.Error())
+	return err
+}

@@ -1,0 +1,107 @@
+package whatsapp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// Client sends messages through the Graph API's messages endpoint.
+type Client struct {
+	apiURL        string // includes the version, e.g. http://127.0.0.1:8090/v21.0
+	phoneNumberID string
+	token         string
+	http          *http.Client
+}
+
+// NewClient returns a client with a bounded per-request timeout.
+func NewClient(apiURL, phoneNumberID, token string) *Client {
+	return &Client{apiURL: apiURL, phoneNumberID: phoneNumberID, token: token,
+		http: &http.Client{Timeout: 15 * time.Second}}
+}
+
+// APIError is Meta's error object: build logic on Code, not on the HTTP status.
+type APIError struct {
+	HTTPStatus int
+	Message    string `json:"message"`
+	Type       string `json:"type"`
+	Code       int    `json:"code"`
+	FBTraceID  string `json:"fbtrace_id"`
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("whatsapp error %d (http %d): %s", e.Code, e.HTTPStatus, e.Message)
+}
+
+// Retryable tells whether sending again later may succeed: rate limits and server errors.
+func (e *APIError) Retryable() bool {
+	return e.HTTPStatus == http.StatusTooManyRequests || e.HTTPStatus >= 500 ||
+		e.Code == 130429 || e.Code == 131056 || e.Code == 1 || e.Code == 2
+}
+
+// IsRetryable reports whether err from Send is worth retrying (network errors are).
+func IsRetryable(err error) bool {
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Retryable()
+	}
+	return true
+}
+
+// TextMessage is the body of a plain text send.
+func TextMessage(to, body string) map[string]any {
+	return map[string]any{
+		"messaging_product": "whatsapp",
+		"recipient_type":    "individual",
+		"to":                to,
+		"type":              "text",
+		"text":              map[string]any{"body": body, "preview_url": false},
+	}
+}
+
+// Send posts a message payload and returns the wamid WhatsApp gave it. idempotencyKey
+// travels as the Idempotency-Key header: Meta ignores it, our mock answers a repeated key
+// with the first response, so a retried send cannot reach the phone twice.
+func (c *Client) Send(ctx context.Context, payload []byte, idempotencyKey string) (string, error) {
+	url := fmt.Sprintf("%s/%s/messages", c.apiURL, c.phoneNumberID)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(payload))
+	if err != nil {
+		return "", fmt.Errorf("creating request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Idempotency-Key", idempotencyKey)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("posting to whatsapp: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return "", fmt.Errorf("reading whatsapp response: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var envelope struct {
+			Error *APIError `json:"error"`
+		}
+		if json.Unmarshal(body, &envelope) == nil && envelope.Error != nil {
+			envelope.Error.HTTPStatus = resp.StatusCode
+			return "", envelope.Error
+		}
+		return "", &APIError{HTTPStatus: resp.StatusCode, Message: string(body)}
+	}
+	var ok struct {
+		Messages []struct {
+			ID string `json:"id"`
+		} `json:"messages"`
+	}
+	if err := json.Unmarshal(body, &ok); err != nil || len(ok.Messages) == 0 || ok.Messages[0].ID == "" {
+		return "", fmt.Errorf("whatsapp answered without a message id: %s", body)
+	}
+	return ok.Messages[0].ID, nil
+}
