@@ -1,0 +1,76 @@
+"""The agent's exceptions, and the one place that turns them into JSON errors."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("promptpipe_agent")
+
+
+class AgentError(Exception):
+    """Base of every error the API reports on purpose."""
+
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(AgentError):
+    status_code = 404
+    code = "not_found"
+
+
+class Unavailable(AgentError):
+    """A dependency (the database, the LLM) cannot answer now; the caller may retry."""
+
+    status_code = 503
+    code = "unavailable"
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return {"error": error}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error leaves as {"error": {"code", "message"}}; exception text never does."""
+
+    @app.exception_handler(AgentError)
+    async def on_agent_error(_: Request, exc: AgentError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"field": ".".join(str(p) for p in e["loc"][1:]), "problem": e["msg"]}
+            for e in exc.errors()
+        ]
+        fields = ", ".join(d["field"] or "body" for d in details)
+        return JSONResponse(
+            error_body("invalid_request", f"The request is not valid: check {fields}.", details),
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = "not_found" if exc.status_code == 404 else "http_error"
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", extra={"path": request.url.path})
+        return JSONResponse(
+            error_body("internal_error", "The agent could not process this request."),
+            status_code=500,
+        )

@@ -1,0 +1,52 @@
+"""Composes the agent's FastAPI app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from promptpipe_agent import __version__, db, logs
+from promptpipe_agent.coach import OfflineCoach
+from promptpipe_agent.conversations import Conversations
+from promptpipe_agent.errors import install_error_handlers
+from promptpipe_agent.routers import conversations, health, messages
+from promptpipe_agent.settings import Settings
+
+log = logging.getLogger("promptpipe_agent")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        logs.configure("agent", settings.log_level)
+        log.info("starting", extra={"config": settings.masked()})
+        pool = db.make_pool(settings.database_url)
+        await pool.open(wait=False)
+        async with pool.connection() as conn:
+            await db.migrate(conn)
+        app.state.pool = pool
+        app.state.conversations = Conversations(pool, OfflineCoach())
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(title="PromptPipe agent", version=__version__, lifespan=lifespan)
+    install_error_handlers(app)
+    app.include_router(messages.router)
+    app.include_router(conversations.router)
+    app.include_router(health.router)
+    return app
+
+
+def __getattr__(name: str) -> FastAPI:
+    # `promptpipe_agent.main:app` for uvicorn, built on first use so importing this module
+    # (in tests, for create_app) reads no environment.
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)

@@ -1,0 +1,37 @@
+"""Request and response bodies of the agent's API (the integration guide's schemas)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ProcessMessageRequest(BaseModel):
+    participant_id: str = Field(min_length=1, max_length=200)
+    message: str = Field(max_length=10_000)
+    phone_number: str = Field(min_length=1, max_length=40)
+    # Our addition: the wamid, used as idempotency key. Optional so the guide's client works.
+    message_id: str | None = Field(default=None, max_length=200)
+
+
+class ProcessMessageResponse(BaseModel):
+    response: str
+    state: str
+    metadata: dict[str, Any]
+
+
+class HistoryItem(BaseModel):
+    role: str
+    content: str
+    timestamp: datetime
+
+
+class ConversationView(BaseModel):
+    participant_id: str
+    state: str
+    profile: dict[str, Any]
+    turns: int
+    history: list[HistoryItem]
+    updated_at: datetime

@@ -1,0 +1,44 @@
+"""The agent's configuration, read once from the environment."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting of the agent, with its local default."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    database_url: str = Field(
+        "postgres://promptpipe:promptpipe@127.0.0.1:5433/promptpipe?sslmode=disable",
+        alias="DATABASE_URL",
+    )
+    host: str = Field("127.0.0.1", alias="AGENT_HOST")
+    port: int = Field(8001, alias="AGENT_PORT")
+    log_level: str = Field("info", alias="AGENT_LOG_LEVEL")
+    llm_provider: Literal["offline", "openai"] = Field("offline", alias="LLM_PROVIDER")
+    openai_base_url: str = Field("", alias="OPENAI_BASE_URL")
+    openai_api_key: SecretStr = Field(SecretStr(""), alias="OPENAI_API_KEY")
+    openai_model: str = Field("gpt-4o-mini", alias="OPENAI_MODEL")
+    delivery_url: str = Field("http://127.0.0.1:8080", alias="DELIVERY_URL")
+    delivery_api_token: SecretStr = Field(SecretStr(""), alias="DELIVERY_API_TOKEN")
+
+    def masked(self) -> dict[str, object]:
+        """The settings as they may be logged: secrets and passwords hidden."""
+        shown = self.model_dump(exclude={"openai_api_key", "delivery_api_token"})
+        shown["database_url"] = _mask_password(self.database_url)
+        shown["openai_api_key_set"] = bool(self.openai_api_key.get_secret_value())
+        return shown
+
+
+def _mask_password(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    creds, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in creds:
+        return url
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"

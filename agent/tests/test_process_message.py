@@ -1,0 +1,114 @@
+"""POST /process-message: the guide's schema, idempotency, ordering, persistence."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import httpx
+
+from promptpipe_agent.main import create_app
+from promptpipe_agent.settings import Settings
+
+
+def turn(pid: str, message: str, message_id: str | None = None) -> dict[str, str]:
+    body = {"participant_id": pid, "message": message, "phone_number": "+15551234567"}
+    if message_id:
+        body["message_id"] = message_id
+    return body
+
+
+async def test_first_message_greets_and_starts_intake(client: httpx.AsyncClient) -> None:
+    resp = await client.post("/process-message", json=turn("p_1", "Hello!"))
+    assert resp.status_code == 200
+    body = resp.json()
+    assert set(body) == {"response", "state", "metadata"}
+    assert body["state"] == "INTAKE"
+    assert "habit coach" in body["response"]
+    assert body["metadata"]["participant_id"] == "p_1"
+    assert body["metadata"]["phone_number"] == "+15551234567"
+
+
+async def test_intake_asks_one_question_at_a_time_and_fills_the_profile(
+    client: httpx.AsyncClient,
+) -> None:
+    answers = ["Hello!", "moving more", "I want energy", "after my morning coffee", "7:30am"]
+    replies = [(await client.post("/process-message", json=turn("p_2", a))).json() for a in answers]
+    assert all(r["response"].count("?") <= 1 for r in replies[:-1])
+    view = (await client.get("/conversations/p_2")).json()
+    assert view["profile"] == {
+        "habit_domain": "moving more",
+        "motivational_frame": "I want energy",
+        "prompt_anchor": "after my morning coffee",
+        "preferred_time": "7:30am",
+    }
+    assert "7:30am" in replies[-1]["response"]
+
+
+async def test_repeated_message_id_returns_first_answer_and_runs_once(
+    client: httpx.AsyncClient,
+) -> None:
+    first = await client.post("/process-message", json=turn("p_3", "Hello!", "wamid.A"))
+    again = await client.post("/process-message", json=turn("p_3", "Hello!", "wamid.A"))
+    assert again.json() == first.json()
+    view = (await client.get("/conversations/p_3")).json()
+    assert view["turns"] == 1
+    assert [h["role"] for h in view["history"]] == ["user", "assistant"]
+
+
+async def test_concurrent_turns_of_one_participant_are_serialized(
+    client: httpx.AsyncClient,
+) -> None:
+    calls = [
+        client.post("/process-message", json=turn("p_4", f"answer {i}", f"wamid.c{i}"))
+        for i in range(6)
+    ]
+    results = await asyncio.gather(*calls)
+    assert all(r.status_code == 200 for r in results)
+    assert sorted(r.json()["metadata"]["turn"] for r in results) == [1, 2, 3, 4, 5, 6]
+    view = (await client.get("/conversations/p_4")).json()
+    assert len(view["history"]) == 12
+
+
+async def test_invalid_request_gets_the_error_shape_and_changes_nothing(
+    client: httpx.AsyncClient,
+) -> None:
+    resp = await client.post("/process-message", json={"participant_id": "p_5"})
+    assert resp.status_code == 422
+    error = resp.json()["error"]
+    assert error["code"] == "invalid_request"
+    assert {d["field"] for d in error["details"]} == {"message", "phone_number"}
+    assert (await client.get("/conversations/p_5")).status_code == 404
+
+
+async def test_state_survives_a_new_app_on_the_same_database(database_url: str) -> None:
+    for _ in range(2):
+        app = create_app(Settings(DATABASE_URL=database_url))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://a") as c:
+                await c.post("/process-message", json=turn("p_6", "Hello!"))
+    view_app = create_app(Settings(DATABASE_URL=database_url))
+    async with view_app.router.lifespan_context(view_app):
+        transport = httpx.ASGITransport(app=view_app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://a") as c:
+            assert (await c.get("/conversations/p_6")).json()["turns"] == 2
+
+
+async def test_health_endpoints(client: httpx.AsyncClient) -> None:
+    health = (await client.get("/health")).json()
+    assert health["status"] == "healthy" and health["version"]
+    assert (await client.get("/healthz")).status_code == 200
+    assert (await client.get("/readyz")).json() == {"status": "ready"}
+
+
+async def test_readyz_reports_an_unreachable_database(
+    create_database: Callable[[str], str],
+) -> None:
+    app = create_app(Settings(DATABASE_URL=create_database("agent_down")))
+    async with app.router.lifespan_context(app):
+        await app.state.pool.close()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://a") as c:
+            resp = await c.get("/readyz")
+    assert resp.status_code == 503
