@@ -130,9 +130,10 @@ class Conversations:
                 "ORDER BY id",
                 (participant_id,),
             )
+            rows: Any = await cur.fetchall()
             history = [
                 HistoryItem(role=r["role"], content=r["content"], timestamp=r["created_at"])
-                for r in await cur.fetchall()
+                for r in rows
             ]
         return ConversationView(
             participant_id=participant_id,

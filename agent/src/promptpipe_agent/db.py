@@ -50,7 +50,7 @@ async def migrate(conn: AsyncConnection) -> None:
                 continue
             async with conn.transaction():
                 await conn.execute(f"SET LOCAL search_path TO {SCHEMA}")
-                await conn.execute(file.read_text())  # type: ignore[arg-type]
+                await conn.execute(file.read_text())
                 await conn.execute(
                     f"INSERT INTO {SCHEMA}.schema_migrations (version) VALUES (%s)", (version,)
                 )
