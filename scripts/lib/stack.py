@@ -71,6 +71,8 @@ class NativeStack:
     ports: Ports = field(default_factory=Ports)
     database_url: str | None = None  # None: run our own cluster under state_dir
     overrides: dict[str, str] = field(default_factory=dict)
+    # Children started by this object; `down` from another process finds them by pid file.
+    _children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict, repr=False)
 
     @property
     def cluster(self) -> pgcluster.Cluster:
@@ -129,26 +131,26 @@ class NativeStack:
     def pid(self, service: str) -> int | None:
         try:
             pid = int(self._pidfile(service).read_text())
-            os.kill(pid, 0)
-            return pid
-        except (FileNotFoundError, ValueError, ProcessLookupError):
+        except (FileNotFoundError, ValueError):
             return None
+        return pid if _alive(pid) else None
 
     def start_service(self, service: str) -> None:
         if self.pid(service):
             return
         for sub in ("run", "logs"):
             (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
-        log = open(self.logfile(service), "ab")
-        proc = subprocess.Popen(
-            self.command(service),
-            cwd=ROOT,
-            env=self.service_env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        with open(self.logfile(service), "ab") as log:
+            proc = subprocess.Popen(
+                self.command(service),
+                cwd=ROOT,
+                env=self.service_env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self._children[service] = proc
         self._pidfile(service).write_text(str(proc.pid))
 
     def stop_service(self, service: str, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
@@ -165,6 +167,9 @@ class NativeStack:
             _signal_group(pid, signal.SIGKILL)
             while _alive(pid):
                 time.sleep(0.05)
+        child = self._children.pop(service, None)
+        if child is not None:
+            child.wait()
         self._pidfile(service).unlink(missing_ok=True)
 
     def wait_ready(self, service: str, timeout: float = 60) -> None:
@@ -216,12 +221,8 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    # A zombie child still answers kill(0); reap it if it is ours.
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        return done == 0
-    except ChildProcessError:
-        return _is_running_not_zombie(pid)
+    # A dead child that nobody has reaped yet still answers kill(0).
+    return _is_running_not_zombie(pid)
 
 
 def _is_running_not_zombie(pid: int) -> bool:

@@ -1,0 +1,20 @@
+"""Run the mock with uvicorn: `python -m mock_whatsapp`."""
+
+import uvicorn
+
+from mock_whatsapp.settings import Settings
+
+
+def main() -> None:
+    settings = Settings()
+    uvicorn.run(
+        "mock_whatsapp.main:app",
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""What the fake Meta does: accept the business's sends, play the phones, emit webhooks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from mock_whatsapp.chats import ChatMessage, Chats, canonical_phone, new_wamid, now_utc
+from mock_whatsapp.graph_errors import GraphError, invalid_parameter
+from mock_whatsapp.logs import mask_phone
+from mock_whatsapp.settings import Settings
+from mock_whatsapp.webhooks import WebhookSender
+
+log = logging.getLogger("mock_whatsapp")
+
+TEXT_MAX = 4096
+BUTTON_TITLE_MAX = 20
+BUTTON_BODY_MAX = 1024
+
+
+class Business:
+    """The business phone number's side of WhatsApp, and every phone it talks to."""
+
+    def __init__(self, settings: Settings, webhooks: WebhookSender) -> None:
+        self.settings = settings
+        self.chats = Chats()
+        self.webhooks = webhooks
+        self.status_tasks: set[asyncio.Task[None]] = set()
+
+    # --- the Graph API -----------------------------------------------------------------
+
+    def send(self, payload: dict[str, Any], idempotency_key: str | None) -> dict[str, Any]:
+        """Validate a /messages request as Meta would and deliver it to the phone."""
+        if idempotency_key and idempotency_key in self.chats.idempotent_answers:
+            return self.chats.idempotent_answers[idempotency_key]
+        if payload.get("messaging_product") != "whatsapp":
+            raise invalid_parameter('messaging_product must be "whatsapp"')
+        if payload.get("status") == "read":
+            return self._mark_read(payload)
+        to_raw = payload.get("to")
+        if not isinstance(to_raw, str) or not to_raw:
+            raise invalid_parameter("to is required")
+        to = canonical_phone(to_raw)
+        if to is None:
+            raise GraphError(
+                400,
+                131026,
+                "Message undeliverable",
+                f"{to_raw} is not a valid WhatsApp phone number",
+            )
+        kind = payload.get("type", "text")
+        if kind == "text":
+            text, interactive = self._text(payload), None
+        elif kind == "interactive":
+            text, interactive = self._interactive(payload)
+        else:
+            raise invalid_parameter(f"Unsupported message type: {kind}")
+        context = payload.get("context") or {}
+        message = self.chats.add(
+            ChatMessage(
+                id=new_wamid(),
+                phone=to,
+                direction="outbound",
+                type=kind,
+                text=text,
+                timestamp=now_utc(),
+                status="accepted",
+                interactive=interactive,
+                context_id=context.get("message_id"),
+            )
+        )
+        answer = {
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": to_raw, "wa_id": to}],
+            "messages": [{"id": message.id}],
+        }
+        if idempotency_key:
+            self.chats.idempotent_answers[idempotency_key] = answer
+        log.info("message sent to phone", extra={"message_id": message.id, "phone": mask_phone(to)})
+        self._start_status_timeline(message, payload.get("biz_opaque_callback_data"))
+        return answer
+
+    def _text(self, payload: dict[str, Any]) -> str:
+        text = payload.get("text")
+        if not isinstance(text, dict) or not isinstance(text.get("body"), str) or not text["body"]:
+            raise invalid_parameter("text.body is required for type text")
+        if len(text["body"]) > TEXT_MAX:
+            raise invalid_parameter(f"text.body must be at most {TEXT_MAX} characters")
+        return str(text["body"])
+
+    def _interactive(self, payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        inter = payload.get("interactive")
+        if not isinstance(inter, dict) or inter.get("type") != "button":
+            raise invalid_parameter('interactive.type must be "button" (lists come later)')
+        body = (inter.get("body") or {}).get("text")
+        if not isinstance(body, str) or not body or len(body) > BUTTON_BODY_MAX:
+            raise invalid_parameter(f"interactive.body.text is required, at most {BUTTON_BODY_MAX}")
+        buttons = (inter.get("action") or {}).get("buttons")
+        if not isinstance(buttons, list) or not 1 <= len(buttons) <= 3:
+            raise invalid_parameter("interactive.action.buttons must have 1 to 3 buttons")
+        replies = []
+        for b in buttons:
+            reply = b.get("reply") if isinstance(b, dict) else None
+            if b.get("type") != "reply" or not isinstance(reply, dict):
+                raise invalid_parameter("each button must be {type: reply, reply: {id, title}}")
+            title, bid = reply.get("title"), reply.get("id")
+            if not title or not bid or len(title) > BUTTON_TITLE_MAX:
+                raise invalid_parameter(f"button title must be 1 to {BUTTON_TITLE_MAX} characters")
+            replies.append({"id": bid, "title": title})
+        if len({r["id"] for r in replies}) != len(replies) or len(
+            {r["title"] for r in replies}
+        ) != len(replies):
+            raise invalid_parameter("button ids and titles must be unique")
+        return body, {"type": "button", "buttons": replies}
+
+    def _mark_read(self, payload: dict[str, Any]) -> dict[str, Any]:
+        message = self.chats.by_id.get(str(payload.get("message_id")))
+        if message is None or message.direction != "inbound":
+            raise GraphError(
+                400,
+                131009,
+                "Parameter value is not valid",
+                "message_id is not a known inbound message",
+            )
+        return {"success": True}
+
+    # --- statuses ----------------------------------------------------------------------
+
+    def _start_status_timeline(self, message: ChatMessage, opaque: Any) -> None:
+        task = asyncio.create_task(self._status_timeline(message, opaque))
+        self.status_tasks.add(task)
+        task.add_done_callback(self.status_tasks.discard)
+
+    async def _status_timeline(self, message: ChatMessage, opaque: Any) -> None:
+        for status in ("sent", "delivered", "read"):
+            await asyncio.sleep(self.settings.status_delay_seconds)
+            if self.chats.advance(message.id, status):
+                self.webhooks.send(self._status_webhook(message, status, opaque))
+
+    def _status_webhook(self, m: ChatMessage, status: str, opaque: Any) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "id": m.id,
+            "status": status,
+            "timestamp": str(int(now_utc().timestamp())),
+            "recipient_id": m.phone,
+        }
+        if opaque is not None:
+            item["biz_opaque_callback_data"] = opaque
+        if status == "sent":
+            item["pricing"] = {
+                "billable": True,
+                "pricing_model": "PMP",
+                "category": "service",
+                "type": "regular",
+            }
+        return self._envelope({"statuses": [item]})
+
+    # --- the phones --------------------------------------------------------------------
+
+    def phone_sends(self, number: str, body: dict[str, Any]) -> ChatMessage:
+        """A phone sends the business a message: log it in its chat, post the webhook."""
+        phone = self.chats.phone(number)
+        if body.get("type", "text") == "interactive":
+            reply = body.get("button_reply") or {}
+            item_body = {"type": "button_reply", "button_reply": reply}
+            message = ChatMessage(
+                new_wamid(),
+                number,
+                "inbound",
+                "interactive",
+                reply.get("title", ""),
+                now_utc(),
+                interactive=item_body,
+                context_id=body.get("context_id"),
+            )
+            specific: dict[str, Any] = {"interactive": item_body}
+        else:
+            message = ChatMessage(new_wamid(), number, "inbound", "text", body["text"], now_utc())
+            specific = {"text": {"body": body["text"]}}
+        self.chats.add(message)
+        item: dict[str, Any] = {
+            "from": number,
+            "id": message.id,
+            "timestamp": str(int(message.timestamp.timestamp())),
+            "type": message.type,
+            **specific,
+        }
+        if message.context_id:
+            item["context"] = {"from": self.settings.display_phone_number, "id": message.context_id}
+        self.webhooks.send(
+            self._envelope(
+                {
+                    "contacts": [{"profile": {"name": phone.name or number}, "wa_id": number}],
+                    "messages": [item],
+                }
+            )
+        )
+        log.info(
+            "phone sent message", extra={"message_id": message.id, "phone": mask_phone(number)}
+        )
+        return message
+
+    def _envelope(self, value: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": self.settings.waba_id,
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {
+                                    "display_phone_number": self.settings.display_phone_number,
+                                    "phone_number_id": self.settings.phone_number_id,
+                                },
+                                **value,
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+
+    async def close(self) -> None:
+        for task in list(self.status_tasks):
+            task.cancel()
+        await asyncio.gather(*list(self.status_tasks), return_exceptions=True)

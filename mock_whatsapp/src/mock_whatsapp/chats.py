@@ -1,0 +1,105 @@
+"""The phones and their chats with the business, held in memory.
+
+A small store behind methods, so that a Postgres-backed one can replace it without the
+routers noticing.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+# Statuses of an outbound message, in the order a phone moves through them.
+STATUS_ORDER = {"accepted": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
+
+
+def new_wamid() -> str:
+    """An opaque id shaped like Meta's: "wamid." and base64, well under 128 characters."""
+    return "wamid." + base64.b64encode(b"\x15\x02\x00\x11\x18\x12" + os.urandom(27)).decode()
+
+
+def canonical_phone(raw: str) -> str | None:
+    """Digits only, 6 to 15 of them (E.164 allows 15); None when that is impossible."""
+    digits = re.sub(r"\D", "", raw)
+    return digits if 6 <= len(digits) <= 15 else None
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ChatMessage:
+    """One message of a chat, in either direction."""
+
+    id: str
+    phone: str
+    direction: str  # "inbound" = phone to business, "outbound" = business to phone
+    type: str
+    text: str
+    timestamp: datetime
+    status: str | None = None  # outbound only
+    interactive: dict[str, Any] | None = None
+    context_id: str | None = None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def view(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "direction": self.direction,
+            "type": self.type,
+            "text": self.text,
+            "timestamp": self.timestamp.isoformat().replace("+00:00", "Z"),
+        }
+        if self.direction == "outbound":
+            out["status"] = self.status
+        if self.interactive is not None:
+            out["interactive"] = self.interactive
+        if self.context_id:
+            out["context_id"] = self.context_id
+        if self.errors:
+            out["errors"] = self.errors
+        return out
+
+
+@dataclass
+class Phone:
+    number: str
+    name: str = ""
+    messages: list[ChatMessage] = field(default_factory=list)
+
+
+class Chats:
+    """All phones, every message by wamid, and the answers given per Idempotency-Key."""
+
+    def __init__(self) -> None:
+        self.phones: dict[str, Phone] = {}
+        self.by_id: dict[str, ChatMessage] = {}
+        self.idempotent_answers: dict[str, dict[str, Any]] = {}
+
+    def phone(self, number: str) -> Phone:
+        if number not in self.phones:
+            self.phones[number] = Phone(number)
+        return self.phones[number]
+
+    def add(self, message: ChatMessage) -> ChatMessage:
+        self.phone(message.phone).messages.append(message)
+        self.by_id[message.id] = message
+        return message
+
+    def advance(self, wamid: str, status: str) -> bool:
+        """Move an outbound message to `status` unless it is already further along."""
+        message = self.by_id.get(wamid)
+        if message is None or message.direction != "outbound":
+            return False
+        if STATUS_ORDER[status] <= STATUS_ORDER.get(message.status or "accepted", 0):
+            return False
+        message.status = status
+        return True
+
+    def reset(self) -> None:
+        self.__init__()  # type: ignore[misc]

@@ -1,0 +1,48 @@
+"""JSON log lines with the field names every service of the stack uses."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+
+# Attributes a LogRecord always has; anything else passed in `extra` becomes a field.
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "msg": record.getMessage(),
+            "service": self.service,
+        }
+        line.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        if record.exc_info:
+            line["error"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+def configure(service: str, level: str) -> None:
+    """Send every log record (ours and uvicorn's) to stdout as JSON."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter(service))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+
+
+def mask_phone(phone: str) -> str:
+    """'+15551234567' → '1555•••4567': enough to tell people apart, not to call them."""
+    digits = "".join(c for c in phone if c.isdigit())
+    if len(digits) <= 8:
+        return "•••" + digits[-2:]
+    return f"{digits[:4]}•••{digits[-4:]}"

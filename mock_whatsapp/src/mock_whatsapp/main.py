@@ -1,0 +1,58 @@
+"""Composes mock_whatsapp's FastAPI app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+
+from mock_whatsapp import __version__, logs
+from mock_whatsapp.business import Business
+from mock_whatsapp.graph_errors import install_error_handlers
+from mock_whatsapp.routers import control, graph, phones
+from mock_whatsapp.settings import Settings
+from mock_whatsapp.webhooks import WebhookSender
+
+log = logging.getLogger("mock_whatsapp")
+
+
+def create_app(
+    settings: Settings | None = None, webhook_transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """The app; `webhook_transport` lets tests receive webhooks without a server."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        logs.configure("mock_whatsapp", settings.log_level)
+        log.info("starting", extra={"config": settings.masked()})
+        webhooks = WebhookSender(
+            settings.webhook_url,
+            settings.app_secret.get_secret_value(),
+            settings.webhook_retry_for_seconds,
+            settings.webhook_timeout_seconds,
+            transport=webhook_transport,
+        )
+        app.state.business = Business(settings, webhooks)
+        try:
+            yield
+        finally:
+            await app.state.business.close()
+            await webhooks.close()
+
+    app = FastAPI(title="mock_whatsapp", version=__version__, lifespan=lifespan)
+    install_error_handlers(app)
+    app.include_router(phones.router)
+    app.include_router(control.router)
+    app.include_router(graph.router)
+    return app
+
+
+def __getattr__(name: str) -> FastAPI:
+    # `mock_whatsapp.main:app` for uvicorn, built on first use.
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)

@@ -1,0 +1,81 @@
+"""The phone side (control API): make a phone send, read its chat, name it."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, model_validator
+
+from mock_whatsapp.business import TEXT_MAX, Business
+from mock_whatsapp.chats import canonical_phone
+from mock_whatsapp.graph_errors import ControlError
+
+router = APIRouter(prefix="/_mock/phones", tags=["phones"])
+
+
+class ButtonReply(BaseModel):
+    id: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+
+
+class PhoneMessage(BaseModel):
+    """What the phone sends: text, or a tap on a reply button."""
+
+    type: Literal["text", "interactive"] = "text"
+    text: str | None = Field(default=None, min_length=1, max_length=TEXT_MAX)
+    button_reply: ButtonReply | None = None
+    context_id: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> PhoneMessage:
+        if self.type == "text" and not self.text:
+            raise ValueError("text is required")
+        if self.type == "interactive" and self.button_reply is None:
+            raise ValueError("button_reply is required for type interactive")
+        return self
+
+
+class PhoneProfile(BaseModel):
+    name: str = Field(max_length=100)
+
+
+def _number(raw: str) -> str:
+    number = canonical_phone(raw)
+    if number is None:
+        raise ControlError(400, "invalid_phone", f"{raw!r} is not a phone number (6-15 digits)")
+    return number
+
+
+@router.get("")
+async def list_phones(request: Request) -> list[dict[str, Any]]:
+    business: Business = request.app.state.business
+    return [
+        {"phone": p.number, "name": p.name, "messages": len(p.messages)}
+        for p in business.chats.phones.values()
+    ]
+
+
+@router.put("/{phone}")
+async def set_profile(phone: str, body: PhoneProfile, request: Request) -> dict[str, Any]:
+    business: Business = request.app.state.business
+    p = business.chats.phone(_number(phone))
+    p.name = body.name
+    return {"phone": p.number, "name": p.name}
+
+
+@router.post("/{phone}/messages", status_code=201)
+async def phone_sends(phone: str, body: PhoneMessage, request: Request) -> JSONResponse:
+    business: Business = request.app.state.business
+    data = body.model_dump(exclude_none=True)
+    message = business.phone_sends(_number(phone), data)
+    return JSONResponse(message.view(), status_code=201)
+
+
+@router.get("/{phone}/messages")
+async def chat(phone: str, request: Request) -> list[dict[str, Any]]:
+    business: Business = request.app.state.business
+    number = _number(phone)
+    found = business.chats.phones.get(number)
+    return [m.view() for m in found.messages] if found else []

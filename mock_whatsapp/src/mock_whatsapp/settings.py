@@ -1,0 +1,31 @@
+"""mock_whatsapp's configuration (prefix MOCK_WA_), read once from the environment."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """The fake Meta's credentials and knobs. Defaults match delivery's local defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="MOCK_WA_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8090
+    log_level: str = "info"
+    webhook_url: str = "http://127.0.0.1:8080/webhooks/whatsapp"
+    app_secret: SecretStr = SecretStr("dev-app-secret")
+    access_token: SecretStr = SecretStr("dev-access-token")
+    phone_number_id: str = "100000000000001"
+    display_phone_number: str = "15550001234"
+    waba_id: str = "200000000000001"
+    verify_token: SecretStr = SecretStr("dev-verify-token")
+    # Seconds between the sent → delivered → read statuses of an outbound message.
+    status_delay_seconds: float = 0.5
+    # How long a failing webhook is retried before the mock gives up on it.
+    webhook_retry_for_seconds: float = 300
+    webhook_timeout_seconds: float = 10
+
+    def masked(self) -> dict[str, object]:
+        return self.model_dump(exclude={"app_secret", "access_token", "verify_token"})
