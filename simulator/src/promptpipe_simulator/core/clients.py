@@ -1,0 +1,190 @@
+"""HTTP clients of delivery, mock_whatsapp and the agent, with typed errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+
+class StackError(Exception):
+    """A call to the stack failed; the message is fit to show a person."""
+
+
+class Unreachable(StackError):
+    """The service did not answer at all (down, or the network failed)."""
+
+
+class Refused(StackError):
+    """The service answered with an error."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Participant:
+    id: str
+    phone_number: str
+    name: str
+    status: str
+    timezone: str = ""
+    background: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> Participant:
+        return cls(
+            id=data["id"],
+            phone_number=data["phone_number"],
+            name=data.get("name", ""),
+            status=data.get("status", ""),
+            timezone=data.get("timezone", ""),
+            background=data.get("background", ""),
+            extra=data,
+        )
+
+
+@dataclass
+class ChatMessage:
+    id: str
+    direction: str  # inbound: the participant wrote it; outbound: the coach did
+    type: str
+    text: str
+    timestamp: str
+    status: str | None = None
+    interactive: dict[str, Any] | None = None
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> ChatMessage:
+        return cls(
+            id=data["id"],
+            direction=data["direction"],
+            type=data.get("type", "text"),
+            text=data.get("text", ""),
+            timestamp=data.get("timestamp", ""),
+            status=data.get("status"),
+            interactive=data.get("interactive"),
+        )
+
+
+async def _call(
+    client: httpx.AsyncClient, service: str, method: str, url: str, **kwargs: Any
+) -> httpx.Response:
+    try:
+        resp = await client.request(method, url, **kwargs)
+    except httpx.HTTPError as exc:
+        raise Unreachable(f"{service} is not reachable ({type(exc).__name__})") from exc
+    if resp.status_code >= 400:
+        raise Refused(f"{service}: {_error_text(resp)}", resp.status_code)
+    return resp
+
+
+def _error_text(resp: httpx.Response) -> str:
+    try:
+        body = resp.json()
+    except ValueError:
+        return f"HTTP {resp.status_code}"
+    if isinstance(body, dict):
+        if isinstance(body.get("error"), dict):
+            return str(body["error"].get("message", resp.status_code))
+        if body.get("message"):
+            return str(body["message"])
+    return f"HTTP {resp.status_code}"
+
+
+class DeliveryClient:
+    """delivery's admin API (PromptPipe's envelope)."""
+
+    def __init__(self, client: httpx.AsyncClient, base_url: str, token: str = "") -> None:
+        self.client, self.base = client, base_url.rstrip("/")
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    async def participants(self) -> list[Participant]:
+        resp = await _call(
+            self.client,
+            "delivery",
+            "GET",
+            f"{self.base}/conversation/participants",
+            headers=self.headers,
+        )
+        return [Participant.from_api(p) for p in resp.json().get("result") or []]
+
+    async def enroll(self, **fields: str) -> Participant:
+        resp = await _call(
+            self.client,
+            "delivery",
+            "POST",
+            f"{self.base}/conversation/participants",
+            json=fields,
+            headers=self.headers,
+        )
+        return Participant.from_api(resp.json()["result"])
+
+    async def healthy(self) -> bool:
+        return await _ready(self.client, f"{self.base}/readyz")
+
+
+class MockWhatsAppClient:
+    """mock_whatsapp's control API: the phones."""
+
+    def __init__(self, client: httpx.AsyncClient, base_url: str) -> None:
+        self.client, self.base = client, base_url.rstrip("/")
+
+    async def send_text(self, phone: str, text: str) -> ChatMessage:
+        resp = await _call(
+            self.client,
+            "mock_whatsapp",
+            "POST",
+            f"{self.base}/_mock/phones/{phone}/messages",
+            json={"text": text},
+        )
+        return ChatMessage.from_api(resp.json())
+
+    async def chat(self, phone: str) -> list[ChatMessage]:
+        resp = await _call(
+            self.client, "mock_whatsapp", "GET", f"{self.base}/_mock/phones/{phone}/messages"
+        )
+        return [ChatMessage.from_api(m) for m in resp.json()]
+
+    async def name_phone(self, phone: str, name: str) -> None:
+        await _call(
+            self.client,
+            "mock_whatsapp",
+            "PUT",
+            f"{self.base}/_mock/phones/{phone}",
+            json={"name": name},
+        )
+
+    async def healthy(self) -> bool:
+        return await _ready(self.client, f"{self.base}/readyz")
+
+
+class AgentClient:
+    """The agent's read-only view of a conversation."""
+
+    def __init__(self, client: httpx.AsyncClient, base_url: str) -> None:
+        self.client, self.base = client, base_url.rstrip("/")
+
+    async def conversation(self, participant_id: str) -> dict[str, Any] | None:
+        try:
+            resp = await _call(
+                self.client, "agent", "GET", f"{self.base}/conversations/{participant_id}"
+            )
+        except Refused as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return dict(resp.json())
+
+    async def healthy(self) -> bool:
+        return await _ready(self.client, f"{self.base}/readyz")
+
+
+async def _ready(client: httpx.AsyncClient, url: str) -> bool:
+    try:
+        return (await client.get(url)).status_code == 200
+    except httpx.HTTPError:
+        return False

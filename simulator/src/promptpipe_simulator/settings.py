@@ -1,0 +1,17 @@
+"""Where the simulator finds the stack (prefix SIM_), read once from the environment."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SIM_", extra="ignore", populate_by_name=True)
+
+    delivery_url: str = "http://127.0.0.1:8080"
+    mock_wa_url: str = "http://127.0.0.1:8090"
+    agent_url: str = "http://127.0.0.1:8001"
+    poll_seconds: float = 0.5
+    # Shared with delivery: its admin API wants this bearer token when it is set.
+    delivery_api_token: SecretStr = Field(SecretStr(""), alias="DELIVERY_API_TOKEN")

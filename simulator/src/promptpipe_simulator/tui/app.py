@@ -1,0 +1,213 @@
+"""The simulator app: participants on the left, their WhatsApp chat in the middle."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.markup import escape
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Footer, Header, Input, Label, ListItem, ListView, Static
+
+from promptpipe_simulator.core.backend import Backend
+from promptpipe_simulator.core.clients import Participant, StackError
+from promptpipe_simulator.core.personas import PersonaFactory
+from promptpipe_simulator.tui.screens.help import HelpScreen
+from promptpipe_simulator.tui.widgets.chat import ChatView
+
+
+class ParticipantItem(ListItem):
+    def __init__(self, participant: Participant) -> None:
+        super().__init__(Label(self.label(participant), classes="participant"))
+        self.participant = participant
+
+    @staticmethod
+    def label(p: Participant) -> str:
+        badge = "" if p.status == "active" else f" [dim]({p.status})[/]"
+        return f"[b]{escape(p.name or p.phone_number)}[/]{badge}\n[dim]+{p.phone_number}[/]"
+
+
+class SimulatorApp(App[None]):
+    """Chat as simulated participants with the PromptPipe stack."""
+
+    TITLE = "PromptPipe simulator"
+    CSS_PATH = "app.tcss"
+    BINDINGS = [
+        Binding("n", "enroll", "Enroll persona"),
+        Binding("i", "toggle_inspector", "Inspector"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self, backend: Backend, poll_seconds: float = 0.5, personas: PersonaFactory | None = None
+    ) -> None:
+        super().__init__()
+        self.backend = backend
+        self.poll_seconds = poll_seconds
+        self.personas = personas or PersonaFactory()
+        self.participants: list[Participant] = []
+        self.selected: Participant | None = None
+        self._offline: set[str] = set()
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=True)
+        with Horizontal(id="body"):
+            with Vertical(id="sidebar"):
+                yield ListView(id="participants")
+                yield Button("Enroll persona (n)", id="enroll", variant="primary")
+            with Vertical(id="conversation"):
+                yield Static("Enroll or pick a participant", id="chat-title")
+                yield ChatView(id="chat")
+                yield Input(
+                    placeholder="Type a message as this participant…", id="composer", disabled=True
+                )
+            yield Static("", id="inspector", classes="hidden")
+        yield Static("connecting…", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_all()
+        self.set_interval(self.poll_seconds, self.refresh_all)
+
+    # --- actions ---------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_toggle_inspector(self) -> None:
+        self.query_one("#inspector").toggle_class("hidden")
+        self.refresh_all()
+
+    def action_refresh(self) -> None:
+        self.refresh_all()
+
+    @on(Button.Pressed, "#enroll")
+    def action_enroll(self) -> None:
+        self.enroll_persona()
+
+    @work(exclusive=False, group="enroll")
+    async def enroll_persona(self) -> None:
+        persona = self.personas.make()
+        try:
+            participant = await self.backend.enroll(persona)
+        except StackError as exc:
+            self.notify(str(exc), title="Could not enroll", severity="error")
+            return
+        self.notify(
+            f"{persona.name} (+{persona.phone_number}, {persona.timezone})", title="Enrolled"
+        )
+        self.selected = participant
+        await self.load_participants()
+
+    @on(ListView.Selected, "#participants")
+    def participant_chosen(self, event: ListView.Selected) -> None:
+        if isinstance(event.item, ParticipantItem):
+            self.select(event.item.participant)
+
+    def select(self, participant: Participant) -> None:
+        self.selected = participant
+        title = f"{participant.name}  +{participant.phone_number}  {participant.timezone}"
+        self.query_one("#chat-title", Static).update(escape(title))
+        self.query_one(ChatView).clear()
+        composer = self.query_one("#composer", Input)
+        composer.disabled = False
+        composer.focus()
+        self.refresh_all()
+
+    @on(Input.Submitted, "#composer")
+    def send(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text or self.selected is None:
+            return
+        event.input.value = ""
+        self.send_text(self.selected.phone_number, text)
+
+    @work(group="send")
+    async def send_text(self, phone: str, text: str) -> None:
+        try:
+            await self.backend.send_text(phone, text)
+        except StackError as exc:
+            self.notify(str(exc), title="Message not sent", severity="error")
+            return
+        await self.load_chat()
+
+    # --- polling ---------------------------------------------------------------------
+
+    @work(exclusive=True, group="refresh")
+    async def refresh_all(self) -> None:
+        await self.load_participants()
+        await self.load_chat()
+        await self.load_health()
+        if not self.query_one("#inspector").has_class("hidden"):
+            await self.load_inspector()
+
+    async def load_participants(self) -> None:
+        try:
+            participants = await self.backend.participants()
+        except StackError as exc:
+            self.report_once("delivery", exc)
+            return
+        self._offline.discard("delivery")
+        if [(p.id, p.status, p.name) for p in participants] == [
+            (p.id, p.status, p.name) for p in self.participants
+        ]:
+            return
+        self.participants = participants
+        view = self.query_one("#participants", ListView)
+        await view.clear()
+        await view.extend([ParticipantItem(p) for p in participants])
+        if self.selected is not None:
+            for index, p in enumerate(participants):
+                if p.id == self.selected.id:
+                    view.index = index
+                    if self.query_one("#composer", Input).disabled:
+                        self.select(p)
+
+    async def load_chat(self) -> None:
+        if self.selected is None:
+            return
+        try:
+            messages = await self.backend.chat(self.selected.phone_number)
+        except StackError as exc:
+            self.report_once("mock_whatsapp", exc)
+            return
+        self._offline.discard("mock_whatsapp")
+        self.query_one(ChatView).show(messages, self.selected.timezone)
+
+    async def load_health(self) -> None:
+        health = await self.backend.health()
+        parts = [f"{'[green]●[/]' if ok else '[red]●[/]'} {name}" for name, ok in health.items()]
+        self.query_one("#status", Static).update("  ".join(parts) + "   [dim]? for help[/]")
+
+    async def load_inspector(self) -> None:
+        panel = self.query_one("#inspector", Static)
+        if self.selected is None:
+            panel.update("[dim]No participant selected[/]")
+            return
+        try:
+            state: dict[str, Any] | None = await self.backend.conversation(self.selected.id)
+        except StackError:
+            panel.update("[b]Agent[/]\n[dim]unavailable[/]")
+            return
+        if state is None:
+            panel.update("[b]Agent[/]\n[dim]no conversation yet[/]")
+            return
+        profile = json.dumps(state.get("profile", {}), indent=1, ensure_ascii=False)
+        panel.update(
+            f"[b]Agent[/]\nstate: [b]{escape(str(state.get('state')))}[/]\n"
+            f"turns: {state.get('turns')}\n\n[b]Profile[/]\n{escape(profile)}"
+        )
+
+    def report_once(self, service: str, exc: StackError) -> None:
+        """Tell the user a service is unreachable once, not on every poll."""
+        if service not in self._offline:
+            self._offline.add(service)
+            self.notify(f"{exc}. Retrying…", title="Connection problem", severity="warning")
+
+    async def on_unmount(self) -> None:
+        await self.backend.close()

@@ -1,0 +1,36 @@
+"""The help screen: every key binding, and what the simulator is showing."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# PromptPipe simulator
+
+You play WhatsApp participants; the stack (delivery, agent, fake WhatsApp) answers.
+
+| key | action |
+| --- | --- |
+| `n` | enroll a new participant (a generated persona) |
+| `↑` `↓` | choose a participant in the sidebar |
+| `Enter` | in the composer: send the message as that participant |
+| `i` | show or hide the inspector (agent state and profile) |
+| `r` | refresh now |
+| `ctrl+p` | command palette |
+| `?` | this help |
+| `q` | quit |
+
+Ticks: ✓ sent · ✓✓ delivered · **blue ✓✓** read · ✗ failed.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help"):
+            yield Markdown(HELP)

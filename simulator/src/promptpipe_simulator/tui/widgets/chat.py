@@ -1,0 +1,86 @@
+"""The chat pane: WhatsApp-like bubbles with times and ticks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from rich.markup import escape
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from promptpipe_simulator.core.clients import ChatMessage
+
+TICKS = {
+    "accepted": "[dim]🕓[/]",
+    "sent": "[dim]✓[/]",
+    "delivered": "[dim]✓✓[/]",
+    "read": "[b #34b7f1]✓✓[/]",
+    "failed": "[b red]✗ failed[/]",
+}
+
+
+def local_time(timestamp: str, timezone: str) -> str:
+    """HH:MM in the participant's timezone (UTC when it is unknown)."""
+    try:
+        moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    try:
+        zone = ZoneInfo(timezone) if timezone else ZoneInfo("UTC")
+    except ZoneInfoNotFoundError:
+        zone = ZoneInfo("UTC")
+    return moment.astimezone(zone).strftime("%H:%M")
+
+
+def bubble_markup(message: ChatMessage, timezone: str) -> str:
+    meta = local_time(message.timestamp, timezone)
+    if message.direction == "outbound":
+        meta = f"{meta} {TICKS.get(message.status or '', '')}".strip()
+    body = escape(message.text)
+    if message.interactive and message.interactive.get("buttons"):
+        buttons = "  ".join(
+            f"[reverse] {escape(b['title'])} [/]" for b in message.interactive["buttons"]
+        )
+        body = f"{body}\n{buttons}"
+    return f"{body}\n[dim]{meta}[/]"
+
+
+class Bubble(Static):
+    """One message; the participant's own on the right, the coach's on the left."""
+
+    def __init__(self, message: ChatMessage, timezone: str) -> None:
+        side = "mine" if message.direction == "inbound" else "theirs"
+        super().__init__(bubble_markup(message, timezone), classes=f"bubble {side}")
+        self.message = message
+        self.timezone = timezone
+
+    def update_message(self, message: ChatMessage) -> None:
+        if message != self.message:
+            self.message = message
+            self.update(bubble_markup(message, self.timezone))
+
+
+class ChatView(VerticalScroll):
+    """The conversation of the selected participant, kept in step with the phone's chat."""
+
+    def show(self, messages: list[ChatMessage], timezone: str) -> None:
+        bubbles = [b for b in self.children if isinstance(b, Bubble)]
+        known = {b.message.id: b for b in bubbles}
+        if bubbles and any(m.id not in known for m in messages[: len(bubbles)]):
+            self.remove_children()  # a different chat: start over
+            known = {}
+        at_bottom = self.scroll_offset.y >= self.max_scroll_y - 1
+        new = []
+        for message in messages:
+            if message.id in known:
+                known[message.id].update_message(message)
+            else:
+                new.append(Bubble(message, timezone))
+        if new:
+            self.mount_all(new)
+            if at_bottom or len(new) == len(messages):
+                self.call_after_refresh(self.scroll_end, animate=False)
+
+    def clear(self) -> None:
+        self.remove_children()
