@@ -37,6 +37,7 @@ class SimulatorApp(App[None]):
     CSS_PATH = "app.tcss"
     BINDINGS = [
         Binding("n", "enroll", "Enroll persona"),
+        Binding("ctrl+n", "enroll", "Enroll persona", show=False),
         Binding("i", "toggle_inspector", "Inspector"),
         Binding("r", "refresh", "Refresh"),
         Binding("question_mark", "help", "Help"),

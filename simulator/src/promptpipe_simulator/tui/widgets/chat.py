@@ -6,7 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.markup import escape
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
 from promptpipe_simulator.core.clients import ChatMessage
@@ -61,11 +61,20 @@ class Bubble(Static):
             self.update(bubble_markup(message, self.timezone))
 
 
+class BubbleRow(Horizontal):
+    """A full-width row that pushes its bubble to the participant's or the coach's side."""
+
+    def __init__(self, bubble: Bubble) -> None:
+        side = "mine" if bubble.message.direction == "inbound" else "theirs"
+        super().__init__(bubble, classes=f"row {side}")
+        self.bubble = bubble
+
+
 class ChatView(VerticalScroll):
     """The conversation of the selected participant, kept in step with the phone's chat."""
 
     def show(self, messages: list[ChatMessage], timezone: str) -> None:
-        bubbles = [b for b in self.children if isinstance(b, Bubble)]
+        bubbles = [row.bubble for row in self.children if isinstance(row, BubbleRow)]
         known = {b.message.id: b for b in bubbles}
         if bubbles and any(m.id not in known for m in messages[: len(bubbles)]):
             self.remove_children()  # a different chat: start over
@@ -76,7 +85,7 @@ class ChatView(VerticalScroll):
             if message.id in known:
                 known[message.id].update_message(message)
             else:
-                new.append(Bubble(message, timezone))
+                new.append(BubbleRow(Bubble(message, timezone)))
         if new:
             self.mount_all(new)
             if at_bottom or len(new) == len(messages):
