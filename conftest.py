@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "scripts" / "lib"))
-import pgcluster  # noqa: E402
+import pgcluster
 
 
 @pytest.fixture(scope="session")

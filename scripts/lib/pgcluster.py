@@ -86,8 +86,10 @@ class Cluster:
             self._run_as_owner(
                 [
                     str(find_bindir() / "initdb"),
-                    "-D", str(self.datadir),
-                    "-U", USER,
+                    "-D",
+                    str(self.datadir),
+                    "-U",
+                    USER,
                     f"--pwfile={pwfile}",
                     "--auth=scram-sha-256",
                     "--encoding=UTF8",
@@ -110,10 +112,15 @@ class Cluster:
         self._run_as_owner(
             [
                 str(find_bindir() / "pg_ctl"),
-                "-D", str(self.datadir),
-                "-l", str(self.datadir / "server.log"),
-                "-o", options,
-                "-w", "-t", "60",
+                "-D",
+                str(self.datadir),
+                "-l",
+                str(self.datadir / "server.log"),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
                 "start",
             ],
             stdout=subprocess.DEVNULL,
@@ -157,10 +164,23 @@ class Cluster:
         out = subprocess.run(
             [
                 str(find_bindir() / "psql"),
-                "-h", "127.0.0.1", "-p", str(self.port), "-U", USER, "-d", database,
-                "-v", "ON_ERROR_STOP=1", "-tAc", sql,
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                USER,
+                "-d",
+                database,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-tAc",
+                sql,
             ],
-            check=True, env=env, capture_output=True, text=True,
+            check=True,
+            env=env,
+            capture_output=True,
+            text=True,
         )
         return out.stdout.strip()
 

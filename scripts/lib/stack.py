@@ -9,6 +9,7 @@ earlier `up` started.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -234,16 +235,20 @@ def _is_running_not_zombie(pid: int) -> bool:
 
 
 def _signal_group(pid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
-    except ProcessLookupError:
-        pass
+
+
+# Environment variables that configure the native stack (besides those in DEFAULTS).
+PASSED_PREFIXES = ("WHATSAPP_", "LLM_", "OPENAI_", "DELIVERY_", "AGENT_", "MOCK_WA_", "DEV_")
 
 
 def default_stack() -> NativeStack:
-    """The developer's stack under .stack/, configured from the environment and .env."""
-    settings = {**read_env_file(ROOT / ".env")}
-    settings.update({k: v for k, v in os.environ.items() if k in DEFAULTS or k.startswith(("WHATSAPP_", "LLM_", "OPENAI_", "DELIVERY_", "AGENT_", "MOCK_WA_"))})
+    """The developer's stack under .stack/, configured by .env, then the environment."""
+    settings = read_env_file(ROOT / ".env")
+    settings.update(
+        {k: v for k, v in os.environ.items() if k in DEFAULTS or k.startswith(PASSED_PREFIXES)}
+    )
     ports = Ports(
         delivery=int(settings.get("DELIVERY_PORT", 8080)),
         agent=int(settings.get("AGENT_PORT", 8001)),

@@ -46,7 +46,9 @@ def outbound(messages: list[dict]) -> list[dict]:
     return [m for m in messages if m["direction"] == "outbound"]
 
 
-def signed_webhook(phone: str, wamid: str, text: str, secret: str = APP_SECRET) -> tuple[bytes, str]:
+def signed_webhook(
+    phone: str, wamid: str, text: str, secret: str = APP_SECRET
+) -> tuple[bytes, str]:
     """A Meta-shaped inbound-message webhook and its X-Hub-Signature-256 value."""
     payload = {
         "object": "whatsapp_business_account",

@@ -1,7 +1,10 @@
 // Package metrics defines delivery's Prometheus metrics in one place.
 package metrics
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
 
 // Metrics holds every collector delivery updates. Labels never carry phone numbers or ids.
 type Metrics struct {
@@ -48,8 +51,8 @@ func New() *Metrics {
 		}, []string{"result"}),
 	}
 	m.Registry.MustRegister(
-		prometheus.NewGoCollector(),
-		prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.AgentRequestDuration, m.AgentRequestCount, m.AgentRetries,
 		m.WebhooksReceived, m.InboundProcessed, m.OutboxSends,
 	)

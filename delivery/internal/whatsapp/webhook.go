@@ -34,11 +34,11 @@ type Change struct {
 
 // Value carries the messages or statuses of one change.
 type Value struct {
-	MessagingProduct string          `json:"messaging_product"`
-	Metadata         Metadata        `json:"metadata"`
-	Contacts         []Contact       `json:"contacts"`
+	MessagingProduct string           `json:"messaging_product"`
+	Metadata         Metadata         `json:"metadata"`
+	Contacts         []Contact        `json:"contacts"`
 	Messages         []InboundMessage `json:"messages"`
-	Statuses         []Status        `json:"statuses"`
+	Statuses         []Status         `json:"statuses"`
 }
 
 // Metadata names the business phone number the change is about.
