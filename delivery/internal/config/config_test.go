@@ -1,0 +1,39 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultsNeedNoEnvironment(t *testing.T) {
+	c, err := Load(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:8080" || c.AgentTimeout != 30*time.Second || c.AgentRetryCount != 3 || c.Workers != 4 {
+		t.Fatalf("defaults = %+v", c)
+	}
+}
+
+func TestBadValuesAreAllReported(t *testing.T) {
+	env := map[string]string{"DELIVERY_WORKERS": "0", "PYTHON_AGENT_TIMEOUT": "soon", "DELIVERY_LOG_LEVEL": "loud"}
+	_, err := Load(func(k string) string { return env[k] })
+	if err == nil {
+		t.Fatal("accepted bad config")
+	}
+	for _, key := range []string{"DELIVERY_WORKERS", "PYTHON_AGENT_TIMEOUT", "DELIVERY_LOG_LEVEL"} {
+		if !strings.Contains(err.Error(), key) {
+			t.Errorf("error does not name %s: %v", key, err)
+		}
+	}
+}
+
+func TestLogValueMasksSecrets(t *testing.T) {
+	c, _ := Load(func(k string) string {
+		return map[string]string{"DATABASE_URL": "postgres://u:hunter2@h/db", "WHATSAPP_ACCESS_TOKEN": "tok-123"}[k]
+	})
+	if s := c.LogValue().String(); strings.Contains(s, "hunter2") || strings.Contains(s, "tok-123") {
+		t.Fatalf("secret in log value: %s", s)
+	}
+}
