@@ -14,6 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts" / "lib"))
+sys.path.insert(0, str(Path(__file__).parent))  # stack_api, shared by the tests here
 import pgcluster  # noqa: E402
 from stack import NativeStack, Ports  # noqa: E402
 
@@ -30,30 +31,42 @@ def delivery_binary() -> Path:
 
 
 @pytest.fixture(scope="session")
-def stack(
+def make_stack(
     delivery_binary: Path,
     create_database: Callable[[str], str],
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[NativeStack]:
-    """Delivery, agent and mock_whatsapp on free ports, sharing one fresh database."""
-    ports = Ports(
-        delivery=pgcluster.free_port(),
-        agent=pgcluster.free_port(),
-        mock_whatsapp=pgcluster.free_port(),
-    )
-    native = NativeStack(
-        tmp_path_factory.mktemp("stack"),
-        ports,
-        database_url=create_database("e2e"),
-        overrides={"MOCK_WA_STATUS_DELAY_SECONDS": "0.05"},
-    )
-    try:
+) -> Iterator[Callable[..., NativeStack]]:
+    """Start stacks of delivery, agent and mock_whatsapp on free ports, each with a fresh
+    database; settings are passed as keyword arguments. All are stopped at the end."""
+    started: list[NativeStack] = []
+
+    def make(**settings: str) -> NativeStack:
+        ports = Ports(
+            delivery=pgcluster.free_port(),
+            agent=pgcluster.free_port(),
+            mock_whatsapp=pgcluster.free_port(),
+        )
+        native = NativeStack(
+            tmp_path_factory.mktemp("stack"),
+            ports,
+            database_url=create_database("e2e"),
+            overrides={"MOCK_WA_STATUS_DELAY_SECONDS": "0.05", **settings},
+        )
+        started.append(native)
         native.up()
-        yield native
-    finally:
+        return native
+
+    yield make
+    for native in started:
         native.down()
         for service in ("delivery", "agent", "mock_whatsapp"):
             print(native.log_tail(service, lines=15))
+
+
+@pytest.fixture(scope="session")
+def stack(make_stack: Callable[..., NativeStack]) -> NativeStack:
+    """One stack shared by the tests that do not disturb it."""
+    return make_stack()
 
 
 @pytest.fixture

@@ -12,38 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
+from stack_api import chat, enroll, outbound, unique_phone
 
 pytestmark = pytest.mark.e2e
 
 APP_SECRET = "dev-app-secret"
 PHONE_NUMBER_ID = "100000000000001"
-
-
-def unique_phone() -> str:
-    return "1555" + str(uuid.uuid4().int)[:7]
-
-
-def enroll(http: httpx.Client, stack: Any, phone: str, name: str = "Ada Lovelace") -> dict:
-    resp = http.post(
-        f"{stack.url('delivery')}/conversation/participants",
-        json={"phone_number": phone, "name": name, "timezone": "Europe/London"},
-    )
-    assert resp.status_code == 201, resp.text
-    body = resp.json()
-    assert body["status"] == "ok"
-    return dict(body["result"])
-
-
-def chat(http: httpx.Client, stack: Any, phone: str) -> list[dict]:
-    resp = http.get(f"{stack.url('mock_whatsapp')}/_mock/phones/{phone}/messages")
-    if resp.status_code == 404:
-        return []
-    resp.raise_for_status()
-    return list(resp.json())
-
-
-def outbound(messages: list[dict]) -> list[dict]:
-    return [m for m in messages if m["direction"] == "outbound"]
 
 
 def signed_webhook(

@@ -34,6 +34,7 @@ def create_app(
             settings.app_secret.get_secret_value(),
             settings.webhook_retry_for_seconds,
             settings.webhook_timeout_seconds,
+            max_backoff=settings.webhook_max_backoff_seconds,
             transport=webhook_transport,
         )
         app.state.business = Business(settings, webhooks)

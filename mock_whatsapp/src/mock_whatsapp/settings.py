@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     status_delay_seconds: float = 0.5
     # How long a failing webhook is retried before the mock gives up on it.
     webhook_retry_for_seconds: float = 300
+    # Retries back off exponentially from 0.5 s up to this ceiling.
+    webhook_max_backoff_seconds: float = 30
     webhook_timeout_seconds: float = 10
 
     def masked(self) -> dict[str, object]:

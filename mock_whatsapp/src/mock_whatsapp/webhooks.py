@@ -64,6 +64,7 @@ class WebhookSender:
         app_secret: str,
         retry_for: float,
         timeout: float,
+        max_backoff: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.url = url
@@ -73,7 +74,7 @@ class WebhookSender:
         self.deliveries: list[Delivery] = []
         self.tasks: set[asyncio.Task[None]] = set()
         self.first_backoff = 0.5
-        self.max_backoff = 30.0
+        self.max_backoff = max_backoff
 
     def send(self, payload: dict[str, Any]) -> Delivery:
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)

@@ -1,0 +1,42 @@
+"""What the end-to-end tests do to a running stack, through its public APIs only."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+
+
+def unique_phone() -> str:
+    return "1555" + str(uuid.uuid4().int)[:7]
+
+
+def enroll(http: httpx.Client, stack: Any, phone: str, name: str = "Ada Lovelace") -> dict:
+    resp = http.post(
+        f"{stack.url('delivery')}/conversation/participants",
+        json={"phone_number": phone, "name": name, "timezone": "Europe/London"},
+    )
+    assert resp.status_code == 201, resp.text
+    body = resp.json()
+    assert body["status"] == "ok"
+    return dict(body["result"])
+
+
+def send(http: httpx.Client, stack: Any, phone: str, text: str) -> dict:
+    """Make the phone send `text` to the business; returns the mock's record of it."""
+    resp = http.post(
+        f"{stack.url('mock_whatsapp')}/_mock/phones/{phone}/messages", json={"text": text}
+    )
+    assert resp.status_code == 201, resp.text
+    return dict(resp.json())
+
+
+def chat(http: httpx.Client, stack: Any, phone: str) -> list[dict]:
+    resp = http.get(f"{stack.url('mock_whatsapp')}/_mock/phones/{phone}/messages")
+    resp.raise_for_status()
+    return list(resp.json())
+
+
+def outbound(messages: list[dict]) -> list[dict]:
+    return [m for m in messages if m["direction"] == "outbound"]
