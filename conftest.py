@@ -6,6 +6,7 @@ sets it); otherwise one throwaway cluster is started for the session and removed
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -16,6 +17,12 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
+# The folder mock_whatsapp/ shares its name with the package inside it; importing the
+# package first keeps pytest's importlib mode from taking the folder for the package when
+# it names mock_whatsapp/tests/*.py "mock_whatsapp.tests.*".
+with contextlib.suppress(ImportError):
+    import mock_whatsapp  # noqa: F401
 
 sys.path.insert(0, str(Path(__file__).parent / "scripts" / "lib"))
 import pgcluster

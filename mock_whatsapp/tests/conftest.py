@@ -1,0 +1,96 @@
+"""mock_whatsapp in-process, with a webhook receiver at the edge that checks signatures."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from mock_whatsapp.main import create_app
+from mock_whatsapp.settings import Settings
+
+SECRET = "test-secret"
+TOKEN = "test-token"
+PHONE_NUMBER_ID = "123456789"
+
+
+@dataclass
+class Receiver:
+    """Plays delivery's webhook endpoint: records payloads, can fail on purpose."""
+
+    payloads: list[dict[str, Any]] = field(default_factory=list)
+    failures_left: int = 0
+    attempts: int = 0
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.attempts += 1
+        body = request.read()
+        expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        assert request.headers["X-Hub-Signature-256"] == expected
+        if self.failures_left:
+            self.failures_left -= 1
+            return httpx.Response(500)
+        self.payloads.append(json.loads(body))
+        return httpx.Response(200, json={"status": "ok"})
+
+    def messages(self) -> list[dict[str, Any]]:
+        return [
+            m
+            for p in self.payloads
+            for e in p["entry"]
+            for c in e["changes"]
+            for m in c["value"].get("messages", [])
+        ]
+
+    def statuses(self) -> list[dict[str, Any]]:
+        return [
+            s
+            for p in self.payloads
+            for e in p["entry"]
+            for c in e["changes"]
+            for s in c["value"].get("statuses", [])
+        ]
+
+
+@pytest.fixture
+def receiver() -> Receiver:
+    return Receiver()
+
+
+@pytest.fixture
+async def mock(receiver: Receiver) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(
+        app_secret=SECRET,
+        access_token=TOKEN,
+        phone_number_id=PHONE_NUMBER_ID,
+        status_delay_seconds=0.01,
+        webhook_retry_for_seconds=5,
+    )
+    app = create_app(settings, webhook_transport=httpx.MockTransport(receiver.handle))
+    async with app.router.lifespan_context(app):
+        app.state.business.webhooks.first_backoff = 0.01
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://mock") as client:
+            client.app = app  # type: ignore[attr-defined]
+            yield client
+
+
+@pytest.fixture
+def drain(mock: httpx.AsyncClient) -> Callable[[], Any]:
+    """Wait until every status timeline and webhook under way has finished."""
+
+    async def wait() -> None:
+        import asyncio
+
+        business = mock.app.state.business  # type: ignore[attr-defined]
+        while business.status_tasks or business.webhooks.tasks:
+            await asyncio.gather(*business.status_tasks, return_exceptions=True)
+            await business.webhooks.drain()
+
+    return wait

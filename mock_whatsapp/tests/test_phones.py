@@ -1,0 +1,105 @@
+"""The phone side: phones send signed, Meta-shaped webhooks; chats list both directions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+
+async def test_phone_message_becomes_a_meta_shaped_webhook(
+    mock: httpx.AsyncClient, receiver: Any, drain: Callable[[], Any]
+) -> None:
+    await mock.put("/_mock/phones/15551234567", json={"name": "Ada"})
+    resp = await mock.post("/_mock/phones/+1-555-123-4567/messages", json={"text": "Hello!"})
+    assert resp.status_code == 201
+    wamid = resp.json()["id"]
+    await drain()
+    [payload] = receiver.payloads  # the receiver also checked the signature
+    assert payload["object"] == "whatsapp_business_account"
+    change = payload["entry"][0]["changes"][0]
+    assert change["field"] == "messages"
+    value = change["value"]
+    assert value["messaging_product"] == "whatsapp"
+    assert value["metadata"]["phone_number_id"] == "123456789"
+    assert value["contacts"] == [{"profile": {"name": "Ada"}, "wa_id": "15551234567"}]
+    [message] = value["messages"]
+    assert message["from"] == "15551234567" and message["id"] == wamid
+    assert message["type"] == "text" and message["text"] == {"body": "Hello!"}
+    assert isinstance(message["timestamp"], str) and message["timestamp"].isdigit()
+
+
+async def test_button_tap_carries_the_context(
+    mock: httpx.AsyncClient, receiver: Any, drain: Callable[[], Any]
+) -> None:
+    tap = {
+        "type": "interactive",
+        "button_reply": {"id": "done", "title": "Done"},
+        "context_id": "wamid.prompt",
+    }
+    assert (await mock.post("/_mock/phones/15551234567/messages", json=tap)).status_code == 201
+    await drain()
+    [message] = receiver.messages()
+    assert message["interactive"] == {
+        "type": "button_reply",
+        "button_reply": {"id": "done", "title": "Done"},
+    }
+    assert message["context"]["id"] == "wamid.prompt"
+
+
+async def test_failing_receiver_is_retried_and_every_attempt_logged(
+    mock: httpx.AsyncClient, receiver: Any, drain: Callable[[], Any]
+) -> None:
+    receiver.failures_left = 2
+    await mock.post("/_mock/phones/15551234567/messages", json={"text": "Hello!"})
+    await drain()
+    [delivery] = (await mock.get("/_mock/webhooks/deliveries")).json()
+    assert delivery["state"] == "delivered"
+    assert [a["status_code"] for a in delivery["attempts"]] == [500, 500, 200]
+    assert delivery["signature"].startswith("sha256=")
+    assert len(receiver.payloads) == 1
+
+
+async def test_chat_lists_both_directions_oldest_first(
+    mock: httpx.AsyncClient, drain: Callable[[], Any]
+) -> None:
+    await mock.post("/_mock/phones/15551234567/messages", json={"text": "Hello!"})
+    await mock.post(
+        "/v21.0/123456789/messages",
+        headers={"Authorization": "Bearer test-token"},
+        json={
+            "messaging_product": "whatsapp",
+            "to": "15551234567",
+            "type": "text",
+            "text": {"body": "Hi Ada"},
+        },
+    )
+    await drain()
+    chat = (await mock.get("/_mock/phones/15551234567/messages")).json()
+    assert [(m["direction"], m["text"]) for m in chat] == [
+        ("inbound", "Hello!"),
+        ("outbound", "Hi Ada"),
+    ]
+    assert {"id", "direction", "type", "text", "timestamp"} <= set(chat[0])
+    assert chat[1]["status"] == "read"
+
+
+async def test_invalid_control_requests_get_the_control_error_shape(
+    mock: httpx.AsyncClient,
+) -> None:
+    bad_phone = await mock.post("/_mock/phones/12/messages", json={"text": "hi"})
+    assert bad_phone.status_code == 400
+    assert bad_phone.json()["error"]["code"] == "invalid_phone"
+    no_text = await mock.post("/_mock/phones/15551234567/messages", json={})
+    assert no_text.status_code == 400
+    assert no_text.json()["error"]["code"] == "invalid_request"
+    assert (await mock.get("/_mock/phones/15551234567/messages")).json() == []
+
+
+async def test_reset_forgets_everything(mock: httpx.AsyncClient, drain: Callable[[], Any]) -> None:
+    await mock.post("/_mock/phones/15551234567/messages", json={"text": "Hello!"})
+    await drain()
+    assert (await mock.post("/_mock/reset")).status_code == 200
+    assert (await mock.get("/_mock/phones")).json() == []
+    assert (await mock.get("/_mock/webhooks/deliveries")).json() == []
