@@ -1,0 +1,77 @@
+"""A fake of the stack's public APIs, at the HTTP edge of the simulator's Backend."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from promptpipe_simulator.core.backend import Backend
+from promptpipe_simulator.settings import Settings
+
+
+@dataclass
+class FakeStack:
+    """delivery, mock_whatsapp and agent, in memory: enough to drive the simulator."""
+
+    participants: list[dict[str, Any]] = field(default_factory=list)
+    chats: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    sent: list[tuple[str, str]] = field(default_factory=list)
+    down: bool = False
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("connection refused", request=request)
+        path, method = request.url.path, request.method
+        if path == "/readyz":
+            return httpx.Response(200, json={"status": "ready"})
+        if path == "/conversation/participants":
+            if method == "POST":
+                body = json.loads(request.content)
+                p = {"id": f"p_{len(self.participants)}", "status": "active", **body}
+                self.participants.insert(0, p)
+                return httpx.Response(201, json={"status": "ok", "result": p})
+            return httpx.Response(200, json={"status": "ok", "result": self.participants})
+        if path.startswith("/_mock/phones/"):
+            phone = path.split("/")[3]
+            if method == "PUT":
+                return httpx.Response(200, json={"phone": phone})
+            chat = self.chats.setdefault(phone, [])
+            if method == "POST":
+                text = json.loads(request.content)["text"]
+                self.sent.append((phone, text))
+                n = len(chat)
+                mine = {
+                    "id": f"wamid.in{n}",
+                    "direction": "inbound",
+                    "type": "text",
+                    "text": text,
+                    "timestamp": "2026-01-01T12:00:00Z",
+                }
+                reply = {
+                    "id": f"wamid.out{n}",
+                    "direction": "outbound",
+                    "type": "text",
+                    "text": f"Coach: you said {text}",
+                    "timestamp": "2026-01-01T12:00:01Z",
+                    "status": "read",
+                }
+                chat.extend([mine, reply])
+                return httpx.Response(201, json=mine)
+            return httpx.Response(200, json=chat)
+        if path.startswith("/conversations/"):
+            return httpx.Response(200, json={"state": "INTAKE", "profile": {}, "turns": 1})
+        return httpx.Response(404, json={"error": {"code": "not_found", "message": "nope"}})
+
+
+@pytest.fixture
+def fake_stack() -> FakeStack:
+    return FakeStack()
+
+
+@pytest.fixture
+def backend(fake_stack: FakeStack) -> Backend:
+    return Backend(Settings(), transport=httpx.MockTransport(fake_stack.handle))

@@ -1,0 +1,64 @@
+"""The TUI's behaviour, driven with Pilot against a fake stack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.widgets import Input, ListView
+
+from promptpipe_simulator.core.backend import Backend
+from promptpipe_simulator.core.personas import PersonaFactory
+from promptpipe_simulator.tui.app import SimulatorApp
+from promptpipe_simulator.tui.screens.help import HelpScreen
+from promptpipe_simulator.tui.widgets.chat import Bubble
+
+
+def app_for(backend: Backend) -> SimulatorApp:
+    return SimulatorApp(backend, poll_seconds=0.05, personas=PersonaFactory(seed=1))
+
+
+async def test_enroll_then_chat(backend: Backend, fake_stack: Any) -> None:
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        assert len(fake_stack.participants) == 1
+        assert len(app.query_one("#participants", ListView).children) == 1
+        composer = app.query_one("#composer", Input)
+        assert not composer.disabled and composer.has_focus
+        await pilot.press(*"Hello!", "enter")
+        await pilot.pause(0.3)
+        phone = fake_stack.participants[0]["phone_number"]
+        assert fake_stack.sent == [(phone, "Hello!")]
+        texts = [b.message.text for b in app.query(Bubble)]
+        assert texts == ["Hello!", "Coach: you said Hello!"]
+        assert composer.value == ""
+
+
+async def test_network_errors_notify_and_the_app_keeps_working(
+    backend: Backend, fake_stack: Any
+) -> None:
+    fake_stack.down = True
+    app = app_for(backend)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        assert any("not reachable" in n.message for n in app._notifications)
+        await pilot.press("n")  # enrolling while down: another notification, no crash
+        await pilot.pause(0.2)
+        fake_stack.down = False
+        await pilot.pause(0.3)
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        assert len(fake_stack.participants) == 1
+        assert app.is_running
+
+
+async def test_help_screen(backend: Backend) -> None:
+    app = app_for(backend)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
