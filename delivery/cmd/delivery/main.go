@@ -17,9 +17,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"promptpipe/delivery/internal/agent"
+	"promptpipe/delivery/internal/clock"
 	"promptpipe/delivery/internal/config"
 	"promptpipe/delivery/internal/httpapi"
 	"promptpipe/delivery/internal/inbound"
+	"promptpipe/delivery/internal/jobs"
 	"promptpipe/delivery/internal/metrics"
 	"promptpipe/delivery/internal/outbox"
 	"promptpipe/delivery/internal/store"
@@ -66,7 +68,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return float64(n)
 	}))
 
+	inboundWake, outboxWake, jobsWake := inbound.NewSignal(), inbound.NewSignal(), inbound.NewSignal()
+	clk, err := clock.New(ctx, db.Pool, cfg.DevClock)
+	if err != nil {
+		return err
+	}
+	clk.OnChange = func(now time.Time) {
+		jobsWake.Notify()
+		go notifyClock(cfg.ClockNotifyURLs, now, log)
+	}
+	if clk.Virtual() {
+		log.Info("virtual clock", "now", clk.Now(), "offset", clk.Offset().String())
+		notifyClock(cfg.ClockNotifyURLs, clk.Now(), log) // peers may have restarted since
+	}
+
 	agentClient := agent.NewClient(cfg.AgentURL, cfg.AgentTimeout, m, log)
+	agentClient.Now = clk.Now
 	healthCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	if err := agentClient.Health(healthCtx); err != nil {
 		log.Warn("python agent health check failed", "error", err)
@@ -75,7 +92,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	cancel()
 
-	inboundWake, outboxWake := inbound.NewSignal(), inbound.NewSignal()
 	workers := &inbound.Workers{
 		Store: db, Agent: agentClient, AgentAttempts: cfg.AgentRetryCount, Count: cfg.Workers,
 		Wake: inboundWake, OutboxWake: outboxWake, Metrics: m, Log: log, PollInterval: time.Second,
@@ -85,16 +101,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Wake: outboxWake, Metrics: m, Log: log, PollInterval: 500 * time.Millisecond,
 		MaxAttempts: 10, BaseDelay: time.Second, MaxDelay: 5 * time.Minute,
 	}
+	runner := &jobs.Runner{
+		Store: db, Agent: agentClient, AgentAttempts: cfg.AgentRetryCount, Now: clk.Now, Wake: jobsWake,
+		OutboxWake: outboxWake, Metrics: m, Log: log, PollInterval: time.Second, MaxAttempts: 5, RetryDelay: 30 * time.Second,
+	}
 	api := &httpapi.Server{
 		Store: db, Metrics: m, Log: log, AppSecret: cfg.WhatsAppAppSecret, VerifyToken: cfg.WhatsAppVerifyToken,
-		APIToken: cfg.APIToken, InboundWake: inboundWake, OutboxWake: outboxWake, Now: time.Now,
+		APIToken: cfg.APIToken, InboundWake: inboundWake, OutboxWake: outboxWake, JobsWake: jobsWake, Clock: clk,
 	}
 	srv := &http.Server{Addr: cfg.Addr, Handler: api.Routes(), ReadHeaderTimeout: 10 * time.Second}
 
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); workers.Run(ctx) }()
 	go func() { defer wg.Done(); sender.Run(ctx) }()
+	go func() { defer wg.Done(); runner.Run(ctx) }()
 
 	errc := make(chan error, 1)
 	go func() {
@@ -117,6 +138,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	_ = srv.Shutdown(shutdownCtx)
 	wg.Wait()
 	return nil
+}
+
+// notifyClock tells the other services the virtual time, best effort: a peer that misses
+// it is told again at the next move or when delivery restarts.
+func notifyClock(urls []string, now time.Time, log *slog.Logger) {
+	client := http.Client{Timeout: 3 * time.Second}
+	body := fmt.Sprintf(`{"now":%q}`, now.Format(time.RFC3339Nano))
+	for _, u := range urls {
+		req, err := http.NewRequest(http.MethodPut, u, strings.NewReader(body))
+		if err != nil {
+			log.Warn("clock notify url invalid", "url", u, "error", err)
+			continue
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			log.Warn("telling the clock failed", "url", u, "error", err)
+			continue
+		}
+		resp.Body.Close()
+	}
 }
 
 // healthcheck asks this process's own /readyz; container images have no curl.

@@ -27,6 +27,9 @@ type Client struct {
 	// baseDelay is the first retry's backoff; each retry doubles it (with full jitter).
 	baseDelay time.Duration
 	maxDelay  time.Duration
+	// Now, when set, is sent as X-PromptPipe-Now: the agent's "now" in the dev stack's
+	// virtual time.
+	Now func() time.Time
 }
 
 // ProcessMessageRequest is the request to the Python agent. MessageID (the wamid) is our
@@ -43,6 +46,17 @@ type ProcessMessageResponse struct {
 	Response string         `json:"response"`
 	State    string         `json:"state"`
 	Metadata map[string]any `json:"metadata"`
+}
+
+// ProcessEventRequest asks the agent what to say when a scheduled event is due. EventID
+// is the idempotency key, as MessageID is for messages.
+type ProcessEventRequest struct {
+	ParticipantID string          `json:"participant_id"`
+	PhoneNumber   string          `json:"phone_number"`
+	EventID       string          `json:"event_id"`
+	Kind          string          `json:"kind"`
+	Payload       json.RawMessage `json:"payload"`
+	ScheduledFor  time.Time       `json:"scheduled_for"`
 }
 
 // StatusError is a non-200 answer from the agent.
@@ -73,8 +87,18 @@ func (c *Client) SetBackoff(base, max time.Duration) { c.baseDelay, c.maxDelay =
 
 // ProcessMessage sends one message to the agent, once.
 func (c *Client) ProcessMessage(ctx context.Context, req ProcessMessageRequest) (*ProcessMessageResponse, error) {
+	return c.call(ctx, "/process-message", req, true)
+}
+
+// ProcessEvent tells the agent that a scheduled event is due, once. An empty response
+// is allowed: some events change state and say nothing.
+func (c *Client) ProcessEvent(ctx context.Context, req ProcessEventRequest) (*ProcessMessageResponse, error) {
+	return c.call(ctx, "/process-event", req, false)
+}
+
+func (c *Client) call(ctx context.Context, path string, body any, needsResponse bool) (*ProcessMessageResponse, error) {
 	start := time.Now()
-	resp, err := c.processMessage(ctx, req)
+	resp, err := c.post(ctx, path, body, needsResponse)
 	state, status := "unknown", "error"
 	if err == nil {
 		state, status = resp.State, "success"
@@ -84,16 +108,19 @@ func (c *Client) ProcessMessage(ctx context.Context, req ProcessMessageRequest) 
 	return resp, err
 }
 
-func (c *Client) processMessage(ctx context.Context, req ProcessMessageRequest) (*ProcessMessageResponse, error) {
-	jsonData, err := json.Marshal(req)
+func (c *Client) post(ctx context.Context, path string, body any, needsResponse bool) (*ProcessMessageResponse, error) {
+	jsonData, err := json.Marshal(body)
 	if err != nil {
 		return nil, fmt.Errorf("marshalling request: %w", err)
 	}
-	httpReq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.baseURL+"/process-message", bytes.NewReader(jsonData))
+	httpReq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.baseURL+path, bytes.NewReader(jsonData))
 	if err != nil {
 		return nil, fmt.Errorf("creating request: %w", err)
 	}
 	httpReq.Header.Set("Content-Type", "application/json")
+	if c.Now != nil {
+		httpReq.Header.Set("X-PromptPipe-Now", c.Now().UTC().Format(time.RFC3339Nano))
+	}
 	resp, err := c.httpClient.Do(httpReq)
 	if err != nil {
 		return nil, fmt.Errorf("sending request: %w", err)
@@ -107,7 +134,7 @@ func (c *Client) processMessage(ctx context.Context, req ProcessMessageRequest) 
 	if err := json.NewDecoder(resp.Body).Decode(&result); err != nil {
 		return nil, fmt.Errorf("decoding response: %w", err)
 	}
-	if result.Response == "" {
+	if needsResponse && result.Response == "" {
 		return nil, errors.New("agent answered with an empty response")
 	}
 	return &result, nil
@@ -117,15 +144,28 @@ func (c *Client) processMessage(ctx context.Context, req ProcessMessageRequest) 
 // backoff between them, retrying only what may succeed later (network errors, 429, 5xx
 // but 501) and never once ctx is done. The message id makes retries safe for the agent.
 func (c *Client) ProcessMessageWithRetry(ctx context.Context, req ProcessMessageRequest, maxAttempts int) (*ProcessMessageResponse, error) {
+	return c.withRetry(ctx, maxAttempts, req.ParticipantID, req.MessageID, func() (*ProcessMessageResponse, error) {
+		return c.ProcessMessage(ctx, req)
+	})
+}
+
+// ProcessEventWithRetry is ProcessEvent with the same retry rules as messages.
+func (c *Client) ProcessEventWithRetry(ctx context.Context, req ProcessEventRequest, maxAttempts int) (*ProcessMessageResponse, error) {
+	return c.withRetry(ctx, maxAttempts, req.ParticipantID, req.EventID, func() (*ProcessMessageResponse, error) {
+		return c.ProcessEvent(ctx, req)
+	})
+}
+
+func (c *Client) withRetry(ctx context.Context, maxAttempts int, participantID, key string, attempt func() (*ProcessMessageResponse, error)) (*ProcessMessageResponse, error) {
 	var lastErr error
-	for attempt := 1; attempt <= maxAttempts; attempt++ {
-		if attempt > 1 {
+	for n := 1; n <= maxAttempts; n++ {
+		if n > 1 {
 			c.metrics.AgentRetries.Inc()
-			if err := sleep(ctx, c.backoff(attempt-1, lastErr)); err != nil {
+			if err := sleep(ctx, c.backoff(n-1, lastErr)); err != nil {
 				return nil, fmt.Errorf("waiting to retry: %w (last error: %v)", err, lastErr)
 			}
 		}
-		resp, err := c.ProcessMessage(ctx, req)
+		resp, err := attempt()
 		if err == nil {
 			return resp, nil
 		}
@@ -133,8 +173,8 @@ func (c *Client) ProcessMessageWithRetry(ctx context.Context, req ProcessMessage
 		if !retryable(ctx, err) {
 			break
 		}
-		c.log.Warn("agent request failed", "attempt", attempt, "max_attempts", maxAttempts,
-			"participant_id", req.ParticipantID, "message_id", req.MessageID, "error", err)
+		c.log.Warn("agent request failed", "attempt", n, "max_attempts", maxAttempts,
+			"participant_id", participantID, "message_id", key, "error", err)
 	}
 	return nil, fmt.Errorf("agent failed after retries: %w", lastErr)
 }

@@ -18,6 +18,11 @@ type Config struct {
 	Workers     int
 	APIToken    string // empty: the admin API is open (local development)
 
+	// DevClock enables the virtual clock (/dev/clock); ClockNotifyURLs are told every move
+	// with PUT {"now": RFC3339} so the whole stack keeps one time (mock_whatsapp's /_mock/clock).
+	DevClock        bool
+	ClockNotifyURLs []string
+
 	AgentURL        string
 	AgentTimeout    time.Duration
 	AgentRetryCount int
@@ -70,6 +75,18 @@ func Load(getenv func(string) string) (Config, error) {
 		WhatsAppAppSecret:     str("WHATSAPP_APP_SECRET", "dev-app-secret"),
 		WhatsAppVerifyToken:   str("WHATSAPP_VERIFY_TOKEN", "dev-verify-token"),
 	}
+	switch v := strings.ToLower(str("DEV_CLOCK", "false")); v {
+	case "true", "1", "yes", "on":
+		c.DevClock = true
+	case "false", "0", "no", "off":
+	default:
+		errs = append(errs, fmt.Errorf("DEV_CLOCK must be true or false, got %q", v))
+	}
+	for _, u := range strings.Split(str("DEV_CLOCK_NOTIFY_URLS", ""), ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			c.ClockNotifyURLs = append(c.ClockNotifyURLs, u)
+		}
+	}
 	if err := c.LogLevel.UnmarshalText([]byte(str("DELIVERY_LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("DELIVERY_LOG_LEVEL: %w", err))
 	}
@@ -82,6 +99,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("addr", c.Addr),
 		slog.String("database_url", maskURL(c.DatabaseURL)),
 		slog.Int("workers", c.Workers),
+		slog.Bool("dev_clock", c.DevClock),
 		slog.Bool("api_token_set", c.APIToken != ""),
 		slog.String("agent_url", c.AgentURL),
 		slog.Duration("agent_timeout", c.AgentTimeout),

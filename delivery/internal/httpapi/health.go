@@ -11,7 +11,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	n, err := s.Store.CountActive(ctx)
-	now := s.Now().UTC().Format(time.RFC3339)
+	now := s.Clock.Now().UTC().Format(time.RFC3339)
 	if err != nil {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{
 			"status": "degraded", "timestamp": now, "error": "Failed to fetch participant metrics"})

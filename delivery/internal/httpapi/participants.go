@@ -55,7 +55,7 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "invalid timezone")
 		return
 	}
-	now := s.Now().UTC()
+	now := s.Clock.Now().UTC()
 	p := &store.Participant{
 		ID: store.NewParticipantID(), PhoneNumber: canonical, Name: req.Name, Gender: req.Gender,
 		Ethnicity: req.Ethnicity, Background: req.Background, Timezone: req.Timezone,
@@ -125,7 +125,7 @@ func (s *Server) handleUpdateParticipant(w http.ResponseWriter, r *http.Request)
 			*field = *value
 		}
 	}
-	p.UpdatedAt = s.Now().UTC()
+	p.UpdatedAt = s.Clock.Now().UTC()
 	if err := s.Store.UpdateParticipant(r.Context(), p); err != nil {
 		s.storeError(w, r, err, "Participant not found")
 		return

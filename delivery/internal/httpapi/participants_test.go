@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"promptpipe/delivery/internal/httpapi"
 	"promptpipe/delivery/internal/metrics"
@@ -68,7 +67,7 @@ func TestParticipantsAPIMatchesPromptPipe(t *testing.T) {
 
 func TestAdminTokenProtectsTheAdminAPIOnly(t *testing.T) {
 	h := newHarness(t, (&echoAgent{}).ServeHTTP)
-	srv := &httpapi.Server{Store: h.db, Metrics: metrics.New(), APIToken: "s3cret", Now: time.Now}
+	srv := &httpapi.Server{Store: h.db, Metrics: metrics.New(), APIToken: "s3cret", Clock: h.clock}
 	api := httptest.NewServer(srv.Routes())
 	defer api.Close()
 	get := func(path, auth string) int {

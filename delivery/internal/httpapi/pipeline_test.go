@@ -15,8 +15,10 @@ import (
 	"time"
 
 	"promptpipe/delivery/internal/agent"
+	"promptpipe/delivery/internal/clock"
 	"promptpipe/delivery/internal/httpapi"
 	"promptpipe/delivery/internal/inbound"
+	"promptpipe/delivery/internal/jobs"
 	"promptpipe/delivery/internal/metrics"
 	"promptpipe/delivery/internal/outbox"
 	"promptpipe/delivery/internal/pgtest"
@@ -77,6 +79,7 @@ func (f *fakeWhatsApp) texts() []string {
 type harness struct {
 	t     *testing.T
 	db    *store.Store
+	clock *clock.Clock
 	api   *httptest.Server
 	wa    *fakeWhatsApp
 	agent *httptest.Server
@@ -104,13 +107,23 @@ func newHarness(t *testing.T, agentHandler http.HandlerFunc) *harness {
 	sender := &outbox.Sender{Store: db, WhatsApp: whatsapp.NewClient(waServer.URL+"/v21.0", phoneID, token),
 		Wake: outWake, Metrics: m, Log: log, PollInterval: 20 * time.Millisecond, MaxAttempts: 5,
 		BaseDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}
+	jobsWake := inbound.NewSignal()
+	clk, err := clock.New(ctx, db.Pool, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.OnChange = func(time.Time) { jobsWake.Notify() }
+	runner := &jobs.Runner{Store: db, Agent: client, AgentAttempts: 2, Now: clk.Now, Wake: jobsWake,
+		OutboxWake: outWake, Metrics: m, Log: log, PollInterval: 50 * time.Millisecond, MaxAttempts: 2,
+		RetryDelay: time.Minute}
 	srv := &httpapi.Server{Store: db, Metrics: m, Log: log, AppSecret: secret, VerifyToken: "verify",
-		InboundWake: inWake, OutboxWake: outWake, Now: time.Now}
+		InboundWake: inWake, OutboxWake: outWake, JobsWake: jobsWake, Clock: clk}
 	api := httptest.NewServer(srv.Routes())
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); workers.Run(ctx) }()
 	go func() { defer wg.Done(); sender.Run(ctx) }()
+	go func() { defer wg.Done(); runner.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		wg.Wait()
@@ -119,7 +132,7 @@ func newHarness(t *testing.T, agentHandler http.HandlerFunc) *harness {
 		agentServer.Close()
 		db.Close()
 	})
-	return &harness{t: t, db: db, api: api, wa: wa, agent: agentServer}
+	return &harness{t: t, db: db, clock: clk, api: api, wa: wa, agent: agentServer}
 }
 
 func (h *harness) do(method, path string, body any, header map[string]string) (int, map[string]any) {

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"promptpipe/delivery/internal/store"
 )
 
 // Routes returns every route of delivery.
@@ -22,8 +24,19 @@ func (s *Server) Routes() http.Handler {
 	mux.Handle("PUT /conversation/participants/{id}", admin(s.handleUpdateParticipant))
 	mux.Handle("DELETE /conversation/participants/{id}", admin(s.handleDeleteParticipant))
 	mux.Handle("GET /conversation/participants/{id}/messages", admin(s.handleParticipantMessages))
+	mux.Handle("POST /conversation/participants/{id}/schedules", admin(s.handleCreateSchedule))
+	mux.Handle("GET /conversation/participants/{id}/schedules", admin(s.listJobs(store.JobSchedule)))
+	mux.Handle("DELETE /conversation/participants/{id}/schedules/{job}", admin(s.cancelJob(store.JobSchedule, "Schedule not found")))
+	mux.Handle("POST /conversation/participants/{id}/events", admin(s.handleCreateEvent))
+	mux.Handle("DELETE /conversation/participants/{id}/events/{job}", admin(s.cancelJob(store.JobEvent, "Event not found")))
+	mux.Handle("GET /conversation/participants/{id}/jobs", admin(s.listJobs("")))
 	mux.Handle("/conversation/participants", admin(methodNotAllowed("GET, POST")))
 	mux.Handle("/conversation/participants/{id}", admin(methodNotAllowed("GET, PUT, DELETE")))
+
+	if s.Clock.Virtual() {
+		mux.Handle("GET /dev/clock", admin(s.handleGetClock))
+		mux.Handle("POST /dev/clock", admin(s.handleMoveClock))
+	}
 
 	mux.HandleFunc("GET /health", s.handleHealth)
 	mux.HandleFunc("GET /healthz", s.handleHealthz)

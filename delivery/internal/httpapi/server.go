@@ -8,8 +8,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"time"
 
+	"promptpipe/delivery/internal/clock"
 	"promptpipe/delivery/internal/inbound"
 	"promptpipe/delivery/internal/metrics"
 	"promptpipe/delivery/internal/store"
@@ -25,7 +25,8 @@ type Server struct {
 	APIToken    string
 	InboundWake inbound.Signal
 	OutboxWake  inbound.Signal
-	Now         func() time.Time
+	JobsWake    inbound.Signal
+	Clock       *clock.Clock
 }
 
 // envelope is PromptPipe's response shape.

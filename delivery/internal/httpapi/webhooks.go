@@ -66,7 +66,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 			for _, st := range change.Value.Statuses {
 				at := whatsapp.ParseTimestamp(st.Timestamp)
 				if at.IsZero() {
-					at = s.Now()
+					at = s.Clock.Now()
 				}
 				var code *int
 				var title *string

@@ -77,7 +77,7 @@ func (w *Workers) loop(ctx context.Context) {
 		found, err := w.Store.WithNextInbound(ctx, w.answer)
 		if err != nil && ctx.Err() == nil {
 			w.Log.Error("processing inbound message", "error", err)
-			wait(ctx, nil, time.Second+time.Duration(rand.Int64N(int64(time.Second))))
+			Signal(nil).Sleep(ctx, time.Second+time.Duration(rand.Int64N(int64(time.Second))))
 			continue
 		}
 		if found {
@@ -85,7 +85,7 @@ func (w *Workers) loop(ctx context.Context) {
 			w.Wake.Notify() // there may be more: let a sibling look too
 			continue
 		}
-		wait(ctx, w.Wake, w.PollInterval)
+		w.Wake.Sleep(ctx, w.PollInterval)
 	}
 }
 
@@ -123,12 +123,14 @@ func (w *Workers) answer(tx pgx.Tx, m store.InboundWork) error {
 	return nil
 }
 
-func wait(ctx context.Context, wake Signal, d time.Duration) {
+// Sleep waits for d, a Notify, or the end of ctx, whichever comes first. A nil Signal
+// never wakes early.
+func (s Signal) Sleep(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-	case <-wake:
+	case <-s:
 	case <-t.C:
 	}
 }

@@ -18,6 +18,7 @@ type Metrics struct {
 	WebhooksReceived *prometheus.CounterVec
 	InboundProcessed *prometheus.CounterVec
 	OutboxSends      *prometheus.CounterVec
+	JobsFired        *prometheus.CounterVec
 }
 
 // New creates the collectors and registers them, with the Go and process collectors.
@@ -49,12 +50,16 @@ func New() *Metrics {
 			Name: "delivery_outbox_sends_total",
 			Help: "Outbox send attempts to WhatsApp, by result.",
 		}, []string{"result"}),
+		JobsFired: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "delivery_jobs_total",
+			Help: "Scheduled jobs handled, by kind and result.",
+		}, []string{"kind", "result"}),
 	}
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.AgentRequestDuration, m.AgentRequestCount, m.AgentRetries,
-		m.WebhooksReceived, m.InboundProcessed, m.OutboxSends,
+		m.WebhooksReceived, m.InboundProcessed, m.OutboxSends, m.JobsFired,
 	)
 	return m
 }

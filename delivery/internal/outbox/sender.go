@@ -42,11 +42,11 @@ func (s *Sender) Run(ctx context.Context) {
 		found, err := s.Store.WithNextOutbox(ctx, s.send)
 		if err != nil && ctx.Err() == nil {
 			s.Log.Error("sending outbox row", "error", err)
-			sleep(ctx, s.Wake, time.Second)
+			s.Wake.Sleep(ctx, time.Second)
 			continue
 		}
 		if !found {
-			sleep(ctx, s.Wake, s.PollInterval)
+			s.Wake.Sleep(ctx, s.PollInterval)
 		}
 	}
 }
@@ -82,14 +82,4 @@ func (s *Sender) send(tx pgx.Tx, it store.OutboxItem) error {
 func (s *Sender) backoff(attempts int) time.Duration {
 	ceiling := min(s.BaseDelay<<attempts, s.MaxDelay)
 	return ceiling/2 + time.Duration(rand.Int64N(int64(ceiling/2)+1))
-}
-
-func sleep(ctx context.Context, wake inbound.Signal, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-wake:
-	case <-t.C:
-	}
 }

@@ -108,16 +108,23 @@ func (s *Store) UpdateParticipant(ctx context.Context, p *Participant) error {
 	return nil
 }
 
-// DeleteParticipant removes a participant; their message log stays for the record.
+// DeleteParticipant removes a participant and cancels their pending jobs in the same
+// transaction, so a deleted participant gets nothing more. Their message log stays.
 func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
-	tag, err := s.Pool.Exec(ctx, `DELETE FROM participants WHERE id = $1`, id)
-	if err != nil {
-		return fmt.Errorf("deleting participant: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM participants WHERE id = $1`, id)
+		if err != nil {
+			return fmt.Errorf("deleting participant: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return ErrNotFound
+		}
+		if _, err := tx.Exec(ctx, `UPDATE jobs SET status = 'canceled', updated_at = now()
+			WHERE participant_id = $1 AND status = 'pending'`, id); err != nil {
+			return fmt.Errorf("canceling jobs: %w", err)
+		}
+		return nil
+	})
 }
 
 // CountActive counts participants with status active.
