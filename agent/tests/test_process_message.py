@@ -112,3 +112,41 @@ async def test_readyz_reports_an_unreachable_database(
         async with httpx.AsyncClient(transport=transport, base_url="http://a") as c:
             resp = await c.get("/readyz")
     assert resp.status_code == 503
+
+
+def event(pid: str, kind: str, event_id: str) -> dict[str, object]:
+    return {
+        "participant_id": pid,
+        "phone_number": "+15551234567",
+        "event_id": event_id,
+        "kind": kind,
+        "payload": {},
+    }
+
+
+async def test_daily_prompt_event_uses_the_profile_and_runs_once(
+    client: httpx.AsyncClient,
+) -> None:
+    for answer in ["Hello!", "moving more", "energy", "my morning coffee", "7:30am"]:
+        await client.post("/process-message", json=turn("p_7", answer))
+    now = {"X-PromptPipe-Now": "2030-01-02T07:20:00Z"}
+    first = await client.post(
+        "/process-event", json=event("p_7", "daily_prompt", "e1"), headers=now
+    )
+    again = await client.post("/process-event", json=event("p_7", "daily_prompt", "e1"))
+    assert first.status_code == 200
+    assert "my morning coffee" in first.json()["response"]
+    assert again.json() == first.json()
+    view = (await client.get("/conversations/p_7")).json()
+    assert view["history"][-1]["content"] == first.json()["response"]
+    assert view["history"][-1]["timestamp"].startswith("2030-01-02T07:20:00")
+    assert view["turns"] == 6
+
+
+async def test_unknown_event_kind_is_refused_and_changes_nothing(
+    client: httpx.AsyncClient,
+) -> None:
+    resp = await client.post("/process-event", json=event("p_8", "solar_eclipse", "e2"))
+    assert resp.status_code == 422
+    assert resp.json()["error"]["code"] == "unknown_event"
+    assert (await client.get("/conversations/p_8")).status_code == 404

@@ -103,3 +103,12 @@ async def test_reset_forgets_everything(mock: httpx.AsyncClient, drain: Callable
     assert (await mock.post("/_mock/reset")).status_code == 200
     assert (await mock.get("/_mock/phones")).json() == []
     assert (await mock.get("/_mock/webhooks/deliveries")).json() == []
+
+
+async def test_clock_moves_message_timestamps_forward_only(mock: httpx.AsyncClient) -> None:
+    moved = await mock.put("/_mock/clock", json={"now": "2031-05-01T08:00:00Z"})
+    assert moved.json()["now"].startswith("2031-05-01T08:00")
+    await mock.put("/_mock/clock", json={"now": "2020-01-01T00:00:00Z"})  # ignored: backwards
+    await mock.post("/_mock/phones/15551234567/messages", json={"text": "Hello!"})
+    [message] = (await mock.get("/_mock/phones/15551234567/messages")).json()
+    assert message["timestamp"].startswith("2031-05-01T08:00")

@@ -99,6 +99,7 @@ class NativeStack:
             "DELIVERY_ADDR": f"127.0.0.1:{self.ports.delivery}",
             "PYTHON_AGENT_URL": self.url("agent"),
             "WHATSAPP_API_URL": f"{self.url('mock_whatsapp')}/{s['WHATSAPP_API_VERSION']}",
+            "DEV_CLOCK_NOTIFY_URLS": f"{self.url('mock_whatsapp')}/_mock/clock",
             # agent
             "AGENT_HOST": "127.0.0.1",
             "AGENT_PORT": str(self.ports.agent),

@@ -11,6 +11,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from promptpipe_agent.errors import AgentError
+
 INTAKE = "INTAKE"
 FEEDBACK = "FEEDBACK"
 
@@ -36,6 +38,17 @@ class Conversation:
 
 class Coach(Protocol):
     async def respond(self, conversation: Conversation, message: str) -> Turn: ...
+
+    async def on_event(
+        self, conversation: Conversation, kind: str, payload: dict[str, Any]
+    ) -> Turn: ...
+
+
+class UnknownEvent(AgentError):
+    """delivery fired an event kind this coach does not know; retrying will not help."""
+
+    status_code = 422
+    code = "unknown_event"
 
 
 # Intake questions, asked in this order; each answer fills the profile field named here.
@@ -111,3 +124,26 @@ class OfflineCoach:
             conversation.sub_state,
             profile,
         )
+
+    async def on_event(
+        self, conversation: Conversation, kind: str, payload: dict[str, Any]
+    ) -> Turn:
+        """Scheduled moments: the daily habit prompt and the reminder after silence."""
+        profile = conversation.profile
+        if kind == "daily_prompt":
+            if profile.get("prompt_anchor") and profile.get("habit_domain"):
+                text = (
+                    f"Time for your one-minute habit: after {profile['prompt_anchor']}, "
+                    f"take one small step toward {profile['habit_domain']}. Did you do it?"
+                )
+            else:
+                text = "Time for your one-minute habit! Give it a try and tell me how it went."
+            return Turn(text, conversation.sub_state, profile)
+        if kind == "reminder":
+            return Turn(
+                "Just checking in: did you get a chance to try your habit today? "
+                "Reply whenever you're ready.",
+                conversation.sub_state,
+                profile,
+            )
+        raise UnknownEvent(f"Unknown event kind {kind!r}.")

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from promptpipe_agent.coach import Coach, Conversation
+from promptpipe_agent.coach import Coach, Conversation, Turn
 from promptpipe_agent.errors import NotFound
 from promptpipe_agent.logs import mask_phone
 from promptpipe_agent.schemas import (
     ConversationView,
     HistoryItem,
+    ProcessEventRequest,
     ProcessMessageRequest,
     ProcessMessageResponse,
 )
@@ -33,81 +36,111 @@ class Conversations:
         self.pool = pool
         self.coach = coach
 
-    async def process_message(self, req: ProcessMessageRequest) -> ProcessMessageResponse:
+    async def process_message(
+        self, req: ProcessMessageRequest, now: datetime | None = None
+    ) -> ProcessMessageResponse:
+        async def decide(conversation: Conversation) -> Turn:
+            return await self.coach.respond(conversation, req.message)
+
+        return await self._turn(
+            req.participant_id, req.phone_number, req.message_id, req.message, decide, now
+        )
+
+    async def process_event(
+        self, req: ProcessEventRequest, now: datetime | None = None
+    ) -> ProcessMessageResponse:
+        async def decide(conversation: Conversation) -> Turn:
+            return await self.coach.on_event(conversation, req.kind, req.payload)
+
+        # Event ids live in the same table as message ids; the prefix keeps them apart.
+        return await self._turn(
+            req.participant_id, req.phone_number, f"event:{req.event_id}", None, decide, now
+        )
+
+    async def _turn(
+        self,
+        participant_id: str,
+        phone_number: str,
+        idempotency_key: str | None,
+        user_text: str | None,
+        decide: Callable[[Conversation], Awaitable[Turn]],
+        now: datetime | None,
+    ) -> ProcessMessageResponse:
+        """Load, decide, persist: one transaction, holding the conversation's row lock so
+        turns of one participant never interleave, whoever calls. `now` is delivery's
+        (possibly virtual) time; history is stamped with it."""
         started = time.perf_counter()
+        context = {"participant_id": participant_id, "message_id": idempotency_key}
         async with self.pool.connection() as conn, conn.transaction():
             conn.row_factory = dict_row  # type: ignore[assignment]
             await conn.execute(
                 "INSERT INTO conversations (participant_id, phone_number) VALUES (%s, %s) "
                 "ON CONFLICT (participant_id) DO NOTHING",
-                (req.participant_id, req.phone_number),
+                (participant_id, phone_number),
             )
-            # The row lock serializes turns of one participant, whoever calls.
             cur = await conn.execute(
                 "SELECT sub_state, profile, turns FROM conversations "
                 "WHERE participant_id = %s FOR UPDATE",
-                (req.participant_id,),
+                (participant_id,),
             )
             row: Any = await cur.fetchone()
-            if req.message_id:
+            if idempotency_key:
                 cur = await conn.execute(
                     "SELECT answer FROM processed_messages WHERE message_id = %s",
-                    (req.message_id,),
+                    (idempotency_key,),
                 )
                 done: Any = await cur.fetchone()
                 if done:
-                    log.info(
-                        "repeated message answered from record",
-                        extra={"participant_id": req.participant_id, "message_id": req.message_id},
-                    )
+                    log.info("repeated call answered from record", extra=context)
                     return ProcessMessageResponse.model_validate(done["answer"])
             cur = await conn.execute(
                 "SELECT role, content FROM history WHERE participant_id = %s ORDER BY id",
-                (req.participant_id,),
+                (participant_id,),
             )
             history = [dict(r) for r in await cur.fetchall()]
-            turn = await self.coach.respond(
-                Conversation(req.participant_id, row["sub_state"], row["profile"], history),
-                req.message,
+            turn = await decide(
+                Conversation(participant_id, row["sub_state"], row["profile"], history)
             )
             turns = row["turns"] + 1
             answer = ProcessMessageResponse(
                 response=turn.reply,
                 state=turn.sub_state,
                 metadata={
-                    "participant_id": req.participant_id,
-                    "phone_number": req.phone_number,
-                    "message_id": req.message_id,
+                    "participant_id": participant_id,
+                    "phone_number": phone_number,
+                    "message_id": idempotency_key,
                     "turn": turns,
                 },
             )
-            await conn.execute(
-                "INSERT INTO history (participant_id, role, content) VALUES (%s, 'user', %s), "
-                "(%s, 'assistant', %s)",
-                (req.participant_id, req.message, req.participant_id, turn.reply),
-            )
+            said = [("user", user_text), ("assistant", turn.reply)]
+            for role, content in said:
+                if content:
+                    await conn.execute(
+                        "INSERT INTO history (participant_id, role, content, created_at) "
+                        "VALUES (%s, %s, %s, COALESCE(%s, now()))",
+                        (participant_id, role, content, now),
+                    )
             await conn.execute(
                 "DELETE FROM history WHERE participant_id = %s AND id NOT IN ("
                 "SELECT id FROM history WHERE participant_id = %s ORDER BY id DESC LIMIT %s)",
-                (req.participant_id, req.participant_id, HISTORY_LIMIT),
+                (participant_id, participant_id, HISTORY_LIMIT),
             )
             await conn.execute(
                 "UPDATE conversations SET sub_state = %s, profile = %s, turns = %s, "
                 "phone_number = %s, updated_at = now() WHERE participant_id = %s",
-                (turn.sub_state, Jsonb(turn.profile), turns, req.phone_number, req.participant_id),
+                (turn.sub_state, Jsonb(turn.profile), turns, phone_number, participant_id),
             )
-            if req.message_id:
+            if idempotency_key:
                 await conn.execute(
                     "INSERT INTO processed_messages (message_id, participant_id, answer) "
                     "VALUES (%s, %s, %s)",
-                    (req.message_id, req.participant_id, Jsonb(answer.model_dump())),
+                    (idempotency_key, participant_id, Jsonb(answer.model_dump())),
                 )
         log.info(
             "turn processed",
             extra={
-                "participant_id": req.participant_id,
-                "message_id": req.message_id,
-                "phone": mask_phone(req.phone_number),
+                **context,
+                "phone": mask_phone(phone_number),
                 "state": turn.sub_state,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
             },

@@ -16,6 +16,17 @@ class ProcessMessageRequest(BaseModel):
     message_id: str | None = Field(default=None, max_length=200)
 
 
+class ProcessEventRequest(BaseModel):
+    """delivery calls back when a scheduled event is due; event_id is the idempotency key."""
+
+    participant_id: str = Field(min_length=1, max_length=200)
+    phone_number: str = Field(min_length=1, max_length=40)
+    event_id: str = Field(min_length=1, max_length=300)
+    kind: str = Field(min_length=1, max_length=64)
+    payload: dict[str, Any] = Field(default_factory=dict)
+    scheduled_for: datetime | None = None
+
+
 class ProcessMessageResponse(BaseModel):
     response: str
     state: str

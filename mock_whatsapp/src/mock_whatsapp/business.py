@@ -6,7 +6,8 @@ import asyncio
 import logging
 from typing import Any
 
-from mock_whatsapp.chats import ChatMessage, Chats, canonical_phone, new_wamid, now_utc
+from mock_whatsapp.chats import ChatMessage, Chats, canonical_phone, new_wamid
+from mock_whatsapp.clock import Clock
 from mock_whatsapp.graph_errors import GraphError, invalid_parameter
 from mock_whatsapp.logs import mask_phone
 from mock_whatsapp.settings import Settings
@@ -25,6 +26,7 @@ class Business:
     def __init__(self, settings: Settings, webhooks: WebhookSender) -> None:
         self.settings = settings
         self.chats = Chats()
+        self.clock = Clock()
         self.webhooks = webhooks
         self.status_tasks: set[asyncio.Task[None]] = set()
 
@@ -64,7 +66,7 @@ class Business:
                 direction="outbound",
                 type=kind,
                 text=text,
-                timestamp=now_utc(),
+                timestamp=self.clock.now(),
                 status="accepted",
                 interactive=interactive,
                 context_id=context.get("message_id"),
@@ -142,7 +144,7 @@ class Business:
         item: dict[str, Any] = {
             "id": m.id,
             "status": status,
-            "timestamp": str(int(now_utc().timestamp())),
+            "timestamp": str(int(self.clock.now().timestamp())),
             "recipient_id": m.phone,
         }
         if opaque is not None:
@@ -170,13 +172,15 @@ class Business:
                 "inbound",
                 "interactive",
                 reply.get("title", ""),
-                now_utc(),
+                self.clock.now(),
                 interactive=item_body,
                 context_id=body.get("context_id"),
             )
             specific: dict[str, Any] = {"interactive": item_body}
         else:
-            message = ChatMessage(new_wamid(), number, "inbound", "text", body["text"], now_utc())
+            message = ChatMessage(
+                new_wamid(), number, "inbound", "text", body["text"], self.clock.now()
+            )
             specific = {"text": {"body": body["text"]}}
         self.chats.add(message)
         item: dict[str, Any] = {

@@ -1,16 +1,37 @@
-"""POST /process-message: one conversation turn."""
+"""POST /process-message and /process-event: one conversation turn."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
 
 from promptpipe_agent.conversations import Conversations
-from promptpipe_agent.schemas import ProcessMessageRequest, ProcessMessageResponse
+from promptpipe_agent.schemas import (
+    ProcessEventRequest,
+    ProcessMessageRequest,
+    ProcessMessageResponse,
+)
 
 router = APIRouter(tags=["messages"])
 
 
 @router.post("/process-message", response_model=ProcessMessageResponse)
-async def process_message(body: ProcessMessageRequest, request: Request) -> ProcessMessageResponse:
+async def process_message(
+    body: ProcessMessageRequest,
+    request: Request,
+    x_promptpipe_now: Annotated[datetime | None, Header()] = None,
+) -> ProcessMessageResponse:
     conversations: Conversations = request.app.state.conversations
-    return await conversations.process_message(body)
+    return await conversations.process_message(body, x_promptpipe_now)
+
+
+@router.post("/process-event", response_model=ProcessMessageResponse)
+async def process_event(
+    body: ProcessEventRequest,
+    request: Request,
+    x_promptpipe_now: Annotated[datetime | None, Header()] = None,
+) -> ProcessMessageResponse:
+    conversations: Conversations = request.app.state.conversations
+    return await conversations.process_event(body, x_promptpipe_now)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel
 
 from mock_whatsapp.business import Business
 
@@ -15,6 +17,27 @@ router = APIRouter(tags=["control"])
 async def deliveries(request: Request) -> list[dict[str, Any]]:
     business: Business = request.app.state.business
     return [d.view() for d in business.webhooks.deliveries]
+
+
+class ClockMove(BaseModel):
+    now: datetime
+
+
+@router.get("/_mock/clock")
+async def get_clock(request: Request) -> dict[str, Any]:
+    business: Business = request.app.state.business
+    return {
+        "now": business.clock.now().isoformat(),
+        "offset_seconds": business.clock.offset.total_seconds(),
+    }
+
+
+@router.put("/_mock/clock")
+async def set_clock(body: ClockMove, request: Request) -> dict[str, Any]:
+    """delivery's virtual clock calls this after every move."""
+    business: Business = request.app.state.business
+    business.clock.set(body.now)
+    return await get_clock(request)
 
 
 @router.post("/_mock/reset")

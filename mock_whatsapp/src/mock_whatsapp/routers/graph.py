@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 
@@ -21,8 +21,8 @@ async def send_message(
     version: str,
     phone_number_id: str,
     request: Request,
-    authorization: str = Header(default=""),
-    idempotency_key: str | None = Header(default=None),
+    authorization: Annotated[str, Header()] = "",
+    idempotency_key: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     business: Business = request.app.state.business
     settings = business.settings

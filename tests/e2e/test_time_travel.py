@@ -1,0 +1,48 @@
+"""Time travel across the stack: a scheduled prompt fires after a clock advance, the agent
+writes it, and it reaches the phone stamped with the virtual time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from stack_api import chat, enroll, outbound, unique_phone
+
+pytestmark = pytest.mark.e2e
+
+
+def test_daily_prompt_fires_after_a_clock_advance(
+    make_stack: Callable[..., Any], http: httpx.Client, wait_for: Callable[..., Any]
+) -> None:
+    # A stack of its own: moving its clock must not disturb the other tests.
+    stack = make_stack()
+    delivery = stack.url("delivery")
+    phone = unique_phone()
+    participant = enroll(http, stack, phone)
+    now = datetime.fromisoformat(http.get(f"{delivery}/dev/clock").json()["now"])
+    london = ZoneInfo("Europe/London")
+    at = (now + timedelta(hours=3)).astimezone(london)
+
+    created = http.post(
+        f"{delivery}/conversation/participants/{participant['id']}/schedules",
+        json={"kind": "daily_prompt", "local_time": at.strftime("%H:%M")},
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["result"]["timezone"] == "Europe/London"  # the participant's
+
+    moved = http.post(f"{delivery}/dev/clock", json={"advance": "3h"}).json()
+    assert moved["offset_seconds"] >= 3 * 3600
+
+    [prompt] = wait_for(lambda: outbound(chat(http, stack, phone)), what="the daily prompt")
+    assert "habit" in prompt["text"]
+    stamped = datetime.fromisoformat(prompt["timestamp"].replace("Z", "+00:00"))
+    assert stamped - now > timedelta(hours=2, minutes=59)  # the mock follows the clock
+    jobs = http.get(f"{delivery}/conversation/participants/{participant['id']}/jobs").json()
+    [schedule] = jobs["result"]
+    next_run = datetime.fromisoformat(schedule["next_run_at"].replace("Z", "+00:00"))
+    assert next_run.astimezone(london).strftime("%H:%M") == at.strftime("%H:%M")
+    assert next_run - stamped > timedelta(hours=23)
