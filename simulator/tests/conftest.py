@@ -21,11 +21,19 @@ class FakeStack:
     chats: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     sent: list[tuple[str, str]] = field(default_factory=list)
     down: bool = False
+    clock_offset: float = 0.0
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         if self.down:
             raise httpx.ConnectError("connection refused", request=request)
         path, method = request.url.path, request.method
+        if path == "/dev/clock":
+            if method == "POST":
+                hours = {"10m": 1 / 6, "1h": 1, "5h": 5, "24h": 24}
+                self.clock_offset += 3600 * hours[json.loads(request.content)["advance"]]
+            return httpx.Response(
+                200, json={"now": "2026-01-01T12:00:00Z", "offset_seconds": self.clock_offset}
+            )
         if path == "/readyz":
             return httpx.Response(200, json={"status": "ready"})
         if path == "/conversation/participants":

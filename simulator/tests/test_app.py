@@ -62,3 +62,12 @@ async def test_help_screen(backend: Backend) -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_time_travel_moves_the_stack_clock(backend: Backend, fake_stack: Any) -> None:
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("f8")
+        await pilot.pause(0.3)
+        assert fake_stack.clock_offset == 5 * 3600
+        assert any("+5h" in (n.title or "") for n in app._notifications)

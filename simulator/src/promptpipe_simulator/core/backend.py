@@ -49,6 +49,12 @@ class Backend:
     async def conversation(self, participant_id: str) -> dict[str, Any] | None:
         return await self.agent.conversation(participant_id)
 
+    async def clock(self) -> dict[str, Any]:
+        return await self.delivery.clock()
+
+    async def advance_clock(self, duration: str) -> dict[str, Any]:
+        return await self.delivery.advance_clock(duration)
+
     async def health(self) -> dict[str, bool]:
         return {
             "delivery": await self.delivery.healthy(),

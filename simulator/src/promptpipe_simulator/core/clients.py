@@ -123,6 +123,25 @@ class DeliveryClient:
         )
         return Participant.from_api(resp.json()["result"])
 
+    async def clock(self) -> dict[str, Any]:
+        """The stack's (virtual) time: {"now", "offset_seconds"}."""
+        resp = await _call(
+            self.client, "delivery", "GET", f"{self.base}/dev/clock", headers=self.headers
+        )
+        return dict(resp.json())
+
+    async def advance_clock(self, duration: str) -> dict[str, Any]:
+        """Move the stack's time forward, e.g. "10m" or "5h"; due jobs fire at once."""
+        resp = await _call(
+            self.client,
+            "delivery",
+            "POST",
+            f"{self.base}/dev/clock",
+            json={"advance": duration},
+            headers=self.headers,
+        )
+        return dict(resp.json())
+
     async def healthy(self) -> bool:
         return await _ready(self.client, f"{self.base}/readyz")
 

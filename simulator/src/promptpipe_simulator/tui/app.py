@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.markup import escape
 from textual import on, work
@@ -40,6 +42,10 @@ class SimulatorApp(App[None]):
         Binding("ctrl+n", "enroll", "Enroll persona", show=False),
         Binding("i", "toggle_inspector", "Inspector"),
         Binding("r", "refresh", "Refresh"),
+        Binding("f6", "advance('10m')", "+10m"),
+        Binding("f7", "advance('1h')", "+1h"),
+        Binding("f8", "advance('5h')", "+5h"),
+        Binding("f9", "advance('24h')", "+1 day"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -86,6 +92,28 @@ class SimulatorApp(App[None]):
 
     def action_refresh(self) -> None:
         self.refresh_all()
+
+    @work(group="clock")
+    async def action_advance(self, duration: str) -> None:
+        """Time travel: move the whole stack's clock; due prompts and reminders fire."""
+        try:
+            clock = await self.backend.advance_clock(duration)
+        except StackError as exc:
+            self.notify(str(exc), title="Clock not moved", severity="error")
+            return
+        self.notify(f"Now {self._clock_text(clock)}", title=f"+{duration}")
+        self.refresh_all()
+
+    def _clock_text(self, clock: dict[str, Any]) -> str:
+        now = datetime.fromisoformat(str(clock["now"]).replace("Z", "+00:00"))
+        zone = "UTC"
+        if self.selected is not None and self.selected.timezone:
+            zone = self.selected.timezone
+        try:
+            local = now.astimezone(ZoneInfo(zone))
+        except ZoneInfoNotFoundError:
+            local, zone = now, "UTC"
+        return f"{local:%a %d %b %H:%M} {zone}"
 
     @on(Button.Pressed, "#enroll")
     def action_enroll(self) -> None:
@@ -183,6 +211,13 @@ class SimulatorApp(App[None]):
     async def load_health(self) -> None:
         health = await self.backend.health()
         parts = [f"{'[green]●[/]' if ok else '[red]●[/]'} {name}" for name, ok in health.items()]
+        try:
+            clock = await self.backend.clock()
+            offset = float(clock.get("offset_seconds", 0))
+            ahead = f" [b yellow](+{offset / 3600:.1f}h)[/]" if offset else ""
+            parts.insert(0, f"🕓 {self._clock_text(clock)}{ahead}")
+        except StackError:
+            pass  # a real clock (DEV_CLOCK off) has no /dev/clock; nothing to show
         self.query_one("#status", Static).update("  ".join(parts) + "   [dim]? for help[/]")
 
     async def load_inspector(self) -> None:

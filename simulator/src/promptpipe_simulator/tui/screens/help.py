@@ -20,6 +20,7 @@ You play WhatsApp participants; the stack (delivery, agent, fake WhatsApp) answe
 | `Enter` | in the composer: send the message as that participant |
 | `i` | show or hide the inspector (agent state and profile) |
 | `r` | refresh now |
+| `F6` `F7` `F8` `F9` | time travel: +10 min, +1 h, +5 h, +1 day (due prompts fire) |
 | `ctrl+p` | command palette |
 | `?` | this help |
 | `q` | quit |
