@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,12 +48,6 @@ func scanJob(row pgx.Row) (*Job, error) {
 	return &j, err
 }
 
-func newJobID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return "job_" + hex.EncodeToString(b[:])
-}
-
 // CreateJob inserts a pending job. An event whose dedupe key is already pending returns
 // the existing job and created=false: asking twice schedules once.
 func (s *Store) CreateJob(ctx context.Context, j *Job) (job *Job, created bool, err error) {
@@ -65,7 +57,7 @@ func (s *Store) CreateJob(ctx context.Context, j *Job) (job *Job, created bool, 
 	row := s.Pool.QueryRow(ctx, `INSERT INTO jobs (id, participant_id, type, kind, payload, occurrence_at, run_at,
 			local_time, timezone, dedupe_key, status)
 		VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, 'pending') RETURNING `+jobColumns,
-		newJobID(), j.ParticipantID, j.Type, j.Kind, j.Payload, j.OccurrenceAt, j.LocalTime, j.Timezone, j.DedupeKey)
+		newID("job_"), j.ParticipantID, j.Type, j.Kind, j.Payload, j.OccurrenceAt, j.LocalTime, j.Timezone, j.DedupeKey)
 	job, err = scanJob(row)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" && j.DedupeKey != nil {

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -195,16 +193,10 @@ func EnqueueReply(ctx context.Context, tx pgx.Tx, o Outbound) error {
 		return fmt.Errorf("encoding outbound payload: %w", err)
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO outbox (id, message_id, phone, payload, status) VALUES ($1, $2, $3, $4, 'queued')`,
-		newOutboxID(), msgID, o.Phone, payload); err != nil {
+		newID("ob_"), msgID, o.Phone, payload); err != nil {
 		return fmt.Errorf("queueing outbound message: %w", err)
 	}
 	return nil
-}
-
-func newOutboxID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return "ob_" + hex.EncodeToString(b[:])
 }
 
 // OutboxItem is a claimed outbox row.

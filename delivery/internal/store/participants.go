@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -49,11 +47,7 @@ func scanParticipant(row pgx.Row) (*Participant, error) {
 }
 
 // NewParticipantID returns "p_" and 32 hex digits, PromptPipe's id format.
-func NewParticipantID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return "p_" + hex.EncodeToString(b[:])
-}
+func NewParticipantID() string { return newID("p_") }
 
 // CreateParticipant inserts p; ErrConflict when the phone number is already enrolled.
 func (s *Store) CreateParticipant(ctx context.Context, p *Participant) error {

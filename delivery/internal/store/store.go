@@ -3,7 +3,9 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -25,6 +27,13 @@ var ErrNotFound = errors.New("not found")
 
 // ErrConflict is returned when a unique value is already taken.
 var ErrConflict = errors.New("already exists")
+
+// newID returns prefix and 32 random hex digits, PromptPipe's id format ("p_…", "job_…").
+func newID(prefix string) string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
 
 // Store wraps the connection pool.
 type Store struct {
