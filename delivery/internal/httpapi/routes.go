@@ -31,6 +31,20 @@ func (s *Server) Routes() http.Handler {
 	mux.Handle("DELETE /conversation/participants/{id}/events/{job}", admin(s.cancelJob(store.JobEvent, "Event not found")))
 	mux.Handle("GET /conversation/participants/{id}/jobs", admin(s.listJobs("")))
 	mux.Handle("/conversation/participants", admin(methodNotAllowed("GET, POST")))
+
+	// The rest of PromptPipe's API.
+	mux.Handle("POST /send", admin(s.handleSend))
+	mux.Handle("GET /receipts", admin(s.handleReceipts))
+	mux.Handle("POST /response", admin(s.handleRecordResponse))
+	mux.Handle("GET /responses", admin(s.handleResponses))
+	mux.Handle("GET /stats", admin(s.handleStats))
+	mux.Handle("GET /timers", admin(s.handleTimers))
+	mux.Handle("GET /timers/{id}", admin(s.handleTimer))
+	mux.Handle("DELETE /timers/{id}", admin(s.handleCancelTimer))
+	for path, allow := range map[string]string{"/send": "POST", "/receipts": "GET", "/response": "POST",
+		"/responses": "GET", "/stats": "GET", "/timers": "GET", "/timers/{id}": "GET, DELETE"} {
+		mux.Handle(path, admin(methodNotAllowed(allow)))
+	}
 	mux.Handle("/conversation/participants/{id}", admin(methodNotAllowed("GET, PUT, DELETE")))
 
 	if s.Clock.Virtual() {

@@ -71,11 +71,11 @@ func (s *Store) CreateJob(ctx context.Context, j *Job) (job *Job, created bool, 
 	return job, true, nil
 }
 
-// ListPendingJobs returns a participant's pending jobs of the given type ("" for all),
-// soonest first.
+// ListPendingJobs returns pending jobs, soonest first: of one participant ("" for
+// everyone's) and of one type ("" for both).
 func (s *Store) ListPendingJobs(ctx context.Context, participantID, jobType string) ([]Job, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT `+jobColumns+` FROM jobs
-		WHERE participant_id = $1 AND status = 'pending' AND ($2 = '' OR type = $2)
+		WHERE ($1 = '' OR participant_id = $1) AND status = 'pending' AND ($2 = '' OR type = $2)
 		ORDER BY occurrence_at, id`, participantID, jobType)
 	if err != nil {
 		return nil, fmt.Errorf("listing jobs: %w", err)
