@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"crypto/subtle"
+	_ "embed"
 	"net/http"
 	"strings"
 
@@ -9,6 +10,11 @@ import (
 
 	"promptpipe/delivery/internal/store"
 )
+
+// openAPI describes every route below; a test keeps the two in step.
+//
+//go:embed openapi/openapi.json
+var openAPI []byte
 
 // Routes returns every route of delivery.
 func (s *Server) Routes() http.Handler {
@@ -56,6 +62,10 @@ func (s *Server) Routes() http.Handler {
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openAPI)
+	})
 	return mux
 }
 
