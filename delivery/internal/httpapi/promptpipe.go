@@ -1,12 +1,14 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"promptpipe/delivery/internal/jobs"
 	"promptpipe/delivery/internal/phone"
 	"promptpipe/delivery/internal/store"
 	"promptpipe/delivery/internal/whatsapp"
@@ -21,9 +23,10 @@ const (
 	maxBranchBodyLength  = 1000
 )
 
-// prompt is PromptPipe's Prompt, the body of POST /send.
+// prompt is PromptPipe's Prompt, the body of POST /send and POST /schedule.
 type prompt struct {
 	To            string         `json:"to"`
+	Schedule      *jobs.Calendar `json:"schedule"`
 	Type          string         `json:"type"`
 	Body          string         `json:"body"`
 	SystemPrompt  string         `json:"system_prompt"`
@@ -76,23 +79,30 @@ func (p prompt) text() (string, error) {
 	return "", fmt.Errorf("invalid prompt type")
 }
 
-func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
-	var p prompt
+// readPrompt decodes and validates a prompt; it answers the request itself when invalid.
+func readPrompt(w http.ResponseWriter, r *http.Request) (p prompt, to, text string, valid bool) {
 	if !decodeJSON(w, r, &p) {
-		return
+		return p, "", "", false
 	}
 	if p.To == "" {
 		fail(w, http.StatusBadRequest, "to is required")
-		return
+		return p, "", "", false
 	}
 	to, err := phone.Canonical(p.To)
 	if err != nil {
 		fail(w, http.StatusBadRequest, "Invalid recipient: "+err.Error())
-		return
+		return p, "", "", false
 	}
-	text, err := p.text()
-	if err != nil {
+	if text, err = p.text(); err != nil {
 		fail(w, http.StatusBadRequest, err.Error())
+		return p, "", "", false
+	}
+	return p, to, text, true
+}
+
+func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
+	_, to, text, valid := readPrompt(w, r)
+	if !valid {
 		return
 	}
 	if err := s.Store.QueueText(r.Context(), store.Outbound{
@@ -103,6 +113,39 @@ func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
 	}
 	s.OutboxWake.Notify()
 	ok(w, http.StatusOK, "Message sent successfully", nil)
+}
+
+// handleSchedule sends a prompt on a recurring calendar schedule, durably (PromptPipe kept
+// these in memory and lost them on restart).
+func (s *Server) handleSchedule(w http.ResponseWriter, r *http.Request) {
+	p, to, text, valid := readPrompt(w, r)
+	if !valid {
+		return
+	}
+	if p.Schedule == nil {
+		fail(w, http.StatusBadRequest, "Missing required field: schedule")
+		return
+	}
+	if p.Schedule.Timezone == "" {
+		p.Schedule.Timezone = "UTC"
+	}
+	if err := p.Schedule.Validate(); err != nil {
+		fail(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	first, err := p.Schedule.Next(s.Clock.Now())
+	if err != nil {
+		fail(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	payload, _ := json.Marshal(jobs.PromptPayload{To: to, Text: text, Schedule: *p.Schedule})
+	job, _, err := s.Store.CreateJob(r.Context(), &store.Job{Type: store.JobPrompt, Kind: "prompt", Payload: payload, OccurrenceAt: first})
+	if err != nil {
+		s.storeError(w, r, err, "")
+		return
+	}
+	s.JobsWake.Notify()
+	ok(w, http.StatusCreated, "Scheduled successfully", job.ID)
 }
 
 func (s *Server) handleReceipts(w http.ResponseWriter, r *http.Request) {
@@ -195,6 +238,13 @@ func (s *Server) timerInfo(j store.Job) timerInfo {
 	t := timerInfo{
 		ID: j.ID, ScheduledAt: j.CreatedAt, Remaining: j.OccurrenceAt.Sub(s.Clock.Now()).Round(time.Second).String(),
 		Description: fmt.Sprintf("%s for participant %s", j.Kind, j.ParticipantID),
+	}
+	if j.Type == store.JobPrompt {
+		var p jobs.PromptPayload
+		_ = json.Unmarshal(j.Payload, &p)
+		t.Description = fmt.Sprintf("prompt to %s", phone.Mask(p.To))
+		t.Type, t.NextRun, t.Schedule = "recurring", &j.OccurrenceAt, map[string]any{"schedule": p.Schedule}
+		return t
 	}
 	at := j.OccurrenceAt
 	if j.Type == store.JobEvent {

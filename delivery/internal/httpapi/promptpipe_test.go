@@ -123,3 +123,40 @@ func TestTimersListReadAndCancelJobs(t *testing.T) {
 		t.Fatalf("unknown timer: %d", code)
 	}
 }
+
+func TestScheduleSendsThePromptDurablyOnItsCalendar(t *testing.T) {
+	h := newHarness(t, (&echoAgent{}).ServeHTTP)
+	for _, c := range []struct {
+		body    any
+		code    int
+		message string
+	}{
+		{map[string]any{"to": "15551117777", "body": "hi"}, 400, "Missing required field: schedule"},
+		{map[string]any{"to": "15551117777", "body": "hi", "schedule": map[string]any{"minute": 99}}, 400, "schedule minute must be between 0 and 59"},
+		{map[string]any{"to": "15551117777", "body": "hi", "schedule": map[string]any{"timezone": "Mars/Base"}}, 400, "invalid timezone"},
+		{map[string]any{"to": "15551117777", "body": "hi", "schedule": map[string]any{"day": 30, "month": 2}}, 400, "the schedule never matches (for example February 30)"},
+	} {
+		if code, body := h.do("POST", "/schedule", c.body, nil); code != c.code || body["message"] != c.message {
+			t.Errorf("%v: %d %v", c.body, code, body)
+		}
+	}
+	// Every day at the next whole hour, UTC: due within the hour.
+	next := h.clock.Now().Add(time.Hour)
+	code, body := h.do("POST", "/schedule", map[string]any{"to": "15551117777", "body": "Stretch time!",
+		"schedule": map[string]any{"hour": next.Hour(), "minute": 0}}, nil)
+	if code != 201 || body["message"] != "Scheduled successfully" {
+		t.Fatalf("schedule: %d %v", code, body)
+	}
+	h.advance("1h")
+	h.waitFor("the prompt", func() bool { return len(h.wa.texts()) == 1 })
+	if got := h.wa.texts()[0]; got != "Stretch time!" {
+		t.Fatalf("sent %q", got)
+	}
+	_, timer := h.do("GET", "/timers/"+body["result"].(string), nil, nil)
+	if timer["type"] != "recurring" {
+		t.Fatalf("timer = %v", timer)
+	}
+	if d, _ := time.ParseDuration(timer["remaining"].(string)); d < 22*time.Hour || d > 24*time.Hour {
+		t.Fatalf("next run in %v, want about a day", timer["remaining"])
+	}
+}

@@ -40,6 +40,7 @@ func (s *Server) Routes() http.Handler {
 
 	// The rest of PromptPipe's API.
 	mux.Handle("POST /send", admin(s.handleSend))
+	mux.Handle("POST /schedule", admin(s.handleSchedule))
 	mux.Handle("GET /receipts", admin(s.handleReceipts))
 	mux.Handle("POST /response", admin(s.handleRecordResponse))
 	mux.Handle("GET /responses", admin(s.handleResponses))
@@ -47,7 +48,7 @@ func (s *Server) Routes() http.Handler {
 	mux.Handle("GET /timers", admin(s.handleTimers))
 	mux.Handle("GET /timers/{id}", admin(s.handleTimer))
 	mux.Handle("DELETE /timers/{id}", admin(s.handleCancelTimer))
-	for path, allow := range map[string]string{"/send": "POST", "/receipts": "GET", "/response": "POST",
+	for path, allow := range map[string]string{"/send": "POST", "/schedule": "POST", "/receipts": "GET", "/response": "POST",
 		"/responses": "GET", "/stats": "GET", "/timers": "GET", "/timers/{id}": "GET, DELETE"} {
 		mux.Handle(path, admin(methodNotAllowed(allow)))
 	}

@@ -4,6 +4,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -61,6 +62,9 @@ func (r *Runner) fire(tx pgx.Tx, d store.DueJob) error {
 	j := d.Job
 	log := r.Log.With("job_id", j.ID, "kind", j.Kind, "participant_id", j.ParticipantID)
 	outcome := r.afterOccurrence(j)
+	if j.Type == store.JobPrompt {
+		return r.firePrompt(ctx, tx, j, outcome, log)
+	}
 	switch {
 	case d.Participant == nil:
 		// Deleting a participant cancels their jobs; this only happens if one raced it.
@@ -112,11 +116,47 @@ func (r *Runner) fire(tx pgx.Tx, d store.DueJob) error {
 	return store.SettleJob(ctx, tx, j.ID, outcome)
 }
 
+// PromptPayload is what a prompt job (PromptPipe's /schedule) carries.
+type PromptPayload struct {
+	To       string   `json:"to"`
+	Text     string   `json:"text"`
+	Schedule Calendar `json:"schedule"`
+}
+
+// firePrompt sends a /schedule prompt's fixed text; no agent is involved.
+func (r *Runner) firePrompt(ctx context.Context, tx pgx.Tx, j store.Job, outcome store.JobOutcome, log *slog.Logger) error {
+	var p PromptPayload
+	if err := json.Unmarshal(j.Payload, &p); err != nil {
+		outcome = store.JobOutcome{Status: "failed", OccurrenceAt: j.OccurrenceAt, RunAt: j.RunAt, Error: "unreadable payload"}
+		return store.SettleJob(ctx, tx, j.ID, outcome)
+	}
+	if err := store.EnqueueReply(ctx, tx, store.Outbound{
+		Phone: p.To, Type: "text", Body: p.Text, Payload: whatsapp.TextMessage(p.To, p.Text),
+	}); err != nil {
+		return err
+	}
+	r.OutboxWake.Notify()
+	r.Metrics.JobsFired.WithLabelValues(j.Kind, "fired").Inc()
+	log.Info("scheduled prompt sent", "scheduled_for", j.OccurrenceAt)
+	return store.SettleJob(ctx, tx, j.ID, outcome)
+}
+
 // afterOccurrence is a job's state once this occurrence is over: an event is done, a
-// schedule waits for the same local time on the next day.
+// schedule waits for the same local time on the next day, a prompt for its next match.
 func (r *Runner) afterOccurrence(j store.Job) store.JobOutcome {
 	if j.Type == store.JobEvent {
 		return store.JobOutcome{Status: "done", OccurrenceAt: j.OccurrenceAt, RunAt: j.RunAt}
+	}
+	if j.Type == store.JobPrompt {
+		var p PromptPayload
+		next, err := time.Time{}, json.Unmarshal(j.Payload, &p)
+		if err == nil {
+			next, err = p.Schedule.Next(j.OccurrenceAt)
+		}
+		if err != nil {
+			return store.JobOutcome{Status: "failed", OccurrenceAt: j.OccurrenceAt, RunAt: j.RunAt, Error: err.Error()}
+		}
+		return store.JobOutcome{Status: "pending", OccurrenceAt: next, RunAt: next}
 	}
 	loc, err := time.LoadLocation(deref(j.Timezone))
 	if err != nil {

@@ -33,3 +33,23 @@ func TestNextDaily(t *testing.T) {
 		}
 	}
 }
+
+func TestCalendarNext(t *testing.T) {
+	ptr := func(v int) *int { return &v }
+	after := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC) // a Wednesday
+	for _, c := range []struct {
+		cal  Calendar
+		want time.Time
+	}{
+		{Calendar{Timezone: "UTC"}, time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC)},                                        // {} is daily at 00:00
+		{Calendar{Hour: ptr(18), Timezone: "UTC"}, time.Date(2026, 3, 4, 18, 0, 0, 0, time.UTC)},                        // same day, still ahead
+		{Calendar{Hour: ptr(18), Weekday: ptr(1), Timezone: "UTC"}, time.Date(2026, 3, 9, 18, 0, 0, 0, time.UTC)},       // next Monday
+		{Calendar{Day: ptr(1), Month: ptr(1), Timezone: "UTC"}, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},            // new year
+		{Calendar{Hour: ptr(9), Minute: ptr(30), Timezone: "Asia/Tokyo"}, time.Date(2026, 3, 5, 0, 30, 0, 0, time.UTC)}, // 09:30 in Tokyo
+	} {
+		got, err := c.cal.Next(after)
+		if err != nil || !got.Equal(c.want) {
+			t.Errorf("%+v: got %v, %v; want %v", c.cal, got, err, c.want)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 const (
 	JobEvent    = "event"    // fires once
 	JobSchedule = "schedule" // fires every day at a local time
+	JobPrompt   = "prompt"   // PromptPipe's /schedule: fixed text to a phone, on a calendar schedule
 )
 
 // Job is a one-shot event or a daily schedule of one participant.
@@ -35,7 +36,7 @@ type Job struct {
 	CreatedAt     time.Time       `json:"created_at"`
 }
 
-const jobColumns = `id, participant_id, type, kind, payload, occurrence_at, run_at, local_time, timezone,
+const jobColumns = `id, COALESCE(participant_id, ''), type, kind, payload, occurrence_at, run_at, local_time, timezone,
 	dedupe_key, status, attempts, last_error, created_at`
 
 func scanJob(row pgx.Row) (*Job, error) {
@@ -57,7 +58,7 @@ func (s *Store) CreateJob(ctx context.Context, j *Job) (job *Job, created bool, 
 	row := s.Pool.QueryRow(ctx, `INSERT INTO jobs (id, participant_id, type, kind, payload, occurrence_at, run_at,
 			local_time, timezone, dedupe_key, status)
 		VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, 'pending') RETURNING `+jobColumns,
-		newID("job_"), j.ParticipantID, j.Type, j.Kind, j.Payload, j.OccurrenceAt, j.LocalTime, j.Timezone, j.DedupeKey)
+		newID("job_"), nullIfEmpty(j.ParticipantID), j.Type, j.Kind, j.Payload, j.OccurrenceAt, j.LocalTime, j.Timezone, j.DedupeKey)
 	job, err = scanJob(row)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" && j.DedupeKey != nil {
@@ -165,4 +166,11 @@ func SettleJob(ctx context.Context, tx pgx.Tx, id string, o JobOutcome) error {
 		return fmt.Errorf("settling job: %w", err)
 	}
 	return nil
+}
+
+func nullIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
