@@ -119,10 +119,57 @@ async def test_marking_an_unknown_message_read_is_131009(mock: httpx.AsyncClient
 async def test_statuses_follow_sent_delivered_read(
     mock: httpx.AsyncClient, receiver: Any, drain: Callable[[], Any]
 ) -> None:
+    await mock.post("/_mock/phones/15551234567/messages", json={"text": "hi"})  # opens the window
     wamid = (await mock.post(URL, json=text(), headers=AUTH)).json()["messages"][0]["id"]
     await drain()
     statuses = receiver.statuses()
     assert [s["status"] for s in statuses] == ["sent", "delivered", "read"]
     assert all(s["id"] == wamid and s["recipient_id"] == "15551234567" for s in statuses)
     chat = (await mock.get("/_mock/phones/15551234567/messages")).json()
-    assert chat[0]["status"] == "read"
+    assert chat[-1]["status"] == "read"
+
+
+def template(name: str, *params: str, language: str = "en") -> dict[str, Any]:
+    components = [{"type": "body", "parameters": [{"type": "text", "text": p} for p in params]}]
+    return {
+        "messaging_product": "whatsapp",
+        "to": "15557654321",
+        "type": "template",
+        "template": {"name": name, "language": {"code": language}, "components": components},
+    }
+
+
+async def test_outside_the_24_hour_window_free_form_fails_with_131047(
+    mock: httpx.AsyncClient, receiver: Any, drain: Callable[[], Any]
+) -> None:
+    resp = await mock.post(URL, json=text(to="15557654321"), headers=AUTH)
+    assert resp.status_code == 200  # as on Meta: accepted first, failed afterwards
+    await drain()
+    [status] = receiver.statuses()
+    assert status["status"] == "failed"
+    assert status["errors"][0]["code"] == 131047
+    chat = (await mock.get("/_mock/phones/15557654321/messages")).json()
+    assert chat[0]["status"] == "failed"
+
+
+async def test_templates_reach_phones_outside_the_window(
+    mock: httpx.AsyncClient, receiver: Any, drain: Callable[[], Any]
+) -> None:
+    resp = await mock.post(
+        URL, json=template("daily_prompt_reminder", "Ada", "a walk"), headers=AUTH
+    )
+    assert resp.status_code == 200, resp.text
+    await drain()
+    assert [s["status"] for s in receiver.statuses()] == ["sent", "delivered", "read"]
+    [message] = (await mock.get("/_mock/phones/15557654321/messages")).json()
+    assert message["type"] == "template"
+    assert message["text"].startswith("Hi Ada, your daily habit is waiting: a walk.")
+    assert message["template"]["name"] == "daily_prompt_reminder"
+
+
+async def test_template_errors(mock: httpx.AsyncClient) -> None:
+    assert_meta_error(await mock.post(URL, json=template("nope"), headers=AUTH), 404, 132001)
+    wrong_language = template("habit_checkin", language="fr")
+    assert_meta_error(await mock.post(URL, json=wrong_language, headers=AUTH), 404, 132001)
+    missing_params = template("daily_prompt_reminder", "Ada")
+    assert_meta_error(await mock.post(URL, json=missing_params, headers=AUTH), 400, 132000)

@@ -53,6 +53,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer db.Close()
+	db.Reengagement = whatsapp.Template{Name: cfg.ReengagementTemplate, Language: cfg.TemplateLanguage}
 
 	m := metrics.New()
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{

@@ -32,6 +32,10 @@ type Config struct {
 	WhatsAppAccessToken   string
 	WhatsAppAppSecret     string
 	WhatsAppVerifyToken   string
+	// Sent in place of a free-form message refused because the 24-hour window closed
+	// (131047); empty disables the fallback.
+	ReengagementTemplate string
+	TemplateLanguage     string
 }
 
 // Load parses the environment through getenv; every problem is reported at once.
@@ -74,6 +78,8 @@ func Load(getenv func(string) string) (Config, error) {
 		WhatsAppAccessToken:   str("WHATSAPP_ACCESS_TOKEN", "dev-access-token"),
 		WhatsAppAppSecret:     str("WHATSAPP_APP_SECRET", "dev-app-secret"),
 		WhatsAppVerifyToken:   str("WHATSAPP_VERIFY_TOKEN", "dev-verify-token"),
+		ReengagementTemplate:  str("WHATSAPP_REENGAGEMENT_TEMPLATE", "habit_checkin"),
+		TemplateLanguage:      str("WHATSAPP_TEMPLATE_LANGUAGE", "en"),
 	}
 	switch v := strings.ToLower(str("DEV_CLOCK", "false")); v {
 	case "true", "1", "yes", "on":
@@ -106,6 +112,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("agent_retry_count", c.AgentRetryCount),
 		slog.String("whatsapp_api_url", c.WhatsAppAPIURL),
 		slog.String("whatsapp_phone_number_id", c.WhatsAppPhoneNumberID),
+		slog.String("reengagement_template", c.ReengagementTemplate),
 	)
 }
 

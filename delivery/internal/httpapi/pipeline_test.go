@@ -40,6 +40,8 @@ type fakeWhatsApp struct {
 	sends []map[string]any
 	keys  map[string]string
 	fail  int // answer this many sends with a 500 first
+	// refuseText answers free-form sends with Meta's synchronous 131047, as it may.
+	refuseText bool
 }
 
 func (f *fakeWhatsApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -59,6 +61,10 @@ func (f *fakeWhatsApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !seen {
 		var payload map[string]any
 		_ = json.NewDecoder(r.Body).Decode(&payload)
+		if f.refuseText && payload["type"] != "template" {
+			http.Error(w, `{"error":{"code":131047,"type":"OAuthException","message":"(#131047) Re-engagement message"}}`, http.StatusBadRequest)
+			return
+		}
 		f.sends = append(f.sends, payload)
 		wamid = fmt.Sprintf("wamid.out-%d", len(f.sends))
 		f.keys[key] = wamid
@@ -71,6 +77,10 @@ func (f *fakeWhatsApp) texts() []string {
 	defer f.mu.Unlock()
 	var out []string
 	for _, s := range f.sends {
+		if tpl, ok := s["template"].(map[string]any); ok {
+			out = append(out, "template:"+tpl["name"].(string))
+			continue
+		}
 		out = append(out, s["text"].(map[string]any)["body"].(string))
 	}
 	return out
@@ -94,6 +104,7 @@ func newHarness(t *testing.T, agentHandler http.HandlerFunc) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	db.Reengagement = whatsapp.Template{Name: "habit_checkin", Language: "en"}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m := metrics.New()
 	wa := &fakeWhatsApp{keys: map[string]string{}}
@@ -180,9 +191,13 @@ func inboundWebhook(phone, wamid, text string) []byte {
 }
 
 func statusWebhook(wamid, status string) []byte {
+	errs := ""
+	if status == "failed" {
+		errs = `,"errors":[{"code":131047,"title":"Re-engagement message"}]`
+	}
 	return []byte(fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
 		"messaging_product":"whatsapp","metadata":{"phone_number_id":%q},
-		"statuses":[{"id":%q,"status":%q,"timestamp":"1700000001","recipient_id":"15551234567"}]}}]}]}`, phoneID, wamid, status))
+		"statuses":[{"id":%q,"status":%q,"timestamp":"1700000001","recipient_id":"15551234567"%s}]}}]}]}`, phoneID, wamid, status, errs))
 }
 
 func (h *harness) postSigned(body []byte) int {

@@ -160,3 +160,41 @@ func TestScheduleSendsThePromptDurablyOnItsCalendar(t *testing.T) {
 		t.Fatalf("next run in %v, want about a day", timer["remaining"])
 	}
 }
+
+func TestClosedWindowIsAnsweredWithTheTemplateOnce(t *testing.T) {
+	h := newHarness(t, (&echoAgent{}).ServeHTTP)
+	h.do("POST", "/send", map[string]any{"to": "15551118888", "body": "Are you there?"}, nil)
+	h.waitFor("the send", func() bool { return len(h.wa.texts()) == 1 })
+	// WhatsApp accepted it, then reports it failed: the window is closed. Twice, as
+	// webhooks may be repeated.
+	h.postSigned(statusWebhook("wamid.out-1", "failed"))
+	h.postSigned(statusWebhook("wamid.out-1", "failed"))
+	h.waitFor("the template", func() bool { return len(h.wa.texts()) == 2 })
+	time.Sleep(200 * time.Millisecond)
+	if got := h.wa.texts(); len(got) != 2 || got[1] != "template:habit_checkin" {
+		t.Fatalf("sent %q", got)
+	}
+	_, receipts := h.do("GET", "/receipts", nil, nil)
+	if n := len(receipts["result"].([]any)); n != 2 {
+		t.Fatalf("receipts = %v", receipts)
+	}
+}
+
+func TestSynchronous131047IsAnsweredWithTheTemplate(t *testing.T) {
+	h := newHarness(t, (&echoAgent{}).ServeHTTP)
+	h.wa.mu.Lock()
+	h.wa.refuseText = true
+	h.wa.mu.Unlock()
+	id := h.enroll("15551119999")
+	h.postSigned(inboundWebhook("15551119999", "wamid.late", "hello?"))
+	h.waitFor("the template", func() bool { return len(h.wa.texts()) == 1 })
+	if got := h.wa.texts()[0]; got != "template:habit_checkin" {
+		t.Fatalf("sent %q", got)
+	}
+	_, log := h.do("GET", "/conversation/participants/"+id+"/messages", nil, nil)
+	msgs := log["result"].([]any)
+	refused, template := msgs[1].(map[string]any), msgs[2].(map[string]any)
+	if refused["status"] != "failed" || refused["error_code"].(float64) != 131047 || template["type"] != "template" {
+		t.Fatalf("log = %v", msgs)
+	}
+}

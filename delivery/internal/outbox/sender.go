@@ -61,7 +61,7 @@ func (s *Sender) send(tx pgx.Tx, it store.OutboxItem) error {
 	if err == nil {
 		s.Metrics.OutboxSends.WithLabelValues("sent").Inc()
 		log.Info("outbound message sent", "message_id", wamid)
-		return store.MarkOutboxSent(ctx, tx, it, wamid)
+		return s.Store.MarkOutboxSent(ctx, tx, it, wamid)
 	}
 	if whatsapp.IsRetryable(err) && it.Attempts+1 < s.MaxAttempts {
 		s.Metrics.OutboxSends.WithLabelValues("retry").Inc()
@@ -76,7 +76,7 @@ func (s *Sender) send(tx pgx.Tx, it store.OutboxItem) error {
 	if errors.As(err, &apiErr) {
 		code = &apiErr.Code
 	}
-	return store.MarkOutboxFailed(ctx, tx, it, err, code)
+	return s.Store.MarkOutboxFailed(ctx, tx, it, err, code)
 }
 
 func (s *Sender) backoff(attempts int) time.Duration {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"promptpipe/delivery/internal/whatsapp"
 )
 
 // Message is one entry of the message log.
@@ -69,12 +71,13 @@ func (s *Store) RecordStatus(ctx context.Context, wamid, status string, at time.
 			VALUES ($1, $2, $3, $4, $5)`, wamid, status, at, errCode, errTitle); err != nil {
 			return fmt.Errorf("recording status: %w", err)
 		}
-		return applyStatuses(ctx, tx, wamid)
+		return s.applyStatuses(ctx, tx, wamid)
 	})
 }
 
-// applyStatuses sets an outbound message's status to the most advanced one received.
-func applyStatuses(ctx context.Context, tx pgx.Tx, wamid string) error {
+// applyStatuses sets an outbound message's status to the most advanced one received, and
+// answers a 131047 failure with the re-engagement template.
+func (s *Store) applyStatuses(ctx context.Context, tx pgx.Tx, wamid string) error {
 	_, err := tx.Exec(ctx, fmt.Sprintf(`UPDATE messages m SET status = e.status,
 			error_code = COALESCE(e.error_code, m.error_code),
 			error_title = COALESCE(e.error_title, m.error_title), updated_at = now()
@@ -84,6 +87,33 @@ func applyStatuses(ctx context.Context, tx pgx.Tx, wamid string) error {
 		fmt.Sprintf(statusRank, "status"), fmt.Sprintf(statusRank, "e.status"), fmt.Sprintf(statusRank, "m.status")), wamid)
 	if err != nil {
 		return fmt.Errorf("applying statuses: %w", err)
+	}
+	return s.reengage(ctx, tx, "wamid = $1", wamid)
+}
+
+// reengage queues the re-engagement template for the message `where` selects, if WhatsApp
+// refused it because the 24-hour window was closed, once per refused message.
+func (s *Store) reengage(ctx context.Context, tx pgx.Tx, where string, arg any) error {
+	if s.Reengagement.Name == "" {
+		return nil
+	}
+	var msgID int64
+	var phone string
+	err := tx.QueryRow(ctx, `INSERT INTO messages (direction, phone, participant_id, type, body, status, fallback_for)
+		SELECT 'outbound', phone, participant_id, 'template', $2, 'queued', id FROM messages
+		WHERE `+where+` AND direction = 'outbound' AND status = 'failed' AND error_code = $3 AND type <> 'template'
+		ON CONFLICT (fallback_for) DO NOTHING RETURNING id, phone`,
+		arg, "[template "+s.Reengagement.Name+"]", whatsapp.ErrCodeReengagement).Scan(&msgID, &phone)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("queueing re-engagement template: %w", err)
+	}
+	payload, _ := json.Marshal(whatsapp.TemplateMessage(phone, s.Reengagement))
+	if _, err := tx.Exec(ctx, `INSERT INTO outbox (id, message_id, phone, payload, status) VALUES ($1, $2, $3, $4, 'queued')`,
+		newID("ob_"), msgID, phone, payload); err != nil {
+		return fmt.Errorf("queueing re-engagement template: %w", err)
 	}
 	return nil
 }
@@ -236,14 +266,14 @@ func (s *Store) WithNextOutbox(ctx context.Context, fn func(tx pgx.Tx, item Outb
 }
 
 // MarkOutboxSent records the wamid WhatsApp returned and any statuses that came first.
-func MarkOutboxSent(ctx context.Context, tx pgx.Tx, it OutboxItem, wamid string) error {
+func (s *Store) MarkOutboxSent(ctx context.Context, tx pgx.Tx, it OutboxItem, wamid string) error {
 	if _, err := tx.Exec(ctx, `UPDATE outbox SET status = 'sent', attempts = attempts + 1, updated_at = now() WHERE id = $1`, it.ID); err != nil {
 		return fmt.Errorf("marking outbox sent: %w", err)
 	}
 	if _, err := tx.Exec(ctx, `UPDATE messages SET wamid = $2, status = 'sent', updated_at = now() WHERE id = $1`, it.MessageID, wamid); err != nil {
 		return fmt.Errorf("recording wamid: %w", err)
 	}
-	return applyStatuses(ctx, tx, wamid)
+	return s.applyStatuses(ctx, tx, wamid)
 }
 
 // MarkOutboxRetry counts a failed attempt and schedules the next one at next.
@@ -253,13 +283,16 @@ func MarkOutboxRetry(ctx context.Context, tx pgx.Tx, it OutboxItem, cause error,
 	return err
 }
 
-// MarkOutboxFailed gives up on a row whose error no retry can fix.
-func MarkOutboxFailed(ctx context.Context, tx pgx.Tx, it OutboxItem, cause error, code *int) error {
+// MarkOutboxFailed gives up on a row whose error no retry can fix (and sends the
+// re-engagement template when the error was the closed 24-hour window).
+func (s *Store) MarkOutboxFailed(ctx context.Context, tx pgx.Tx, it OutboxItem, cause error, code *int) error {
 	if _, err := tx.Exec(ctx, `UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $2,
 		updated_at = now() WHERE id = $1`, it.ID, cause.Error()); err != nil {
 		return err
 	}
-	_, err := tx.Exec(ctx, `UPDATE messages SET status = 'failed', error_code = $2, error_title = $3,
-		updated_at = now() WHERE id = $1`, it.MessageID, code, cause.Error())
-	return err
+	if _, err := tx.Exec(ctx, `UPDATE messages SET status = 'failed', error_code = $2, error_title = $3,
+		updated_at = now() WHERE id = $1`, it.MessageID, code, cause.Error()); err != nil {
+		return err
+	}
+	return s.reengage(ctx, tx, "id = $1", it.MessageID)
 }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"promptpipe/delivery/internal/whatsapp"
 )
 
 //go:embed migrations/*.sql
@@ -38,6 +40,9 @@ func newID(prefix string) string {
 // Store wraps the connection pool.
 type Store struct {
 	Pool *pgxpool.Pool
+	// Reengagement is sent in place of a free-form message that WhatsApp refused with
+	// 131047; with no name, nothing is sent.
+	Reengagement whatsapp.Template
 }
 
 // Open connects with search_path set to delivery's schema, and migrates.

@@ -64,6 +64,27 @@ func TextMessage(to, body string) map[string]any {
 	}
 }
 
+// Template names an approved message template; the only kind of message WhatsApp
+// delivers outside the 24-hour customer-service window.
+type Template struct {
+	Name     string
+	Language string
+}
+
+// ErrCodeReengagement is Meta's 131047: more than 24 hours since the person last wrote.
+const ErrCodeReengagement = 131047
+
+// TemplateMessage is the body of a template send without parameters.
+func TemplateMessage(to string, t Template) map[string]any {
+	return map[string]any{
+		"messaging_product": "whatsapp",
+		"recipient_type":    "individual",
+		"to":                to,
+		"type":              "template",
+		"template":          map[string]any{"name": t.Name, "language": map[string]any{"code": t.Language}},
+	}
+}
+
 // Send posts a message payload and returns the wamid WhatsApp gave it. idempotencyKey
 // travels as the Idempotency-Key header: Meta ignores it, our mock answers a repeated key
 // with the first response, so a retried send cannot reach the phone twice.

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from typing import Any
 
+from mock_whatsapp import templates
 from mock_whatsapp.chats import ChatMessage, Chats, canonical_phone, new_wamid
 from mock_whatsapp.clock import Clock
 from mock_whatsapp.graph_errors import GraphError, invalid_parameter
@@ -16,6 +18,17 @@ from mock_whatsapp.webhooks import WebhookSender
 log = logging.getLogger("mock_whatsapp")
 
 TEXT_MAX = 4096
+WINDOW = timedelta(hours=24)
+REENGAGEMENT_ERROR = {
+    "code": 131047,
+    "title": "Re-engagement message",
+    "message": "Re-engagement message",
+    "error_data": {
+        "details": "Message failed to send because more than 24 hours have passed since the "
+        "customer last replied to this number."
+    },
+    "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/",
+}
 BUTTON_TITLE_MAX = 20
 BUTTON_BODY_MAX = 1024
 
@@ -27,6 +40,7 @@ class Business:
         self.settings = settings
         self.chats = Chats()
         self.clock = Clock()
+        self.templates = templates.load(settings.templates_file or None)
         self.webhooks = webhooks
         self.status_tasks: set[asyncio.Task[None]] = set()
 
@@ -52,10 +66,13 @@ class Business:
                 f"{to_raw} is not a valid WhatsApp phone number",
             )
         kind = payload.get("type", "text")
+        template = None
         if kind == "text":
             text, interactive = self._text(payload), None
         elif kind == "interactive":
             text, interactive = self._interactive(payload)
+        elif kind == "template":
+            (text, template), interactive = templates.render_send(self.templates, payload), None
         else:
             raise invalid_parameter(f"Unsupported message type: {kind}")
         context = payload.get("context") or {}
@@ -69,6 +86,7 @@ class Business:
                 timestamp=self.clock.now(),
                 status="accepted",
                 interactive=interactive,
+                template=template,
                 context_id=context.get("message_id"),
             )
         )
@@ -80,8 +98,16 @@ class Business:
         if idempotency_key:
             self.chats.idempotent_answers[idempotency_key] = answer
         log.info("message sent to phone", extra={"message_id": message.id, "phone": mask_phone(to)})
-        self._start_status_timeline(message, payload.get("biz_opaque_callback_data"))
+        window_closed = kind != "template" and not self.window_open(to)
+        self._start_status_timeline(message, payload.get("biz_opaque_callback_data"), window_closed)
         return answer
+
+    def window_open(self, number: str) -> bool:
+        """Whether the phone wrote within 24 hours, so free-form messages may reach it."""
+        if not self.settings.enforce_window:
+            return True
+        last = self.chats.phone(number).last_inbound_at
+        return last is not None and self.clock.now() - last < WINDOW
 
     def _text(self, payload: dict[str, Any]) -> str:
         text = payload.get("text")
@@ -129,12 +155,23 @@ class Business:
 
     # --- statuses ----------------------------------------------------------------------
 
-    def _start_status_timeline(self, message: ChatMessage, opaque: Any) -> None:
-        task = asyncio.create_task(self._status_timeline(message, opaque))
+    def _start_status_timeline(
+        self, message: ChatMessage, opaque: Any, window_closed: bool
+    ) -> None:
+        task = asyncio.create_task(self._status_timeline(message, opaque, window_closed))
         self.status_tasks.add(task)
         task.add_done_callback(self.status_tasks.discard)
 
-    async def _status_timeline(self, message: ChatMessage, opaque: Any) -> None:
+    async def _status_timeline(
+        self, message: ChatMessage, opaque: Any, window_closed: bool
+    ) -> None:
+        if window_closed:
+            # Meta accepts the send, then reports it failed: the phone never sees it.
+            await asyncio.sleep(self.settings.status_delay_seconds)
+            message.errors = [REENGAGEMENT_ERROR]
+            if self.chats.advance(message.id, "failed"):
+                self.webhooks.send(self._status_webhook(message, "failed", opaque))
+            return
         for status in ("sent", "delivered", "read"):
             await asyncio.sleep(self.settings.status_delay_seconds)
             if self.chats.advance(message.id, status):
@@ -149,6 +186,8 @@ class Business:
         }
         if opaque is not None:
             item["biz_opaque_callback_data"] = opaque
+        if status == "failed":
+            item["errors"] = m.errors
         if status == "sent":
             item["pricing"] = {
                 "billable": True,
@@ -183,6 +222,7 @@ class Business:
             )
             specific = {"text": {"body": body["text"]}}
         self.chats.add(message)
+        phone.last_inbound_at = message.timestamp
         item: dict[str, Any] = {
             "from": number,
             "id": message.id,

@@ -44,6 +44,7 @@ class ChatMessage:
     timestamp: datetime
     status: str | None = None  # outbound only
     interactive: dict[str, Any] | None = None
+    template: dict[str, Any] | None = None
     context_id: str | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)
 
@@ -59,6 +60,8 @@ class ChatMessage:
             out["status"] = self.status
         if self.interactive is not None:
             out["interactive"] = self.interactive
+        if self.template is not None:
+            out["template"] = self.template
         if self.context_id:
             out["context_id"] = self.context_id
         if self.errors:
@@ -71,6 +74,8 @@ class Phone:
     number: str
     name: str = ""
     messages: list[ChatMessage] = field(default_factory=list)
+    # Opens the 24-hour customer-service window; None until the phone first writes.
+    last_inbound_at: datetime | None = None
 
 
 class Chats:

@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     # Retries back off exponentially from 0.5 s up to this ceiling.
     webhook_max_backoff_seconds: float = 30
     webhook_timeout_seconds: float = 10
+    # Refuse free-form messages to phones that have not written in 24 hours (error 131047,
+    # reported as a `failed` status after the send returned a wamid, as Meta does).
+    enforce_window: bool = True
+    # Approved templates (JSON); empty means the built-in registry.
+    templates_file: str = ""
 
     def masked(self) -> dict[str, object]:
         return self.model_dump(exclude={"app_secret", "access_token", "verify_token"})
