@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from textual.widgets import Input, ListView
@@ -13,6 +14,15 @@ from promptpipe_simulator.tui.screens.help import HelpScreen
 from promptpipe_simulator.tui.widgets.chat import Bubble
 
 
+async def until(pilot: Any, condition: Callable[[], object], timeout: float = 5.0) -> None:
+    """Let the app run until `condition` holds; polling, so a slow machine only waits longer."""
+    for _ in range(int(timeout / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not reached in time")
+
+
 def app_for(backend: Backend) -> SimulatorApp:
     return SimulatorApp(backend, poll_seconds=0.05, personas=PersonaFactory(seed=1))
 
@@ -21,13 +31,12 @@ async def test_enroll_then_chat(backend: Backend, fake_stack: Any) -> None:
     app = app_for(backend)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("n")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: len(app.query_one("#participants", ListView).children) == 1)
         assert len(fake_stack.participants) == 1
-        assert len(app.query_one("#participants", ListView).children) == 1
         composer = app.query_one("#composer", Input)
         assert not composer.disabled and composer.has_focus
         await pilot.press(*"Hello!", "enter")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: len(app.query(Bubble)) == 2)
         phone = fake_stack.participants[0]["phone_number"]
         assert fake_stack.sent == [(phone, "Hello!")]
         texts = [b.message.text for b in app.query(Bubble)]
@@ -41,15 +50,12 @@ async def test_network_errors_notify_and_the_app_keeps_working(
     fake_stack.down = True
     app = app_for(backend)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.3)
-        assert any("not reachable" in n.message for n in app._notifications)
+        await until(pilot, lambda: any("not reachable" in n.message for n in app._notifications))
         await pilot.press("n")  # enrolling while down: another notification, no crash
         await pilot.pause(0.2)
         fake_stack.down = False
-        await pilot.pause(0.3)
         await pilot.press("n")
-        await pilot.pause(0.3)
-        assert len(fake_stack.participants) == 1
+        await until(pilot, lambda: len(fake_stack.participants) == 1)
         assert app.is_running
 
 
@@ -68,6 +74,5 @@ async def test_time_travel_moves_the_stack_clock(backend: Backend, fake_stack: A
     app = app_for(backend)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("f8")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: any("+5h" in (n.title or "") for n in app._notifications))
         assert fake_stack.clock_offset == 5 * 3600
-        assert any("+5h" in (n.title or "") for n in app._notifications)

@@ -37,7 +37,8 @@ type Runner struct {
 	PollInterval  time.Duration
 	// MaxAttempts bounds retries of one occurrence; a schedule then moves on to its next one.
 	MaxAttempts int
-	RetryDelay  time.Duration
+	// RetryDelay is the wait after a first failure; it doubles with every further one.
+	RetryDelay time.Duration
 }
 
 // Run fires jobs until ctx is done.
@@ -88,7 +89,7 @@ func (r *Runner) fire(tx pgx.Tx, d store.DueJob) error {
 				log.Warn("job failed, will retry", "attempt", j.Attempts+1, "error", err)
 				r.Metrics.JobsFired.WithLabelValues(j.Kind, "retry").Inc()
 				return store.SettleJob(ctx, tx, j.ID, store.JobOutcome{
-					Status: "pending", OccurrenceAt: j.OccurrenceAt, RunAt: r.Now().Add(r.RetryDelay),
+					Status: "pending", OccurrenceAt: j.OccurrenceAt, RunAt: r.Now().Add(r.RetryDelay << j.Attempts),
 					Attempts: j.Attempts + 1, Error: err.Error(),
 				})
 			}
