@@ -50,6 +50,21 @@ def test_compose_file_is_valid_without_an_env_file(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def compose_stack() -> Iterator[dict[str, str]]:
     """The whole stack under a private project name, on free ports, removed afterwards."""
+    engine = subprocess.run(
+        [
+            "bash",
+            "-c",
+            "source scripts/lib/bootstrap.sh && source scripts/lib/docker-engine.sh "
+            "&& ensure_docker_engine",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    if engine.returncode != 0:
+        # Only a machine that cannot run a Docker engine at all lands here; the exact
+        # reason is in the skip message, and the compose file is still validated above.
+        pytest.skip(f"no Docker engine can run here: {engine.stderr.strip()[-500:]}")
     images = subprocess.run(
         [str(ROOT / "scripts" / "build-base-images")], capture_output=True, text=True
     )
