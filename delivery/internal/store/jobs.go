@@ -129,12 +129,8 @@ func (s *Store) WithNextDueJob(ctx context.Context, now time.Time, fn func(tx pg
 		return false, fmt.Errorf("claiming job: %w", err)
 	}
 	d := DueJob{Job: *j}
-	p, err := scanParticipant(tx.QueryRow(ctx, `SELECT `+participantColumns+` FROM participants WHERE id = $1`, j.ParticipantID))
-	switch {
-	case err == nil:
-		d.Participant = p
-	case !errors.Is(err, ErrNotFound):
-		return true, fmt.Errorf("looking up participant: %w", err)
+	if d.Participant, err = participantWhere(ctx, tx, "id", j.ParticipantID); err != nil {
+		return true, err
 	}
 	if err := fn(tx, d); err != nil {
 		return true, err

@@ -173,12 +173,8 @@ func (s *Store) WithNextInbound(ctx context.Context, fn func(tx pgx.Tx, w Inboun
 	if err != nil {
 		return false, fmt.Errorf("claiming inbound message: %w", err)
 	}
-	p, err := scanParticipant(tx.QueryRow(ctx, `SELECT `+participantColumns+` FROM participants WHERE phone_number = $1`, w.Phone))
-	switch {
-	case err == nil:
-		w.Participant = p
-	case !errors.Is(err, ErrNotFound):
-		return false, fmt.Errorf("looking up participant: %w", err)
+	if w.Participant, err = participantWhere(ctx, tx, "phone_number", w.Phone); err != nil {
+		return false, err
 	}
 	if err := fn(tx, w); err != nil {
 		return true, err

@@ -127,3 +127,16 @@ func (s *Store) CountActive(ctx context.Context) (int, error) {
 	err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM participants WHERE status = 'active'`).Scan(&n)
 	return n, err
 }
+
+// participantWhere looks a participant up inside tx by "id" or "phone_number"; nil, not an
+// error, when there is none (an unknown sender, or one deleted meanwhile).
+func participantWhere(ctx context.Context, tx pgx.Tx, column, value string) (*Participant, error) {
+	p, err := scanParticipant(tx.QueryRow(ctx, `SELECT `+participantColumns+` FROM participants WHERE `+column+` = $1`, value))
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("looking up participant: %w", err)
+	}
+	return p, nil
+}
