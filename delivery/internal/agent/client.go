@@ -41,11 +41,19 @@ type ProcessMessageRequest struct {
 	MessageID     string `json:"message_id,omitempty"`
 }
 
-// ProcessMessageResponse is the response from the Python agent.
+// ProcessMessageResponse is the response from the Python agent. Buttons is our addition:
+// reply buttons to offer with the response (the guide's client ignores it).
 type ProcessMessageResponse struct {
 	Response string         `json:"response"`
 	State    string         `json:"state"`
 	Metadata map[string]any `json:"metadata"`
+	Buttons  []Button       `json:"buttons,omitempty"`
+}
+
+// Button is a reply button: WhatsApp shows the title and reports the id when tapped.
+type Button struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
 }
 
 // ProcessEventRequest asks the agent what to say when a scheduled event is due. EventID

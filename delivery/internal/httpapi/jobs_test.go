@@ -27,7 +27,11 @@ func (a *eventAgent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	a.events = append(a.events, req)
 	a.mu.Unlock()
-	fmt.Fprintf(w, `{"response":"it is time: %s","state":"FEEDBACK","metadata":{}}`, req.Kind)
+	buttons := ""
+	if req.Kind == "daily_prompt" {
+		buttons = `,"buttons":[{"id":"done","title":"Done"},{"id":"later","title":"Next time"}]`
+	}
+	fmt.Fprintf(w, `{"response":"it is time: %s","state":"FEEDBACK","metadata":{}%s}`, req.Kind, buttons)
 }
 
 func (a *eventAgent) seen() []agent.ProcessEventRequest {
@@ -68,6 +72,13 @@ func TestDailyScheduleFiresAtLocalTimeAfterAClockAdvance(t *testing.T) {
 	h.waitFor("the prompt", func() bool { return len(h.wa.texts()) == 1 })
 	if got := h.wa.texts()[0]; got != "it is time: daily_prompt" {
 		t.Fatalf("sent %q", got)
+	}
+	h.wa.mu.Lock()
+	sent := h.wa.sends[0]
+	h.wa.mu.Unlock()
+	action := sent["interactive"].(map[string]any)["action"].(map[string]any)
+	if sent["type"] != "interactive" || len(action["buttons"].([]any)) != 2 {
+		t.Fatalf("the prompt was not sent with its buttons: %v", sent)
 	}
 	ev := ag.seen()[0]
 	var payload map[string]string

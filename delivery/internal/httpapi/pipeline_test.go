@@ -81,6 +81,10 @@ func (f *fakeWhatsApp) texts() []string {
 			out = append(out, "template:"+tpl["name"].(string))
 			continue
 		}
+		if inter, ok := s["interactive"].(map[string]any); ok {
+			out = append(out, inter["body"].(map[string]any)["text"].(string))
+			continue
+		}
 		out = append(out, s["text"].(map[string]any)["body"].(string))
 	}
 	return out

@@ -95,6 +95,7 @@ func (w *Workers) answer(tx pgx.Tx, m store.InboundWork) error {
 	start := time.Now()
 	log := w.Log.With("message_id", m.Wamid, "phone", phone.Mask(m.Phone))
 	reply, route := Acknowledgement, "acknowledged"
+	var buttons []agent.Button
 	var participantID *string
 	if p := m.Participant; p != nil {
 		participantID = &p.ID
@@ -107,15 +108,12 @@ func (w *Workers) answer(tx pgx.Tx, m store.InboundWork) error {
 				log.Error("agent failed, sending fallback apology", "error", err)
 				reply, route = FallbackApology, "fallback"
 			} else {
-				reply, route = resp.Response, "agent"
+				reply, route, buttons = resp.Response, "agent", resp.Buttons
 				log = log.With("state", resp.State)
 			}
 		}
 	}
-	if err := store.EnqueueReply(ctx, tx, store.Outbound{
-		Phone: m.Phone, ParticipantID: participantID, Type: "text", Body: reply,
-		Payload: whatsapp.TextMessage(m.Phone, reply),
-	}); err != nil {
+	if err := store.EnqueueReply(ctx, tx, Reply(m.Phone, participantID, reply, buttons)); err != nil {
 		return err
 	}
 	w.Metrics.InboundProcessed.WithLabelValues(route).Inc()
@@ -133,4 +131,15 @@ func (s Signal) Sleep(ctx context.Context, d time.Duration) {
 	case <-s:
 	case <-t.C:
 	}
+}
+
+// Reply is the outbound message for what the agent said: text, or text with reply
+// buttons when the agent offered some.
+func Reply(phone string, participantID *string, text string, buttons []agent.Button) store.Outbound {
+	replyButtons := make([]whatsapp.ReplyButton, 0, len(buttons))
+	for _, b := range buttons {
+		replyButtons = append(replyButtons, whatsapp.ReplyButton{ID: b.ID, Title: b.Title})
+	}
+	kind, payload := whatsapp.ReplyMessage(phone, text, replyButtons)
+	return store.Outbound{Phone: phone, ParticipantID: participantID, Type: kind, Body: text, Payload: payload}
 }

@@ -103,10 +103,7 @@ func (r *Runner) fire(tx pgx.Tx, d store.DueJob) error {
 		}
 		if strings.TrimSpace(resp.Response) != "" {
 			pid := j.ParticipantID
-			if err := store.EnqueueReply(ctx, tx, store.Outbound{
-				Phone: d.Participant.PhoneNumber, ParticipantID: &pid, Type: "text", Body: resp.Response,
-				Payload: whatsapp.TextMessage(d.Participant.PhoneNumber, resp.Response),
-			}); err != nil {
+			if err := store.EnqueueReply(ctx, tx, inbound.Reply(d.Participant.PhoneNumber, &pid, resp.Response, resp.Buttons)); err != nil {
 				return err
 			}
 			r.OutboxWake.Notify()

@@ -64,6 +64,44 @@ func TextMessage(to, body string) map[string]any {
 	}
 }
 
+// ReplyButton is one reply button of an interactive message.
+type ReplyButton struct {
+	ID    string
+	Title string
+}
+
+// maxButtons and maxButtonTitle are WhatsApp's limits for reply buttons.
+const (
+	maxButtons     = 3
+	maxButtonTitle = 20
+)
+
+// ReplyMessage is a text message, or an interactive reply-button message when buttons
+// are given; buttons beyond WhatsApp's limits are dropped rather than failing the send.
+func ReplyMessage(to, body string, buttons []ReplyButton) (kind string, payload map[string]any) {
+	var action []map[string]any
+	for _, b := range buttons {
+		if len(action) == maxButtons || b.ID == "" || b.Title == "" || len([]rune(b.Title)) > maxButtonTitle {
+			continue
+		}
+		action = append(action, map[string]any{"type": "reply", "reply": map[string]any{"id": b.ID, "title": b.Title}})
+	}
+	if len(action) == 0 {
+		return "text", TextMessage(to, body)
+	}
+	return "interactive", map[string]any{
+		"messaging_product": "whatsapp",
+		"recipient_type":    "individual",
+		"to":                to,
+		"type":              "interactive",
+		"interactive": map[string]any{
+			"type":   "button",
+			"body":   map[string]any{"text": body},
+			"action": map[string]any{"buttons": action},
+		},
+	}
+}
+
 // Template names an approved message template; the only kind of message WhatsApp
 // delivers outside the 24-hour customer-service window.
 type Template struct {
