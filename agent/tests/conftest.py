@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
@@ -16,9 +19,52 @@ def database_url(create_database: Callable[[str], str]) -> str:
     return create_database("agent")
 
 
+@dataclass
+class FakeDelivery:
+    """delivery's scheduling API at the edge: records schedules and events."""
+
+    schedules: list[dict[str, Any]] = field(default_factory=list)
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    canceled: list[str] = field(default_factory=list)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        parts = request.url.path.strip("/").split("/")  # conversation/participants/{id}/...
+        pid, what = parts[2], parts[3]
+        if what == "schedules" and request.method == "GET":
+            mine = [s for s in self.schedules if s["participant_id"] == pid]
+            return httpx.Response(200, json={"status": "ok", "result": mine})
+        if what == "schedules":
+            job = {
+                "id": f"job_s{len(self.schedules)}",
+                "participant_id": pid,
+                **json.loads(request.content),
+            }
+            self.schedules.append(job)
+            return httpx.Response(201, json={"status": "ok", "result": job})
+        if what == "events" and request.method == "POST":
+            body = json.loads(request.content)
+            for job in self.events.values():
+                if job["dedupe_key"] == body["dedupe_key"] and job["participant_id"] == pid:
+                    return httpx.Response(200, json={"status": "ok", "result": job})
+            job = {"id": f"job_e{len(self.events)}", "participant_id": pid, **body}
+            self.events[job["id"]] = job
+            return httpx.Response(201, json={"status": "ok", "result": job})
+        if what == "events" and request.method == "DELETE":
+            self.canceled.append(parts[4])
+            return httpx.Response(200, json={"status": "ok"})
+        return httpx.Response(404, json={"status": "error", "message": "not found"})
+
+
 @pytest.fixture
-async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(DATABASE_URL=database_url))
+def delivery() -> FakeDelivery:
+    return FakeDelivery()
+
+
+@pytest.fixture
+async def client(database_url: str, delivery: FakeDelivery) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(
+        Settings(DATABASE_URL=database_url), delivery_transport=httpx.MockTransport(delivery.handle)
+    )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://agent") as c:

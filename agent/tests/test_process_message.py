@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 
@@ -30,7 +31,7 @@ async def test_first_message_greets_and_starts_intake(client: httpx.AsyncClient)
 
 
 async def test_intake_asks_one_question_at_a_time_and_fills_the_profile(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, delivery: Any
 ) -> None:
     answers = ["Hello!", "moving more", "I want energy", "after my morning coffee", "7:30am"]
     replies = [(await client.post("/process-message", json=turn("p_2", a))).json() for a in answers]
@@ -42,7 +43,10 @@ async def test_intake_asks_one_question_at_a_time_and_fills_the_profile(
         "prompt_anchor": "after my morning coffee",
         "preferred_time": "7:30am",
     }
-    assert "7:30am" in replies[-1]["response"]
+    # Intake ends with the daily prompt scheduled at delivery, 10 minutes before 7:30.
+    assert [(j["kind"], j["local_time"]) for j in delivery.schedules] == [("daily_prompt", "07:20")]
+    assert "07:20" in replies[-1]["response"]
+    assert replies[-1]["state"] == "FEEDBACK"
 
 
 async def test_repeated_message_id_returns_first_answer_and_runs_once(
@@ -124,23 +128,65 @@ def event(pid: str, kind: str, event_id: str) -> dict[str, object]:
     }
 
 
-async def test_daily_prompt_event_uses_the_profile_and_runs_once(
-    client: httpx.AsyncClient,
+async def intake(client: httpx.AsyncClient, pid: str) -> None:
+    for answer in ["Hello!", "moving more", "energy", "my morning coffee", "after breakfast"]:
+        await client.post("/process-message", json=turn(pid, answer))
+
+
+async def test_daily_prompt_offers_buttons_sets_a_reminder_and_runs_once(
+    client: httpx.AsyncClient, delivery: Any
 ) -> None:
-    for answer in ["Hello!", "moving more", "energy", "my morning coffee", "7:30am"]:
-        await client.post("/process-message", json=turn("p_7", answer))
-    now = {"X-PromptPipe-Now": "2030-01-02T07:20:00Z"}
+    await intake(client, "p_7")
+    now = {"X-PromptPipe-Now": "2030-01-02T07:50:00Z"}
     first = await client.post(
         "/process-event", json=event("p_7", "daily_prompt", "e1"), headers=now
     )
     again = await client.post("/process-event", json=event("p_7", "daily_prompt", "e1"))
     assert first.status_code == 200
-    assert "my morning coffee" in first.json()["response"]
-    assert again.json() == first.json()
+    body = first.json()
+    assert "my morning coffee" in body["response"]
+    assert body["buttons"] == [
+        {"id": "done", "title": "Done"},
+        {"id": "next_time", "title": "Next time"},
+    ]
+    assert again.json() == body
+    [reminder] = delivery.events.values()
+    assert reminder["kind"] == "reminder" and reminder["delay_seconds"] == 5 * 3600
     view = (await client.get("/conversations/p_7")).json()
-    assert view["history"][-1]["content"] == first.json()["response"]
-    assert view["history"][-1]["timestamp"].startswith("2030-01-02T07:20:00")
-    assert view["turns"] == 6
+    assert view["history"][-1]["content"] == body["response"]
+    assert view["history"][-1]["timestamp"].startswith("2030-01-02T07:50:00")
+    assert view["profile"]["total_prompts"] == 1
+
+
+async def test_done_cancels_the_reminder_and_feedback_updates_the_profile(
+    client: httpx.AsyncClient, delivery: Any
+) -> None:
+    await intake(client, "p_9")
+    await client.post("/process-event", json=event("p_9", "daily_prompt", "e3"))
+    done = (await client.post("/process-message", json=turn("p_9", "Done"))).json()
+    assert "easier" in done["response"]
+    assert delivery.canceled == list(delivery.events)
+    await client.post("/process-message", json=turn("p_9", "I had my shoes ready"))
+    profile = (await client.get("/conversations/p_9")).json()["profile"]
+    assert profile["success_count"] == 1
+    assert profile["last_motivator"] == "I had my shoes ready"
+    # The reminder, had it fired anyway, says nothing: the prompt was answered.
+    late = await client.post("/process-event", json=event("p_9", "reminder", "e4"))
+    assert late.json()["response"] == ""
+
+
+async def test_ignored_prompt_gets_its_reminder_then_feedback_on_the_barrier(
+    client: httpx.AsyncClient,
+) -> None:
+    await intake(client, "p_10")
+    await client.post("/process-event", json=event("p_10", "daily_prompt", "e5"))
+    reminder = (await client.post("/process-event", json=event("p_10", "reminder", "e6"))).json()
+    assert "checking in" in reminder["response"] and reminder["buttons"]
+    await client.post("/process-message", json=turn("p_10", "Next time"))
+    tweak = await client.post("/process-message", json=turn("p_10", "I was late for work"))
+    assert "tweak" in tweak.json()["response"]
+    profile = (await client.get("/conversations/p_10")).json()["profile"]
+    assert profile["last_barrier"] == "I was late for work"
 
 
 async def test_unknown_event_kind_is_refused_and_changes_nothing(

@@ -48,7 +48,7 @@ def test_daily_prompt_fires_after_a_clock_advance(
     stamped = datetime.fromisoformat(prompt["timestamp"].replace("Z", "+00:00"))
     assert stamped - now > timedelta(hours=2, minutes=59)  # the mock follows the clock
     jobs = http.get(f"{delivery}/conversation/participants/{participant['id']}/jobs").json()
-    [schedule] = jobs["result"]
+    [schedule] = [j for j in jobs["result"] if j["kind"] == "daily_prompt"]
     next_run = datetime.fromisoformat(schedule["next_run_at"].replace("Z", "+00:00"))
     assert next_run.astimezone(london).strftime("%H:%M") == at.strftime("%H:%M")
     assert next_run - stamped > timedelta(hours=23)

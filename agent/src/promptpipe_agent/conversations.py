@@ -16,6 +16,7 @@ from promptpipe_agent.coach import Coach, Conversation, Turn
 from promptpipe_agent.errors import NotFound
 from promptpipe_agent.logs import mask_phone
 from promptpipe_agent.schemas import (
+    Button,
     ConversationView,
     HistoryItem,
     ProcessEventRequest,
@@ -79,7 +80,7 @@ class Conversations:
                 (participant_id, phone_number),
             )
             cur = await conn.execute(
-                "SELECT sub_state, profile, turns FROM conversations "
+                "SELECT sub_state, profile, flow, turns FROM conversations "
                 "WHERE participant_id = %s FOR UPDATE",
                 (participant_id,),
             )
@@ -99,12 +100,13 @@ class Conversations:
             )
             history = [dict(r) for r in await cur.fetchall()]
             turn = await decide(
-                Conversation(participant_id, row["sub_state"], row["profile"], history)
+                Conversation(participant_id, row["sub_state"], row["profile"], history, row["flow"])
             )
             turns = row["turns"] + 1
             answer = ProcessMessageResponse(
                 response=turn.reply,
                 state=turn.sub_state,
+                buttons=[Button(**b) for b in turn.buttons] or None,
                 metadata={
                     "participant_id": participant_id,
                     "phone_number": phone_number,
@@ -126,9 +128,16 @@ class Conversations:
                 (participant_id, participant_id, HISTORY_LIMIT),
             )
             await conn.execute(
-                "UPDATE conversations SET sub_state = %s, profile = %s, turns = %s, "
+                "UPDATE conversations SET sub_state = %s, profile = %s, flow = %s, turns = %s, "
                 "phone_number = %s, updated_at = now() WHERE participant_id = %s",
-                (turn.sub_state, Jsonb(turn.profile), turns, phone_number, participant_id),
+                (
+                    turn.sub_state,
+                    Jsonb(turn.profile),
+                    Jsonb(turn.flow),
+                    turns,
+                    phone_number,
+                    participant_id,
+                ),
             )
             if idempotency_key:
                 await conn.execute(

@@ -6,11 +6,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
 from promptpipe_agent import __version__, db, logs
 from promptpipe_agent.coach import OfflineCoach
 from promptpipe_agent.conversations import Conversations
+from promptpipe_agent.delivery import DeliveryScheduler
 from promptpipe_agent.errors import install_error_handlers
 from promptpipe_agent.routers import conversations, health, messages
 from promptpipe_agent.settings import Settings
@@ -18,7 +20,10 @@ from promptpipe_agent.settings import Settings
 log = logging.getLogger("promptpipe_agent")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, delivery_transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """The app; `delivery_transport` lets tests stand in for delivery's API."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -29,11 +34,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await pool.open(wait=False)
         async with pool.connection() as conn:
             await db.migrate(conn)
+        scheduler = DeliveryScheduler(
+            settings.delivery_url,
+            settings.delivery_api_token.get_secret_value(),
+            transport=delivery_transport,
+        )
         app.state.pool = pool
-        app.state.conversations = Conversations(pool, OfflineCoach())
+        app.state.conversations = Conversations(pool, OfflineCoach(scheduler))
         try:
             yield
         finally:
+            await scheduler.close()
             await pool.close()
 
     app = FastAPI(title="PromptPipe agent", version=__version__, lifespan=lifespan)

@@ -27,10 +27,19 @@ class ProcessEventRequest(BaseModel):
     scheduled_for: datetime | None = None
 
 
+class Button(BaseModel):
+    """A reply button delivery shows with the response (WhatsApp: at most 3, titles ≤ 20)."""
+
+    id: str
+    title: str = Field(max_length=20)
+
+
 class ProcessMessageResponse(BaseModel):
     response: str
     state: str
     metadata: dict[str, Any]
+    # Our addition, ignored by the integration guide's client.
+    buttons: list[Button] | None = None
 
 
 class HistoryItem(BaseModel):

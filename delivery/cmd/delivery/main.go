@@ -75,8 +75,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	clk.OnChange = func(now time.Time) {
+		// Peers first, so that what the due jobs send is stamped with the new time.
+		notifyClock(cfg.ClockNotifyURLs, now, log)
 		jobsWake.Notify()
-		go notifyClock(cfg.ClockNotifyURLs, now, log)
 	}
 	if clk.Virtual() {
 		log.Info("virtual clock", "now", clk.Now(), "offset", clk.Offset().String())

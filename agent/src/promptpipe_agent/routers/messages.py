@@ -17,7 +17,9 @@ from promptpipe_agent.schemas import (
 router = APIRouter(tags=["messages"])
 
 
-@router.post("/process-message", response_model=ProcessMessageResponse)
+@router.post(
+    "/process-message", response_model=ProcessMessageResponse, response_model_exclude_none=True
+)
 async def process_message(
     body: ProcessMessageRequest,
     request: Request,
@@ -27,7 +29,9 @@ async def process_message(
     return await conversations.process_message(body, x_promptpipe_now)
 
 
-@router.post("/process-event", response_model=ProcessMessageResponse)
+@router.post(
+    "/process-event", response_model=ProcessMessageResponse, response_model_exclude_none=True
+)
 async def process_event(
     body: ProcessEventRequest,
     request: Request,
