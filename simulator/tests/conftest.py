@@ -20,6 +20,7 @@ class FakeStack:
     participants: list[dict[str, Any]] = field(default_factory=list)
     chats: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     sent: list[tuple[str, str]] = field(default_factory=list)
+    taps: list[tuple[str, str, str]] = field(default_factory=list)
     down: bool = False
     clock_offset: float = 0.0
 
@@ -49,7 +50,20 @@ class FakeStack:
                 return httpx.Response(200, json={"phone": phone})
             chat = self.chats.setdefault(phone, [])
             if method == "POST":
-                text = json.loads(request.content)["text"]
+                body = json.loads(request.content)
+                if body.get("type") == "interactive":
+                    self.taps.append((phone, body["button_reply"]["id"], body["context_id"]))
+                    return httpx.Response(
+                        201,
+                        json={
+                            "id": "wamid.tap",
+                            "direction": "inbound",
+                            "type": "interactive",
+                            "text": body["button_reply"]["title"],
+                            "timestamp": "2026-01-01T12:00:02Z",
+                        },
+                    )
+                text = body["text"]
                 self.sent.append((phone, text))
                 n = len(chat)
                 mine = {
@@ -67,6 +81,14 @@ class FakeStack:
                     "timestamp": "2026-01-01T12:00:01Z",
                     "status": "read",
                 }
+                if text == "prompt me":
+                    reply["interactive"] = {
+                        "type": "button",
+                        "buttons": [
+                            {"id": "done", "title": "Done"},
+                            {"id": "next_time", "title": "Next time"},
+                        ],
+                    }
                 chat.extend([mine, reply])
                 return httpx.Response(201, json=mine)
             return httpx.Response(200, json=chat)

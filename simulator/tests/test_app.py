@@ -11,7 +11,7 @@ from promptpipe_simulator.core.backend import Backend
 from promptpipe_simulator.core.personas import PersonaFactory
 from promptpipe_simulator.tui.app import SimulatorApp
 from promptpipe_simulator.tui.screens.help import HelpScreen
-from promptpipe_simulator.tui.widgets.chat import Bubble
+from promptpipe_simulator.tui.widgets.chat import Bubble, ReplyButton
 
 
 async def until(pilot: Any, condition: Callable[[], object], timeout: float = 5.0) -> None:
@@ -76,3 +76,19 @@ async def test_time_travel_moves_the_stack_clock(backend: Backend, fake_stack: A
         await pilot.press("f8")
         await until(pilot, lambda: any("+5h" in (n.title or "") for n in app._notifications))
         assert fake_stack.clock_offset == 5 * 3600
+
+
+async def test_tapping_a_reply_button_taps_it_on_the_phone(
+    backend: Backend, fake_stack: Any
+) -> None:
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("n")
+        await until(pilot, lambda: not app.query_one("#composer", Input).disabled)
+        await pilot.press(*"prompt me", "enter")
+        await until(pilot, lambda: len(app.query(ReplyButton)) == 2)
+        done = app.query(ReplyButton).first()
+        await pilot.click(done)
+        await until(pilot, lambda: bool(fake_stack.taps))
+        phone = fake_stack.participants[0]["phone_number"]
+        assert fake_stack.taps == [(phone, "done", "wamid.out0")]

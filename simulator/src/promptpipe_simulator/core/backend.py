@@ -43,6 +43,9 @@ class Backend:
     async def send_text(self, phone: str, text: str) -> ChatMessage:
         return await self.phones.send_text(phone, text)
 
+    async def tap_button(self, phone: str, button: dict[str, str], context_id: str) -> ChatMessage:
+        return await self.phones.tap_button(phone, button, context_id)
+
     async def chat(self, phone: str) -> list[ChatMessage]:
         return await self.phones.chat(phone)
 

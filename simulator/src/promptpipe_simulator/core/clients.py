@@ -56,6 +56,7 @@ class ChatMessage:
     timestamp: str
     status: str | None = None
     interactive: dict[str, Any] | None = None
+    template: dict[str, Any] | None = None
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> ChatMessage:
@@ -67,6 +68,7 @@ class ChatMessage:
             timestamp=data.get("timestamp", ""),
             status=data.get("status"),
             interactive=data.get("interactive"),
+            template=data.get("template"),
         )
 
 
@@ -159,6 +161,18 @@ class MockWhatsAppClient:
             "POST",
             f"{self.base}/_mock/phones/{phone}/messages",
             json={"text": text},
+        )
+        return ChatMessage.from_api(resp.json())
+
+    async def tap_button(self, phone: str, button: dict[str, str], context_id: str) -> ChatMessage:
+        """The phone taps a reply button of the business's message `context_id`."""
+        body = {"type": "interactive", "button_reply": button, "context_id": context_id}
+        resp = await _call(
+            self.client,
+            "mock_whatsapp",
+            "POST",
+            f"{self.base}/_mock/phones/{phone}/messages",
+            json=body,
         )
         return ChatMessage.from_api(resp.json())
 

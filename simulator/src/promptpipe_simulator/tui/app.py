@@ -18,7 +18,7 @@ from promptpipe_simulator.core.backend import Backend
 from promptpipe_simulator.core.clients import Participant, StackError
 from promptpipe_simulator.core.personas import PersonaFactory
 from promptpipe_simulator.tui.screens.help import HelpScreen
-from promptpipe_simulator.tui.widgets.chat import ChatView
+from promptpipe_simulator.tui.widgets.chat import ChatView, ReplyButton
 
 
 class ParticipantItem(ListItem):
@@ -155,6 +155,22 @@ class SimulatorApp(App[None]):
             return
         event.input.value = ""
         self.send_text(self.selected.phone_number, text)
+
+    @on(ReplyButton.Tapped)
+    def button_tapped(self, event: ReplyButton.Tapped) -> None:
+        if self.selected is not None:
+            self.tap(self.selected.phone_number, event.button, event.message.id)
+
+    @work(group="send")
+    async def tap(self, phone: str, button: dict[str, str], context_id: str) -> None:
+        try:
+            await self.backend.tap_button(
+                phone, {"id": button["id"], "title": button["title"]}, context_id
+            )
+        except StackError as exc:
+            self.notify(str(exc), title="Tap not sent", severity="error")
+            return
+        await self.load_chat()
 
     @work(group="send")
     async def send_text(self, phone: str, text: str) -> None:

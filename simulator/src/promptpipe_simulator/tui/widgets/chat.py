@@ -6,8 +6,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.markup import escape
-from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Static
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, Static
 
 from promptpipe_simulator.core.clients import ChatMessage
 
@@ -38,11 +39,8 @@ def bubble_markup(message: ChatMessage, timezone: str) -> str:
     if message.direction == "outbound":
         meta = f"{meta} {TICKS.get(message.status or '', '')}".strip()
     body = escape(message.text)
-    if message.interactive and message.interactive.get("buttons"):
-        buttons = "  ".join(
-            f"[reverse] {escape(b['title'])} [/]" for b in message.interactive["buttons"]
-        )
-        body = f"{body}\n{buttons}"
+    if message.template:
+        body = f"[dim]template {escape(message.template.get('name', ''))}[/]\n{body}"
     return f"{body}\n[dim]{meta}[/]"
 
 
@@ -61,12 +59,45 @@ class Bubble(Static):
             self.update(bubble_markup(message, self.timezone))
 
 
+class ReplyButton(Button):
+    """A reply button under a coach's message; pressing it taps it on the phone."""
+
+    def __init__(self, message: ChatMessage, button: dict[str, str]) -> None:
+        super().__init__(button["title"], classes="reply-button", compact=True)
+        self.message = message
+        self.button = button
+
+    class Tapped(Message):
+        """The user tapped `button` of `message`."""
+
+        def __init__(self, message: ChatMessage, button: dict[str, str]) -> None:
+            super().__init__()
+            self.message = message
+            self.button = button
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.post_message(self.Tapped(self.message, self.button))
+
+
 class BubbleRow(Horizontal):
-    """A full-width row that pushes its bubble to the participant's or the coach's side."""
+    """A full-width row that pushes its bubble to the participant's or the coach's side;
+    a message with reply buttons gets them underneath, as on a phone."""
 
     def __init__(self, bubble: Bubble) -> None:
-        side = "mine" if bubble.message.direction == "inbound" else "theirs"
-        super().__init__(bubble, classes=f"row {side}")
+        message = bubble.message
+        side = "mine" if message.direction == "inbound" else "theirs"
+        buttons = (message.interactive or {}).get("buttons") or []
+        column = (
+            Vertical(
+                bubble,
+                Horizontal(*(ReplyButton(message, b) for b in buttons), classes="button-bar"),
+                classes="bubble-column",
+            )
+            if buttons
+            else bubble
+        )
+        super().__init__(column, classes=f"row {side}")
         self.bubble = bubble
 
 
