@@ -12,6 +12,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.widgets import Button, Footer, Header, Input, Label, ListItem, ListView, Static
 
 from promptpipe_simulator.core.backend import Backend
@@ -185,11 +186,14 @@ class SimulatorApp(App[None]):
 
     @work(exclusive=True, group="refresh")
     async def refresh_all(self) -> None:
-        await self.load_participants()
-        await self.load_chat()
-        await self.load_health()
-        if not self.query_one("#inspector").has_class("hidden"):
-            await self.load_inspector()
+        try:
+            await self.load_participants()
+            await self.load_chat()
+            await self.load_health()
+            if not self.query_one("#inspector").has_class("hidden"):
+                await self.load_inspector()
+        except NoMatches:
+            pass  # the app is closing and its widgets are gone: nothing left to refresh
 
     async def load_participants(self) -> None:
         try:
