@@ -15,6 +15,7 @@ import (
 type eventAgent struct {
 	mu     sync.Mutex
 	events []agent.ProcessEventRequest
+	nows   []string // X-PromptPipe-Now of each call
 }
 
 func (a *eventAgent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -26,6 +27,7 @@ func (a *eventAgent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewDecoder(r.Body).Decode(&req)
 	a.mu.Lock()
 	a.events = append(a.events, req)
+	a.nows = append(a.nows, r.Header.Get("X-PromptPipe-Now"))
 	a.mu.Unlock()
 	buttons := ""
 	if req.Kind == "daily_prompt" {
@@ -181,5 +183,28 @@ func TestJobAndClockRequestsAreValidated(t *testing.T) {
 	_, jobs := h.do("GET", "/conversation/participants/"+id+"/jobs", nil, nil)
 	if n := len(jobs["result"].([]any)); n != 0 {
 		t.Fatalf("invalid requests created %d jobs", n)
+	}
+}
+
+func TestTimeTravelStopsAtEveryDueJob(t *testing.T) {
+	ag := &eventAgent{}
+	h := newHarness(t, ag.ServeHTTP)
+	id := h.enroll("15550010006")
+	at := h.clock.Now().Add(2 * time.Hour).UTC()
+	h.do("POST", "/conversation/participants/"+id+"/schedules",
+		map[string]any{"kind": "daily_prompt", "local_time": at.Format("15:04"), "timezone": "UTC"}, nil)
+	h.advance("40h") // two occurrences on the way: in 2 h and in 26 h
+	seen := ag.seen()
+	if len(seen) != 2 {
+		t.Fatalf("fired %d times, want 2", len(seen))
+	}
+	for i, ev := range seen {
+		now, _ := time.Parse(time.RFC3339Nano, ag.nows[i])
+		if d := now.Sub(ev.ScheduledFor); d < 0 || d > time.Second {
+			t.Errorf("occurrence %d ran at %v, due %v: the clock did not stop there", i, now, ev.ScheduledFor)
+		}
+	}
+	if got := h.wa.texts(); len(got) != 2 {
+		t.Fatalf("sent %v", got)
 	}
 }

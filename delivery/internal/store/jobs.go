@@ -170,3 +170,22 @@ func nullIfEmpty(s string) *string {
 	}
 	return &s
 }
+
+// NextDueAt is when the earliest pending job falls due, if that is no later than upTo.
+func (s *Store) NextDueAt(ctx context.Context, upTo time.Time) (time.Time, bool, error) {
+	var at *time.Time
+	err := s.Pool.QueryRow(ctx, `SELECT min(run_at) FROM jobs WHERE status = 'pending' AND run_at <= $1`, upTo).Scan(&at)
+	if err != nil || at == nil {
+		return time.Time{}, false, err
+	}
+	return *at, true, nil
+}
+
+// Settled tells whether nothing is due at `now`: no job left to fire and no outbound
+// message waiting for its first send. Time travel waits for it between steps.
+func (s *Store) Settled(ctx context.Context, now time.Time) (bool, error) {
+	var busy bool
+	err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 'pending' AND run_at <= $1)
+		OR EXISTS (SELECT 1 FROM outbox WHERE status = 'queued' AND attempts = 0)`, now).Scan(&busy)
+	return !busy, err
+}
