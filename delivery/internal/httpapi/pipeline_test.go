@@ -128,6 +128,7 @@ func newHarness(t *testing.T, agentHandler http.HandlerFunc) *harness {
 		t.Fatal(err)
 	}
 	clk.OnChange = func(time.Time) { jobsWake.Notify() }
+	client.Now = clk.Now
 	runner := &jobs.Runner{Store: db, Agent: client, AgentAttempts: 2, Now: clk.Now, Wake: jobsWake,
 		OutboxWake: outWake, Metrics: m, Log: log, PollInterval: 50 * time.Millisecond, MaxAttempts: 2,
 		RetryDelay: time.Minute}
