@@ -38,7 +38,7 @@ def test_daily_prompt_fires_after_a_clock_advance(
     assert created.json()["result"]["timezone"] == "Europe/London"  # the participant's
 
     moved = http.post(f"{delivery}/dev/clock", json={"advance": "3h"}).json()
-    assert moved["offset_seconds"] >= 3 * 3600
+    assert moved["offset_seconds"] >= 3 * 3600 - 5  # less the real time the trip took
 
     _, prompt = wait_for(
         lambda: outbound(chat(http, stack, phone))[1:] and outbound(chat(http, stack, phone)),
