@@ -39,15 +39,18 @@ class SimulatorApp(App[None]):
     TITLE = "PromptPipe simulator"
     CSS_PATH = "app.tcss"
     BINDINGS = [
-        Binding("n", "enroll", "Enroll persona"),
-        Binding("ctrl+n", "enroll", "Enroll persona", show=False),
-        Binding("i", "toggle_inspector", "Inspector"),
-        Binding("r", "refresh", "Refresh"),
+        # Letters serve when the composer is not focused; F-keys and ctrl work everywhere.
+        Binding("n", "enroll", "Enroll persona", show=False),
+        Binding("ctrl+n", "enroll", "Enroll"),
+        Binding("i", "toggle_inspector", "Inspector", show=False),
+        Binding("f2", "toggle_inspector", "Inspector"),
+        Binding("r", "refresh", "Refresh", show=False),
+        Binding("f1", "help", "Help", show=False),
         Binding("f6", "advance('10m')", "+10m"),
         Binding("f7", "advance('1h')", "+1h"),
         Binding("f8", "advance('5h')", "+5h"),
         Binding("f9", "advance('24h')", "+1 day"),
-        Binding("question_mark", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),
         Binding("q", "quit", "Quit"),
     ]
 
@@ -238,7 +241,7 @@ class SimulatorApp(App[None]):
             parts.insert(0, f"🕓 {self._clock_text(clock)}{ahead}")
         except StackError:
             pass  # a real clock (DEV_CLOCK off) has no /dev/clock; nothing to show
-        self.query_one("#status", Static).update("  ".join(parts) + "   [dim]? for help[/]")
+        self.query_one("#status", Static).update("  ".join(parts) + "   [dim]F1 help[/]")
 
     async def load_inspector(self) -> None:
         panel = self.query_one("#inspector", Static)

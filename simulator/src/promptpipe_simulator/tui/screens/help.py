@@ -15,14 +15,15 @@ You play WhatsApp participants; the stack (delivery, agent, fake WhatsApp) answe
 
 | key | action |
 | --- | --- |
-| `n` | enroll a new participant (a generated persona) |
+| `ctrl+n` (or `n`) | enroll a new participant (a generated persona) |
 | `↑` `↓` | choose a participant in the sidebar |
 | `Enter` | in the composer: send the message as that participant |
-| `i` | show or hide the inspector (agent state and profile) |
+| click a button | tap a reply button (Done, Next time) under the coach's message |
+| `F2` (or `i`) | show or hide the inspector (agent state and profile) |
 | `r` | refresh now |
 | `F6` `F7` `F8` `F9` | time travel: +10 min, +1 h, +5 h, +1 day (due prompts fire) |
 | `ctrl+p` | command palette |
-| `?` | this help |
+| `F1` (or `?`) | this help |
 | `q` | quit |
 
 Ticks: ✓ sent · ✓✓ delivered · **blue ✓✓** read · ✗ failed.
@@ -30,7 +31,7 @@ Ticks: ✓ sent · ✓✓ delivered · **blue ✓✓** read · ✗ failed.
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close")]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help"):
