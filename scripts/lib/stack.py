@@ -33,7 +33,6 @@ DEFAULTS = {
     "WHATSAPP_ACCESS_TOKEN": "dev-access-token",
     "WHATSAPP_APP_SECRET": "dev-app-secret",
     "WHATSAPP_VERIFY_TOKEN": "dev-verify-token",
-    "WHATSAPP_API_VERSION": "v21.0",
     "DELIVERY_PORT": "8080",
     "AGENT_PORT": "8001",
     "MOCK_WA_PORT": "8090",
@@ -98,7 +97,8 @@ class NativeStack:
             # delivery
             "DELIVERY_ADDR": f"127.0.0.1:{self.ports.delivery}",
             "PYTHON_AGENT_URL": self.url("agent"),
-            "WHATSAPP_API_URL": f"{self.url('mock_whatsapp')}/{s['WHATSAPP_API_VERSION']}",
+            # The mock unless .env points delivery elsewhere (at Meta, to go live).
+            "WHATSAPP_API_URL": s.get("WHATSAPP_API_URL", f"{self.url('mock_whatsapp')}/v21.0"),
             "DEV_CLOCK_NOTIFY_URLS": f"{self.url('mock_whatsapp')}/_mock/clock",
             # agent
             "AGENT_HOST": "127.0.0.1",
