@@ -93,10 +93,14 @@ func (s *Store) ListPendingJobs(ctx context.Context, participantID, jobType stri
 	return out, rows.Err()
 }
 
-// CancelJob cancels one pending job of a participant; ErrNotFound if there is none.
+// CancelJob cancels one pending job of a participant; ErrNotFound if there is none. A job
+// being fired right now counts as gone: waiting for it could deadlock with the agent,
+// whose turn (holding the participant) may be what asked for the cancel, and the agent
+// already tolerates an event that fires anyway.
 func (s *Store) CancelJob(ctx context.Context, participantID, jobType, id string) error {
 	tag, err := s.Pool.Exec(ctx, `UPDATE jobs SET status = 'canceled', updated_at = now()
-		WHERE id = $1 AND participant_id = $2 AND type = $3 AND status = 'pending'`, id, participantID, jobType)
+		WHERE id = (SELECT id FROM jobs WHERE id = $1 AND participant_id = $2 AND type = $3
+			AND status = 'pending' FOR UPDATE SKIP LOCKED)`, id, participantID, jobType)
 	if err != nil {
 		return fmt.Errorf("canceling job: %w", err)
 	}
