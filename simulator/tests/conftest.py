@@ -44,6 +44,11 @@ class FakeStack:
                 self.participants.insert(0, p)
                 return httpx.Response(201, json={"status": "ok", "result": p})
             return httpx.Response(200, json={"status": "ok", "result": self.participants})
+        if path.startswith("/conversation/participants/") and method == "PUT":
+            pid = path.rsplit("/", 1)[1]
+            [p] = [p for p in self.participants if p["id"] == pid]
+            p.update(json.loads(request.content))
+            return httpx.Response(200, json={"status": "ok", "result": p})
         if path.startswith("/_mock/phones/"):
             phone = path.split("/")[3]
             if method == "PUT":

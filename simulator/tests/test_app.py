@@ -92,3 +92,18 @@ async def test_tapping_a_reply_button_taps_it_on_the_phone(
         await until(pilot, lambda: bool(fake_stack.taps))
         phone = fake_stack.participants[0]["phone_number"]
         assert fake_stack.taps == [(phone, "done", "wamid.out0")]
+
+
+async def test_batch_enroll_and_pause_resume(backend: Backend, fake_stack: Any) -> None:
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("f4")
+        await until(pilot, lambda: len(fake_stack.participants) == 5)
+        await until(pilot, lambda: len(app.query_one("#participants", ListView).children) == 5)
+        await pilot.press("ctrl+n")  # works wherever the focus is
+        await until(pilot, lambda: len(fake_stack.participants) == 6)
+        await until(pilot, lambda: app.selected is not None and app.selected.id == "p_5")
+        await pilot.press("f3")
+        await until(pilot, lambda: fake_stack.participants[0]["status"] == "paused")
+        await pilot.press("f3")
+        await until(pilot, lambda: fake_stack.participants[0]["status"] == "active")

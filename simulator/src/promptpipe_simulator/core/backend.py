@@ -40,6 +40,9 @@ class Backend:
             await self.phones.name_phone(persona.phone_number, persona.name)
         return participant
 
+    async def set_status(self, participant_id: str, status: str) -> Participant:
+        return await self.delivery.set_status(participant_id, status)
+
     async def send_text(self, phone: str, text: str) -> ChatMessage:
         return await self.phones.send_text(phone, text)
 

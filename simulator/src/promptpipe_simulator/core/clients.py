@@ -125,6 +125,18 @@ class DeliveryClient:
         )
         return Participant.from_api(resp.json()["result"])
 
+    async def set_status(self, participant_id: str, status: str) -> Participant:
+        """Pause ("paused") or resume ("active") a participant; takes effect at once."""
+        resp = await _call(
+            self.client,
+            "delivery",
+            "PUT",
+            f"{self.base}/conversation/participants/{participant_id}",
+            json={"status": status},
+            headers=self.headers,
+        )
+        return Participant.from_api(resp.json()["result"])
+
     async def clock(self) -> dict[str, Any]:
         """The stack's (virtual) time: {"now", "offset_seconds"}."""
         resp = await _call(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime
 from typing import Any
@@ -44,6 +45,8 @@ class SimulatorApp(App[None]):
         Binding("ctrl+n", "enroll", "Enroll"),
         Binding("i", "toggle_inspector", "Inspector", show=False),
         Binding("f2", "toggle_inspector", "Inspector"),
+        Binding("f3", "toggle_pause", "Pause/resume"),
+        Binding("f4", "enroll_batch", "Enroll 5"),
         Binding("r", "refresh", "Refresh", show=False),
         Binding("f1", "help", "Help", show=False),
         Binding("f6", "advance('10m')", "+10m"),
@@ -64,6 +67,9 @@ class SimulatorApp(App[None]):
         self.participants: list[Participant] = []
         self.selected: Participant | None = None
         self._offline: set[str] = set()
+        # Enrollments and polling refresh the sidebar concurrently; one at a time, or two
+        # clear-and-refill passes interleave and list people twice.
+        self._sidebar_lock = asyncio.Lock()
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=True)
@@ -123,8 +129,28 @@ class SimulatorApp(App[None]):
     def action_enroll(self) -> None:
         self.enroll_persona()
 
+    def action_enroll_batch(self) -> None:
+        for _ in range(5):
+            self.enroll_persona(select=False)
+
+    @work(group="status")
+    async def action_toggle_pause(self) -> None:
+        """Pause the selected participant (delivery then only acknowledges them and skips
+        their prompts), or resume them."""
+        if self.selected is None:
+            self.notify("Pick a participant first", severity="warning")
+            return
+        status = "active" if self.selected.status == "paused" else "paused"
+        try:
+            self.selected = await self.backend.set_status(self.selected.id, status)
+        except StackError as exc:
+            self.notify(str(exc), title="Status not changed", severity="error")
+            return
+        self.notify(f"{self.selected.name} is {status}", title="Participant")
+        await self.load_participants()
+
     @work(exclusive=False, group="enroll")
-    async def enroll_persona(self) -> None:
+    async def enroll_persona(self, select: bool = True) -> None:
         persona = self.personas.make()
         try:
             participant = await self.backend.enroll(persona)
@@ -199,6 +225,10 @@ class SimulatorApp(App[None]):
             pass  # the app is closing and its widgets are gone: nothing left to refresh
 
     async def load_participants(self) -> None:
+        async with self._sidebar_lock:
+            await self._load_participants()
+
+    async def _load_participants(self) -> None:
         try:
             participants = await self.backend.participants()
         except StackError as exc:
