@@ -97,6 +97,36 @@ class FakeStack:
                 chat.extend([mine, reply])
                 return httpx.Response(201, json=mine)
             return httpx.Response(200, json=chat)
+        if path == "/_mock/webhooks/deliveries":
+            return httpx.Response(
+                200,
+                json=[
+                    {
+                        "id": 1,
+                        "state": "delivered",
+                        "signature": "sha256=00",
+                        "attempts": [
+                            {"status_code": 500, "latency_ms": 3.0},
+                            {"status_code": 200, "latency_ms": 4.2},
+                        ],
+                        "payload": {
+                            "entry": [
+                                {
+                                    "changes": [
+                                        {
+                                            "value": {
+                                                "messages": [
+                                                    {"from": "15551234567", "type": "text"}
+                                                ]
+                                            }
+                                        }
+                                    ]
+                                }
+                            ]
+                        },
+                    }
+                ],
+            )
         if path.startswith("/conversations/"):
             return httpx.Response(200, json={"state": "INTAKE", "profile": {}, "turns": 1})
         return httpx.Response(404, json={"error": {"code": "not_found", "message": "nope"}})

@@ -12,6 +12,7 @@ from promptpipe_simulator.core.personas import PersonaFactory
 from promptpipe_simulator.tui.app import SimulatorApp
 from promptpipe_simulator.tui.screens.help import HelpScreen
 from promptpipe_simulator.tui.widgets.chat import Bubble, ReplyButton
+from promptpipe_simulator.tui.widgets.events import EventLog
 
 
 async def until(pilot: Any, condition: Callable[[], object], timeout: float = 5.0) -> None:
@@ -107,3 +108,13 @@ async def test_batch_enroll_and_pause_resume(backend: Backend, fake_stack: Any) 
         await until(pilot, lambda: fake_stack.participants[0]["status"] == "paused")
         await pilot.press("f3")
         await until(pilot, lambda: fake_stack.participants[0]["status"] == "active")
+
+
+async def test_event_log_shows_webhooks_and_their_retries(backend: Backend) -> None:
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("f5")
+        log = app.query_one(EventLog)
+        await until(pilot, lambda: bool(log.shown))
+        assert "message from +15551234567" in log.shown[1]
+        assert "after 2 tries" in log.shown[1]

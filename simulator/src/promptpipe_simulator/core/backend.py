@@ -52,6 +52,9 @@ class Backend:
     async def chat(self, phone: str) -> list[ChatMessage]:
         return await self.phones.chat(phone)
 
+    async def webhook_deliveries(self) -> list[dict[str, Any]]:
+        return await self.phones.webhook_deliveries()
+
     async def conversation(self, participant_id: str) -> dict[str, Any] | None:
         return await self.agent.conversation(participant_id)
 

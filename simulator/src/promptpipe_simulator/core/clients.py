@@ -194,6 +194,13 @@ class MockWhatsAppClient:
         )
         return [ChatMessage.from_api(m) for m in resp.json()]
 
+    async def webhook_deliveries(self) -> list[dict[str, Any]]:
+        """Every webhook the fake Meta posted, with each attempt's status and latency."""
+        resp = await _call(
+            self.client, "mock_whatsapp", "GET", f"{self.base}/_mock/webhooks/deliveries"
+        )
+        return list(resp.json())
+
     async def name_phone(self, phone: str, name: str) -> None:
         await _call(
             self.client,

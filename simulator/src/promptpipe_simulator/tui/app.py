@@ -21,6 +21,7 @@ from promptpipe_simulator.core.clients import Participant, StackError
 from promptpipe_simulator.core.personas import PersonaFactory
 from promptpipe_simulator.tui.screens.help import HelpScreen
 from promptpipe_simulator.tui.widgets.chat import ChatView, ReplyButton
+from promptpipe_simulator.tui.widgets.events import EventLog
 
 
 class ParticipantItem(ListItem):
@@ -47,6 +48,7 @@ class SimulatorApp(App[None]):
         Binding("f2", "toggle_inspector", "Inspector"),
         Binding("f3", "toggle_pause", "Pause/resume"),
         Binding("f4", "enroll_batch", "Enroll 5"),
+        Binding("f5", "toggle_events", "Events"),
         Binding("r", "refresh", "Refresh", show=False),
         Binding("f1", "help", "Help", show=False),
         Binding("f6", "advance('10m')", "+10m"),
@@ -84,6 +86,7 @@ class SimulatorApp(App[None]):
                     placeholder="Type a message as this participant…", id="composer", disabled=True
                 )
             yield Static("", id="inspector", classes="hidden")
+        yield EventLog(id="events", classes="hidden")
         yield Static("connecting…", id="status")
         yield Footer()
 
@@ -98,6 +101,10 @@ class SimulatorApp(App[None]):
 
     def action_toggle_inspector(self) -> None:
         self.query_one("#inspector").toggle_class("hidden")
+        self.refresh_all()
+
+    def action_toggle_events(self) -> None:
+        self.query_one(EventLog).toggle_class("hidden")
         self.refresh_all()
 
     def action_refresh(self) -> None:
@@ -221,6 +228,8 @@ class SimulatorApp(App[None]):
             await self.load_health()
             if not self.query_one("#inspector").has_class("hidden"):
                 await self.load_inspector()
+            if not self.query_one(EventLog).has_class("hidden"):
+                await self.load_events()
         except NoMatches:
             pass  # the app is closing and its widgets are gone: nothing left to refresh
 
@@ -272,6 +281,13 @@ class SimulatorApp(App[None]):
         except StackError:
             pass  # a real clock (DEV_CLOCK off) has no /dev/clock; nothing to show
         self.query_one("#status", Static).update("  ".join(parts) + "   [dim]F1 help[/]")
+
+    async def load_events(self) -> None:
+        try:
+            deliveries = await self.backend.webhook_deliveries()
+        except StackError:
+            return  # the status line already says which service is down
+        self.query_one(EventLog).show(deliveries)
 
     async def load_inspector(self) -> None:
         panel = self.query_one("#inspector", Static)

@@ -1,0 +1,45 @@
+"""The event log: every webhook the fake WhatsApp posted to delivery, newest last."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.markup import escape
+from textual.widgets import RichLog
+
+
+def describe(delivery: dict[str, Any]) -> str:
+    """One line: what the webhook carried, and how its delivery went."""
+    value = delivery["payload"]["entry"][0]["changes"][0]["value"]
+    if value.get("messages"):
+        m = value["messages"][0]
+        what = f"message from +{m['from']}: {m.get('type')}"
+    elif value.get("statuses"):
+        st = value["statuses"][0]
+        what = f"status {st['status']} for +{st['recipient_id']}"
+    else:
+        what = "webhook"
+    attempts = delivery["attempts"]
+    last = attempts[-1] if attempts else {}
+    outcome = {
+        "delivered": "[green]200[/]",
+        "gave_up": "[red]gave up[/]",
+    }.get(delivery["state"], "[yellow]retrying[/]")
+    tries = f" after {len(attempts)} tries" if len(attempts) > 1 else ""
+    latency = f" {last.get('latency_ms', 0):.0f} ms" if last else ""
+    return f"[dim]#{delivery['id']}[/] webhook {escape(what)} → {outcome}{tries}{latency}"
+
+
+class EventLog(RichLog):
+    """Shows new webhook deliveries as they happen, and updates on retries."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(markup=True, wrap=False, max_lines=500, **kwargs)
+        self.shown: dict[int, str] = {}
+
+    def show(self, deliveries: list[dict[str, Any]]) -> None:
+        for delivery in deliveries:
+            line = describe(delivery)
+            if self.shown.get(delivery["id"]) != line:
+                self.shown[delivery["id"]] = line
+                self.write(line)
