@@ -108,6 +108,7 @@ class NativeStack:
             "MOCK_WA_HOST": "127.0.0.1",
             "MOCK_WA_PORT": str(self.ports.mock_whatsapp),
             "MOCK_WA_WEBHOOK_URL": f"{self.url('delivery')}/webhooks/whatsapp",
+            "MOCK_WA_DATABASE_URL": db,
             "MOCK_WA_PHONE_NUMBER_ID": s["WHATSAPP_PHONE_NUMBER_ID"],
             "MOCK_WA_ACCESS_TOKEN": s["WHATSAPP_ACCESS_TOKEN"],
             "MOCK_WA_APP_SECRET": s["WHATSAPP_APP_SECRET"],

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from mock_whatsapp import templates
 from mock_whatsapp.chats import ChatMessage, Chats, canonical_phone, new_wamid
 from mock_whatsapp.clock import Clock
 from mock_whatsapp.graph_errors import GraphError, invalid_parameter
+from mock_whatsapp.journal import Journal
 from mock_whatsapp.logs import mask_phone
 from mock_whatsapp.settings import Settings
 from mock_whatsapp.webhooks import WebhookSender
@@ -36,9 +37,12 @@ BUTTON_BODY_MAX = 1024
 class Business:
     """The business phone number's side of WhatsApp, and every phone it talks to."""
 
-    def __init__(self, settings: Settings, webhooks: WebhookSender) -> None:
+    def __init__(
+        self, settings: Settings, webhooks: WebhookSender, journal: Journal | None = None
+    ) -> None:
         self.settings = settings
-        self.chats = Chats()
+        self.journal = journal or Journal()
+        self.chats = Chats(self.journal)
         self.clock = Clock()
         self.templates = templates.load(settings.templates_file or None)
         self.webhooks = webhooks
@@ -96,11 +100,35 @@ class Business:
             "messages": [{"id": message.id}],
         }
         if idempotency_key:
-            self.chats.idempotent_answers[idempotency_key] = answer
+            self.chats.remember_answer(idempotency_key, answer)
         log.info("message sent to phone", extra={"message_id": message.id, "phone": mask_phone(to)})
         window_closed = kind != "template" and not self.window_open(to)
         self._start_status_timeline(message, payload.get("biz_opaque_callback_data"), window_closed)
         return answer
+
+    def restore(self) -> None:
+        """Take back what the journal kept, and finish what a restart interrupted: status
+        timelines of messages not yet read, webhooks not yet delivered."""
+        saved = self.journal.load()
+        self.chats.restore(saved)
+        self.clock.offset = timedelta(seconds=saved.clock_offset_seconds)
+        self.webhooks.restore(saved.deliveries)
+        for message in self.chats.by_id.values():
+            if message.direction == "outbound" and message.status in (
+                "accepted",
+                "sent",
+                "delivered",
+            ):
+                closed = (
+                    message.status == "accepted"
+                    and message.type != "template"
+                    and not self.window_open(message.phone)
+                )
+                self._start_status_timeline(message, None, closed)
+
+    def set_clock(self, now: datetime) -> None:
+        self.clock.set(now)
+        self.journal.save_clock(self.clock.offset.total_seconds())
 
     def window_open(self, number: str) -> bool:
         """Whether the phone wrote within 24 hours, so free-form messages may reach it."""
@@ -222,7 +250,7 @@ class Business:
             )
             specific = {"text": {"body": body["text"]}}
         self.chats.add(message)
-        phone.last_inbound_at = message.timestamp
+        self.chats.wrote(number, message.timestamp)
         item: dict[str, Any] = {
             "from": number,
             "id": message.id,

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from mock_whatsapp.journal import Journal, Saved
+
 # Statuses of an outbound message, in the order a phone moves through them.
 STATUS_ORDER = {"accepted": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
 
@@ -79,21 +81,53 @@ class Phone:
 
 
 class Chats:
-    """All phones, every message by wamid, and the answers given per Idempotency-Key."""
+    """All phones, every message by wamid, and the answers given per Idempotency-Key.
+    Every change is also written to the journal, so that a restart keeps it."""
 
-    def __init__(self) -> None:
+    def __init__(self, journal: Journal | None = None) -> None:
+        self.journal = journal or Journal()
         self.phones: dict[str, Phone] = {}
         self.by_id: dict[str, ChatMessage] = {}
         self.idempotent_answers: dict[str, dict[str, Any]] = {}
 
+    def restore(self, saved: Saved) -> None:
+        """Rebuild the chats a journal kept."""
+        for p in saved.phones:
+            self.phones[p["number"]] = Phone(p["number"], p["name"], [], p["last_inbound_at"])
+        for data in saved.messages:
+            message = ChatMessage(
+                **{**data, "timestamp": datetime.fromisoformat(data["timestamp"])}
+            )
+            self.phone(message.phone).messages.append(message)
+            self.by_id[message.id] = message
+        self.idempotent_answers.update(saved.answers)
+
     def phone(self, number: str) -> Phone:
         if number not in self.phones:
             self.phones[number] = Phone(number)
+            self.journal.save_phone(number, "", None)
         return self.phones[number]
+
+    def rename(self, number: str, name: str) -> Phone:
+        phone = self.phone(number)
+        phone.name = name
+        self.journal.save_phone(number, name, phone.last_inbound_at)
+        return phone
+
+    def wrote(self, number: str, at: datetime) -> None:
+        """The phone wrote to the business at `at`: its 24-hour window starts again."""
+        phone = self.phone(number)
+        phone.last_inbound_at = at
+        self.journal.save_phone(number, phone.name, at)
+
+    def remember_answer(self, key: str, answer: dict[str, Any]) -> None:
+        self.idempotent_answers[key] = answer
+        self.journal.save_answer(key, answer)
 
     def add(self, message: ChatMessage) -> ChatMessage:
         self.phone(message.phone).messages.append(message)
         self.by_id[message.id] = message
+        self.journal.save_message(message)
         return message
 
     def advance(self, wamid: str, status: str) -> bool:
@@ -104,7 +138,11 @@ class Chats:
         if STATUS_ORDER[status] <= STATUS_ORDER.get(message.status or "accepted", 0):
             return False
         message.status = status
+        self.journal.save_message(message)
         return True
 
     def reset(self) -> None:
-        self.__init__()  # type: ignore[misc]
+        self.journal.clear()
+        self.phones.clear()
+        self.by_id.clear()
+        self.idempotent_answers.clear()

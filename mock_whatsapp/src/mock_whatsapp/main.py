@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from mock_whatsapp import __version__, logs
 from mock_whatsapp.business import Business
 from mock_whatsapp.graph_errors import install_error_handlers
+from mock_whatsapp.journal import Journal, PostgresJournal
 from mock_whatsapp.routers import control, graph, phones
 from mock_whatsapp.settings import Settings
 from mock_whatsapp.webhooks import WebhookSender
@@ -29,6 +30,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logs.configure("mock_whatsapp", settings.log_level)
         log.info("starting", extra={"config": settings.masked()})
+        journal = PostgresJournal(settings.database_url) if settings.database_url else Journal()
         webhooks = WebhookSender(
             settings.webhook_url,
             settings.app_secret.get_secret_value(),
@@ -36,13 +38,16 @@ def create_app(
             settings.webhook_timeout_seconds,
             max_backoff=settings.webhook_max_backoff_seconds,
             transport=webhook_transport,
+            journal=journal,
         )
-        app.state.business = Business(settings, webhooks)
+        app.state.business = Business(settings, webhooks, journal)
+        app.state.business.restore()
         try:
             yield
         finally:
             await app.state.business.close()
             await webhooks.close()
+            journal.close()
 
     app = FastAPI(title="mock_whatsapp", version=__version__, lifespan=lifespan)
     install_error_handlers(app)

@@ -12,6 +12,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MOCK_WA_", extra="ignore")
 
     host: str = "127.0.0.1"
+    # Postgres to keep chats and pending webhooks across restarts (schema mock_whatsapp);
+    # empty: the mock keeps everything in memory only.
+    database_url: str = ""
     port: int = 8090
     log_level: str = "info"
     webhook_url: str = "http://127.0.0.1:8080/webhooks/whatsapp"

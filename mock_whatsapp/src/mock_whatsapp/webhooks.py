@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from mock_whatsapp.chats import now_utc
+from mock_whatsapp.journal import Journal
 
 log = logging.getLogger("mock_whatsapp")
 
@@ -66,7 +67,9 @@ class WebhookSender:
         timeout: float,
         max_backoff: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        journal: Journal | None = None,
     ) -> None:
+        self.journal = journal or Journal()
         self.url = url
         self.app_secret = app_secret
         self.retry_for = retry_for
@@ -86,10 +89,24 @@ class WebhookSender:
             signature=sign(body.encode(), self.app_secret),
         )
         self.deliveries.append(delivery)
+        self.journal.save_delivery(delivery)
+        self._start(delivery)
+        return delivery
+
+    def _start(self, delivery: Delivery) -> None:
         task = asyncio.create_task(self._deliver(delivery))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
-        return delivery
+
+    def restore(self, saved: list[dict[str, Any]]) -> None:
+        """Take back the deliveries a journal kept; those still pending are retried, as
+        Meta goes on retrying whatever happened to it in between."""
+        for data in saved:
+            attempts = [Attempt(**a) for a in data.pop("attempts")]
+            delivery = Delivery(**data, attempts=attempts)
+            self.deliveries.append(delivery)
+            if delivery.state == "pending":
+                self._start(delivery)
 
     async def _deliver(self, d: Delivery) -> None:
         deadline = time.monotonic() + self.retry_for
@@ -121,9 +138,12 @@ class WebhookSender:
             )
             if status is not None and 200 <= status < 300:
                 d.state = "delivered"
+                self.journal.save_delivery(d)
                 return
+            self.journal.save_delivery(d)
             if time.monotonic() + backoff > deadline:
                 d.state = "gave_up"
+                self.journal.save_delivery(d)
                 log.warning(
                     "webhook given up", extra={"delivery_id": d.id, "attempt": len(d.attempts)}
                 )

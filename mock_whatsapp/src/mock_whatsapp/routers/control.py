@@ -36,7 +36,7 @@ async def get_clock(request: Request) -> dict[str, Any]:
 async def set_clock(body: ClockMove, request: Request) -> dict[str, Any]:
     """delivery's virtual clock calls this after every move."""
     business: Business = request.app.state.business
-    business.clock.set(body.now)
+    business.set_clock(body.now)
     return await get_clock(request)
 
 

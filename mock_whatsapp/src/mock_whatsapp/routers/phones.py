@@ -60,8 +60,7 @@ async def list_phones(request: Request) -> list[dict[str, Any]]:
 @router.put("/{phone}")
 async def set_profile(phone: str, body: PhoneProfile, request: Request) -> dict[str, Any]:
     business: Business = request.app.state.business
-    p = business.chats.phone(_number(phone))
-    p.name = body.name
+    p = business.chats.rename(_number(phone), body.name)
     return {"phone": p.number, "name": p.name}
 
 

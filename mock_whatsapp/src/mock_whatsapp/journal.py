@@ -1,0 +1,149 @@
+"""Where the mock keeps its state so that a restart loses nothing: chats, idempotent
+answers, webhook deliveries still being retried, and the clock.
+
+The mock works in memory; every change is also written here (write-through), and on start
+the state is read back. `Journal` writes nothing (the mock run alone, or in tests);
+`PostgresJournal` writes to the schema mock_whatsapp. Writes are small and local, so a
+plain synchronous connection keeps this simple.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+SCHEMA = "mock_whatsapp"
+DDL = f"""
+CREATE SCHEMA IF NOT EXISTS {SCHEMA};
+CREATE TABLE IF NOT EXISTS {SCHEMA}.phones (
+    number text PRIMARY KEY, name text NOT NULL, last_inbound_at timestamptz);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.messages (
+    id text PRIMARY KEY, seq bigserial, phone text NOT NULL, data jsonb NOT NULL);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.answers (key text PRIMARY KEY, answer jsonb NOT NULL);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.deliveries (id integer PRIMARY KEY, data jsonb NOT NULL);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.clock (
+    id boolean PRIMARY KEY DEFAULT true CHECK (id), offset_seconds double precision NOT NULL);
+"""
+
+
+@dataclass
+class Saved:
+    """Everything a journal gives back on start."""
+
+    phones: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    clock_offset_seconds: float = 0.0
+
+
+def to_json(obj: Any) -> str:
+    data = asdict(obj) if hasattr(obj, "__dataclass_fields__") else obj
+    return json.dumps(data, default=lambda v: v.isoformat() if isinstance(v, datetime) else v)
+
+
+class Journal:
+    """Keeps nothing: the mock forgets everything when it stops."""
+
+    def load(self) -> Saved:
+        return Saved()
+
+    def save_phone(self, number: str, name: str, last_inbound_at: datetime | None) -> None: ...
+
+    def save_message(self, message: Any) -> None: ...
+
+    def save_answer(self, key: str, answer: dict[str, Any]) -> None: ...
+
+    def save_delivery(self, delivery: Any) -> None: ...
+
+    def save_clock(self, offset_seconds: float) -> None: ...
+
+    def clear(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class PostgresJournal(Journal):
+    """Write-through to Postgres, schema mock_whatsapp."""
+
+    def __init__(self, database_url: str) -> None:
+        self.conn = psycopg.connect(database_url, autocommit=True)
+        self.lock = threading.Lock()
+        with self.lock:
+            self.conn.execute(DDL)
+
+    def _run(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        with self.lock:
+            self.conn.execute(sql, params)
+
+    def load(self) -> Saved:
+        saved = Saved()
+        with self.lock:
+            for number, name, last in self.conn.execute(
+                f"SELECT number, name, last_inbound_at FROM {SCHEMA}.phones"
+            ):
+                saved.phones.append({"number": number, "name": name, "last_inbound_at": last})
+            saved.messages = [
+                row[0]
+                for row in self.conn.execute(f"SELECT data FROM {SCHEMA}.messages ORDER BY seq")
+            ]
+            saved.answers = {
+                key: answer
+                for key, answer in self.conn.execute(f"SELECT key, answer FROM {SCHEMA}.answers")
+            }
+            saved.deliveries = [
+                row[0]
+                for row in self.conn.execute(f"SELECT data FROM {SCHEMA}.deliveries ORDER BY id")
+            ]
+            row = self.conn.execute(f"SELECT offset_seconds FROM {SCHEMA}.clock").fetchone()
+            saved.clock_offset_seconds = float(row[0]) if row else 0.0
+        return saved
+
+    def save_phone(self, number: str, name: str, last_inbound_at: datetime | None) -> None:
+        self._run(
+            f"INSERT INTO {SCHEMA}.phones (number, name, last_inbound_at) VALUES (%s, %s, %s) "
+            "ON CONFLICT (number) DO UPDATE SET name = EXCLUDED.name, "
+            "last_inbound_at = EXCLUDED.last_inbound_at",
+            (number, name, last_inbound_at),
+        )
+
+    def save_message(self, message: Any) -> None:
+        self._run(
+            f"INSERT INTO {SCHEMA}.messages (id, phone, data) VALUES (%s, %s, %s) "
+            "ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data",
+            (message.id, message.phone, to_json(message)),
+        )
+
+    def save_answer(self, key: str, answer: dict[str, Any]) -> None:
+        self._run(
+            f"INSERT INTO {SCHEMA}.answers (key, answer) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            (key, json.dumps(answer)),
+        )
+
+    def save_delivery(self, delivery: Any) -> None:
+        self._run(
+            f"INSERT INTO {SCHEMA}.deliveries (id, data) VALUES (%s, %s) "
+            "ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data",
+            (delivery.id, to_json(delivery)),
+        )
+
+    def save_clock(self, offset_seconds: float) -> None:
+        self._run(
+            f"INSERT INTO {SCHEMA}.clock (offset_seconds) VALUES (%s) "
+            "ON CONFLICT (id) DO UPDATE SET offset_seconds = EXCLUDED.offset_seconds",
+            (offset_seconds,),
+        )
+
+    def clear(self) -> None:
+        self._run(
+            # The clock stays: it is the stack's time, not the mock's data.
+            f"TRUNCATE {SCHEMA}.phones, {SCHEMA}.messages, {SCHEMA}.answers, {SCHEMA}.deliveries"
+        )
+
+    def close(self) -> None:
+        self.conn.close()

@@ -1,0 +1,52 @@
+"""With a database, a restart of the mock keeps chats and finishes pending webhooks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from mock_whatsapp.main import create_app
+from mock_whatsapp.settings import Settings
+
+
+async def test_restart_keeps_chats_and_delivers_pending_webhooks(
+    create_database: Callable[[str], str], receiver: Any
+) -> None:
+    settings = Settings(
+        database_url=create_database("mock"),
+        app_secret="test-secret",
+        access_token="test-token",
+        phone_number_id="123456789",
+        status_delay_seconds=0.01,
+        webhook_retry_for_seconds=30,
+    )
+    receiver.failures_left = 1000  # delivery is down while the phone writes
+    first = create_app(settings, webhook_transport=httpx.MockTransport(receiver.handle))
+    async with first.router.lifespan_context(first):
+        first.state.business.webhooks.first_backoff = 0.01
+        transport = httpx.ASGITransport(app=first)
+        async with httpx.AsyncClient(transport=transport, base_url="http://mock") as mock:
+            await mock.put("/_mock/phones/15551234567", json={"name": "Ada"})
+            sent = await mock.post("/_mock/phones/15551234567/messages", json={"text": "Hello!"})
+            wamid = sent.json()["id"]
+            await mock.put("/_mock/clock", json={"now": "2031-01-01T00:00:00Z"})
+    assert receiver.payloads == []  # nothing got through before the restart
+
+    receiver.failures_left = 0  # delivery is back
+    second = create_app(settings, webhook_transport=httpx.MockTransport(receiver.handle))
+    async with second.router.lifespan_context(second):
+        business = second.state.business
+        await business.webhooks.drain()
+        transport = httpx.ASGITransport(app=second)
+        async with httpx.AsyncClient(transport=transport, base_url="http://mock") as mock:
+            chat = (await mock.get("/_mock/phones/15551234567/messages")).json()
+            clock = (await mock.get("/_mock/clock")).json()
+    assert [m["id"] for m in chat] == [wamid]
+    assert clock["now"].startswith("2031-01-01")
+    [message] = receiver.messages()
+    assert message["id"] == wamid
+    assert receiver.payloads[0]["entry"][0]["changes"][0]["value"]["contacts"][0]["profile"] == {
+        "name": "Ada"
+    }
