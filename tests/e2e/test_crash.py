@@ -66,3 +66,35 @@ def test_killing_delivery_loses_no_message_and_sends_no_reply_twice(
     assert kills >= 3
     assert counts == {phone: ROUNDS for phone in phones}
     http.close()
+
+
+def test_killing_the_mock_loses_no_pending_webhook(
+    make_stack: Callable[..., Any], wait_for: Callable[..., Any]
+) -> None:
+    stack = make_stack(MOCK_WA_WEBHOOK_MAX_BACKOFF_SECONDS="0.5")
+    http = httpx.Client(timeout=10)
+    phone = unique_phone()
+    enroll(http, stack, phone)
+    send(http, stack, phone, "hi")
+    wait_for(lambda: outbound(chat(http, stack, phone)), what="the first reply")
+
+    stack.stop_service("delivery")  # webhooks now pile up at the mock
+    for text in ("one", "two", "three"):
+        send(http, stack, phone, text)
+    stack.stop_service("mock_whatsapp", signal.SIGKILL)  # and the mock dies holding them
+    stack.start_service("mock_whatsapp")
+    stack.wait_ready("mock_whatsapp")
+    stack.start_service("delivery")
+    stack.wait_ready("delivery")
+
+    wait_for(lambda: len(outbound(chat(http, stack, phone))) == 4, what="three more replies")
+    time.sleep(1)
+    messages = chat(http, stack, phone)
+    assert [m["text"] for m in messages if m["direction"] == "inbound"] == [
+        "hi",
+        "one",
+        "two",
+        "three",
+    ]
+    assert len(outbound(messages)) == 4
+    http.close()
