@@ -60,9 +60,14 @@ class SimulatorApp(App[None]):
     ]
 
     def __init__(
-        self, backend: Backend, poll_seconds: float = 0.5, personas: PersonaFactory | None = None
+        self,
+        backend: Backend,
+        poll_seconds: float = 0.5,
+        personas: PersonaFactory | None = None,
+        show_clock: bool = True,  # off in snapshot tests, whose screens must not change
     ) -> None:
         super().__init__()
+        self.show_clock = show_clock
         self.backend = backend
         self.poll_seconds = poll_seconds
         self.personas = personas or PersonaFactory()
@@ -74,7 +79,7 @@ class SimulatorApp(App[None]):
         self._sidebar_lock = asyncio.Lock()
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=True)
+        yield Header(show_clock=self.show_clock)
         with Horizontal(id="body"):
             with Vertical(id="sidebar"):
                 yield ListView(id="participants")

@@ -1,0 +1,38 @@
+"""The look of the main screens, against a fake stack with fixed data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from promptpipe_simulator.core.backend import Backend
+from promptpipe_simulator.core.personas import PersonaFactory
+from promptpipe_simulator.tui.app import SimulatorApp
+from promptpipe_simulator.tui.widgets.chat import Bubble
+
+
+def app_for(backend: Backend) -> SimulatorApp:
+    return SimulatorApp(
+        backend, poll_seconds=0.05, personas=PersonaFactory(seed=7), show_clock=False
+    )
+
+
+def test_chat_screen(backend: Backend, snap_compare: Any) -> None:
+    async def exchange(pilot: Any) -> None:
+        await pilot.press("n")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if not pilot.app.query_one("#composer").disabled:
+                break
+        await pilot.press(*"prompt me", "enter")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if len(pilot.app.query(Bubble)) == 2:
+                break
+        pilot.app.clear_notifications()
+        await pilot.pause(0.2)
+
+    assert snap_compare(app_for(backend), terminal_size=(100, 30), run_before=exchange)
+
+
+def test_help_screen(backend: Backend, snap_compare: Any) -> None:
+    assert snap_compare(app_for(backend), terminal_size=(100, 30), press=["f1"])
