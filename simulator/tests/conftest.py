@@ -44,6 +44,10 @@ class FakeStack:
                 self.participants.insert(0, p)
                 return httpx.Response(201, json={"status": "ok", "result": p})
             return httpx.Response(200, json={"status": "ok", "result": self.participants})
+        if path.startswith("/conversation/participants/") and method == "DELETE":
+            pid = path.rsplit("/", 1)[1]
+            self.participants = [p for p in self.participants if p["id"] != pid]
+            return httpx.Response(200, json={"status": "ok"})
         if path.startswith("/conversation/participants/") and method == "PUT":
             pid = path.rsplit("/", 1)[1]
             [p] = [p for p in self.participants if p["id"] == pid]

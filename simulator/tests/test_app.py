@@ -118,3 +118,19 @@ async def test_event_log_shows_webhooks_and_their_retries(backend: Backend) -> N
         await until(pilot, lambda: bool(log.shown))
         assert "message from +15551234567" in log.shown[1]
         assert "after 2 tries" in log.shown[1]
+
+
+async def test_delete_asks_first(backend: Backend, fake_stack: Any) -> None:
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+n")
+        await until(pilot, lambda: app.selected is not None)
+        await pilot.press("f10")
+        await pilot.press("n")  # changed my mind
+        await pilot.pause(0.2)
+        assert len(fake_stack.participants) == 1
+        await pilot.press("f10")
+        await pilot.press("y")
+        await until(pilot, lambda: fake_stack.participants == [])
+        await until(pilot, lambda: len(app.query_one("#participants", ListView).children) == 0)
+        assert app.selected is None

@@ -43,6 +43,9 @@ class Backend:
     async def set_status(self, participant_id: str, status: str) -> Participant:
         return await self.delivery.set_status(participant_id, status)
 
+    async def delete(self, participant_id: str) -> None:
+        await self.delivery.delete(participant_id)
+
     async def send_text(self, phone: str, text: str) -> ChatMessage:
         return await self.phones.send_text(phone, text)
 

@@ -137,6 +137,16 @@ class DeliveryClient:
         )
         return Participant.from_api(resp.json()["result"])
 
+    async def delete(self, participant_id: str) -> None:
+        """Delete a participant; delivery cancels their jobs and sends them nothing more."""
+        await _call(
+            self.client,
+            "delivery",
+            "DELETE",
+            f"{self.base}/conversation/participants/{participant_id}",
+            headers=self.headers,
+        )
+
     async def clock(self) -> dict[str, Any]:
         """The stack's (virtual) time: {"now", "offset_seconds"}."""
         resp = await _call(

@@ -19,6 +19,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, ListItem, List
 from promptpipe_simulator.core.backend import Backend
 from promptpipe_simulator.core.clients import Participant, StackError
 from promptpipe_simulator.core.personas import PersonaFactory
+from promptpipe_simulator.tui.screens.confirm import ConfirmScreen
 from promptpipe_simulator.tui.screens.help import HelpScreen
 from promptpipe_simulator.tui.widgets.chat import ChatView, ReplyButton
 from promptpipe_simulator.tui.widgets.events import EventLog
@@ -48,6 +49,7 @@ class SimulatorApp(App[None]):
         Binding("f2", "toggle_inspector", "Inspector"),
         Binding("f3", "toggle_pause", "Pause/resume"),
         Binding("f4", "enroll_batch", "Enroll 5"),
+        Binding("f10", "delete", "Delete", show=False),
         Binding("f5", "toggle_events", "Events"),
         Binding("r", "refresh", "Refresh", show=False),
         Binding("f1", "help", "Help", show=False),
@@ -140,6 +142,39 @@ class SimulatorApp(App[None]):
     @on(Button.Pressed, "#enroll")
     def action_enroll(self) -> None:
         self.enroll_persona()
+
+    def action_delete(self) -> None:
+        """Delete the selected participant, after asking."""
+        participant = self.selected
+        if participant is None:
+            self.notify("Pick a participant first", severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.delete_participant(participant)
+
+        self.push_screen(
+            ConfirmScreen(
+                f"Delete {participant.name or participant.phone_number}? "
+                "Their schedules are canceled and they get nothing more."
+            ),
+            answered,
+        )
+
+    @work(group="status")
+    async def delete_participant(self, participant: Participant) -> None:
+        try:
+            await self.backend.delete(participant.id)
+        except StackError as exc:
+            self.notify(str(exc), title="Not deleted", severity="error")
+            return
+        self.notify(f"{participant.name} deleted", title="Participant")
+        self.selected = None
+        self.query_one("#chat-title", Static).update("Enroll or pick a participant")
+        self.query_one(ChatView).clear()
+        self.query_one("#composer", Input).disabled = True
+        await self.load_participants()
 
     def action_enroll_batch(self) -> None:
         for _ in range(5):

@@ -21,6 +21,7 @@ You play WhatsApp participants; the stack (delivery, agent, fake WhatsApp) answe
 | click a button | tap a reply button (Done, Next time) under the coach's message |
 | `F3` | pause or resume the selected participant |
 | `F4` | enroll five personas at once |
+| `F10` | delete the selected participant (asks first) |
 | `F5` | show or hide the event log (every webhook, its retries and latency) |
 | `F2` (or `i`) | show or hide the inspector (agent state and profile) |
 | `r` | refresh now |
