@@ -77,6 +77,7 @@ def compose_stack() -> Iterator[dict[str, str]]:
         "AGENT_PORT": free_port(),
         "MOCK_WA_PORT": free_port(),
         "POSTGRES_PORT": free_port(),
+        "SIM_WEB_PORT": free_port(),
         "MOCK_WA_STATUS_DELAY_SECONDS": "0.1",
     }
     env.update({k: str(v) for k, v in ports.items()})
@@ -118,3 +119,9 @@ def test_one_message_round_trip_through_compose(compose_stack: dict[str, str]) -
         logs = compose("logs", "--no-color", "--tail", "40", env=compose_stack, check=False)
         pytest.fail(f"no reply reached the phone within 60s\n{logs.stdout[-5000:]}")
     assert "habit coach" in replies[0]["text"]
+
+
+def test_simulator_is_served_to_browsers(compose_stack: dict[str, str]) -> None:
+    page = httpx.get(f"http://127.0.0.1:{compose_stack['SIM_WEB_PORT']}/", timeout=10)
+    assert page.status_code == 200
+    assert "PromptPipe simulator" in page.text

@@ -1,8 +1,10 @@
-"""The `simulator` command."""
+"""The `simulator` command: the TUI in this terminal, or served to a browser."""
 
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
 
 from promptpipe_simulator import __version__
 from promptpipe_simulator.settings import Settings
@@ -15,7 +17,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("tui", help="open the terminal interface (the default)")
-    parser.parse_args(argv)
+    serve = sub.add_parser("serve", help="serve the terminal interface to web browsers")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--public-url",
+        help="the address browsers use, when it differs (behind Docker's port mapping)",
+    )
+    args = parser.parse_args(argv)
+
+    if args.command == "serve":
+        from textual_serve.server import Server
+
+        command = f"{shlex.quote(sys.executable)} -m promptpipe_simulator tui"
+        Server(
+            command,
+            host=args.host,
+            port=args.port,
+            title="PromptPipe simulator",
+            public_url=args.public_url,
+        ).serve()
+        return
 
     # Textual is imported here so that the headless core never pays for it.
     from promptpipe_simulator.core.backend import Backend
