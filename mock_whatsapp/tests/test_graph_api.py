@@ -173,3 +173,92 @@ async def test_template_errors(mock: httpx.AsyncClient) -> None:
     assert_meta_error(await mock.post(URL, json=wrong_language, headers=AUTH), 404, 132001)
     missing_params = template("daily_prompt_reminder", "Ada")
     assert_meta_error(await mock.post(URL, json=missing_params, headers=AUTH), 400, 132000)
+
+
+def listing(rows: int = 2, title: str = "Morning walk") -> dict[str, Any]:
+    return {
+        "messaging_product": "whatsapp",
+        "to": "15551234567",
+        "type": "interactive",
+        "interactive": {
+            "type": "list",
+            "body": {"text": "Pick your habit"},
+            "action": {
+                "button": "Choose",
+                "sections": [
+                    {
+                        "title": "Move",
+                        "rows": [
+                            {"id": f"r{i}", "title": title if i == 0 else f"Option {i}"}
+                            for i in range(rows)
+                        ],
+                    }
+                ],
+            },
+        },
+    }
+
+
+async def test_lists_are_checked_like_meta(mock: httpx.AsyncClient) -> None:
+    ok = await mock.post(URL, json=listing(), headers=AUTH)
+    assert ok.status_code == 200, ok.text
+    assert_meta_error(await mock.post(URL, json=listing(rows=11), headers=AUTH), 400, 100)
+    assert_meta_error(await mock.post(URL, json=listing(title="x" * 25), headers=AUTH), 400, 100)
+    [message] = (await mock.get("/_mock/phones/15551234567/messages")).json()
+    assert message["interactive"]["sections"][0]["rows"][0]["title"] == "Morning walk"
+
+
+@pytest.mark.parametrize(
+    ("image", "ok"),
+    [
+        ({"link": "https://example.invalid/a.png", "caption": "Your streak"}, True),
+        ({"id": "1234"}, True),
+        ({"link": "http://example.invalid/a.png"}, False),
+        ({"id": "1234", "link": "https://example.invalid/a.png"}, False),
+        ({}, False),
+    ],
+)
+async def test_media_by_id_or_https_link(
+    mock: httpx.AsyncClient, image: dict[str, str], ok: bool
+) -> None:
+    payload = {
+        "messaging_product": "whatsapp",
+        "to": "15551234567",
+        "type": "image",
+        "image": image,
+    }
+    resp = await mock.post(URL, json=payload, headers=AUTH)
+    if ok:
+        assert resp.status_code == 200
+    else:
+        assert_meta_error(resp, 400, 100)
+
+
+async def test_reactions_get_sent_only_or_fail_for_unknown_messages(
+    mock: httpx.AsyncClient, receiver: Any, drain: Callable[[], Any]
+) -> None:
+    sent = await mock.post("/_mock/phones/15551234567/messages", json={"text": "I did it!"})
+    target = sent.json()["id"]
+    for message_id in (target, "wamid.unknown"):
+        payload = {
+            "messaging_product": "whatsapp",
+            "to": "15551234567",
+            "type": "reaction",
+            "reaction": {"message_id": message_id, "emoji": "👏"},
+        }
+        assert (await mock.post(URL, json=payload, headers=AUTH)).status_code == 200
+    await drain()
+    statuses = [(s["status"], s.get("errors", [{}])[0].get("code")) for s in receiver.statuses()]
+    assert sorted(statuses, key=str) == sorted([("sent", None), ("failed", 131009)], key=str)
+
+
+async def test_mark_read_with_typing_indicator(mock: httpx.AsyncClient) -> None:
+    sent = await mock.post("/_mock/phones/15551234567/messages", json={"text": "hi"})
+    payload = {
+        "messaging_product": "whatsapp",
+        "status": "read",
+        "message_id": sent.json()["id"],
+        "typing_indicator": {"type": "text"},
+    }
+    resp = await mock.post(URL, json=payload, headers=AUTH)
+    assert resp.json() == {"success": True}

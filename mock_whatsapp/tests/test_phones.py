@@ -112,3 +112,18 @@ async def test_clock_moves_message_timestamps_forward_only(mock: httpx.AsyncClie
     await mock.post("/_mock/phones/15551234567/messages", json={"text": "Hello!"})
     [message] = (await mock.get("/_mock/phones/15551234567/messages")).json()
     assert message["timestamp"].startswith("2031-05-01T08:00")
+
+
+async def test_list_row_tap(
+    mock: httpx.AsyncClient, receiver: Any, drain: Callable[[], Any]
+) -> None:
+    tap = {
+        "type": "interactive",
+        "list_reply": {"id": "r1", "title": "Walk"},
+        "context_id": "wamid.list",
+    }
+    assert (await mock.post("/_mock/phones/15551234567/messages", json=tap)).status_code == 201
+    await drain()
+    [message] = receiver.messages()
+    assert message["interactive"]["type"] == "list_reply"
+    assert message["interactive"]["list_reply"]["id"] == "r1"

@@ -7,7 +7,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from mock_whatsapp import templates
+from mock_whatsapp import message_types, templates
 from mock_whatsapp.chats import ChatMessage, Chats, canonical_phone, new_wamid
 from mock_whatsapp.clock import Clock
 from mock_whatsapp.graph_errors import GraphError, invalid_parameter
@@ -18,8 +18,13 @@ from mock_whatsapp.webhooks import WebhookSender
 
 log = logging.getLogger("mock_whatsapp")
 
-TEXT_MAX = 4096
 WINDOW = timedelta(hours=24)
+UNKNOWN_MESSAGE_ERROR = {
+    "code": 131009,
+    "title": "Parameter value is not valid",
+    "message": "Parameter value is not valid",
+    "error_data": {"details": "The message to react to does not exist in this chat."},
+}
 REENGAGEMENT_ERROR = {
     "code": 131047,
     "title": "Re-engagement message",
@@ -30,8 +35,6 @@ REENGAGEMENT_ERROR = {
     },
     "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/",
 }
-BUTTON_TITLE_MAX = 20
-BUTTON_BODY_MAX = 1024
 
 
 class Business:
@@ -70,13 +73,17 @@ class Business:
                 f"{to_raw} is not a valid WhatsApp phone number",
             )
         kind = payload.get("type", "text")
-        template = None
+        details: dict[str, Any] | None
         if kind == "text":
-            text, interactive = self._text(payload), None
+            text, details = message_types.text(payload)
         elif kind == "interactive":
-            text, interactive = self._interactive(payload)
+            text, details = message_types.interactive(payload)
         elif kind == "template":
-            (text, template), interactive = templates.render_send(self.templates, payload), None
+            text, details = templates.render_send(self.templates, payload)
+        elif kind in message_types.MEDIA_TYPES:
+            text, details = message_types.media(payload, kind)
+        elif kind == "reaction":
+            text, details = message_types.reaction(payload)
         else:
             raise invalid_parameter(f"Unsupported message type: {kind}")
         context = payload.get("context") or {}
@@ -89,8 +96,7 @@ class Business:
                 text=text,
                 timestamp=self.clock.now(),
                 status="accepted",
-                interactive=interactive,
-                template=template,
+                details=details,
                 context_id=context.get("message_id"),
             )
         )
@@ -130,6 +136,11 @@ class Business:
         self.clock.set(now)
         self.journal.save_clock(self.clock.offset.total_seconds())
 
+    def _reactable(self, reaction: ChatMessage) -> bool:
+        """A reaction must point at a message of the same chat that is not a reaction."""
+        target = self.chats.by_id.get(str((reaction.details or {}).get("message_id")))
+        return target is not None and target.phone == reaction.phone and target.type != "reaction"
+
     def window_open(self, number: str) -> bool:
         """Whether the phone wrote within 24 hours, so free-form messages may reach it."""
         if not self.settings.enforce_window:
@@ -137,40 +148,11 @@ class Business:
         last = self.chats.phone(number).last_inbound_at
         return last is not None and self.clock.now() - last < WINDOW
 
-    def _text(self, payload: dict[str, Any]) -> str:
-        text = payload.get("text")
-        if not isinstance(text, dict) or not isinstance(text.get("body"), str) or not text["body"]:
-            raise invalid_parameter("text.body is required for type text")
-        if len(text["body"]) > TEXT_MAX:
-            raise invalid_parameter(f"text.body must be at most {TEXT_MAX} characters")
-        return str(text["body"])
-
-    def _interactive(self, payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        inter = payload.get("interactive")
-        if not isinstance(inter, dict) or inter.get("type") != "button":
-            raise invalid_parameter('interactive.type must be "button" (lists come later)')
-        body = (inter.get("body") or {}).get("text")
-        if not isinstance(body, str) or not body or len(body) > BUTTON_BODY_MAX:
-            raise invalid_parameter(f"interactive.body.text is required, at most {BUTTON_BODY_MAX}")
-        buttons = (inter.get("action") or {}).get("buttons")
-        if not isinstance(buttons, list) or not 1 <= len(buttons) <= 3:
-            raise invalid_parameter("interactive.action.buttons must have 1 to 3 buttons")
-        replies = []
-        for b in buttons:
-            reply = b.get("reply") if isinstance(b, dict) else None
-            if b.get("type") != "reply" or not isinstance(reply, dict):
-                raise invalid_parameter("each button must be {type: reply, reply: {id, title}}")
-            title, bid = reply.get("title"), reply.get("id")
-            if not title or not bid or len(title) > BUTTON_TITLE_MAX:
-                raise invalid_parameter(f"button title must be 1 to {BUTTON_TITLE_MAX} characters")
-            replies.append({"id": bid, "title": title})
-        if len({r["id"] for r in replies}) != len(replies) or len(
-            {r["title"] for r in replies}
-        ) != len(replies):
-            raise invalid_parameter("button ids and titles must be unique")
-        return body, {"type": "button", "buttons": replies}
-
     def _mark_read(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Mark an inbound message read, optionally showing "typing…" to the phone."""
+        typing = payload.get("typing_indicator")
+        if typing is not None and (not isinstance(typing, dict) or typing.get("type") != "text"):
+            raise invalid_parameter('typing_indicator.type must be "text"')
         message = self.chats.by_id.get(str(payload.get("message_id")))
         if message is None or message.direction != "inbound":
             raise GraphError(
@@ -193,14 +175,20 @@ class Business:
     async def _status_timeline(
         self, message: ChatMessage, opaque: Any, window_closed: bool
     ) -> None:
+        error = None
         if window_closed:
-            # Meta accepts the send, then reports it failed: the phone never sees it.
+            error = REENGAGEMENT_ERROR  # Meta accepts the send, then reports it failed
+        elif message.type == "reaction" and not self._reactable(message):
+            error = UNKNOWN_MESSAGE_ERROR
+        if error is not None:
             await asyncio.sleep(self.settings.status_delay_seconds)
-            message.errors = [REENGAGEMENT_ERROR]
+            message.errors = [error]
             if self.chats.advance(message.id, "failed"):
                 self.webhooks.send(self._status_webhook(message, "failed", opaque))
             return
-        for status in ("sent", "delivered", "read"):
+        # Reactions only ever get "sent"; everything else is delivered and read.
+        timeline = ("sent",) if message.type == "reaction" else ("sent", "delivered", "read")
+        for status in timeline:
             await asyncio.sleep(self.settings.status_delay_seconds)
             if self.chats.advance(message.id, status):
                 self.webhooks.send(self._status_webhook(message, status, opaque))
@@ -231,8 +219,10 @@ class Business:
         """A phone sends the business a message: log it in its chat, post the webhook."""
         phone = self.chats.phone(number)
         if body.get("type", "text") == "interactive":
-            reply = body.get("button_reply") or {}
-            item_body = {"type": "button_reply", "button_reply": reply}
+            # A tap on a reply button or on a list row, answering the message context_id.
+            kind = "list_reply" if body.get("list_reply") else "button_reply"
+            reply = body.get(kind) or {}
+            item_body = {"type": kind, kind: reply}
             message = ChatMessage(
                 new_wamid(),
                 number,
@@ -240,7 +230,7 @@ class Business:
                 "interactive",
                 reply.get("title", ""),
                 self.clock.now(),
-                interactive=item_body,
+                details=item_body,
                 context_id=body.get("context_id"),
             )
             specific: dict[str, Any] = {"interactive": item_body}

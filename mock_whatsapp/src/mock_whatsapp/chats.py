@@ -45,8 +45,9 @@ class ChatMessage:
     text: str
     timestamp: datetime
     status: str | None = None  # outbound only
-    interactive: dict[str, Any] | None = None
-    template: dict[str, Any] | None = None
+    # Type-specific details: buttons or list rows, a template's name and parameters, a
+    # media object, a reaction's target and emoji, a tapped reply.
+    details: dict[str, Any] | None = None
     context_id: str | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)
 
@@ -60,10 +61,8 @@ class ChatMessage:
         }
         if self.direction == "outbound":
             out["status"] = self.status
-        if self.interactive is not None:
-            out["interactive"] = self.interactive
-        if self.template is not None:
-            out["template"] = self.template
+        if self.details is not None:
+            out[self.type] = self.details
         if self.context_id:
             out["context_id"] = self.context_id
         if self.errors:

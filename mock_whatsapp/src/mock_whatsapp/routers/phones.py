@@ -8,9 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
-from mock_whatsapp.business import TEXT_MAX, Business
+from mock_whatsapp.business import Business
 from mock_whatsapp.chats import canonical_phone
 from mock_whatsapp.graph_errors import ControlError
+from mock_whatsapp.message_types import TEXT_MAX
 
 router = APIRouter(prefix="/_mock/phones", tags=["phones"])
 
@@ -20,20 +21,27 @@ class ButtonReply(BaseModel):
     title: str = Field(min_length=1)
 
 
+class ListReply(BaseModel):
+    id: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+    description: str = ""
+
+
 class PhoneMessage(BaseModel):
-    """What the phone sends: text, or a tap on a reply button."""
+    """What the phone sends: text, or a tap on a reply button or a list row."""
 
     type: Literal["text", "interactive"] = "text"
     text: str | None = Field(default=None, min_length=1, max_length=TEXT_MAX)
     button_reply: ButtonReply | None = None
+    list_reply: ListReply | None = None
     context_id: str | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> PhoneMessage:
         if self.type == "text" and not self.text:
             raise ValueError("text is required")
-        if self.type == "interactive" and self.button_reply is None:
-            raise ValueError("button_reply is required for type interactive")
+        if self.type == "interactive" and (self.button_reply is None) == (self.list_reply is None):
+            raise ValueError("type interactive needs exactly one of button_reply and list_reply")
         return self
 
 
