@@ -127,3 +127,39 @@ async def test_list_row_tap(
     [message] = receiver.messages()
     assert message["interactive"]["type"] == "list_reply"
     assert message["interactive"]["list_reply"]["id"] == "r1"
+
+
+async def test_phones_send_images_locations_reactions_and_contacts(
+    mock: httpx.AsyncClient, receiver: Any, drain: Callable[[], Any]
+) -> None:
+    sends = [
+        {"type": "image", "image": {"caption": "my morning run"}},
+        {"type": "location", "location": {"latitude": 52.52, "longitude": 13.4, "name": "Park"}},
+        {"type": "reaction", "reaction": {"message_id": "wamid.prompt", "emoji": "👍"}},
+        {
+            "type": "contacts",
+            "contacts": [
+                {"name": {"formatted_name": "Ada Lovelace"}, "phones": [{"phone": "+15550001111"}]}
+            ],
+        },
+    ]
+    for body in sends:
+        resp = await mock.post("/_mock/phones/15551234567/messages", json=body)
+        assert resp.status_code == 201, resp.text
+    await drain()
+    messages = receiver.messages()
+    assert [m["type"] for m in messages] == ["image", "location", "reaction", "contacts"]
+    image = messages[0]["image"]
+    assert image["caption"] == "my morning run" and image["id"] and image["mime_type"]
+    assert messages[1]["location"]["latitude"] == 52.52
+    assert messages[2]["reaction"] == {"message_id": "wamid.prompt", "emoji": "👍"}
+    assert messages[3]["contacts"][0]["name"]["formatted_name"] == "Ada Lovelace"
+    chat = (await mock.get("/_mock/phones/15551234567/messages")).json()
+    assert [m["text"] for m in chat] == [
+        "my morning run",
+        "[location 52.52,13.4 Park]",
+        "👍",
+        "[contact Ada Lovelace]",
+    ]
+    missing = await mock.post("/_mock/phones/15551234567/messages", json={"type": "location"})
+    assert missing.status_code == 400

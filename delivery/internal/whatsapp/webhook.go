@@ -79,6 +79,24 @@ type InboundMessage struct {
 		Payload string `json:"payload"`
 		Text    string `json:"text"`
 	} `json:"button,omitempty"`
+	Image *struct {
+		ID      string `json:"id"`
+		Caption string `json:"caption"`
+	} `json:"image,omitempty"`
+	Location *struct {
+		Latitude  float64 `json:"latitude"`
+		Longitude float64 `json:"longitude"`
+		Name      string  `json:"name"`
+	} `json:"location,omitempty"`
+	Reaction *struct {
+		MessageID string `json:"message_id"`
+		Emoji     string `json:"emoji"`
+	} `json:"reaction,omitempty"`
+	Contacts []struct {
+		Name struct {
+			FormattedName string `json:"formatted_name"`
+		} `json:"name"`
+	} `json:"contacts,omitempty"`
 }
 
 // Status reports what happened to a message the business sent.
@@ -150,7 +168,9 @@ func ParseWebhook(body []byte) (*Webhook, error) {
 	return &w, nil
 }
 
-// Body is the text a person typed or the title of the button or row they tapped.
+// Body is what the agent is told the person said: the text they typed, the title of
+// the button or row they tapped, or a short bracketed description of anything else
+// ("[image] caption", "[location 52.5,13.4] Home"), so no message reaches it empty.
 func (m InboundMessage) Body() string {
 	switch {
 	case m.Text != nil:
@@ -161,8 +181,20 @@ func (m InboundMessage) Body() string {
 		return m.Interactive.ListReply.Title
 	case m.Button != nil:
 		return m.Button.Text
+	case m.Image != nil:
+		return strings.TrimSpace("[image] " + m.Image.Caption)
+	case m.Location != nil:
+		return strings.TrimSpace(fmt.Sprintf("[location %g,%g] %s", m.Location.Latitude, m.Location.Longitude, m.Location.Name))
+	case m.Reaction != nil:
+		return "[reaction " + m.Reaction.Emoji + "]"
+	case len(m.Contacts) > 0:
+		names := make([]string, 0, len(m.Contacts))
+		for _, c := range m.Contacts {
+			names = append(names, c.Name.FormattedName)
+		}
+		return "[contact " + strings.Join(names, ", ") + "]"
 	}
-	return ""
+	return "[" + m.Type + "]"
 }
 
 // Time parses Meta's unix-seconds string; zero when absent or malformed.

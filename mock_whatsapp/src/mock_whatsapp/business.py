@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import os
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +21,24 @@ from mock_whatsapp.webhooks import WebhookSender
 log = logging.getLogger("mock_whatsapp")
 
 WINDOW = timedelta(hours=24)
+
+
+def new_media_id() -> str:
+    return str(int.from_bytes(os.urandom(7), "big"))
+
+
+def describe_inbound(kind: str, obj: Any) -> str:
+    """What the chat shows for a phone's non-text message."""
+    if kind == "image":
+        return str(obj.get("caption") or "[image]")
+    if kind == "location":
+        name = f" {obj['name']}" if obj.get("name") else ""
+        return f"[location {obj['latitude']},{obj['longitude']}{name}]"
+    if kind == "reaction":
+        return str(obj.get("emoji", ""))
+    return "[contact " + ", ".join(c["name"]["formatted_name"] for c in obj) + "]"
+
+
 UNKNOWN_MESSAGE_ERROR = {
     "code": 131009,
     "title": "Parameter value is not valid",
@@ -234,11 +254,33 @@ class Business:
                 context_id=body.get("context_id"),
             )
             specific: dict[str, Any] = {"interactive": item_body}
-        else:
+        elif body.get("type", "text") == "text":
             message = ChatMessage(
                 new_wamid(), number, "inbound", "text", body["text"], self.clock.now()
             )
             specific = {"text": {"body": body["text"]}}
+        else:
+            # image, location, reaction or contacts: Meta nests the object under its type.
+            kind = body["type"]
+            obj = body[kind]
+            if kind == "image":
+                obj = {
+                    "id": new_media_id(),
+                    "mime_type": "image/jpeg",
+                    "sha256": hashlib.sha256(obj.get("caption", "").encode()).hexdigest(),
+                    **obj,
+                }
+            message = ChatMessage(
+                new_wamid(),
+                number,
+                "inbound",
+                kind,
+                describe_inbound(kind, obj),
+                self.clock.now(),
+                details={kind: obj},
+                context_id=body.get("context_id"),
+            )
+            specific = {kind: obj}
         self.chats.add(message)
         self.chats.wrote(number, message.timestamp)
         item: dict[str, Any] = {
@@ -264,6 +306,7 @@ class Business:
         return message
 
     def _envelope(self, value: dict[str, Any]) -> dict[str, Any]:
+        """Meta's nesting: object, entry[].changes[].value with metadata."""
         return {
             "object": "whatsapp_business_account",
             "entry": [

@@ -27,13 +27,43 @@ class ListReply(BaseModel):
     description: str = ""
 
 
-class PhoneMessage(BaseModel):
-    """What the phone sends: text, or a tap on a reply button or a list row."""
+class Image(BaseModel):
+    caption: str = Field(default="", max_length=1024)
 
-    type: Literal["text", "interactive"] = "text"
+
+class Location(BaseModel):
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    name: str | None = None
+    address: str | None = None
+
+
+class Reaction(BaseModel):
+    message_id: str = Field(min_length=1)
+    emoji: str
+
+
+class ContactName(BaseModel):
+    formatted_name: str = Field(min_length=1)
+
+
+class Contact(BaseModel):
+    name: ContactName
+    phones: list[dict[str, str]] = Field(default_factory=list)
+
+
+class PhoneMessage(BaseModel):
+    """What the phone sends: text, a tap on a reply button or a list row, an image with a
+    caption, a location, a reaction to a message, or contact cards."""
+
+    type: Literal["text", "interactive", "image", "location", "reaction", "contacts"] = "text"
     text: str | None = Field(default=None, min_length=1, max_length=TEXT_MAX)
     button_reply: ButtonReply | None = None
     list_reply: ListReply | None = None
+    image: Image | None = None
+    location: Location | None = None
+    reaction: Reaction | None = None
+    contacts: list[Contact] | None = None
     context_id: str | None = None
 
     @model_validator(mode="after")
@@ -42,6 +72,10 @@ class PhoneMessage(BaseModel):
             raise ValueError("text is required")
         if self.type == "interactive" and (self.button_reply is None) == (self.list_reply is None):
             raise ValueError("type interactive needs exactly one of button_reply and list_reply")
+        if self.type in ("image", "location", "reaction", "contacts") and not getattr(
+            self, self.type
+        ):
+            raise ValueError(f"{self.type} is required for type {self.type}")
         return self
 
 
