@@ -41,13 +41,24 @@ type ProcessMessageRequest struct {
 	MessageID     string `json:"message_id,omitempty"`
 }
 
-// ProcessMessageResponse is the response from the Python agent. Buttons is our addition:
-// reply buttons to offer with the response (the guide's client ignores it).
+// ProcessMessageResponse is the response from the Python agent. Buttons and Template are
+// our additions (the guide's client ignores them): reply buttons to offer with the
+// response, and the approved template to send instead if WhatsApp refuses the response
+// because the participant has not written for 24 hours.
 type ProcessMessageResponse struct {
 	Response string         `json:"response"`
 	State    string         `json:"state"`
 	Metadata map[string]any `json:"metadata"`
 	Buttons  []Button       `json:"buttons,omitempty"`
+	Template *Template      `json:"template,omitempty"`
+}
+
+// Template names an approved WhatsApp template and its body parameters; an empty
+// language means delivery's configured one.
+type Template struct {
+	Name       string   `json:"name"`
+	Language   string   `json:"language,omitempty"`
+	Parameters []string `json:"parameters,omitempty"`
 }
 
 // Button is a reply button: WhatsApp shows the title and reports the id when tapped.

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -196,5 +197,29 @@ func TestSynchronous131047IsAnsweredWithTheTemplate(t *testing.T) {
 	refused, template := msgs[1].(map[string]any), msgs[2].(map[string]any)
 	if refused["status"] != "failed" || refused["error_code"].(float64) != 131047 || template["type"] != "template" {
 		t.Fatalf("log = %v", msgs)
+	}
+}
+
+func TestARefusedReplyFallsBackToTheAgentsOwnTemplate(t *testing.T) {
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"response":"Time for your walk after breakfast!","state":"FEEDBACK","metadata":{},
+			"template":{"name":"daily_prompt_reminder","parameters":["Ada","a walk after breakfast"]}}`)
+	})
+	h.wa.mu.Lock()
+	h.wa.refuseText = true
+	h.wa.mu.Unlock()
+	h.enroll("15551118888")
+	h.postSigned(inboundWebhook("15551118888", "wamid.quiet", "hi"))
+	h.waitFor("the template", func() bool { return len(h.wa.texts()) == 1 })
+	h.wa.mu.Lock()
+	sent := h.wa.sends[0]
+	h.wa.mu.Unlock()
+	template := sent["template"].(map[string]any)
+	if template["name"] != "daily_prompt_reminder" || template["language"].(map[string]any)["code"] != "en" {
+		t.Fatalf("template = %v", template)
+	}
+	params := template["components"].([]any)[0].(map[string]any)["parameters"].([]any)
+	if len(params) != 2 || params[1].(map[string]any)["text"] != "a walk after breakfast" {
+		t.Fatalf("parameters = %v", params)
 	}
 }

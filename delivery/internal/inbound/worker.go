@@ -94,8 +94,7 @@ func (w *Workers) answer(tx pgx.Tx, m store.InboundWork) error {
 	ctx := context.Background() // the agent call must not be cut short by shutdown mid-turn
 	start := time.Now()
 	log := w.Log.With("message_id", m.Wamid, "phone", phone.Mask(m.Phone))
-	reply, route := Acknowledgement, "acknowledged"
-	var buttons []agent.Button
+	answer, route := agent.ProcessMessageResponse{Response: Acknowledgement}, "acknowledged"
 	var participantID *string
 	if p := m.Participant; p != nil {
 		participantID = &p.ID
@@ -106,14 +105,14 @@ func (w *Workers) answer(tx pgx.Tx, m store.InboundWork) error {
 			}, w.AgentAttempts)
 			if err != nil {
 				log.Error("agent failed, sending fallback apology", "error", err)
-				reply, route = FallbackApology, "fallback"
+				answer, route = agent.ProcessMessageResponse{Response: FallbackApology}, "fallback"
 			} else {
-				reply, route, buttons = resp.Response, "agent", resp.Buttons
+				answer, route = *resp, "agent"
 				log = log.With("state", resp.State)
 			}
 		}
 	}
-	if err := store.EnqueueReply(ctx, tx, Reply(m.Phone, participantID, reply, buttons)); err != nil {
+	if err := store.EnqueueReply(ctx, tx, Reply(m.Phone, participantID, answer)); err != nil {
 		return err
 	}
 	w.Metrics.InboundProcessed.WithLabelValues(route).Inc()
@@ -134,12 +133,16 @@ func (s Signal) Sleep(ctx context.Context, d time.Duration) {
 }
 
 // Reply is the outbound message for what the agent said: text, or text with reply
-// buttons when the agent offered some.
-func Reply(phone string, participantID *string, text string, buttons []agent.Button) store.Outbound {
-	replyButtons := make([]whatsapp.ReplyButton, 0, len(buttons))
-	for _, b := range buttons {
+// buttons when the agent offered some, with the agent's template fallback if any.
+func Reply(phone string, participantID *string, answer agent.ProcessMessageResponse) store.Outbound {
+	replyButtons := make([]whatsapp.ReplyButton, 0, len(answer.Buttons))
+	for _, b := range answer.Buttons {
 		replyButtons = append(replyButtons, whatsapp.ReplyButton{ID: b.ID, Title: b.Title})
 	}
-	kind, payload := whatsapp.ReplyMessage(phone, text, replyButtons)
-	return store.Outbound{Phone: phone, ParticipantID: participantID, Type: kind, Body: text, Payload: payload}
+	kind, payload := whatsapp.ReplyMessage(phone, answer.Response, replyButtons)
+	out := store.Outbound{Phone: phone, ParticipantID: participantID, Type: kind, Body: answer.Response, Payload: payload}
+	if t := answer.Template; t != nil && t.Name != "" {
+		out.Fallback = &whatsapp.Template{Name: t.Name, Language: t.Language, Parameters: t.Parameters}
+	}
+	return out
 }

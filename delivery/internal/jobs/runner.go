@@ -103,7 +103,7 @@ func (r *Runner) fire(tx pgx.Tx, d store.DueJob) error {
 		}
 		if strings.TrimSpace(resp.Response) != "" {
 			pid := j.ParticipantID
-			if err := store.EnqueueReply(ctx, tx, inbound.Reply(d.Participant.PhoneNumber, &pid, resp.Response, resp.Buttons)); err != nil {
+			if err := store.EnqueueReply(ctx, tx, inbound.Reply(d.Participant.PhoneNumber, &pid, *resp)); err != nil {
 				return err
 			}
 			r.OutboxWake.Notify()

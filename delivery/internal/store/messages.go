@@ -91,26 +91,44 @@ func (s *Store) applyStatuses(ctx context.Context, tx pgx.Tx, wamid string) erro
 	return s.reengage(ctx, tx, "wamid = $1", wamid)
 }
 
-// reengage queues the re-engagement template for the message `where` selects, if WhatsApp
-// refused it because the 24-hour window was closed, once per refused message.
+// reengage queues a template for the message `where` selects, if WhatsApp refused it
+// because the 24-hour window was closed, once per refused message: the message's own
+// fallback template when it has one, else the configured re-engagement template.
 func (s *Store) reengage(ctx context.Context, tx pgx.Tx, where string, arg any) error {
-	if s.Reengagement.Name == "" {
-		return nil
-	}
-	var msgID int64
+	var refusedID int64
 	var phone string
-	err := tx.QueryRow(ctx, `INSERT INTO messages (direction, phone, participant_id, type, body, status, fallback_for)
-		SELECT 'outbound', phone, participant_id, 'template', $2, 'queued', id FROM messages
-		WHERE `+where+` AND direction = 'outbound' AND status = 'failed' AND error_code = $3 AND type <> 'template'
-		ON CONFLICT (fallback_for) DO NOTHING RETURNING id, phone`,
-		arg, "[template "+s.Reengagement.Name+"]", whatsapp.ErrCodeReengagement).Scan(&msgID, &phone)
+	var own *whatsapp.Template
+	err := tx.QueryRow(ctx, `SELECT id, phone, fallback_template FROM messages
+		WHERE `+where+` AND direction = 'outbound' AND status = 'failed' AND error_code = $2 AND type <> 'template'`,
+		arg, whatsapp.ErrCodeReengagement).Scan(&refusedID, &phone, &own)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil
 	}
 	if err != nil {
+		return fmt.Errorf("finding the refused message: %w", err)
+	}
+	template := s.Reengagement
+	if own != nil && own.Name != "" {
+		template = *own
+		if template.Language == "" {
+			template.Language = s.Reengagement.Language
+		}
+	}
+	if template.Name == "" {
+		return nil
+	}
+	var msgID int64
+	err = tx.QueryRow(ctx, `INSERT INTO messages (direction, phone, participant_id, type, body, status, fallback_for)
+		SELECT 'outbound', phone, participant_id, 'template', $2, 'queued', id FROM messages WHERE id = $1
+		ON CONFLICT (fallback_for) DO NOTHING RETURNING id`,
+		refusedID, "[template "+template.Name+"]").Scan(&msgID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // already queued for an earlier copy of the failure
+	}
+	if err != nil {
 		return fmt.Errorf("queueing re-engagement template: %w", err)
 	}
-	payload, _ := json.Marshal(whatsapp.TemplateMessage(phone, s.Reengagement))
+	payload, _ := json.Marshal(whatsapp.TemplateMessage(phone, template))
 	if _, err := tx.Exec(ctx, `INSERT INTO outbox (id, message_id, phone, payload, status) VALUES ($1, $2, $3, $4, 'queued')`,
 		newID("ob_"), msgID, phone, payload); err != nil {
 		return fmt.Errorf("queueing re-engagement template: %w", err)
@@ -205,13 +223,17 @@ type Outbound struct {
 	Type          string         // "text" or "interactive"
 	Body          string         // what the log shows
 	Payload       map[string]any // the Graph API request body
+	// Fallback, when set, replaces the configured re-engagement template if WhatsApp
+	// refuses this message because the 24-hour window is closed.
+	Fallback *whatsapp.Template
 }
 
 // EnqueueReply logs an outbound message and queues it in the outbox, inside tx.
 func EnqueueReply(ctx context.Context, tx pgx.Tx, o Outbound) error {
 	var msgID int64
-	if err := tx.QueryRow(ctx, `INSERT INTO messages (direction, phone, participant_id, type, body, status)
-		VALUES ('outbound', $1, $2, $3, $4, 'queued') RETURNING id`, o.Phone, o.ParticipantID, o.Type, o.Body).Scan(&msgID); err != nil {
+	if err := tx.QueryRow(ctx, `INSERT INTO messages (direction, phone, participant_id, type, body, status, fallback_template)
+		VALUES ('outbound', $1, $2, $3, $4, 'queued', $5) RETURNING id`,
+		o.Phone, o.ParticipantID, o.Type, o.Body, o.Fallback).Scan(&msgID); err != nil {
 		return fmt.Errorf("logging outbound message: %w", err)
 	}
 	payload, err := json.Marshal(o.Payload)

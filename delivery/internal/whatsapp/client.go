@@ -105,21 +105,31 @@ func ReplyMessage(to, body string, buttons []ReplyButton) (kind string, payload 
 // Template names an approved message template; the only kind of message WhatsApp
 // delivers outside the 24-hour customer-service window.
 type Template struct {
-	Name     string
-	Language string
+	Name     string `json:"name"`
+	Language string `json:"language"`
+	// Parameters fill the body's {{1}}, {{2}}... in order.
+	Parameters []string `json:"parameters,omitempty"`
 }
 
 // ErrCodeReengagement is Meta's 131047: more than 24 hours since the person last wrote.
 const ErrCodeReengagement = 131047
 
-// TemplateMessage is the body of a template send without parameters.
+// TemplateMessage is the body of a template send, with its body parameters if any.
 func TemplateMessage(to string, t Template) map[string]any {
+	template := map[string]any{"name": t.Name, "language": map[string]any{"code": t.Language}}
+	if len(t.Parameters) > 0 {
+		params := make([]map[string]any, len(t.Parameters))
+		for i, p := range t.Parameters {
+			params[i] = map[string]any{"type": "text", "text": p}
+		}
+		template["components"] = []map[string]any{{"type": "body", "parameters": params}}
+	}
 	return map[string]any{
 		"messaging_product": "whatsapp",
 		"recipient_type":    "individual",
 		"to":                to,
 		"type":              "template",
-		"template":          map[string]any{"name": t.Name, "language": map[string]any{"code": t.Language}},
+		"template":          template,
 	}
 }
 
