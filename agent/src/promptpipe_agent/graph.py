@@ -203,8 +203,11 @@ class GraphCoach:
         try:
             answer = await self.bound.ainvoke(state["messages"])
         except CassetteMismatch as exc:
+            # Loud in the log (the call and the diff), quiet on the wire (no prompt text).
             log.error("cassette mismatch", extra={"error": exc.message})
-            raise
+            raise ModelUnavailable(
+                "The recorded model session does not match this conversation; see the log."
+            ) from exc
         except AgentError:
             raise
         except Exception as exc:  # timeouts, 5xx, refused connections, unparsable answers
