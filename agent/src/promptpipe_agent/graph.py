@@ -226,18 +226,21 @@ class GraphCoach:
         return {"said": said}
 
 
-def _route(state: CoachState) -> Literal["intake", "feedback", "event"]:
+# The routers are coroutines: LangGraph would run plain functions on a thread pool.
+
+
+async def _route(state: CoachState) -> Literal["intake", "feedback", "event"]:
     if state.get("event"):
         return "event"
     return "feedback" if state.get("module") == "feedback" else "intake"
 
 
-def _after_agent(state: CoachState) -> Literal["tools", "__end__"]:
+async def _after_agent(state: CoachState) -> Literal["tools", "__end__"]:
     last = state["messages"][-1]
     return "tools" if isinstance(last, AIMessage) and last.tool_calls else "__end__"
 
 
-def _back_to_agent(state: CoachState) -> Literal["intake", "feedback"]:
+async def _back_to_agent(state: CoachState) -> Literal["intake", "feedback"]:
     return "feedback" if state.get("module") == "feedback" else "intake"
 
 
