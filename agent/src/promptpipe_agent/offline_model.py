@@ -272,6 +272,9 @@ def _intake(context: dict[str, Any], asked: str | None, text: str, seed: tuple[A
         )
     if asked in PERSONALIZE_ORDER[:4]:
         value = text.strip().rstrip(".!")
+        if asked == "habit_domain":  # "Moving more, I sit all day" → "moving more"
+            value = re.split(r"[,.;!]| because | since | as ", value)[0].strip() or value
+            value = value[:1].lower() + value[1:]
         if asked == "preferred_time":
             parsed = parse_time(text)
             if parsed is None:
@@ -367,13 +370,8 @@ def _feedback(context: dict[str, Any], asked: str | None, text: str, seed: tuple
                 else "Hmm, I couldn't move your nudge just now. Could you try again later?"
             ),
         )
-    if is_done(text):
-        cheer = _pick(["Great work!", "Yes! Well done.", "That's the way!", "Nice going!"], *seed)
-        return Plan(reply=lambda _: f"{cheer} {_ask('motivator', *seed)}")
-    if is_next_time(text) or (asked not in ("motivator", "barrier") and is_no(text)):
-        kind = _pick(["No problem, it happens.", "That's okay, tomorrow is a new try."], *seed)
-        return Plan(reply=lambda _: f"{kind} {_ask('barrier', *seed)}")
-    if asked == "motivator":
+    tapped = text.strip().lower() in ("done", "next time")  # a button, not an answer
+    if asked == "motivator" and not tapped:
         save = {"last_motivator": text.strip()}
         if context.get("last_habit_prompt"):
             save["last_successful_prompt"] = context["last_habit_prompt"]
@@ -382,12 +380,18 @@ def _feedback(context: dict[str, Any], asked: str | None, text: str, seed: tuple
             rounds=[[("save_user_profile", save)]],
             reply=lambda _: f"{thanks} See you at tomorrow's nudge!",
         )
-    if asked == "barrier":
+    if asked == "barrier" and not tapped:
         tweak = suggest_tweak(text, profile)
         return Plan(
             rounds=[[("save_user_profile", {"last_barrier": text.strip(), "last_tweak": tweak})]],
             reply=lambda _: f"Thanks for telling me. A small tweak for next time: {tweak}.",
         )
+    if is_done(text):
+        cheer = _pick(["Great work!", "Yes! Well done.", "That's the way!", "Nice going!"], *seed)
+        return Plan(reply=lambda _: f"{cheer} {_ask('motivator', *seed)}")
+    if is_next_time(text) or (asked not in ("motivator", "barrier") and is_no(text)):
+        kind = _pick(["No problem, it happens.", "That's okay, tomorrow is a new try."], *seed)
+        return Plan(reply=lambda _: f"{kind} {_ask('barrier', *seed)}")
     when = schedules[0]["prompt_time"] if schedules else None
     later = f"Your next nudge comes at {when}." if when else "I'll check in with you soon."
     opener = _pick(["Thanks for the message!", "Good to hear from you.", "Hi again!"], *seed)
@@ -400,11 +404,11 @@ def suggest_tweak(barrier: str, profile: dict[str, Any]) -> str:
     lowered = barrier.lower()
     anchor = _anchor(profile.get("prompt_anchor") or "your usual moment")
     if any(w in lowered for w in ("forgot", "forget", "remember", "slipped")):
-        return f"leave a small visual cue where it happens, so {anchor} reminds you"
+        return f"leave a visual cue, like a sticky note, where you'll see it {anchor}"
     if any(w in lowered for w in ("busy", "time", "late", "rush", "work", "meeting")):
-        return f"shrink it to a 30-second version, {anchor}"
+        return f"shrink it to a 30-second version {anchor}"
     if any(w in lowered for w in ("tired", "energy", "sick", "exhausted", "sleep")):
-        return f"do the easiest possible version, {anchor}, even sitting down"
+        return f"do the easiest possible version {anchor}, even sitting down"
     return f"try it {anchor}, even for just 30 seconds"
 
 
