@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # fake_openai, shared by the tests here
 
 from promptpipe_agent.main import create_app
 from promptpipe_agent.settings import Settings
@@ -26,18 +30,28 @@ class FakeDelivery:
     schedules: list[dict[str, Any]] = field(default_factory=list)
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     canceled: list[str] = field(default_factory=list)
+    requests: int = 0
 
     def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
         parts = request.url.path.strip("/").split("/")  # conversation/participants/{id}/...
         pid, what = parts[2], parts[3]
         if what == "schedules" and request.method == "GET":
             mine = [s for s in self.schedules if s["participant_id"] == pid]
             return httpx.Response(200, json={"status": "ok", "result": mine})
+        if what == "schedules" and request.method == "DELETE":
+            before = len(self.schedules)
+            self.schedules = [s for s in self.schedules if s["id"] != parts[4]]
+            found = len(self.schedules) < before
+            return httpx.Response(200 if found else 404, json={"status": "ok"})
         if what == "schedules":
+            body = json.loads(request.content)
             job = {
-                "id": f"job_s{len(self.schedules)}",
+                "id": f"job_s{self.requests}",
                 "participant_id": pid,
-                **json.loads(request.content),
+                "timezone": "Europe/London",
+                "type": "schedule",
+                **body,
             }
             self.schedules.append(job)
             return httpx.Response(201, json={"status": "ok", "result": job})

@@ -1,6 +1,7 @@
-"""The coaching flow end to end on the offline coach: intake sets up the daily prompt at
-delivery; a clock jump brings the prompt with buttons; "Done" cancels the reminder; an
-ignored prompt gets its reminder five hours later."""
+"""The coaching flow end to end on the offline model: intake (try-now or personalize) sets
+up the daily prompt at delivery; a clock jump brings the prompt with buttons; "Done"
+cancels the reminder; an ignored prompt gets its reminder five hours later; feedback
+updates the profile."""
 
 from __future__ import annotations
 
@@ -11,12 +12,41 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from promptpipe_agent.offline_model import QUESTIONS
 from stack_api import chat, enroll, outbound, send, unique_phone
 
 pytestmark = pytest.mark.e2e
 
 
-def test_intake_prompt_done_and_reminder(
+def test_try_now_path_ends_with_a_daily_schedule_at_delivery(
+    stack: Any, http: httpx.Client, wait_for: Callable[..., Any]
+) -> None:
+    phone = unique_phone()
+    pid = enroll(http, stack, phone)["id"]
+    send(http, stack, phone, "Hi!")
+    greeting = wait_for(lambda: outbound(chat(http, stack, phone)), what="the greeting")[0]
+    assert "habit coach" in greeting["text"] and "try it" in greeting["text"].lower()
+    send(http, stack, phone, "Try now")
+    _, started = wait_for(
+        lambda: len(outbound(chat(http, stack, phone))) == 2 and outbound(chat(http, stack, phone)),
+        what="the try-now reply",
+    )
+    assert "take 50 steps" in started["text"] and "11:05" in started["text"]
+    delivery = stack.url("delivery")
+    [schedule] = http.get(f"{delivery}/conversation/participants/{pid}/schedules").json()["result"]
+    assert (schedule["kind"], schedule["local_time"], schedule["timezone"]) == (
+        "daily_prompt",
+        "11:05",
+        "Europe/London",
+    )
+    conversation = http.get(f"{stack.url('agent')}/conversations/{pid}").json()
+    assert conversation["state"] == "FEEDBACK"
+    assert conversation["profile"]["prompt_anchor"] == "when my phone buzzes"
+    tools = [c["name"] for c in conversation["last_turn"]["tool_calls"]]
+    assert tools == ["save_user_profile", "scheduler", "transition_state", "generate_habit_prompt"]
+
+
+def test_personalize_path_prompt_done_reminder_and_feedback(
     make_stack: Callable[..., Any], http: httpx.Client, wait_for: Callable[..., Any]
 ) -> None:
     stack = make_stack()  # its own clock
@@ -33,9 +63,11 @@ def test_intake_prompt_done_and_reminder(
         send(http, stack, phone, text)
         return wait_for(lambda: replies()[count:], what=f"the reply to {text!r}")[0]
 
-    for answer in ["Hello!", "moving more", "more energy", "my morning coffee"]:
+    for answer in ["Hello!", "personalize", "moving more", "more energy", "my morning coffee"]:
         say(answer)
-    plan = say("7:30am")
+    say("7:30am")
+    say("No, that's all")
+    plan = say("no")  # not now: the habit starts with tomorrow's prompt
     assert "07:20" in plan["text"]
     [schedule] = http.get(f"{delivery}/conversation/participants/{pid}/schedules").json()["result"]
     assert (schedule["kind"], schedule["local_time"], schedule["timezone"]) == (
@@ -49,7 +81,8 @@ def test_intake_prompt_done_and_reminder(
     now = datetime.fromisoformat(http.get(f"{delivery}/dev/clock").json()["now"])
     jump = int((due - now).total_seconds()) + 90
     http.post(f"{delivery}/dev/clock", json={"advance": f"{jump}s"})
-    prompt = wait_for(lambda: replies()[5:], what="the daily prompt")[0]
+    prompt = wait_for(lambda: replies()[8:], what="the daily prompt")[0]
+    assert "after your morning coffee" in prompt["text"].lower()
     assert prompt["type"] == "interactive"
     assert [b["title"] for b in prompt["interactive"]["buttons"]] == ["Done", "Next time"]
     stamped = datetime.fromisoformat(prompt["timestamp"].replace("Z", "+00:00"))
@@ -68,7 +101,7 @@ def test_intake_prompt_done_and_reminder(
     }
     assert http.post(f"{mock}/_mock/phones/{phone}/messages", json=tap).status_code == 201
     praise = wait_for(lambda: replies()[count:], what="the reply to Done")[0]
-    assert "easier" in praise["text"]
+    assert any(q in praise["text"] for q in QUESTIONS["motivator"])
     jobs = http.get(f"{delivery}/conversation/participants/{pid}/jobs").json()["result"]
     assert [j["kind"] for j in jobs] == ["daily_prompt"]
     say("I had my shoes by the door")
@@ -84,7 +117,15 @@ def test_intake_prompt_done_and_reminder(
     http.post(f"{delivery}/dev/clock", json={"advance": "5h"})
     reminder = wait_for(lambda: replies()[before + 1 :], what="the reminder")[0]
     assert "checking in" in reminder["text"]
+    assert [b["title"] for b in reminder["interactive"]["buttons"]] == ["Done", "Next time"]
+
+    # "Next time": the coach asks what got in the way and keeps it, with a tweak.
+    say("Next time")
+    tweak = say("I was rushing to work")
+    assert "tweak" in tweak["text"]
     conversation = http.get(f"{stack.url('agent')}/conversations/{pid}").json()
+    assert conversation["profile"]["last_barrier"] == "I was rushing to work"
+    assert "30-second" in conversation["profile"]["last_tweak"]
     assert conversation["state"] == "FEEDBACK"
     assert conversation["profile"]["success_count"] == 1
     assert conversation["profile"]["last_motivator"] == "I had my shoes by the door"

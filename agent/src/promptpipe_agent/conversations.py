@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from psycopg.rows import dict_row
@@ -19,6 +20,7 @@ from promptpipe_agent.schemas import (
     Button,
     ConversationView,
     HistoryItem,
+    LastTurn,
     ProcessEventRequest,
     ProcessMessageRequest,
     ProcessMessageResponse,
@@ -51,7 +53,7 @@ class Conversations:
         self, req: ProcessEventRequest, now: datetime | None = None
     ) -> ProcessMessageResponse:
         async def decide(conversation: Conversation) -> Turn:
-            return await self.coach.on_event(conversation, req.kind, req.payload)
+            return await self.coach.on_event(conversation, req.kind, req.event_id, req.payload)
 
         # Event ids live in the same table as message ids; the prefix keeps them apart.
         return await self._turn(
@@ -100,7 +102,21 @@ class Conversations:
             )
             history = [dict(r) for r in await cur.fetchall()]
             turn = await decide(
-                Conversation(participant_id, row["sub_state"], row["profile"], history, row["flow"])
+                Conversation(
+                    participant_id=participant_id,
+                    phone_number=phone_number,
+                    sub_state=row["sub_state"],
+                    profile=row["profile"],
+                    history=history,
+                    flow=row["flow"],
+                    now=now or datetime.now(UTC),
+                    turn_key=idempotency_key or f"turn:{uuid.uuid4().hex}",
+                )
+            )
+            last_turn = LastTurn(
+                tool_calls=turn.tool_calls,
+                latency_ms=round((time.perf_counter() - started) * 1000, 2),
+                model=turn.model,
             )
             turns = row["turns"] + 1
             answer = ProcessMessageResponse(
@@ -129,12 +145,13 @@ class Conversations:
             )
             await conn.execute(
                 "UPDATE conversations SET sub_state = %s, profile = %s, flow = %s, turns = %s, "
-                "phone_number = %s, updated_at = now() WHERE participant_id = %s",
+                "last_turn = %s, phone_number = %s, updated_at = now() WHERE participant_id = %s",
                 (
                     turn.sub_state,
                     Jsonb(turn.profile),
                     Jsonb(turn.flow),
                     turns,
+                    Jsonb(last_turn.model_dump()),
                     phone_number,
                     participant_id,
                 ),
@@ -160,7 +177,7 @@ class Conversations:
         async with self.pool.connection() as conn:
             conn.row_factory = dict_row  # type: ignore[assignment]
             cur = await conn.execute(
-                "SELECT sub_state, profile, turns, updated_at FROM conversations "
+                "SELECT sub_state, profile, flow, turns, last_turn, updated_at FROM conversations "
                 "WHERE participant_id = %s",
                 (participant_id,),
             )
@@ -184,4 +201,6 @@ class Conversations:
             turns=row["turns"],
             history=history,
             updated_at=row["updated_at"],
+            last_turn=row["last_turn"],
+            schedules=row["flow"].get("schedules") or [],
         )

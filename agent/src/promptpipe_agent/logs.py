@@ -38,6 +38,9 @@ def configure(service: str, level: str) -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # One line per outgoing request is noise; failures surface through our own logs.
+    for name in ("httpx", "httpcore", "openai"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
 
 
 def mask_phone(phone: str) -> str:

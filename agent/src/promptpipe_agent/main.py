@@ -10,10 +10,12 @@ import httpx
 from fastapi import FastAPI
 
 from promptpipe_agent import __version__, db, logs
-from promptpipe_agent.coach import OfflineCoach
 from promptpipe_agent.conversations import Conversations
 from promptpipe_agent.delivery import DeliveryScheduler
 from promptpipe_agent.errors import install_error_handlers
+from promptpipe_agent.events import Timing
+from promptpipe_agent.graph import GraphCoach
+from promptpipe_agent.llm import make_chat_model
 from promptpipe_agent.routers import conversations, health, messages
 from promptpipe_agent.settings import Settings
 
@@ -39,8 +41,20 @@ def create_app(
             settings.delivery_api_token.get_secret_value(),
             transport=delivery_transport,
         )
+        model, model_name = make_chat_model(settings)
+        coach = GraphCoach(
+            model,
+            model_name,
+            scheduler,
+            prep_minutes=settings.prep_time_minutes,
+            max_rounds=settings.max_tool_rounds,
+            timing=Timing(
+                reminder_seconds=settings.reminder_delay_minutes * 60,
+                auto_feedback_seconds=settings.auto_feedback_delay_minutes * 60,
+            ),
+        )
         app.state.pool = pool
-        app.state.conversations = Conversations(pool, OfflineCoach(scheduler))
+        app.state.conversations = Conversations(pool, coach)
         try:
             yield
         finally:

@@ -48,6 +48,20 @@ class HistoryItem(BaseModel):
     timestamp: datetime
 
 
+class ToolCall(BaseModel):
+    name: str
+    args: dict[str, Any]
+    result: str | None
+
+
+class LastTurn(BaseModel):
+    """What the newest turn did: for the simulator's inspector, never for the participant."""
+
+    tool_calls: list[ToolCall]
+    latency_ms: float
+    model: str
+
+
 class ConversationView(BaseModel):
     participant_id: str
     state: str
@@ -55,3 +69,6 @@ class ConversationView(BaseModel):
     turns: int
     history: list[HistoryItem]
     updated_at: datetime
+    last_turn: LastTurn | None = None
+    # The daily prompt schedules the agent set up at delivery (delivery is the source of truth).
+    schedules: list[dict[str, Any]] = Field(default_factory=list)

@@ -24,6 +24,17 @@ class Settings(BaseSettings):
     openai_base_url: str = Field("", alias="OPENAI_BASE_URL")
     openai_api_key: SecretStr = Field(SecretStr(""), alias="OPENAI_API_KEY")
     openai_model: str = Field("gpt-4o-mini", alias="OPENAI_MODEL")
+    llm_timeout_seconds: float = Field(20, alias="LLM_TIMEOUT_SECONDS", gt=0)
+    llm_max_retries: int = Field(1, alias="LLM_MAX_RETRIES", ge=0)
+    # Record every model call to this JSON file, or replay them from it (no network).
+    llm_cassette: str = Field("", alias="LLM_CASSETTE")
+    llm_cassette_mode: Literal["record", "replay"] = Field("replay", alias="LLM_CASSETTE_MODE")
+    # PromptPipe's constants, as knobs: the prompt goes out before the chosen time, an
+    # unanswered prompt gets a reminder, a prompt in INTAKE switches to FEEDBACK.
+    prep_time_minutes: int = Field(10, alias="AGENT_PREP_TIME_MINUTES", ge=0, le=120)
+    reminder_delay_minutes: float = Field(300, alias="AGENT_REMINDER_DELAY_MINUTES", gt=0)
+    auto_feedback_delay_minutes: float = Field(5, alias="AGENT_AUTO_FEEDBACK_DELAY_MINUTES", gt=0)
+    max_tool_rounds: int = Field(6, alias="AGENT_MAX_TOOL_ROUNDS", ge=1, le=20)
     delivery_url: str = Field("http://127.0.0.1:8080", alias="DELIVERY_URL")
     delivery_api_token: SecretStr = Field(SecretStr(""), alias="DELIVERY_API_TOKEN")
 

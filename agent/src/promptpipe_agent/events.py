@@ -1,0 +1,142 @@
+"""Time events delivery calls back with: the daily habit prompt, the reminder after five
+hours of silence, the automatic switch to FEEDBACK, and delayed state transitions."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from promptpipe_agent.coach import DONE, FEEDBACK, INTAKE, NEXT_TIME, UnknownEvent
+from promptpipe_agent.tools import ProfileIncomplete, TurnContext, write_habit_prompt
+
+KINDS = ("daily_prompt", "reminder", "auto_feedback", "state_transition")
+
+OPENERS = ["Time for your habit!", "Here's today's nudge.", "Quick habit moment:"]
+REMINDERS = [
+    "Just checking in: did you get a chance to try your habit today?",
+    "Hi! Just checking in on today's habit. Did it happen?",
+]
+HOW_DID_IT_GO = [
+    "How did today's habit go?",
+    "Checking how it went: did you give your habit a try?",
+]
+
+
+@dataclass
+class Said:
+    text: str = ""
+    buttons: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Timing:
+    reminder_seconds: float = 5 * 3600
+    auto_feedback_seconds: float = 5 * 60
+
+
+def _pick(options: list[str], *seed: object) -> str:
+    digest = hashlib.sha256("|".join(map(str, seed)).encode()).digest()
+    return options[int.from_bytes(digest[:4], "big") % len(options)]
+
+
+async def handle(
+    turn: TurnContext, kind: str, event_id: str, payload: dict[str, Any], timing: Timing
+) -> Said:
+    if kind == "daily_prompt":
+        return await daily_prompt(turn, event_id, timing)
+    if kind == "reminder":
+        return reminder(turn, payload)
+    if kind == "auto_feedback":
+        return auto_feedback(turn, payload)
+    if kind == "state_transition":
+        return state_transition(turn, payload)
+    raise UnknownEvent(f"Unknown event kind {kind!r}.")
+
+
+async def daily_prompt(turn: TurnContext, event_id: str, timing: Timing) -> Said:
+    """The personalized prompt with Done / Next time, a reminder in five hours, and (still
+    in INTAKE) the automatic switch to FEEDBACK five minutes later."""
+    pid, scheduler = turn.participant_id, turn.scheduler
+    turn.profile["total_prompts"] = int(turn.profile.get("total_prompts", 0)) + 1
+    try:
+        prompt = await write_habit_prompt(turn, "scheduled", "")
+        text = f"{_pick(OPENERS, pid, turn.profile['total_prompts'])} {prompt}"
+        turn.tool_calls.append(
+            {
+                "name": "generate_habit_prompt",
+                "args": {"delivery_mode": "scheduled"},
+                "result": prompt,
+            }
+        )
+    except ProfileIncomplete:
+        text = "Time for your one-minute habit! Did you give it a try today?"
+    old = turn.flow.get("pending_prompt") or {}
+    for key in ("reminder_event_id", "auto_feedback_event_id"):
+        if old.get(key):  # an older prompt's timers must not speak for this one
+            await scheduler.cancel_event(pid, old[key])
+    reminder_job = await scheduler.schedule_event(
+        pid,
+        "reminder",
+        timing.reminder_seconds,
+        dedupe_key=f"reminder:{event_id}",
+        payload={"prompt_event_id": event_id},
+    )
+    pending: dict[str, Any] = {
+        "event_id": event_id,
+        "sent_at": turn.now.isoformat(),
+        "reminder_event_id": reminder_job["id"],
+    }
+    if turn.sub_state == INTAKE:
+        switch = await scheduler.schedule_event(
+            pid,
+            "auto_feedback",
+            timing.auto_feedback_seconds,
+            dedupe_key=f"auto_feedback:{event_id}",
+            payload={"prompt_event_id": event_id},
+        )
+        pending["auto_feedback_event_id"] = switch["id"]
+    turn.flow["pending_prompt"] = pending
+    turn.flow["last_prompt_sent_at"] = turn.now.isoformat()
+    return Said(text, [DONE, NEXT_TIME])
+
+
+def _is_current(turn: TurnContext, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The pending prompt this event was set for; None when it was answered or replaced
+    (PromptPipe's stale-fire guard)."""
+    pending = turn.flow.get("pending_prompt")
+    expected = payload.get("prompt_event_id")
+    if not pending or (expected and pending.get("event_id") != expected):
+        return None
+    return dict(pending)
+
+
+def reminder(turn: TurnContext, payload: dict[str, Any]) -> Said:
+    if _is_current(turn, payload) is None:
+        return Said()
+    turn.flow["pending_prompt"] = None
+    turn.flow["reminder_sent_at"] = turn.now.isoformat()
+    return Said(_pick(REMINDERS, turn.participant_id, turn.now.date()), [DONE, NEXT_TIME])
+
+
+def auto_feedback(turn: TurnContext, payload: dict[str, Any]) -> Said:
+    """PromptPipe switched silently; the participant is asked instead, so the next answer
+    lands in FEEDBACK with a question to answer."""
+    pending = _is_current(turn, payload)
+    if pending is None or turn.sub_state == FEEDBACK:
+        return Said()
+    pending.pop("auto_feedback_event_id", None)
+    turn.flow["pending_prompt"] = pending
+    turn.sub_state = FEEDBACK
+    return Said(_pick(HOW_DID_IT_GO, turn.participant_id, turn.now.date()), [DONE, NEXT_TIME])
+
+
+def state_transition(turn: TurnContext, payload: dict[str, Any]) -> Said:
+    target = payload.get("target_state")
+    turn.flow.pop("transition_event_id", None)
+    if target not in (INTAKE, FEEDBACK) or target == turn.sub_state:
+        return Said()
+    turn.sub_state = target
+    if target == FEEDBACK:
+        return Said(_pick(HOW_DID_IT_GO, turn.participant_id, "t"), [DONE, NEXT_TIME])
+    return Said("Let's set up your next habit. What would you like it to be about?")

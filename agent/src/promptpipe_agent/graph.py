@@ -1,0 +1,281 @@
+"""The coaching flow as a LangGraph graph. Each turn enters by its kind and sub-state: a
+message goes to the INTAKE or the FEEDBACK agent (the model bound to the four tools, a tool
+node, and back, until the model answers or the rounds run out); a due event goes to the
+event node. The graph is compiled once; each run finds its turn in the config."""
+
+from __future__ import annotations
+
+import json
+import logging
+import operator
+from datetime import datetime
+from typing import Annotated, Any, Literal, TypedDict
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import END, START, StateGraph
+from langgraph.prebuilt import ToolNode
+from langgraph.prebuilt.tool_node import ToolInvocationError
+
+from promptpipe_agent import events, prompts
+from promptpipe_agent.cassette import CassetteMismatch
+from promptpipe_agent.coach import (
+    FEEDBACK,
+    INTAKE,
+    Conversation,
+    ModelUnavailable,
+    Turn,
+)
+from promptpipe_agent.delivery import Scheduler
+from promptpipe_agent.errors import AgentError
+from promptpipe_agent.tools import (
+    ProfileIncomplete,
+    TurnContext,
+    cancel_auto_feedback,
+    coach_tools,
+    turn_of,
+)
+from promptpipe_agent.understanding import is_done
+
+log = logging.getLogger("promptpipe_agent")
+
+# What the participant reads when the model keeps calling tools past the bound.
+ROUNDS_EXHAUSTED = "All set, I've updated your plan. Anything else you'd like to change?"
+
+
+class CoachState(TypedDict, total=False):
+    messages: Annotated[list[AnyMessage], operator.add]
+    module: str  # "intake" or "feedback": the agent that runs this turn
+    rounds: int
+    event: dict[str, Any]
+    said: events.Said
+
+
+def _tool_error(exc: Exception) -> str:
+    """Mistakes the model can fix are told to it; anything else fails the turn."""
+    if isinstance(exc, ToolInvocationError | ProfileIncomplete):
+        return f"Error: {exc}"
+    raise exc
+
+
+class GraphCoach:
+    """The Coach protocol on the graph, with any LangChain chat model."""
+
+    def __init__(
+        self,
+        model: BaseChatModel,
+        model_name: str,
+        scheduler: Scheduler,
+        prep_minutes: int = 10,
+        max_rounds: int = 6,
+        timing: events.Timing | None = None,
+    ) -> None:
+        self.model = model
+        self.model_name = model_name
+        self.scheduler = scheduler
+        self.prep_minutes = prep_minutes
+        self.max_rounds = max_rounds
+        self.timing = timing or events.Timing()
+        tools = coach_tools()
+        self.bound = model.bind_tools(tools)
+        self.graph = self._build(ToolNode(tools, handle_tool_errors=_tool_error))
+
+    def _build(self, tool_node: ToolNode) -> Any:
+        graph = StateGraph(CoachState)
+        graph.add_node("intake", self._agent)
+        graph.add_node("feedback", self._agent)
+        graph.add_node("tools", tool_node)
+        graph.add_node("event", self._event)
+        graph.add_conditional_edges(START, _route, ["intake", "feedback", "event"])
+        for agent in ("intake", "feedback"):
+            graph.add_conditional_edges(agent, _after_agent, ["tools", END])
+        graph.add_conditional_edges("tools", _back_to_agent, ["intake", "feedback"])
+        graph.add_edge("event", END)
+        return graph.compile()
+
+    def _turn(self, conversation: Conversation) -> TurnContext:
+        return TurnContext(
+            participant_id=conversation.participant_id,
+            phone_number=conversation.phone_number,
+            now=conversation.now,
+            turn_key=conversation.turn_key,
+            sub_state=conversation.sub_state,
+            profile=dict(conversation.profile),
+            flow=dict(conversation.flow),
+            scheduler=self.scheduler,
+            writer=self.model,
+            prep_minutes=self.prep_minutes,
+        )
+
+    async def respond(self, conversation: Conversation, message: str) -> Turn:
+        turn = self._turn(conversation)
+        await self._answering_prompt(turn, message, conversation.history)
+        module = "feedback" if turn.sub_state == FEEDBACK else "intake"
+        messages: list[AnyMessage] = [
+            SystemMessage(prompts.coach_system(turn.sub_state)),
+            SystemMessage(prompts.context_message(self._facts(turn))),
+        ]
+        for item in conversation.history:
+            kind = HumanMessage if item["role"] == "user" else AIMessage
+            messages.append(kind(item["content"]))
+        messages.append(HumanMessage(message))
+        final = await self._run({"messages": messages, "module": module, "rounds": 0}, turn)
+        reply = _reply_text(final["messages"][-1])
+        return self._result(turn, reply, [], _tool_calls(final["messages"]))
+
+    async def on_event(
+        self, conversation: Conversation, kind: str, event_id: str, payload: dict[str, Any]
+    ) -> Turn:
+        turn = self._turn(conversation)
+        event = {"kind": kind, "event_id": event_id, "payload": payload}
+        final = await self._run({"messages": [], "event": event}, turn)
+        said: events.Said = final["said"]
+        return self._result(turn, said.text, said.buttons, turn.tool_calls)
+
+    async def _run(self, state: CoachState, turn: TurnContext) -> dict[str, Any]:
+        config: RunnableConfig = {
+            "configurable": {"turn": turn},
+            "recursion_limit": 2 * self.max_rounds + 4,
+        }
+        result: dict[str, Any] = await self.graph.ainvoke(state, config)
+        return result
+
+    def _result(
+        self, turn: TurnContext, reply: str, buttons: list[dict[str, str]], calls: list[Any]
+    ) -> Turn:
+        return Turn(
+            reply=reply,
+            sub_state=turn.sub_state,
+            profile=turn.profile,
+            flow=turn.flow,
+            buttons=buttons,
+            tool_calls=calls,
+            model=self.model_name,
+        )
+
+    async def _answering_prompt(
+        self, turn: TurnContext, message: str, history: list[dict[str, str]]
+    ) -> None:
+        """A reply to the daily prompt cancels its reminder and the automatic switch, and a
+        "Done" counts a success (server-side, whatever the model makes of it), as does a
+        "Done" right after a habit prompt sent in the chat (the try-now path)."""
+        pending = turn.flow.get("pending_prompt")
+        if not pending or turn.now < datetime.fromisoformat(pending["sent_at"]):
+            said = history[-1]["content"] if history else ""
+            prompt = turn.flow.get("last_habit_prompt")
+            if prompt and prompt in said and is_done(message):
+                turn.profile["success_count"] = int(turn.profile.get("success_count", 0)) + 1
+            return
+        await cancel_auto_feedback(turn)
+        await turn.scheduler.cancel_event(turn.participant_id, pending["reminder_event_id"])
+        turn.flow["pending_prompt"] = None
+        turn.flow["prompt_responded_at"] = turn.now.isoformat()
+        turn.answering_prompt = True
+        if is_done(message):
+            turn.profile["success_count"] = int(turn.profile.get("success_count", 0)) + 1
+        if turn.sub_state == INTAKE:  # an answer to the prompt is feedback on it
+            turn.sub_state = FEEDBACK
+
+    def _facts(self, turn: TurnContext) -> dict[str, Any]:
+        profile = {k: v for k, v in turn.profile.items() if k not in ("created_at", "updated_at")}
+        return {
+            "participant_id": turn.participant_id,
+            "sub_state": turn.sub_state,
+            "now_utc": turn.now.isoformat(timespec="minutes"),
+            "profile": profile,
+            "missing_profile_fields": [
+                f
+                for f in ("habit_domain", "motivational_frame", "prompt_anchor", "preferred_time")
+                if not turn.profile.get(f)
+            ],
+            "schedules": turn.flow.get("schedules") or [],
+            "last_habit_prompt": turn.flow.get("last_habit_prompt"),
+            "answering_daily_prompt": turn.answering_prompt,
+            "prep_time_minutes": turn.prep_minutes,
+        }
+
+    async def _agent(self, state: CoachState, config: RunnableConfig) -> CoachState:
+        rounds = state.get("rounds", 0)
+        if rounds >= self.max_rounds:
+            log.warning("tool rounds exhausted", extra={"rounds": rounds})
+            return {"messages": [AIMessage(ROUNDS_EXHAUSTED)], "rounds": rounds}
+        try:
+            answer = await self.bound.ainvoke(state["messages"])
+        except CassetteMismatch as exc:
+            # Loud in the log (the call and the diff), quiet on the wire (no prompt text).
+            log.error("cassette mismatch", extra={"error": exc.message})
+            raise ModelUnavailable(
+                "The recorded model session does not match this conversation; see the log."
+            ) from exc
+        except AgentError:
+            raise
+        except Exception as exc:  # timeouts, 5xx, refused connections, unparsable answers
+            log.exception("model call failed")
+            raise ModelUnavailable("The coach's language model is not answering.") from exc
+        if not isinstance(answer, AIMessage) or not (answer.tool_calls or _reply_text(answer)):
+            log.error("model gave an unusable answer", extra={"answer": repr(answer)[:500]})
+            raise ModelUnavailable("The coach's language model gave an unusable answer.")
+        return {"messages": [answer], "rounds": rounds + 1}
+
+    async def _event(self, state: CoachState, config: RunnableConfig) -> CoachState:
+        event = state["event"]
+        said = await events.handle(
+            turn_of(config), event["kind"], event["event_id"], event["payload"], self.timing
+        )
+        return {"said": said}
+
+
+# The routers are coroutines: LangGraph would run plain functions on a thread pool.
+
+
+async def _route(state: CoachState) -> Literal["intake", "feedback", "event"]:
+    if state.get("event"):
+        return "event"
+    return "feedback" if state.get("module") == "feedback" else "intake"
+
+
+async def _after_agent(state: CoachState) -> Literal["tools", "__end__"]:
+    last = state["messages"][-1]
+    return "tools" if isinstance(last, AIMessage) and last.tool_calls else "__end__"
+
+
+async def _back_to_agent(state: CoachState) -> Literal["intake", "feedback"]:
+    return "feedback" if state.get("module") == "feedback" else "intake"
+
+
+def _reply_text(message: AnyMessage) -> str:
+    """The reply; a model told to answer {"thinking", "content"} (PromptPipe's wrapper) is
+    unwrapped, so its thinking never reaches the participant."""
+    text = message.content if isinstance(message.content, str) else ""
+    if isinstance(message.content, list):
+        text = "".join(
+            str(part.get("text", "")) if isinstance(part, dict) else str(part)
+            for part in message.content
+        )
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            wrapped = json.loads(text)
+        except ValueError:
+            return text
+        if isinstance(wrapped, dict) and isinstance(wrapped.get("content"), str):
+            return str(wrapped["content"]).strip()
+    return text
+
+
+def _tool_calls(messages: list[AnyMessage]) -> list[dict[str, Any]]:
+    """Each tool call of the turn with its result, for the inspector."""
+    results = {m.tool_call_id: str(m.content) for m in messages if isinstance(m, ToolMessage)}
+    calls = []
+    for m in messages:
+        if isinstance(m, AIMessage):
+            for call in m.tool_calls:
+                calls.append(
+                    {
+                        "name": call["name"],
+                        "args": call["args"],
+                        "result": results.get(call["id"] or ""),
+                    }
+                )
+    return calls

@@ -1,0 +1,81 @@
+"""What the model is told: the coach's instructions per sub-state, the turn's context, and
+the habit-prompt writer's brief. The offline model reads the same messages a real one does."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+COACH_BASE = """You are a friendly habit coach talking with a participant on WhatsApp. \
+You help them build one tiny daily habit (about one minute) using the MAP idea: \
+Motivation, Ability (make it tiny), Prompt (an everyday moment that triggers it). \
+Write short, warm, plain messages (at most three sentences), ask one question at a time, \
+and never mention tools, schedule ids or internal states. Tools change the participant's \
+saved profile, their daily reminder at delivery, and the conversation's state; call them \
+whenever the participant gives you information or agrees to a plan."""
+
+INTAKE_INSTRUCTIONS = """Sub-state INTAKE: build the habit profile.
+1. On the first message, greet them as their habit coach, suggest the starter habit \
+"when your phone buzzes, stand up and take 50 steps" and ask: try it now, or personalize first?
+2. Try now: save_user_profile (habit_domain "physical activity", prompt_anchor \
+"when my phone buzzes", motivational_frame "feel more energetic", preferred_time "11:15"), \
+scheduler create fixed_time "11:15", transition_state FEEDBACK, generate_habit_prompt \
+delivery_mode "immediate", and send the prompt it returns.
+3. Personalize: ask, one at a time, the habit domain, why it matters (motivation), the \
+everyday moment it should follow (anchor), the time of day for a daily nudge, and anything \
+else worth knowing; save each answer with save_user_profile as you get it. Then ask whether \
+they want to try a one-minute version right now. Either way: scheduler create at their time, \
+transition_state FEEDBACK; if yes, also generate_habit_prompt (immediate) and send it."""
+
+FEEDBACK_INSTRUCTIONS = """Sub-state FEEDBACK: learn from each day's attempt.
+If they did it ("Done"): celebrate briefly and ask what made it work; save the answer as \
+last_motivator. If not ("Next time"): be kind, ask what got in the way; save it as \
+last_barrier, propose one small tweak and save it as last_tweak. If they ask for another \
+time, save preferred_time and scheduler create the new time (it replaces the old one). \
+If they want a new habit, transition_state INTAKE."""
+
+WRITER_HEADER = "You write one habit prompt."
+WRITER_INSTRUCTIONS = f"""{WRITER_HEADER} Using the profile below, write one line under \
+30 words shaped like: after/when <anchor>, try <a one-minute action> because it helps \
+<benefit>; end with a short check such as "Doable?". No quotes, no lists. If the profile \
+notes a barrier or a tweak, adapt to it."""
+
+CONTEXT_HEADER = "Conversation context (JSON):"
+
+
+def coach_system(sub_state: str) -> str:
+    steps = INTAKE_INSTRUCTIONS if sub_state == "INTAKE" else FEEDBACK_INSTRUCTIONS
+    return f"{COACH_BASE}\n\n{steps}"
+
+
+def context_message(context: dict[str, Any]) -> str:
+    """The turn's facts as JSON, so a model (real or offline) sees what is known and missing."""
+    return f"{CONTEXT_HEADER}\n{json.dumps(context, ensure_ascii=False, sort_keys=True)}"
+
+
+def read_context(text: str) -> dict[str, Any] | None:
+    if not text.startswith(CONTEXT_HEADER):
+        return None
+    return dict(json.loads(text[len(CONTEXT_HEADER) :]))
+
+
+def writer_request(profile: dict[str, Any], delivery_mode: str, notes: str) -> str:
+    facts = {
+        key: profile.get(key)
+        for key in (
+            "habit_domain",
+            "prompt_anchor",
+            "motivational_frame",
+            "preferred_time",
+            "additional_info",
+            "last_barrier",
+            "last_tweak",
+            "success_count",
+        )
+        if profile.get(key)
+    }
+    return json.dumps(
+        {"profile": facts, "delivery_mode": delivery_mode, "personalization_notes": notes},
+        ensure_ascii=False,
+        sort_keys=True,
+    )

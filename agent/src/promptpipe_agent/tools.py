@@ -1,0 +1,306 @@
+"""The coach's four tools (PromptPipe's names and parameters), run for real: they change the
+turn's profile and sub-state and ask delivery for schedules and events."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import BaseTool, StructuredTool
+from pydantic import BaseModel, Field
+
+from promptpipe_agent import prompts
+from promptpipe_agent.delivery import Scheduler, SchedulingRefused
+from promptpipe_agent.profile import merge
+from promptpipe_agent.understanding import minus_minutes
+
+INTAKE, FEEDBACK = "INTAKE", "FEEDBACK"
+DAILY_PROMPT = "daily_prompt"
+HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+@dataclass
+class TurnContext:
+    """What one turn may read and change; tools find it in the run's config."""
+
+    participant_id: str
+    phone_number: str
+    now: datetime
+    turn_key: str  # message or event id: makes delivery requests of a retried turn repeats
+    sub_state: str
+    profile: dict[str, Any]
+    flow: dict[str, Any]
+    scheduler: Scheduler
+    writer: BaseChatModel
+    prep_minutes: int = 10
+    answering_prompt: bool = False  # this message answers a daily prompt
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+
+
+def turn_of(config: RunnableConfig) -> TurnContext:
+    turn: TurnContext = config["configurable"]["turn"]
+    return turn
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+# save_user_profile -------------------------------------------------------------------
+
+
+class SaveUserProfileArgs(BaseModel):
+    habit_domain: str | None = Field(None, description="Area of the habit, e.g. physical activity")
+    prompt_anchor: str | None = Field(None, description="Everyday moment the habit follows")
+    motivational_frame: str | None = Field(None, description="Why the habit matters to them")
+    preferred_time: str | None = Field(None, description="Time of day for the daily nudge")
+    additional_info: str | None = Field(None, description="Anything else worth knowing")
+    last_successful_prompt: str | None = None
+    last_barrier: str | None = Field(None, description="What got in the way last time")
+    last_motivator: str | None = Field(None, description="What helped last time")
+    last_tweak: str | None = Field(None, description="The small change agreed for next time")
+    tone_tags: list[str] | None = Field(None, description="Tone preferences (whitelisted)")
+    tone_update_source: Literal["explicit", "implicit"] | None = None
+    tone_confidence: float | None = Field(None, ge=0, le=1)
+
+
+async def save_user_profile(config: RunnableConfig, **changes: Any) -> str:
+    """Save what you learned about the participant; a field changes only if the new value is
+    non-empty and different."""
+    turn = turn_of(config)
+    turn.profile, changed = merge(turn.profile, changes, turn.now)
+    snapshot = {k: v for k, v in turn.profile.items() if k not in ("tone",)}
+    if not changed:
+        return "NOOP: nothing new to save. " + _json(
+            {"status": "noop", "profile_snapshot": snapshot}
+        )
+    return f"SUCCESS: profile saved ({len(changed)} field(s) updated: {', '.join(changed)}) " + (
+        _json({"status": "success", "updated_fields": changed, "profile_snapshot": snapshot})
+    )
+
+
+# scheduler ---------------------------------------------------------------------------
+
+
+class SchedulerArgs(BaseModel):
+    action: Literal["create", "list", "delete"]
+    type: Literal["fixed", "random"] = "fixed"
+    fixed_time: str | None = Field(None, description="HH:MM, 24-hour, participant's local time")
+    timezone: str | None = Field(None, description="IANA name; default: the participant's")
+    random_start_time: str | None = Field(None, description="HH:MM, start of the window")
+    random_end_time: str | None = Field(None, description="HH:MM, end of the window")
+    schedule_id: str | None = Field(None, description="For delete")
+
+
+def _failure(message: str) -> str:
+    return _json({"success": False, "message": message})
+
+
+def _random_time(participant_id: str, start: str, end: str) -> str:
+    """A time in [start, end), drawn from a hash so a retried turn draws the same one."""
+    first = int(start[:2]) * 60 + int(start[3:])
+    span = int(end[:2]) * 60 + int(end[3:]) - first
+    offset = int(hashlib.sha256(f"{participant_id}{start}{end}".encode()).hexdigest(), 16) % span
+    minute = first + offset
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+async def scheduler(
+    config: RunnableConfig,
+    action: str,
+    type: str = "fixed",
+    fixed_time: str | None = None,
+    timezone: str | None = None,
+    random_start_time: str | None = None,
+    random_end_time: str | None = None,
+    schedule_id: str | None = None,
+) -> str:
+    """Create, list or delete the participant's daily habit prompt. The prompt is sent a
+    few minutes before the chosen time, in the participant's timezone; a new time replaces
+    the old one."""
+    turn = turn_of(config)
+    pid = turn.participant_id
+    try:
+        if action == "list":
+            jobs = await turn.scheduler.list_daily(pid)
+            mine = [
+                _registry_entry(j, turn.prep_minutes) for j in jobs if j["kind"] == DAILY_PROMPT
+            ]
+            turn.flow["schedules"] = mine
+            return _json(
+                {"success": True, "schedules": mine, "prep_time_minutes": turn.prep_minutes}
+            )
+        if action == "delete":
+            if not schedule_id:
+                return _failure("schedule_id is required to delete.")
+            if HHMM.match(schedule_id):
+                return _failure("schedule_id is an id from the list action, not a time.")
+            if not await turn.scheduler.delete_daily(pid, schedule_id):
+                return _failure(f"No pending schedule {schedule_id}.")
+            turn.flow["schedules"] = [
+                s for s in turn.flow.get("schedules", []) if s["id"] != schedule_id
+            ]
+            return _json({"success": True, "message": "Schedule deleted."})
+        return await _create(turn, type, fixed_time, timezone, random_start_time, random_end_time)
+    except SchedulingRefused as refused:
+        return _failure(f"Delivery refused the request: {refused.message}.")
+
+
+async def _create(
+    turn: TurnContext,
+    kind: str,
+    fixed_time: str | None,
+    timezone: str | None,
+    start: str | None,
+    end: str | None,
+) -> str:
+    if kind == "random":
+        if not (start and end and HHMM.match(start) and HHMM.match(end)) or end <= start:
+            return _failure("random needs random_start_time < random_end_time, both HH:MM.")
+        target = _random_time(turn.participant_id, start, end)
+    else:
+        if not fixed_time or not HHMM.match(fixed_time):
+            return _failure("fixed_time must be HH:MM in 24-hour time, e.g. 07:30.")
+        target = fixed_time
+    prompt_at = minus_minutes(target, turn.prep_minutes)
+    pid = turn.participant_id
+    job = await turn.scheduler.create_daily(pid, DAILY_PROMPT, prompt_at, timezone)
+    # One daily prompt per participant: PromptPipe stacked a new timer on each create.
+    for other in await turn.scheduler.list_daily(pid):
+        if other["kind"] == DAILY_PROMPT and other["id"] != job["id"]:
+            await turn.scheduler.delete_daily(pid, other["id"])
+    entry = {**_registry_entry(job, turn.prep_minutes), "type": kind, "target_time": target}
+    turn.flow["schedules"] = [entry]
+    turn.flow["timezone"] = job.get("timezone")
+    return _json(
+        {
+            "success": True,
+            "schedule_id": job["id"],
+            "target_time": target,
+            "prompt_time": prompt_at,
+            "timezone": job.get("timezone"),
+            "message": f"Daily prompt at {prompt_at}, {turn.prep_minutes} minutes before "
+            f"{target} ({job.get('timezone')}). Do not show the schedule id to the participant.",
+        }
+    )
+
+
+def _registry_entry(job: dict[str, Any], prep_minutes: int) -> dict[str, Any]:
+    local = str(job.get("local_time") or "")
+    return {
+        "id": job["id"],
+        "type": "fixed",
+        "prompt_time": local,
+        "target_time": minus_minutes(local, -prep_minutes) if local else None,
+        "timezone": job.get("timezone"),
+        "next_run_at": job.get("next_run_at"),
+    }
+
+
+# generate_habit_prompt ---------------------------------------------------------------
+
+
+class GenerateHabitPromptArgs(BaseModel):
+    delivery_mode: Literal["immediate", "scheduled"]
+    personalization_notes: str | None = None
+
+
+async def generate_habit_prompt(
+    config: RunnableConfig, delivery_mode: str, personalization_notes: str | None = None
+) -> str:
+    """Write the participant's one-line habit prompt from their profile (needs at least the
+    anchor and the preferred time). Returns the text to send."""
+    return await write_habit_prompt(turn_of(config), delivery_mode, personalization_notes or "")
+
+
+class ProfileIncomplete(Exception):
+    """generate_habit_prompt without an anchor or a time: the model is told what is missing."""
+
+
+async def write_habit_prompt(turn: TurnContext, delivery_mode: str, notes: str) -> str:
+    missing = [f for f in ("prompt_anchor", "preferred_time") if not turn.profile.get(f)]
+    if missing:
+        raise ProfileIncomplete(
+            f"Profile incomplete: ask for {' and '.join(missing)} and save it first."
+        )
+    messages = [
+        SystemMessage(prompts.WRITER_INSTRUCTIONS),
+        HumanMessage(prompts.writer_request(turn.profile, delivery_mode, notes)),
+    ]
+    reply = await turn.writer.ainvoke(messages)
+    text = str(reply.content).strip().strip("\"'“”").strip()
+    if not text:
+        raise ProfileIncomplete("The writer returned nothing; try again.")
+    turn.flow["last_habit_prompt"] = text
+    return text
+
+
+# transition_state --------------------------------------------------------------------
+
+
+class TransitionStateArgs(BaseModel):
+    target_state: Literal["INTAKE", "FEEDBACK"]
+    delay_minutes: float | None = Field(None, ge=0, description="Wait this long first")
+    reason: str | None = None
+
+
+async def transition_state(
+    config: RunnableConfig,
+    target_state: str,
+    delay_minutes: float | None = None,
+    reason: str | None = None,
+) -> str:
+    """Move the conversation to INTAKE or FEEDBACK, now or after delay_minutes."""
+    turn = turn_of(config)
+    pid = turn.participant_id
+    pending = turn.flow.pop("transition_event_id", None)
+    if pending:  # a newer decision replaces a delayed one
+        await turn.scheduler.cancel_event(pid, pending)
+    minutes = int(delay_minutes or 0)  # PromptPipe truncated fractions too
+    if minutes > 0:
+        try:
+            event = await turn.scheduler.schedule_event(
+                pid,
+                "state_transition",
+                minutes * 60,
+                dedupe_key=f"state_transition:{turn.turn_key}",
+                payload={"target_state": target_state, "reason": reason or ""},
+            )
+        except SchedulingRefused as refused:
+            return _failure(f"Delivery refused the delayed transition: {refused.message}.")
+        turn.flow["transition_event_id"] = event["id"]
+        return f"Conversation will move to {target_state} in {minutes} minute(s)."
+    turn.sub_state = target_state
+    if target_state == FEEDBACK:
+        await cancel_auto_feedback(turn)
+    return f"Conversation state transitioned to {target_state}"
+
+
+async def cancel_auto_feedback(turn: TurnContext) -> None:
+    pending = turn.flow.get("pending_prompt") or {}
+    event_id = pending.pop("auto_feedback_event_id", None)
+    if event_id:
+        await turn.scheduler.cancel_event(turn.participant_id, event_id)
+
+
+def coach_tools() -> list[BaseTool]:
+    """The four tools, built once; each call finds its turn in the run's config."""
+    specs: list[tuple[Any, type[BaseModel]]] = [
+        (save_user_profile, SaveUserProfileArgs),
+        (scheduler, SchedulerArgs),
+        (generate_habit_prompt, GenerateHabitPromptArgs),
+        (transition_state, TransitionStateArgs),
+    ]
+    return [
+        StructuredTool.from_function(
+            coroutine=fn, name=fn.__name__, description=fn.__doc__, args_schema=schema
+        )
+        for fn, schema in specs
+    ]

@@ -1,0 +1,105 @@
+"""Time events through the API: the stale-fire guard of the reminder, the automatic switch to
+FEEDBACK (no longer silent, and canceled by a reply), delayed transitions, and feedback
+that moves the daily nudge or starts a new habit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+def say(pid: str, text: str) -> dict[str, str]:
+    return {"participant_id": pid, "message": text, "phone_number": "+15551234567"}
+
+
+def event(pid: str, kind: str, event_id: str, **payload: Any) -> dict[str, Any]:
+    return {
+        "participant_id": pid,
+        "phone_number": "+15551234567",
+        "event_id": event_id,
+        "kind": kind,
+        "payload": payload,
+    }
+
+
+async def post(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    resp = await client.post(path, json=body)
+    assert resp.status_code == 200, resp.text
+    return dict(resp.json())
+
+
+async def test_prompt_in_intake_switches_to_feedback_after_five_minutes(
+    client: httpx.AsyncClient, delivery: Any
+) -> None:
+    await post(client, "/process-message", say("p_e1", "Hello!"))
+    prompt = await post(client, "/process-event", event("p_e1", "daily_prompt", "d1"))
+    assert "habit" in prompt["response"] and prompt["state"] == "INTAKE"  # profile incomplete
+    kinds = {e["kind"]: e for e in delivery.events.values()}
+    assert kinds["auto_feedback"]["delay_seconds"] == 300
+    assert kinds["auto_feedback"]["payload"] == {"prompt_event_id": "d1"}
+    switched = await post(
+        client, "/process-event", event("p_e1", "auto_feedback", "a1", prompt_event_id="d1")
+    )
+    assert switched["state"] == "FEEDBACK" and switched["buttons"]
+    assert "?" in switched["response"]  # PromptPipe switched silently
+
+
+async def test_a_reply_cancels_the_reminder_and_the_switch(
+    client: httpx.AsyncClient, delivery: Any
+) -> None:
+    await post(client, "/process-message", say("p_e2", "Hello!"))
+    await post(client, "/process-event", event("p_e2", "daily_prompt", "d2"))
+    answer = await post(client, "/process-message", say("p_e2", "Done"))
+    assert answer["state"] == "FEEDBACK"  # an answer to the prompt is feedback on it
+    assert sorted(delivery.canceled) == sorted(delivery.events)
+    late = await post(
+        client, "/process-event", event("p_e2", "auto_feedback", "a2", prompt_event_id="d2")
+    )
+    assert late["response"] == ""
+    profile = (await client.get("/conversations/p_e2")).json()["profile"]
+    assert profile["success_count"] == 1 and profile["total_prompts"] == 1
+
+
+async def test_a_reminder_for_an_older_prompt_says_nothing(client: httpx.AsyncClient) -> None:
+    await post(client, "/process-message", say("p_e3", "Hello!"))
+    await post(client, "/process-event", event("p_e3", "daily_prompt", "d3"))
+    await post(client, "/process-event", event("p_e3", "daily_prompt", "d4"))
+    stale = await post(
+        client, "/process-event", event("p_e3", "reminder", "r3", prompt_event_id="d3")
+    )
+    assert stale["response"] == ""
+    current = await post(
+        client, "/process-event", event("p_e3", "reminder", "r4", prompt_event_id="d4")
+    )
+    assert "checking in" in current["response"]
+
+
+async def test_delayed_transition_fires_once(client: httpx.AsyncClient) -> None:
+    await post(client, "/process-message", say("p_e4", "Hello!"))
+    moved = await post(
+        client, "/process-event", event("p_e4", "state_transition", "s1", target_state="FEEDBACK")
+    )
+    assert moved["state"] == "FEEDBACK" and moved["buttons"]
+    again = await post(
+        client, "/process-event", event("p_e4", "state_transition", "s2", target_state="FEEDBACK")
+    )
+    assert again["response"] == ""  # already there: nothing to say
+
+
+async def test_feedback_moves_the_nudge_and_starts_a_new_habit(
+    client: httpx.AsyncClient, delivery: Any
+) -> None:
+    for text in ["Hello!", "try now"]:
+        await post(client, "/process-message", say("p_e5", text))
+    moved = await post(client, "/process-message", say("p_e5", "Could you move it to 6:30pm?"))
+    assert "18:20" in moved["response"]
+    assert [s["local_time"] for s in delivery.schedules] == ["18:20"]
+    view = (await client.get("/conversations/p_e5")).json()
+    assert view["profile"]["preferred_time"] == "18:30"
+    fresh = await post(client, "/process-message", say("p_e5", "I'd like a new habit"))
+    assert fresh["state"] == "INTAKE" and "habit" in fresh["response"]
+    named = await post(client, "/process-message", say("p_e5", "sleeping better"))
+    assert named["state"] == "INTAKE"
+    view = (await client.get("/conversations/p_e5")).json()
+    assert view["profile"]["habit_domain"] == "sleeping better"
