@@ -22,6 +22,7 @@ DDL = f"""
 CREATE SCHEMA IF NOT EXISTS {SCHEMA};
 CREATE TABLE IF NOT EXISTS {SCHEMA}.phones (
     number text PRIMARY KEY, name text NOT NULL, last_inbound_at timestamptz);
+ALTER TABLE {SCHEMA}.phones ADD COLUMN IF NOT EXISTS state jsonb;
 CREATE TABLE IF NOT EXISTS {SCHEMA}.messages (
     id text PRIMARY KEY, seq bigserial, phone text NOT NULL, data jsonb NOT NULL);
 CREATE TABLE IF NOT EXISTS {SCHEMA}.answers (key text PRIMARY KEY, answer jsonb NOT NULL);
@@ -55,6 +56,8 @@ class Journal:
 
     def save_phone(self, number: str, name: str, last_inbound_at: datetime | None) -> None: ...
 
+    def save_phone_state(self, number: str, state: dict[str, bool]) -> None: ...
+
     def save_message(self, message: Any) -> None: ...
 
     def save_answer(self, key: str, answer: dict[str, Any]) -> None: ...
@@ -84,10 +87,12 @@ class PostgresJournal(Journal):
     def load(self) -> Saved:
         saved = Saved()
         with self.lock:
-            for number, name, last in self.conn.execute(
-                f"SELECT number, name, last_inbound_at FROM {SCHEMA}.phones"
+            for number, name, last, state in self.conn.execute(
+                f"SELECT number, name, last_inbound_at, state FROM {SCHEMA}.phones"
             ):
-                saved.phones.append({"number": number, "name": name, "last_inbound_at": last})
+                saved.phones.append(
+                    {"number": number, "name": name, "last_inbound_at": last, "state": state}
+                )
             saved.messages = [
                 row[0]
                 for row in self.conn.execute(f"SELECT data FROM {SCHEMA}.messages ORDER BY seq")
@@ -110,6 +115,11 @@ class PostgresJournal(Journal):
             "ON CONFLICT (number) DO UPDATE SET name = EXCLUDED.name, "
             "last_inbound_at = EXCLUDED.last_inbound_at",
             (number, name, last_inbound_at),
+        )
+
+    def save_phone_state(self, number: str, state: dict[str, bool]) -> None:
+        self._run(
+            f"UPDATE {SCHEMA}.phones SET state = %s WHERE number = %s", (json.dumps(state), number)
         )
 
     def save_message(self, message: Any) -> None:

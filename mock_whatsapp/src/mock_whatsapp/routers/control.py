@@ -5,18 +5,50 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from mock_whatsapp.business import Business
+from mock_whatsapp.graph_errors import ControlError
 
 router = APIRouter(tags=["control"])
 
 
 @router.get("/_mock/webhooks/deliveries")
 async def deliveries(request: Request) -> list[dict[str, Any]]:
+    """Every webhook with its payload, signature and each attempt (status, response,
+    latency), oldest first."""
     business: Business = request.app.state.business
     return [d.view() for d in business.webhooks.deliveries]
+
+
+class Subscription(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(pattern=r"^https?://", max_length=2000)
+    verify_token: str = Field(min_length=1, max_length=500)
+
+
+@router.get("/_mock/webhooks/subscribers")
+async def subscribers(request: Request) -> dict[str, Any]:
+    business: Business = request.app.state.business
+    return {"subscribers": [s.view() for s in business.webhooks.subscribers]}
+
+
+@router.post("/_mock/webhooks/subscribers", status_code=201)
+async def subscribe(body: Subscription, request: Request) -> dict[str, Any]:
+    """Register a webhook endpoint through Meta's verification handshake."""
+    business: Business = request.app.state.business
+    subscriber = await business.webhooks.subscribe(body.url, body.verify_token)
+    return {"subscriber": subscriber.view()}
+
+
+@router.delete("/_mock/webhooks/subscribers/{subscriber_id}", status_code=204)
+async def unsubscribe(subscriber_id: str, request: Request) -> Response:
+    business: Business = request.app.state.business
+    if not business.webhooks.unsubscribe(subscriber_id):
+        raise ControlError(404, "not_found", f"no subscriber {subscriber_id!r}")
+    return Response(status_code=204)
 
 
 class ClockMove(BaseModel):
@@ -43,7 +75,7 @@ async def set_clock(body: ClockMove, request: Request) -> dict[str, Any]:
 @router.post("/_mock/reset")
 async def reset(request: Request) -> dict[str, str]:
     business: Business = request.app.state.business
-    business.chats.reset()
+    business.reset()
     business.webhooks.deliveries.clear()
     return {"status": "reset"}
 
