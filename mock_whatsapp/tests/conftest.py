@@ -32,6 +32,11 @@ class Receiver:
     signatures: list[str] = field(default_factory=list)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":  # Meta's verification handshake
+            params = request.url.params
+            if params.get("hub.verify_token") != "good-token":
+                return httpx.Response(403)
+            return httpx.Response(200, text=params["hub.challenge"])
         self.attempts += 1
         body = request.read()
         self.bodies.append(body)
@@ -70,13 +75,22 @@ def receiver() -> Receiver:
 
 
 @pytest.fixture
-async def mock(receiver: Receiver) -> AsyncIterator[httpx.AsyncClient]:
+def settings_overrides() -> dict[str, Any]:
+    """More settings for the mock; a test parametrizes this to change them."""
+    return {}
+
+
+@pytest.fixture
+async def mock(
+    receiver: Receiver, settings_overrides: dict[str, Any]
+) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(
         app_secret=SECRET,
         access_token=TOKEN,
         phone_number_id=PHONE_NUMBER_ID,
         status_delay_seconds=0.01,
         webhook_retry_for_seconds=5,
+        **settings_overrides,
     )
     app = create_app(settings, webhook_transport=httpx.MockTransport(receiver.handle))
     async with app.router.lifespan_context(app):

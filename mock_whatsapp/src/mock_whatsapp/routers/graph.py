@@ -123,16 +123,20 @@ async def upload_media(
         form = await request.form()
     except Exception as exc:  # a body that is not multipart at all
         raise invalid_parameter("the body must be multipart/form-data") from exc
-    if form.get("messaging_product") != "whatsapp":
-        raise invalid_parameter('messaging_product must be "whatsapp"')
-    upload = form.get("file")
-    if upload is None or isinstance(upload, str):
-        raise invalid_parameter("file is required")
-    mime_type = str(form.get("type") or upload.content_type or "")
-    if kind_of(mime_type) is None:
-        raise invalid_parameter(f"type {mime_type!r} is not a media type WhatsApp supports")
-    content = await upload.read()
-    media = business.media.upload(number.phone_number_id, mime_type, content, upload.filename or "")
+    try:  # closing the form deletes the spooled upload files
+        if form.get("messaging_product") != "whatsapp":
+            raise invalid_parameter('messaging_product must be "whatsapp"')
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise invalid_parameter("file is required")
+        mime_type = str(form.get("type") or upload.content_type or "")
+        if kind_of(mime_type) is None:
+            raise invalid_parameter(f"type {mime_type!r} is not a media type WhatsApp supports")
+        content = await upload.read()
+        filename = upload.filename or ""
+    finally:
+        await form.close()
+    media = business.media.upload(number.phone_number_id, mime_type, content, filename)
     return {"id": media.id}
 
 
