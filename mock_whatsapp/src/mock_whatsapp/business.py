@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from mock_whatsapp import message_types, templates
-from mock_whatsapp.chats import ChatMessage, Chats, canonical_phone, new_wamid
+from mock_whatsapp.chats import ChatMessage, Chats, bsuid, canonical_phone, new_wamid
 from mock_whatsapp.clock import Clock
 from mock_whatsapp.faults import FaultBook, Limits
 from mock_whatsapp.graph_errors import GraphError, invalid_parameter, webhook_error
@@ -277,11 +277,14 @@ class Business:
             self.webhooks.send(payload)  # Meta delivers at least once, sometimes twice
 
     def _status_webhook(self, m: ChatMessage, status: str) -> dict[str, Any]:
+        business = self.number(m.business_id)
+        user_id = bsuid(m.phone, business.waba_id)
         item: dict[str, Any] = {
             "id": m.id,
             "status": status,
             "timestamp": str(int(self.clock.now().timestamp())),
             "recipient_id": m.phone,
+            "recipient_user_id": user_id,
         }
         if m.opaque is not None:
             item["biz_opaque_callback_data"] = m.opaque
@@ -294,7 +297,9 @@ class Business:
                 "category": "utility" if m.type == "template" else "service",
                 "type": "regular",
             }
-        return self._envelope(self.number(m.business_id), {"statuses": [item]})
+        # Since the 2026 business-scoped user ids, statuses name the recipient in contacts.
+        contacts = [{"wa_id": m.phone, "user_id": user_id}]
+        return self._envelope(business, {"contacts": contacts, "statuses": [item]})
 
     # --- the phones --------------------------------------------------------------------
 
@@ -384,7 +389,13 @@ class Business:
             self._envelope(
                 business,
                 {
-                    "contacts": [{"profile": {"name": phone.name or number}, "wa_id": number}],
+                    "contacts": [
+                        {
+                            "profile": {"name": phone.name or number},
+                            "wa_id": number,
+                            "user_id": bsuid(number, business.waba_id),
+                        }
+                    ],
                     "messages": [item],
                 },
             )

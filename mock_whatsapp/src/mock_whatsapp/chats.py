@@ -7,6 +7,7 @@ routers noticing.
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import re
 from dataclasses import asdict, dataclass, field
@@ -22,6 +23,38 @@ STATUS_ORDER = {"accepted": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4
 def new_wamid() -> str:
     """An opaque id shaped like Meta's: "wamid." and base64, well under 128 characters."""
     return "wamid." + base64.b64encode(b"\x15\x02\x00\x11\x18\x12" + os.urandom(27)).decode()
+
+
+# Calling codes → ISO country, for the country prefix of business-scoped user ids; the
+# mock's phones are mostly North American, the rest get a code from this short list.
+COUNTRIES = {
+    "1": "US",
+    "7": "RU",
+    "27": "ZA",
+    "31": "NL",
+    "33": "FR",
+    "34": "ES",
+    "39": "IT",
+    "44": "GB",
+    "49": "DE",
+    "52": "MX",
+    "55": "BR",
+    "61": "AU",
+    "81": "JP",
+    "86": "CN",
+    "91": "IN",
+    "234": "NG",
+    "254": "KE",
+    "255": "TZ",
+}
+
+
+def bsuid(phone: str, business_key: str) -> str:
+    """The phone's business-scoped user id (BSUID) as Meta sends it since 2026 in
+    `contacts[].user_id`: ISO country, a dot, digits; stable per business and phone."""
+    country = next((COUNTRIES[phone[:n]] for n in (3, 2, 1) if phone[:n] in COUNTRIES), "ZZ")
+    digest = hashlib.sha256(f"{business_key}:{phone}".encode()).digest()
+    return f"{country}.{int.from_bytes(digest[:8], 'big')}"
 
 
 def canonical_phone(raw: str) -> str | None:
