@@ -181,6 +181,7 @@ class Business:
         saved = self.journal.load()
         self.chats.restore(saved)
         self.clock.offset = timedelta(seconds=saved.clock_offset_seconds)
+        self.webhooks.restore_subscribers(saved.subscribers)
         self.webhooks.restore(saved.deliveries)
         for message in self.chats.by_id.values():
             if message.direction != "outbound":

@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.messages (
     id text PRIMARY KEY, seq bigserial, phone text NOT NULL, data jsonb NOT NULL);
 CREATE TABLE IF NOT EXISTS {SCHEMA}.answers (key text PRIMARY KEY, answer jsonb NOT NULL);
 CREATE TABLE IF NOT EXISTS {SCHEMA}.deliveries (id integer PRIMARY KEY, data jsonb NOT NULL);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.subscribers (id text PRIMARY KEY, data jsonb NOT NULL);
 CREATE TABLE IF NOT EXISTS {SCHEMA}.clock (
     id boolean PRIMARY KEY DEFAULT true CHECK (id), offset_seconds double precision NOT NULL);
 """
@@ -41,6 +42,7 @@ class Saved:
     answers: dict[str, dict[str, Any]] = field(default_factory=dict)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     clock_offset_seconds: float = 0.0
+    subscribers: list[dict[str, Any]] = field(default_factory=list)
 
 
 def to_json(obj: Any) -> str:
@@ -65,6 +67,8 @@ class Journal:
     def save_delivery(self, delivery: Any) -> None: ...
 
     def save_clock(self, offset_seconds: float) -> None: ...
+
+    def save_subscribers(self, subscribers: list[dict[str, Any]]) -> None: ...
 
     def clear(self) -> None: ...
 
@@ -104,6 +108,9 @@ class PostgresJournal(Journal):
             saved.deliveries = [
                 row[0]
                 for row in self.conn.execute(f"SELECT data FROM {SCHEMA}.deliveries ORDER BY id")
+            ]
+            saved.subscribers = [
+                row[0] for row in self.conn.execute(f"SELECT data FROM {SCHEMA}.subscribers")
             ]
             row = self.conn.execute(f"SELECT offset_seconds FROM {SCHEMA}.clock").fetchone()
             saved.clock_offset_seconds = float(row[0]) if row else 0.0
@@ -149,6 +156,15 @@ class PostgresJournal(Journal):
             (offset_seconds,),
         )
 
+    def save_subscribers(self, subscribers: list[dict[str, Any]]) -> None:
+        with self.lock, self.conn.transaction():
+            self.conn.execute(f"DELETE FROM {SCHEMA}.subscribers")
+            for sub in subscribers:
+                self.conn.execute(
+                    f"INSERT INTO {SCHEMA}.subscribers (id, data) VALUES (%s, %s)",
+                    (sub["id"], json.dumps(sub)),
+                )
+
     def clear(self) -> None:
         self._run(
             # The clock stays: it is the stack's time, not the mock's data.
@@ -157,3 +173,15 @@ class PostgresJournal(Journal):
 
     def close(self) -> None:
         self.conn.close()
+
+
+def open_journal(database_url: str) -> Journal:
+    """The journal a database URL names: Postgres, SQLite (sqlite:///path, for the mock
+    run alone), or none (empty: memory only)."""
+    if not database_url:
+        return Journal()
+    if database_url.startswith("sqlite:"):
+        from mock_whatsapp.sqlite_journal import SqliteJournal
+
+        return SqliteJournal(database_url)
+    return PostgresJournal(database_url)

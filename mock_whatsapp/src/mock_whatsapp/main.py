@@ -13,7 +13,7 @@ from mock_whatsapp import __version__, logs
 from mock_whatsapp.business import Business
 from mock_whatsapp.faults import FaultBook
 from mock_whatsapp.graph_errors import install_error_handlers
-from mock_whatsapp.journal import Journal, PostgresJournal
+from mock_whatsapp.journal import open_journal
 from mock_whatsapp.routers import control, faults, graph, phones
 from mock_whatsapp.settings import Settings
 from mock_whatsapp.webhooks import WebhookSender
@@ -31,7 +31,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logs.configure("mock_whatsapp", settings.log_level)
         log.info("starting", extra={"config": settings.masked()})
-        journal = PostgresJournal(settings.database_url) if settings.database_url else Journal()
+        journal = open_journal(settings.database_url)
         fault_book = FaultBook()
         webhooks = WebhookSender(
             settings.webhook_url,

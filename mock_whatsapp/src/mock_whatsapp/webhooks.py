@@ -172,12 +172,21 @@ class WebhookSender:
             )
         subscriber = Subscriber("sub_" + secrets.token_hex(4), url, verified=True)
         self.subscribers.append(subscriber)
+        self._save_subscribers()
         return subscriber
 
     def unsubscribe(self, subscriber_id: str) -> bool:
         before = len(self.subscribers)
         self.subscribers = [s for s in self.subscribers if s.id != subscriber_id]
+        self._save_subscribers()
         return len(self.subscribers) != before
+
+    def _save_subscribers(self) -> None:
+        # The configured URL comes from the settings on every start; keep the others.
+        self.journal.save_subscribers([s.view() for s in self.subscribers if s.verified])
+
+    def restore_subscribers(self, saved: list[dict[str, Any]]) -> None:
+        self.subscribers += [Subscriber(**s) for s in saved]
 
     def _start(self, delivery: Delivery) -> None:
         task = asyncio.create_task(self._deliver(delivery))
