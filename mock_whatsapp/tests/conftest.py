@@ -84,14 +84,14 @@ def settings_overrides() -> dict[str, Any]:
 async def mock(
     receiver: Receiver, settings_overrides: dict[str, Any]
 ) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(
-        app_secret=SECRET,
-        access_token=TOKEN,
-        phone_number_id=PHONE_NUMBER_ID,
-        status_delay_seconds=0.01,
-        webhook_retry_for_seconds=5,
-        **settings_overrides,
-    )
+    defaults: dict[str, Any] = {
+        "app_secret": SECRET,
+        "access_token": TOKEN,
+        "phone_number_id": PHONE_NUMBER_ID,
+        "status_delay_seconds": 0.01,
+        "webhook_retry_for_seconds": 5,
+    }
+    settings = Settings(**{**defaults, **settings_overrides})
     app = create_app(settings, webhook_transport=httpx.MockTransport(receiver.handle))
     async with app.router.lifespan_context(app):
         app.state.business.webhooks.first_backoff = 0.01

@@ -154,3 +154,35 @@ async def test_statuses_can_arrive_twice(
     await drain()
     statuses = [s["status"] for s in receiver.statuses()]
     assert statuses == ["sent", "sent", "delivered", "delivered", "read", "read"]
+
+
+async def test_status_quirks_switch_at_run_time(
+    mock: httpx.AsyncClient, receiver: Any, drain: Callable[[], Any]
+) -> None:
+    assert (await mock.get("/_mock/status-quirks")).json() == {
+        "skip_delivered": 0,
+        "out_of_order": 0,
+        "duplicate": 0,
+    }
+    bad = await mock.put("/_mock/status-quirks", json={"duplicate": 2})
+    assert bad.status_code == 400
+    changed = await mock.put("/_mock/status-quirks", json={"skip_delivered": 1})
+    assert changed.json()["skip_delivered"] == 1 and changed.json()["duplicate"] == 0
+    await open_window(mock)
+    await mock.post(URL, json=text(), headers=AUTH)
+    await drain()
+    assert [s["status"] for s in receiver.statuses()] == ["sent", "read"]
+
+
+@pytest.mark.parametrize("settings_overrides", [{"webhook_retry_for_seconds": 0.05}])
+async def test_webhooks_are_given_up_after_the_configured_time(
+    mock: httpx.AsyncClient, receiver: Any, drain: Callable[[], Any]
+) -> None:
+    receiver.failures_left = 1000
+    await mock.post(f"/_mock/phones/{PHONE}/messages", json={"text": "anyone?"})
+    await drain()
+    [delivery] = (await mock.get("/_mock/webhooks/deliveries")).json()
+    assert delivery["state"] == "gave_up"
+    assert len(delivery["attempts"]) >= 2
+    assert all(a["status_code"] == 500 for a in delivery["attempts"])
+    assert all(a["latency_ms"] >= 0 and a["signature"] for a in delivery["attempts"])

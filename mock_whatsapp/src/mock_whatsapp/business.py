@@ -11,7 +11,7 @@ from typing import Any
 from mock_whatsapp import message_types, templates
 from mock_whatsapp.chats import ChatMessage, Chats, bsuid, canonical_phone, new_wamid
 from mock_whatsapp.clock import Clock
-from mock_whatsapp.faults import FaultBook, Limits
+from mock_whatsapp.faults import FaultBook, Limits, StatusQuirks
 from mock_whatsapp.graph_errors import GraphError, invalid_parameter, webhook_error
 from mock_whatsapp.journal import Journal
 from mock_whatsapp.logs import mask_phone
@@ -80,6 +80,7 @@ class Business:
         self.webhooks = webhooks
         self.faults = faults or FaultBook()
         self.limits = self.default_limits()
+        self.quirks = self.default_quirks()
         self.throughput = Throttle(settings.messages_per_second, settings.messages_per_second)
         self.pairs = Throttle(1 / settings.pair_interval_seconds, settings.pair_burst)
         self.media = MediaStore(settings.media_url_ttl_seconds)
@@ -89,6 +90,10 @@ class Business:
     def default_limits(self) -> Limits:
         s = self.settings
         return Limits(s.enforce_window, s.pair_rate_limit, s.throughput_limit)
+
+    def default_quirks(self) -> StatusQuirks:
+        s = self.settings
+        return StatusQuirks(s.status_skip_delivered, s.status_out_of_order, s.status_duplicate)
 
     def number(self, business_id: str) -> BusinessNumber:
         return self.numbers.get(business_id) or self.default_number
@@ -254,10 +259,10 @@ class Business:
             await asyncio.sleep(delay)
             if not state.online:
                 return
-            if state.auto_read and self._chance(self.settings.status_skip_delivered):
+            if state.auto_read and self._chance(self.quirks.skip_delivered):
                 self._advance(message, "read")  # read at once: Meta sends no `delivered`
                 return
-            if state.auto_read and self._chance(self.settings.status_out_of_order):
+            if state.auto_read and self._chance(self.quirks.out_of_order):
                 self.chats.advance(message.id, "read")
                 self._emit(message, "read")
                 self._emit(message, "delivered")
@@ -274,7 +279,7 @@ class Business:
     def _emit(self, message: ChatMessage, status: str) -> None:
         payload = self._status_webhook(message, status)
         self.webhooks.send(payload)
-        if self._chance(self.settings.status_duplicate):
+        if self._chance(self.quirks.duplicate):
             self.webhooks.send(payload)  # Meta delivers at least once, sometimes twice
 
     def _status_webhook(self, m: ChatMessage, status: str) -> dict[str, Any]:
@@ -431,10 +436,12 @@ class Business:
         }
 
     def reset(self) -> None:
-        """Forget every chat, fault and media file; limits go back to the configured ones."""
+        """Forget every chat, fault and media file; limits and status quirks go back to the
+        configured ones."""
         self.chats.reset()
         self.faults.clear()
         self.limits = self.default_limits()
+        self.quirks = self.default_quirks()
         self.throughput.clear()
         self.pairs.clear()
         self.media.clear()

@@ -43,6 +43,19 @@ class Limits:
         return asdict(self)
 
 
+@dataclass
+class StatusQuirks:
+    """Meta's status imperfections, each a probability per message: read at once (no
+    `delivered`), `read` before `delivered`, a status webhook sent twice."""
+
+    skip_delivered: float = 0.0
+    out_of_order: float = 0.0
+    duplicate: float = 0.0
+
+    def view(self) -> dict[str, float]:
+        return asdict(self)
+
+
 class FaultBook:
     """The faults in force, in the order they were added."""
 

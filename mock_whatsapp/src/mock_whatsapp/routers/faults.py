@@ -1,4 +1,5 @@
-"""Control API for faults and limits: /_mock/faults and /_mock/limits."""
+"""Control API for faults, limits and status quirks: /_mock/faults, /_mock/limits and
+/_mock/status-quirks."""
 
 from __future__ import annotations
 
@@ -112,3 +113,33 @@ async def set_limits(change: LimitsChange, request: Request) -> dict[str, bool]:
     for name, value in change.model_dump(exclude_none=True).items():
         setattr(limits, name, value)
     return limits.view()
+
+
+class QuirksView(BaseModel):
+    skip_delivered: float
+    out_of_order: float
+    duplicate: float
+
+
+class QuirksChange(BaseModel):
+    """Probabilities per message, 0 (never, the default) to 1 (always)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    skip_delivered: float | None = Field(default=None, ge=0, le=1)
+    out_of_order: float | None = Field(default=None, ge=0, le=1)
+    duplicate: float | None = Field(default=None, ge=0, le=1)
+
+
+@router.get("/_mock/status-quirks", response_model=QuirksView)
+async def get_quirks(request: Request) -> dict[str, float]:
+    return _business(request).quirks.view()
+
+
+@router.put("/_mock/status-quirks", response_model=QuirksView)
+async def set_quirks(change: QuirksChange, request: Request) -> dict[str, float]:
+    """Make statuses skip `delivered`, arrive out of order or twice, as Meta's may."""
+    quirks = _business(request).quirks
+    for name, value in change.model_dump(exclude_none=True).items():
+        setattr(quirks, name, value)
+    return quirks.view()
