@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
-from mock_whatsapp import __version__, logs
+from mock_whatsapp import __version__, logs, schemas
 from mock_whatsapp.business import Business
 from mock_whatsapp.faults import FaultBook
 from mock_whatsapp.graph_errors import install_error_handlers
@@ -58,6 +58,7 @@ def create_app(
     app.include_router(control.router)
     app.include_router(faults.router)
     app.include_router(graph.router)
+    app.openapi = lambda: schemas.openapi_document(app)  # type: ignore[method-assign]
     return app
 
 

@@ -10,11 +10,22 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mock_whatsapp.business import Business
 from mock_whatsapp.graph_errors import ControlError
+from mock_whatsapp.schemas import (
+    CONTROL_ERRORS,
+    ClockView,
+    DeliveryView,
+    SubscriberCreated,
+    SubscriberList,
+)
 
 router = APIRouter(tags=["control"])
 
 
-@router.get("/_mock/webhooks/deliveries")
+@router.get(
+    "/_mock/webhooks/deliveries",
+    response_model=None,
+    responses={200: {"model": list[DeliveryView]}},
+)
 async def deliveries(request: Request) -> list[dict[str, Any]]:
     """Every webhook with its payload, signature and each attempt (status, response,
     latency), oldest first."""
@@ -29,13 +40,20 @@ class Subscription(BaseModel):
     verify_token: str = Field(min_length=1, max_length=500)
 
 
-@router.get("/_mock/webhooks/subscribers")
+@router.get(
+    "/_mock/webhooks/subscribers", response_model=None, responses={200: {"model": SubscriberList}}
+)
 async def subscribers(request: Request) -> dict[str, Any]:
     business: Business = request.app.state.business
     return {"subscribers": [s.view() for s in business.webhooks.subscribers]}
 
 
-@router.post("/_mock/webhooks/subscribers", status_code=201)
+@router.post(
+    "/_mock/webhooks/subscribers",
+    status_code=201,
+    response_model=None,
+    responses={201: {"model": SubscriberCreated}, **CONTROL_ERRORS},
+)
 async def subscribe(body: Subscription, request: Request) -> dict[str, Any]:
     """Register a webhook endpoint through Meta's verification handshake."""
     business: Business = request.app.state.business
@@ -43,7 +61,9 @@ async def subscribe(body: Subscription, request: Request) -> dict[str, Any]:
     return {"subscriber": subscriber.view()}
 
 
-@router.delete("/_mock/webhooks/subscribers/{subscriber_id}", status_code=204)
+@router.delete(
+    "/_mock/webhooks/subscribers/{subscriber_id}", status_code=204, responses=CONTROL_ERRORS
+)
 async def unsubscribe(subscriber_id: str, request: Request) -> Response:
     business: Business = request.app.state.business
     if not business.webhooks.unsubscribe(subscriber_id):
@@ -55,7 +75,7 @@ class ClockMove(BaseModel):
     now: datetime
 
 
-@router.get("/_mock/clock")
+@router.get("/_mock/clock", response_model=None, responses={200: {"model": ClockView}})
 async def get_clock(request: Request) -> dict[str, Any]:
     business: Business = request.app.state.business
     return {
@@ -64,7 +84,9 @@ async def get_clock(request: Request) -> dict[str, Any]:
     }
 
 
-@router.put("/_mock/clock")
+@router.put(
+    "/_mock/clock", response_model=None, responses={200: {"model": ClockView}, **CONTROL_ERRORS}
+)
 async def set_clock(body: ClockMove, request: Request) -> dict[str, Any]:
     """delivery's virtual clock calls this after every move."""
     business: Business = request.app.state.business

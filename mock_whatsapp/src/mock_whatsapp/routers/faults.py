@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from mock_whatsapp.business import Business
 from mock_whatsapp.graph_errors import META_ERRORS, ControlError
+from mock_whatsapp.schemas import CONTROL_ERRORS
 
 router = APIRouter(tags=["faults"])
 
@@ -79,7 +80,9 @@ def _business(request: Request) -> Business:
     return business
 
 
-@router.post("/_mock/faults", status_code=201, response_model=FaultCreated)
+@router.post(
+    "/_mock/faults", status_code=201, response_model=FaultCreated, responses=CONTROL_ERRORS
+)
 async def add_fault(spec: FaultSpec, request: Request) -> dict[str, Any]:
     fault = _business(request).faults.add(**spec.model_dump())
     return {"fault": fault.view()}
@@ -94,7 +97,7 @@ async def list_faults(request: Request) -> dict[str, Any]:
     }
 
 
-@router.delete("/_mock/faults/{fault_id}", status_code=204)
+@router.delete("/_mock/faults/{fault_id}", status_code=204, responses=CONTROL_ERRORS)
 async def delete_fault(fault_id: str, request: Request) -> Response:
     if not _business(request).faults.remove(fault_id):
         raise ControlError(404, "not_found", f"no fault {fault_id!r}")
@@ -107,7 +110,7 @@ async def delete_all_faults(request: Request) -> Response:
     return Response(status_code=204)
 
 
-@router.put("/_mock/limits", response_model=LimitsView)
+@router.put("/_mock/limits", response_model=LimitsView, responses=CONTROL_ERRORS)
 async def set_limits(change: LimitsChange, request: Request) -> dict[str, bool]:
     limits = _business(request).limits
     for name, value in change.model_dump(exclude_none=True).items():
@@ -136,7 +139,7 @@ async def get_quirks(request: Request) -> dict[str, float]:
     return _business(request).quirks.view()
 
 
-@router.put("/_mock/status-quirks", response_model=QuirksView)
+@router.put("/_mock/status-quirks", response_model=QuirksView, responses=CONTROL_ERRORS)
 async def set_quirks(change: QuirksChange, request: Request) -> dict[str, float]:
     """Make statuses skip `delivered`, arrive out of order or twice, as Meta's may."""
     quirks = _business(request).quirks

@@ -14,6 +14,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from mock_whatsapp.business import Business
 from mock_whatsapp.graph_errors import GraphError, invalid_parameter
 from mock_whatsapp.media import Media, kind_of
+from mock_whatsapp.schemas import GRAPH_ERRORS, MediaId, MediaInfo, SendAnswer, Success
 from mock_whatsapp.settings import BusinessNumber
 
 
@@ -86,7 +87,14 @@ async def _faults(business: Business, target: str) -> None:
             raise GraphError.of(fault.error_code, f"injected fault {fault.id}")
 
 
-@router.post("/{version:graph_version}/{phone_number_id}/messages")
+@router.post(
+    "/{version:graph_version}/{phone_number_id}/messages",
+    response_model=None,
+    responses={
+        200: {"model": SendAnswer, "description": "Accepted (a read receipt: {success: true})"},
+        **GRAPH_ERRORS,
+    },
+)
 async def send_message(
     version: str,
     phone_number_id: str,
@@ -108,7 +116,11 @@ async def send_message(
     return business.send(number, payload, idempotency_key)
 
 
-@router.post("/{version:graph_version}/{phone_number_id}/media")
+@router.post(
+    "/{version:graph_version}/{phone_number_id}/media",
+    response_model=None,
+    responses={200: {"model": MediaId}, **GRAPH_ERRORS},
+)
 async def upload_media(
     version: str,
     phone_number_id: str,
@@ -152,7 +164,11 @@ def _media(
     return media
 
 
-@router.get("/{version:graph_version}/{media_id}")
+@router.get(
+    "/{version:graph_version}/{media_id}",
+    response_model=None,
+    responses={200: {"model": MediaInfo}, **GRAPH_ERRORS},
+)
 async def media_url(
     version: str,
     media_id: str,
@@ -175,7 +191,11 @@ async def media_url(
     }
 
 
-@router.delete("/{version:graph_version}/{media_id}")
+@router.delete(
+    "/{version:graph_version}/{media_id}",
+    response_model=None,
+    responses={200: {"model": Success}, **GRAPH_ERRORS},
+)
 async def delete_media(
     version: str,
     media_id: str,
@@ -190,7 +210,10 @@ async def delete_media(
     return {"success": True}
 
 
-@router.get("/whatsapp_business/attachments/")
+@router.get(
+    "/whatsapp_business/attachments/",
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "The file"}},
+)
 async def download_media(
     request: Request,
     mid: str = "",

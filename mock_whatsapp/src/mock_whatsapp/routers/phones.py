@@ -12,6 +12,7 @@ from mock_whatsapp.business import Business
 from mock_whatsapp.chats import Phone, canonical_phone
 from mock_whatsapp.graph_errors import ControlError
 from mock_whatsapp.message_types import TEXT_MAX
+from mock_whatsapp.schemas import CONTROL_ERRORS, ChatMessageView, PhoneView
 
 router = APIRouter(prefix="/_mock/phones", tags=["phones"])
 
@@ -108,7 +109,7 @@ def _view(p: Phone) -> dict[str, Any]:
     return {"phone": p.number, "name": p.name, "messages": len(p.messages), **p.state.view()}
 
 
-@router.get("")
+@router.get("", response_model=None, responses={200: {"model": list[PhoneView]}})
 async def list_phones(request: Request) -> list[dict[str, Any]]:
     business: Business = request.app.state.business
     return [_view(p) for p in business.chats.phones.values()]
@@ -124,7 +125,12 @@ def _apply(business: Business, number: str, body: PhoneProfile) -> Phone:
     return phone
 
 
-@router.post("", status_code=201)
+@router.post(
+    "",
+    status_code=201,
+    response_model=None,
+    responses={201: {"model": PhoneView}, 409: CONTROL_ERRORS[400], **CONTROL_ERRORS},
+)
 async def create_phone(body: NewPhone, request: Request) -> dict[str, Any]:
     """A phone the business can write to (or not: on_whatsapp false, blocked)."""
     business: Business = request.app.state.business
@@ -134,7 +140,9 @@ async def create_phone(body: NewPhone, request: Request) -> dict[str, Any]:
     return _view(_apply(business, number, body))
 
 
-@router.put("/{phone}")
+@router.put(
+    "/{phone}", response_model=None, responses={200: {"model": PhoneView}, **CONTROL_ERRORS}
+)
 async def set_profile(phone: str, body: PhoneProfile, request: Request) -> dict[str, Any]:
     """Name the phone, take it offline or back, block the business, stop reading."""
     business: Business = request.app.state.business
@@ -148,7 +156,12 @@ async def phone_reads(phone: str, request: Request) -> dict[str, int]:
     return {"read": business.phone_reads(_number(phone))}
 
 
-@router.post("/{phone}/messages", status_code=201)
+@router.post(
+    "/{phone}/messages",
+    status_code=201,
+    response_model=None,
+    responses={201: {"model": ChatMessageView}, **CONTROL_ERRORS},
+)
 async def phone_sends(phone: str, body: PhoneMessage, request: Request) -> JSONResponse:
     business: Business = request.app.state.business
     data = body.model_dump(exclude_none=True)
@@ -161,7 +174,11 @@ async def phone_sends(phone: str, body: PhoneMessage, request: Request) -> JSONR
     return JSONResponse(message.view(), status_code=201)
 
 
-@router.get("/{phone}/messages")
+@router.get(
+    "/{phone}/messages",
+    response_model=None,
+    responses={200: {"model": list[ChatMessageView]}, **CONTROL_ERRORS},
+)
 async def chat(phone: str, request: Request) -> list[dict[str, Any]]:
     business: Business = request.app.state.business
     number = _number(phone)
