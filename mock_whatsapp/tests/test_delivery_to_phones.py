@@ -81,6 +81,8 @@ async def test_offline_phone_stops_at_sent_and_gets_delivered_when_back(
     await mock.post(URL, json=text(), headers=AUTH)
     await drain()
     assert [s["status"] for s in receiver.statuses()] == ["sent"]
+    silent = await mock.post(f"/_mock/phones/{PHONE}/messages", json={"text": "hello?"})
+    assert silent.status_code == 409  # an offline phone cannot write either
     back = await mock.put(f"/_mock/phones/{PHONE}", json={"online": True})
     assert back.json()["online"] is True
     await drain()

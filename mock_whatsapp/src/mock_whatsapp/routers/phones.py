@@ -119,8 +119,13 @@ def _apply(business: Business, number: str, body: PhoneProfile) -> Phone:
     if body.name is not None:
         business.chats.rename(number, body.name)
     state = body.model_dump(exclude_none=True, exclude={"name", "phone"})
+    before = business.chats.phone(number).state.view()
     phone = business.chats.set_state(number, **state) if state else business.chats.phone(number)
-    if state.get("online") or state.get("auto_read"):
+    after = phone.state.view()
+    woke = (after["online"] and not before["online"]) or (
+        after["auto_read"] and not before["auto_read"]
+    )
+    if woke:
         business.phone_state_changed(number)  # back online: delivered (and read) follow
     return phone
 
@@ -166,8 +171,11 @@ async def phone_sends(phone: str, body: PhoneMessage, request: Request) -> JSONR
     business: Business = request.app.state.business
     data = body.model_dump(exclude_none=True)
     number = _number(phone)
-    if not business.chats.phone(number).state.on_whatsapp:
+    state = business.chats.phone(number).state
+    if not state.on_whatsapp:
         raise ControlError(409, "not_on_whatsapp", f"phone {number} is not on WhatsApp")
+    if not state.online:
+        raise ControlError(409, "offline", f"phone {number} is offline; bring it back first")
     if body.to and body.to not in business.numbers:
         raise ControlError(404, "unknown_business_number", f"no business number {body.to!r}")
     message = business.phone_sends(number, data)
