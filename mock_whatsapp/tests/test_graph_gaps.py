@@ -213,3 +213,14 @@ async def test_subscribers_join_through_the_handshake_and_all_get_webhooks(
     assert all(d["attempts"][0]["response_body"] for d in log)
     sub_id = ok.json()["subscriber"]["id"]
     assert (await mock.delete(f"/_mock/webhooks/subscribers/{sub_id}")).status_code == 204
+
+
+async def test_unsupported_graph_paths_answer_in_meta_shape(mock: httpx.AsyncClient) -> None:
+    for method, path in (
+        ("GET", "/v21.0/123456789/whatsapp_business_profile"),
+        ("POST", "/v21.0/123456789/register"),
+    ):
+        resp = await mock.request(method, path, headers=AUTH)
+        assert resp.status_code == 400
+        assert resp.json()["error"]["code"] == 100
+        assert resp.json()["error"]["type"] == "GraphMethodException"

@@ -231,3 +231,21 @@ async def download_media(
         raise GraphError(404, 100, "Invalid parameter", "the media URL has expired; get a new one")
     await _faults(business, "media")
     return Response(media.content, media_type=media.mime_type)
+
+
+@router.api_route(
+    "/{version:graph_version}/{rest:path}",
+    methods=["GET", "POST", "PUT", "DELETE"],
+    include_in_schema=False,
+)
+async def unsupported(version: str, rest: str, request: Request) -> None:
+    """Any other Graph path: Meta's "Unsupported … request" error, not a bare 404."""
+    object_id = rest.split("/")[0]
+    raise GraphError(
+        400,
+        100,
+        f"Unsupported {request.method.lower()} request",
+        f"Object with ID '{object_id}' does not exist, cannot be loaded due to missing "
+        "permissions, or does not support this operation",
+        "GraphMethodException",
+    )
