@@ -27,12 +27,23 @@ class Receiver:
     payloads: list[dict[str, Any]] = field(default_factory=list)
     failures_left: int = 0
     attempts: int = 0
+    check_signature: bool = True
+    bodies: list[bytes] = field(default_factory=list)
+    signatures: list[str] = field(default_factory=list)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":  # Meta's verification handshake
+            params = request.url.params
+            if params.get("hub.verify_token") != "good-token":
+                return httpx.Response(403)
+            return httpx.Response(200, text=params["hub.challenge"])
         self.attempts += 1
         body = request.read()
+        self.bodies.append(body)
+        self.signatures.append(request.headers["X-Hub-Signature-256"])
         expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-        assert request.headers["X-Hub-Signature-256"] == expected
+        if self.check_signature:
+            assert request.headers["X-Hub-Signature-256"] == expected
         if self.failures_left:
             self.failures_left -= 1
             return httpx.Response(500)
@@ -64,14 +75,23 @@ def receiver() -> Receiver:
 
 
 @pytest.fixture
-async def mock(receiver: Receiver) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(
-        app_secret=SECRET,
-        access_token=TOKEN,
-        phone_number_id=PHONE_NUMBER_ID,
-        status_delay_seconds=0.01,
-        webhook_retry_for_seconds=5,
-    )
+def settings_overrides() -> dict[str, Any]:
+    """More settings for the mock; a test parametrizes this to change them."""
+    return {}
+
+
+@pytest.fixture
+async def mock(
+    receiver: Receiver, settings_overrides: dict[str, Any]
+) -> AsyncIterator[httpx.AsyncClient]:
+    defaults: dict[str, Any] = {
+        "app_secret": SECRET,
+        "access_token": TOKEN,
+        "phone_number_id": PHONE_NUMBER_ID,
+        "status_delay_seconds": 0.01,
+        "webhook_retry_for_seconds": 5,
+    }
+    settings = Settings(**{**defaults, **settings_overrides})
     app = create_app(settings, webhook_transport=httpx.MockTransport(receiver.handle))
     async with app.router.lifespan_context(app):
         app.state.business.webhooks.first_backoff = 0.01

@@ -1,21 +1,33 @@
-"""With a database, a restart of the mock keeps chats and finishes pending webhooks."""
+"""With a database (Postgres, or SQLite when the mock runs alone), a restart of the mock
+keeps chats, phone states and subscribers, and finishes pending webhooks."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from mock_whatsapp.main import create_app
 from mock_whatsapp.settings import Settings
 
 
+@pytest.fixture(params=["postgres", "sqlite"])
+def database_url(
+    request: pytest.FixtureRequest, create_database: Callable[[str], str], tmp_path: Path
+) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/mock.db"
+    return create_database("mock")
+
+
 async def test_restart_keeps_chats_and_delivers_pending_webhooks(
-    create_database: Callable[[str], str], receiver: Any
+    database_url: str, receiver: Any
 ) -> None:
     settings = Settings(
-        database_url=create_database("mock"),
+        database_url=database_url,
         app_secret="test-secret",
         access_token="test-token",
         phone_number_id="123456789",
@@ -32,6 +44,12 @@ async def test_restart_keeps_chats_and_delivers_pending_webhooks(
             sent = await mock.post("/_mock/phones/15551234567/messages", json={"text": "Hello!"})
             wamid = sent.json()["id"]
             await mock.put("/_mock/clock", json={"now": "2031-01-01T00:00:00Z"})
+            await mock.put("/_mock/phones/15557654321", json={"online": False})
+            joined = await mock.post(
+                "/_mock/webhooks/subscribers",
+                json={"url": "http://second.test/hook", "verify_token": "good-token"},
+            )
+            assert joined.status_code == 201
     assert receiver.payloads == []  # nothing got through before the restart
 
     receiver.failures_left = 0  # delivery is back
@@ -43,6 +61,10 @@ async def test_restart_keeps_chats_and_delivers_pending_webhooks(
         async with httpx.AsyncClient(transport=transport, base_url="http://mock") as mock:
             chat = (await mock.get("/_mock/phones/15551234567/messages")).json()
             clock = (await mock.get("/_mock/clock")).json()
+            phones = {p["phone"]: p for p in (await mock.get("/_mock/phones")).json()}
+            subscribers = (await mock.get("/_mock/webhooks/subscribers")).json()["subscribers"]
+    assert phones["15557654321"]["online"] is False
+    assert [s["url"] for s in subscribers] == [settings.webhook_url, "http://second.test/hook"]
     assert [m["id"] for m in chat] == [wamid]
     assert clock["now"].startswith("2031-01-01")
     [message] = receiver.messages()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +24,9 @@ async def test_phone_message_becomes_a_meta_shaped_webhook(
     value = change["value"]
     assert value["messaging_product"] == "whatsapp"
     assert value["metadata"]["phone_number_id"] == "123456789"
-    assert value["contacts"] == [{"profile": {"name": "Ada"}, "wa_id": "15551234567"}]
+    [contact] = value["contacts"]
+    assert contact["profile"] == {"name": "Ada"} and contact["wa_id"] == "15551234567"
+    assert re.fullmatch(r"US\.\d+", contact["user_id"])  # a business-scoped user id
     [message] = value["messages"]
     assert message["from"] == "15551234567" and message["id"] == wamid
     assert message["type"] == "text" and message["text"] == {"body": "Hello!"}

@@ -3,28 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import os
+import random
 from datetime import datetime, timedelta
 from typing import Any
 
 from mock_whatsapp import message_types, templates
-from mock_whatsapp.chats import ChatMessage, Chats, canonical_phone, new_wamid
+from mock_whatsapp.chats import ChatMessage, Chats, bsuid, canonical_phone, new_wamid
 from mock_whatsapp.clock import Clock
-from mock_whatsapp.graph_errors import GraphError, invalid_parameter
+from mock_whatsapp.faults import FaultBook, Limits, StatusQuirks
+from mock_whatsapp.graph_errors import GraphError, invalid_parameter, webhook_error
 from mock_whatsapp.journal import Journal
 from mock_whatsapp.logs import mask_phone
-from mock_whatsapp.settings import Settings
+from mock_whatsapp.media import MediaStore
+from mock_whatsapp.settings import BusinessNumber, Settings
+from mock_whatsapp.throttle import Throttle
 from mock_whatsapp.webhooks import WebhookSender
 
 log = logging.getLogger("mock_whatsapp")
 
 WINDOW = timedelta(hours=24)
-
-
-def new_media_id() -> str:
-    return str(int.from_bytes(os.urandom(7), "big"))
+OPAQUE_MAX = 512  # biz_opaque_callback_data, as Meta limits it
 
 
 def describe_inbound(kind: str, obj: Any) -> str:
@@ -39,41 +38,71 @@ def describe_inbound(kind: str, obj: Any) -> str:
     return "[contact " + ", ".join(c["name"]["formatted_name"] for c in obj) + "]"
 
 
-UNKNOWN_MESSAGE_ERROR = {
-    "code": 131009,
-    "title": "Parameter value is not valid",
-    "message": "Parameter value is not valid",
-    "error_data": {"details": "The message to react to does not exist in this chat."},
-}
-REENGAGEMENT_ERROR = {
-    "code": 131047,
-    "title": "Re-engagement message",
-    "message": "Re-engagement message",
-    "error_data": {
-        "details": "Message failed to send because more than 24 hours have passed since the "
-        "customer last replied to this number."
-    },
-    "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/",
-}
+UNKNOWN_MESSAGE_ERROR = webhook_error(
+    131009, "The message to react to does not exist in this chat."
+)
+REENGAGEMENT_ERROR = webhook_error(
+    131047,
+    "Message failed to send because more than 24 hours have passed since the customer last "
+    "replied to this number.",
+)
+UNDELIVERABLE_ERROR = webhook_error(
+    131026,
+    "Unable to deliver message. Reasons can include: the recipient phone number is not a "
+    "WhatsApp phone number; the recipient has not accepted the new Terms of Service; the "
+    "recipient is using an old WhatsApp version.",
+)
+THROUGHPUT_DETAILS = "Cloud API message throughput has been reached."
+PAIR_DETAILS = (
+    "Message failed to send because there were too many messages sent from this phone "
+    "number to the same phone number in a short period of time."
+)
 
 
 class Business:
-    """The business phone number's side of WhatsApp, and every phone it talks to."""
+    """The business phone numbers' side of WhatsApp, and every phone they talk to."""
 
     def __init__(
-        self, settings: Settings, webhooks: WebhookSender, journal: Journal | None = None
+        self,
+        settings: Settings,
+        webhooks: WebhookSender,
+        journal: Journal | None = None,
+        faults: FaultBook | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
+        self.numbers = settings.business_numbers()
+        self.default_number = next(iter(self.numbers.values()))
         self.journal = journal or Journal()
         self.chats = Chats(self.journal)
         self.clock = Clock()
         self.templates = templates.load(settings.templates_file or None)
         self.webhooks = webhooks
+        self.faults = faults or FaultBook()
+        self.limits = self.default_limits()
+        self.quirks = self.default_quirks()
+        self.throughput = Throttle(settings.messages_per_second, settings.messages_per_second)
+        self.pairs = Throttle(1 / settings.pair_interval_seconds, settings.pair_burst)
+        self.media = MediaStore(settings.media_url_ttl_seconds)
+        self.rng = rng or random.Random()
         self.status_tasks: set[asyncio.Task[None]] = set()
+
+    def default_limits(self) -> Limits:
+        s = self.settings
+        return Limits(s.enforce_window, s.pair_rate_limit, s.throughput_limit)
+
+    def default_quirks(self) -> StatusQuirks:
+        s = self.settings
+        return StatusQuirks(s.status_skip_delivered, s.status_out_of_order, s.status_duplicate)
+
+    def number(self, business_id: str) -> BusinessNumber:
+        return self.numbers.get(business_id) or self.default_number
 
     # --- the Graph API -----------------------------------------------------------------
 
-    def send(self, payload: dict[str, Any], idempotency_key: str | None) -> dict[str, Any]:
+    def send(
+        self, number: BusinessNumber, payload: dict[str, Any], idempotency_key: str | None
+    ) -> dict[str, Any]:
         """Validate a /messages request as Meta would and deliver it to the phone."""
         if idempotency_key and idempotency_key in self.chats.idempotent_answers:
             return self.chats.idempotent_answers[idempotency_key]
@@ -81,32 +110,31 @@ class Business:
             raise invalid_parameter('messaging_product must be "whatsapp"')
         if payload.get("status") == "read":
             return self._mark_read(payload)
+        if payload.get("recipient_type", "individual") != "individual":
+            raise invalid_parameter(
+                'recipient_type must be "individual" (groups are not simulated)'
+            )
         to_raw = payload.get("to")
         if not isinstance(to_raw, str) or not to_raw:
             raise invalid_parameter("to is required")
         to = canonical_phone(to_raw)
         if to is None:
-            raise GraphError(
-                400,
-                131026,
-                "Message undeliverable",
-                f"{to_raw} is not a valid WhatsApp phone number",
-            )
+            raise GraphError.of(131026, f"{to_raw} is not a valid WhatsApp phone number")
         kind = payload.get("type", "text")
-        details: dict[str, Any] | None
-        if kind == "text":
-            text, details = message_types.text(payload)
-        elif kind == "interactive":
-            text, details = message_types.interactive(payload)
-        elif kind == "template":
+        check = message_types.CHECKS.get(kind)
+        if kind == "template":
             text, details = templates.render_send(self.templates, payload)
-        elif kind in message_types.MEDIA_TYPES:
-            text, details = message_types.media(payload, kind)
-        elif kind == "reaction":
-            text, details = message_types.reaction(payload)
+        elif check is not None:
+            text, details = check(payload, kind)
         else:
             raise invalid_parameter(f"Unsupported message type: {kind}")
-        context = payload.get("context") or {}
+        context_id = message_types.context(payload)
+        opaque = payload.get("biz_opaque_callback_data")
+        if opaque is not None and (not isinstance(opaque, str) or len(opaque) > OPAQUE_MAX):
+            raise invalid_parameter(
+                f"biz_opaque_callback_data must be a string of at most {OPAQUE_MAX}"
+            )
+        self._check_rates(number, to)
         message = self.chats.add(
             ChatMessage(
                 id=new_wamid(),
@@ -117,20 +145,40 @@ class Business:
                 timestamp=self.clock.now(),
                 status="accepted",
                 details=details,
-                context_id=context.get("message_id"),
+                context_id=context_id,
+                business_id=number.phone_number_id,
+                opaque=opaque,
             )
         )
         answer = {
             "messaging_product": "whatsapp",
             "contacts": [{"input": to_raw, "wa_id": to}],
-            "messages": [{"id": message.id}],
+            "messages": [{"id": message.id, "message_status": "accepted"}],
         }
         if idempotency_key:
             self.chats.remember_answer(idempotency_key, answer)
         log.info("message sent to phone", extra={"message_id": message.id, "phone": mask_phone(to)})
-        window_closed = kind != "template" and not self.window_open(to)
-        self._start_status_timeline(message, payload.get("biz_opaque_callback_data"), window_closed)
+        self._start(self._status_timeline(message, self._failure(message)))
         return answer
+
+    def _check_rates(self, number: BusinessNumber, to: str) -> None:
+        """Meta's synchronous refusals: throughput per number, then the pair limit."""
+        if self.limits.throughput and not self.throughput.take(number.phone_number_id):
+            raise GraphError.of(130429, THROUGHPUT_DETAILS)
+        if self.limits.pair_rate_limit and not self.pairs.take(f"{number.phone_number_id}:{to}"):
+            raise GraphError.of(131056, PAIR_DETAILS)
+
+    def _failure(self, message: ChatMessage) -> dict[str, Any] | None:
+        """Why an accepted message will fail (Meta reports these in a `failed` status, not
+        in the answer to the send), or None when it will reach the phone."""
+        state = self.chats.phone(message.phone).state
+        if not state.on_whatsapp or state.blocked:
+            return UNDELIVERABLE_ERROR
+        if message.type != "template" and not self.window_open(message.phone):
+            return REENGAGEMENT_ERROR
+        if message.type == "reaction" and not self._reactable(message):
+            return UNKNOWN_MESSAGE_ERROR
+        return None
 
     def restore(self) -> None:
         """Take back what the journal kept, and finish what a restart interrupted: status
@@ -138,19 +186,15 @@ class Business:
         saved = self.journal.load()
         self.chats.restore(saved)
         self.clock.offset = timedelta(seconds=saved.clock_offset_seconds)
+        self.webhooks.restore_subscribers(saved.subscribers)
         self.webhooks.restore(saved.deliveries)
         for message in self.chats.by_id.values():
-            if message.direction == "outbound" and message.status in (
-                "accepted",
-                "sent",
-                "delivered",
-            ):
-                closed = (
-                    message.status == "accepted"
-                    and message.type != "template"
-                    and not self.window_open(message.phone)
-                )
-                self._start_status_timeline(message, None, closed)
+            if message.direction != "outbound":
+                continue
+            if message.status == "accepted":
+                self._start(self._status_timeline(message, self._failure(message)))
+            elif message.status in ("sent", "delivered") and message.type != "reaction":
+                self._start(self._reach(message))
 
     def set_clock(self, now: datetime) -> None:
         self.clock.set(now)
@@ -163,7 +207,7 @@ class Business:
 
     def window_open(self, number: str) -> bool:
         """Whether the phone wrote within 24 hours, so free-form messages may reach it."""
-        if not self.settings.enforce_window:
+        if not self.limits.window_24h:
             return True
         last = self.chats.phone(number).last_inbound_at
         return last is not None and self.clock.now() - last < WINDOW
@@ -185,59 +229,109 @@ class Business:
 
     # --- statuses ----------------------------------------------------------------------
 
-    def _start_status_timeline(
-        self, message: ChatMessage, opaque: Any, window_closed: bool
-    ) -> None:
-        task = asyncio.create_task(self._status_timeline(message, opaque, window_closed))
+    def _start(self, work: Any) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(work)
         self.status_tasks.add(task)
         task.add_done_callback(self.status_tasks.discard)
 
-    async def _status_timeline(
-        self, message: ChatMessage, opaque: Any, window_closed: bool
-    ) -> None:
-        error = None
-        if window_closed:
-            error = REENGAGEMENT_ERROR  # Meta accepts the send, then reports it failed
-        elif message.type == "reaction" and not self._reactable(message):
-            error = UNKNOWN_MESSAGE_ERROR
-        if error is not None:
-            await asyncio.sleep(self.settings.status_delay_seconds)
-            message.errors = [error]
-            if self.chats.advance(message.id, "failed"):
-                self.webhooks.send(self._status_webhook(message, "failed", opaque))
-            return
-        # Reactions only ever get "sent"; everything else is delivered and read.
-        timeline = ("sent",) if message.type == "reaction" else ("sent", "delivered", "read")
-        for status in timeline:
-            await asyncio.sleep(self.settings.status_delay_seconds)
-            if self.chats.advance(message.id, status):
-                self.webhooks.send(self._status_webhook(message, status, opaque))
+    def _chance(self, probability: float) -> bool:
+        return probability > 0 and self.rng.random() < probability
 
-    def _status_webhook(self, m: ChatMessage, status: str, opaque: Any) -> dict[str, Any]:
+    async def _status_timeline(self, message: ChatMessage, error: dict[str, Any] | None) -> None:
+        delay = self.settings.status_delay_seconds
+        await asyncio.sleep(delay)
+        if error is not None:
+            message.errors = [error]
+            self._advance(message, "failed")
+            return
+        self._advance(message, "sent")
+        if message.type != "reaction":  # reactions only ever get "sent"
+            await self._reach(message)
+
+    async def _reach(self, message: ChatMessage) -> None:
+        """Carry a sent message on to delivered and read, as far as the phone lets it: an
+        offline phone leaves it at sent, a phone that does not read at delivered."""
+        delay = self.settings.status_delay_seconds
+        state = self.chats.phone(message.phone).state
+        if message.status == "sent":
+            if not state.online:
+                return  # `phone_online` carries on from here
+            await asyncio.sleep(delay)
+            if not state.online:
+                return
+            if state.auto_read and self._chance(self.quirks.skip_delivered):
+                self._advance(message, "read")  # read at once: Meta sends no `delivered`
+                return
+            if state.auto_read and self._chance(self.quirks.out_of_order):
+                self.chats.advance(message.id, "read")
+                self._emit(message, "read")
+                self._emit(message, "delivered")
+                return
+            self._advance(message, "delivered")
+        if message.status == "delivered" and state.auto_read:
+            await asyncio.sleep(delay)
+            self._advance(message, "read")
+
+    def _advance(self, message: ChatMessage, status: str) -> None:
+        if self.chats.advance(message.id, status):
+            self._emit(message, status)
+
+    def _emit(self, message: ChatMessage, status: str) -> None:
+        payload = self._status_webhook(message, status)
+        self.webhooks.send(payload)
+        if self._chance(self.quirks.duplicate):
+            self.webhooks.send(payload)  # Meta delivers at least once, sometimes twice
+
+    def _status_webhook(self, m: ChatMessage, status: str) -> dict[str, Any]:
+        business = self.number(m.business_id)
+        user_id = bsuid(m.phone, business.waba_id)
         item: dict[str, Any] = {
             "id": m.id,
             "status": status,
             "timestamp": str(int(self.clock.now().timestamp())),
             "recipient_id": m.phone,
+            "recipient_user_id": user_id,
         }
-        if opaque is not None:
-            item["biz_opaque_callback_data"] = opaque
+        if m.opaque is not None:
+            item["biz_opaque_callback_data"] = m.opaque
         if status == "failed":
             item["errors"] = m.errors
         if status == "sent":
             item["pricing"] = {
                 "billable": True,
                 "pricing_model": "PMP",
-                "category": "service",
+                "category": "utility" if m.type == "template" else "service",
                 "type": "regular",
             }
-        return self._envelope({"statuses": [item]})
+        # Since the 2026 business-scoped user ids, statuses name the recipient in contacts.
+        contacts = [{"wa_id": m.phone, "user_id": user_id}]
+        return self._envelope(business, {"contacts": contacts, "statuses": [item]})
 
     # --- the phones --------------------------------------------------------------------
+
+    def phone_state_changed(self, number: str) -> None:
+        """A phone came back online or started reading: carry its messages on."""
+        for message in self.chats.phone(number).messages:
+            if (
+                message.direction == "outbound"
+                and message.status in ("sent", "delivered")
+                and message.type != "reaction"
+            ):
+                self._start(self._reach(message))
+
+    def phone_reads(self, number: str) -> int:
+        """The phone opens the chat: every delivered message is read now. Returns how many."""
+        read = 0
+        for message in self.chats.phone(number).messages:
+            if message.direction == "outbound" and message.status == "delivered":
+                self._advance(message, "read")
+                read += 1
+        return read
 
     def phone_sends(self, number: str, body: dict[str, Any]) -> ChatMessage:
         """A phone sends the business a message: log it in its chat, post the webhook."""
         phone = self.chats.phone(number)
+        business = self.number(body.get("to") or "")
         if body.get("type", "text") == "interactive":
             # A tap on a reply button or on a list row, answering the message context_id.
             kind = "list_reply" if body.get("list_reply") else "button_reply"
@@ -256,7 +350,13 @@ class Business:
             specific: dict[str, Any] = {"interactive": item_body}
         elif body.get("type", "text") == "text":
             message = ChatMessage(
-                new_wamid(), number, "inbound", "text", body["text"], self.clock.now()
+                new_wamid(),
+                number,
+                "inbound",
+                "text",
+                body["text"],
+                self.clock.now(),
+                context_id=body.get("context_id"),
             )
             specific = {"text": {"body": body["text"]}}
         else:
@@ -264,12 +364,10 @@ class Business:
             kind = body["type"]
             obj = body[kind]
             if kind == "image":
-                obj = {
-                    "id": new_media_id(),
-                    "mime_type": "image/jpeg",
-                    "sha256": hashlib.sha256(obj.get("caption", "").encode()).hexdigest(),
-                    **obj,
-                }
+                # The picture itself is a stand-in; the bot can download it by its id.
+                content = ("image from " + number + ": " + obj.get("caption", "")).encode()
+                media = self.media.add_received(business.phone_number_id, "image/jpeg", content)
+                obj = {"id": media.id, "mime_type": "image/jpeg", "sha256": media.sha256, **obj}
             message = ChatMessage(
                 new_wamid(),
                 number,
@@ -281,6 +379,7 @@ class Business:
                 context_id=body.get("context_id"),
             )
             specific = {kind: obj}
+        message.business_id = business.phone_number_id
         self.chats.add(message)
         self.chats.wrote(number, message.timestamp)
         item: dict[str, Any] = {
@@ -291,13 +390,20 @@ class Business:
             **specific,
         }
         if message.context_id:
-            item["context"] = {"from": self.settings.display_phone_number, "id": message.context_id}
+            item["context"] = {"from": business.display_phone_number, "id": message.context_id}
         self.webhooks.send(
             self._envelope(
+                business,
                 {
-                    "contacts": [{"profile": {"name": phone.name or number}, "wa_id": number}],
+                    "contacts": [
+                        {
+                            "profile": {"name": phone.name or number},
+                            "wa_id": number,
+                            "user_id": bsuid(number, business.waba_id),
+                        }
+                    ],
                     "messages": [item],
-                }
+                },
             )
         )
         log.info(
@@ -305,21 +411,21 @@ class Business:
         )
         return message
 
-    def _envelope(self, value: dict[str, Any]) -> dict[str, Any]:
+    def _envelope(self, business: BusinessNumber, value: dict[str, Any]) -> dict[str, Any]:
         """Meta's nesting: object, entry[].changes[].value with metadata."""
         return {
             "object": "whatsapp_business_account",
             "entry": [
                 {
-                    "id": self.settings.waba_id,
+                    "id": business.waba_id,
                     "changes": [
                         {
                             "field": "messages",
                             "value": {
                                 "messaging_product": "whatsapp",
                                 "metadata": {
-                                    "display_phone_number": self.settings.display_phone_number,
-                                    "phone_number_id": self.settings.phone_number_id,
+                                    "display_phone_number": business.display_phone_number,
+                                    "phone_number_id": business.phone_number_id,
                                 },
                                 **value,
                             },
@@ -328,6 +434,17 @@ class Business:
                 }
             ],
         }
+
+    def reset(self) -> None:
+        """Forget every chat, fault and media file; limits and status quirks go back to the
+        configured ones."""
+        self.chats.reset()
+        self.faults.clear()
+        self.limits = self.default_limits()
+        self.quirks = self.default_quirks()
+        self.throughput.clear()
+        self.pairs.clear()
+        self.media.clear()
 
     async def close(self) -> None:
         for task in list(self.status_tasks):

@@ -7,9 +7,10 @@ routers noticing.
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +23,38 @@ STATUS_ORDER = {"accepted": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4
 def new_wamid() -> str:
     """An opaque id shaped like Meta's: "wamid." and base64, well under 128 characters."""
     return "wamid." + base64.b64encode(b"\x15\x02\x00\x11\x18\x12" + os.urandom(27)).decode()
+
+
+# Calling codes → ISO country, for the country prefix of business-scoped user ids; the
+# mock's phones are mostly North American, the rest get a code from this short list.
+COUNTRIES = {
+    "1": "US",
+    "7": "RU",
+    "27": "ZA",
+    "31": "NL",
+    "33": "FR",
+    "34": "ES",
+    "39": "IT",
+    "44": "GB",
+    "49": "DE",
+    "52": "MX",
+    "55": "BR",
+    "61": "AU",
+    "81": "JP",
+    "86": "CN",
+    "91": "IN",
+    "234": "NG",
+    "254": "KE",
+    "255": "TZ",
+}
+
+
+def bsuid(phone: str, business_key: str) -> str:
+    """The phone's business-scoped user id (BSUID) as Meta sends it since 2026 in
+    `contacts[].user_id`: ISO country, a dot, digits; stable per business and phone."""
+    country = next((COUNTRIES[phone[:n]] for n in (3, 2, 1) if phone[:n] in COUNTRIES), "ZZ")
+    digest = hashlib.sha256(f"{business_key}:{phone}".encode()).digest()
+    return f"{country}.{int.from_bytes(digest[:8], 'big')}"
 
 
 def canonical_phone(raw: str) -> str | None:
@@ -50,6 +83,10 @@ class ChatMessage:
     details: dict[str, Any] | None = None
     context_id: str | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)
+    # The business phone number id the message went to or came from ("" = the default).
+    business_id: str = ""
+    # The business's biz_opaque_callback_data, echoed in every status of the message.
+    opaque: str | None = None
 
     def view(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -61,7 +98,9 @@ class ChatMessage:
         }
         if self.direction == "outbound":
             out["status"] = self.status
-        if self.details is not None:
+        if self.type == "text" and self.details:
+            out.update(self.details)  # e.g. preview_url; "text" stays the words shown
+        elif self.details is not None:
             out[self.type] = self.details
         if self.context_id:
             out["context_id"] = self.context_id
@@ -71,12 +110,28 @@ class ChatMessage:
 
 
 @dataclass
+class PhoneState:
+    """What the phone can do right now. Offline: messages stop at `sent` until it is back;
+    blocked (the business) or not on WhatsApp: sends fail with 131026; auto_read off:
+    messages stop at `delivered` until the phone reads them."""
+
+    online: bool = True
+    blocked: bool = False
+    on_whatsapp: bool = True
+    auto_read: bool = True
+
+    def view(self) -> dict[str, bool]:
+        return asdict(self)
+
+
+@dataclass
 class Phone:
     number: str
     name: str = ""
     messages: list[ChatMessage] = field(default_factory=list)
     # Opens the 24-hour customer-service window; None until the phone first writes.
     last_inbound_at: datetime | None = None
+    state: PhoneState = field(default_factory=PhoneState)
 
 
 class Chats:
@@ -92,7 +147,10 @@ class Chats:
     def restore(self, saved: Saved) -> None:
         """Rebuild the chats a journal kept."""
         for p in saved.phones:
-            self.phones[p["number"]] = Phone(p["number"], p["name"], [], p["last_inbound_at"])
+            state = PhoneState(**(p.get("state") or {}))
+            self.phones[p["number"]] = Phone(
+                p["number"], p["name"], [], p["last_inbound_at"], state
+            )
         for data in saved.messages:
             message = ChatMessage(
                 **{**data, "timestamp": datetime.fromisoformat(data["timestamp"])}
@@ -111,6 +169,13 @@ class Chats:
         phone = self.phone(number)
         phone.name = name
         self.journal.save_phone(number, name, phone.last_inbound_at)
+        return phone
+
+    def set_state(self, number: str, **changes: bool) -> Phone:
+        phone = self.phone(number)
+        for name, value in changes.items():
+            setattr(phone.state, name, value)
+        self.journal.save_phone_state(number, phone.state.view())
         return phone
 
     def wrote(self, number: str, at: datetime) -> None:

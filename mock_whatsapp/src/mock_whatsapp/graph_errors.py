@@ -1,4 +1,4 @@
-"""Meta's Graph API error shape, and the control API's own."""
+"""Meta's Graph API error shape, the codes the mock knows, and the control API's errors."""
 
 from __future__ import annotations
 
@@ -8,6 +8,50 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+
+# Meta's error codes the mock can answer with: code → (HTTP status, title). Statuses follow
+# Meta's error-code table; builders should branch on the code, as Meta advises.
+META_ERRORS: dict[int, tuple[int, str]] = {
+    0: (401, "AuthException"),
+    1: (400, "API Unknown"),
+    2: (503, "API Service"),
+    3: (500, "API Method"),
+    4: (429, "Too many calls"),
+    10: (403, "Permission Denied"),
+    33: (400, "Parameter value is not valid"),
+    100: (400, "Invalid parameter"),
+    190: (401, "Access token has expired"),
+    200: (403, "API Permission"),
+    368: (403, "Temporarily blocked for policies violations"),
+    80007: (400, "Rate limit issues"),
+    130429: (400, "Rate limit hit"),
+    130472: (400, "User's number is part of an experiment"),
+    131000: (500, "Something went wrong"),
+    131005: (403, "Access denied"),
+    131008: (400, "Required parameter is missing"),
+    131009: (400, "Parameter value is not valid"),
+    131016: (503, "Service unavailable"),
+    131021: (400, "Recipient cannot be sender"),
+    131026: (400, "Message undeliverable"),
+    131031: (403, "Business Account locked"),
+    131042: (400, "Business eligibility payment issue"),
+    131047: (400, "Re-engagement message"),
+    131048: (400, "Spam rate limit hit"),
+    131049: (400, "Meta chose not to deliver"),
+    131051: (400, "Unsupported message type"),
+    131052: (400, "Media download error"),
+    131053: (400, "Media upload error"),
+    131056: (400, "(Business Account, Consumer Account) pair rate limit hit"),
+    131057: (500, "Account in maintenance mode"),
+    132000: (400, "Number of parameters does not match the expected number of params"),
+    132001: (404, "Template name does not exist in the translation"),
+    132005: (400, "Translated text too long"),
+    132012: (400, "Parameter format does not match format in the created template"),
+    132015: (400, "Template is paused"),
+    132016: (400, "Template is disabled"),
+    133010: (400, "Phone number not registered"),
+    135000: (400, "Generic user error"),
+}
 
 
 class GraphError(Exception):
@@ -25,6 +69,12 @@ class GraphError(Exception):
         self.status, self.code, self.message = status, code, message
         self.details, self.error_type = details, error_type
 
+    @classmethod
+    def of(cls, code: int, details: str | None = None) -> GraphError:
+        """Meta's error for `code`, with the HTTP status and title Meta uses for it."""
+        status, title = META_ERRORS.get(code, (400, "Unknown error"))
+        return cls(status, code, title, details)
+
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {
             "message": f"(#{self.code}) {self.message}",
@@ -39,6 +89,18 @@ class GraphError(Exception):
 
 def invalid_parameter(details: str) -> GraphError:
     return GraphError(400, 100, "Invalid parameter", details)
+
+
+def webhook_error(code: int, details: str) -> dict[str, Any]:
+    """The same error as it appears in a webhook's `errors[]` (a `failed` status)."""
+    title = META_ERRORS.get(code, (400, "Unknown error"))[1]
+    return {
+        "code": code,
+        "title": title,
+        "message": title,
+        "error_data": {"details": details},
+        "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/",
+    }
 
 
 class ControlError(Exception):

@@ -22,10 +22,12 @@ DDL = f"""
 CREATE SCHEMA IF NOT EXISTS {SCHEMA};
 CREATE TABLE IF NOT EXISTS {SCHEMA}.phones (
     number text PRIMARY KEY, name text NOT NULL, last_inbound_at timestamptz);
+ALTER TABLE {SCHEMA}.phones ADD COLUMN IF NOT EXISTS state jsonb;
 CREATE TABLE IF NOT EXISTS {SCHEMA}.messages (
     id text PRIMARY KEY, seq bigserial, phone text NOT NULL, data jsonb NOT NULL);
 CREATE TABLE IF NOT EXISTS {SCHEMA}.answers (key text PRIMARY KEY, answer jsonb NOT NULL);
 CREATE TABLE IF NOT EXISTS {SCHEMA}.deliveries (id integer PRIMARY KEY, data jsonb NOT NULL);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.subscribers (id text PRIMARY KEY, data jsonb NOT NULL);
 CREATE TABLE IF NOT EXISTS {SCHEMA}.clock (
     id boolean PRIMARY KEY DEFAULT true CHECK (id), offset_seconds double precision NOT NULL);
 """
@@ -40,6 +42,7 @@ class Saved:
     answers: dict[str, dict[str, Any]] = field(default_factory=dict)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     clock_offset_seconds: float = 0.0
+    subscribers: list[dict[str, Any]] = field(default_factory=list)
 
 
 def to_json(obj: Any) -> str:
@@ -55,6 +58,8 @@ class Journal:
 
     def save_phone(self, number: str, name: str, last_inbound_at: datetime | None) -> None: ...
 
+    def save_phone_state(self, number: str, state: dict[str, bool]) -> None: ...
+
     def save_message(self, message: Any) -> None: ...
 
     def save_answer(self, key: str, answer: dict[str, Any]) -> None: ...
@@ -62,6 +67,8 @@ class Journal:
     def save_delivery(self, delivery: Any) -> None: ...
 
     def save_clock(self, offset_seconds: float) -> None: ...
+
+    def save_subscribers(self, subscribers: list[dict[str, Any]]) -> None: ...
 
     def clear(self) -> None: ...
 
@@ -84,10 +91,12 @@ class PostgresJournal(Journal):
     def load(self) -> Saved:
         saved = Saved()
         with self.lock:
-            for number, name, last in self.conn.execute(
-                f"SELECT number, name, last_inbound_at FROM {SCHEMA}.phones"
+            for number, name, last, state in self.conn.execute(
+                f"SELECT number, name, last_inbound_at, state FROM {SCHEMA}.phones"
             ):
-                saved.phones.append({"number": number, "name": name, "last_inbound_at": last})
+                saved.phones.append(
+                    {"number": number, "name": name, "last_inbound_at": last, "state": state}
+                )
             saved.messages = [
                 row[0]
                 for row in self.conn.execute(f"SELECT data FROM {SCHEMA}.messages ORDER BY seq")
@@ -100,6 +109,9 @@ class PostgresJournal(Journal):
                 row[0]
                 for row in self.conn.execute(f"SELECT data FROM {SCHEMA}.deliveries ORDER BY id")
             ]
+            saved.subscribers = [
+                row[0] for row in self.conn.execute(f"SELECT data FROM {SCHEMA}.subscribers")
+            ]
             row = self.conn.execute(f"SELECT offset_seconds FROM {SCHEMA}.clock").fetchone()
             saved.clock_offset_seconds = float(row[0]) if row else 0.0
         return saved
@@ -110,6 +122,11 @@ class PostgresJournal(Journal):
             "ON CONFLICT (number) DO UPDATE SET name = EXCLUDED.name, "
             "last_inbound_at = EXCLUDED.last_inbound_at",
             (number, name, last_inbound_at),
+        )
+
+    def save_phone_state(self, number: str, state: dict[str, bool]) -> None:
+        self._run(
+            f"UPDATE {SCHEMA}.phones SET state = %s WHERE number = %s", (json.dumps(state), number)
         )
 
     def save_message(self, message: Any) -> None:
@@ -139,6 +156,15 @@ class PostgresJournal(Journal):
             (offset_seconds,),
         )
 
+    def save_subscribers(self, subscribers: list[dict[str, Any]]) -> None:
+        with self.lock, self.conn.transaction():
+            self.conn.execute(f"DELETE FROM {SCHEMA}.subscribers")
+            for sub in subscribers:
+                self.conn.execute(
+                    f"INSERT INTO {SCHEMA}.subscribers (id, data) VALUES (%s, %s)",
+                    (sub["id"], json.dumps(sub)),
+                )
+
     def clear(self) -> None:
         self._run(
             # The clock stays: it is the stack's time, not the mock's data.
@@ -147,3 +173,15 @@ class PostgresJournal(Journal):
 
     def close(self) -> None:
         self.conn.close()
+
+
+def open_journal(database_url: str) -> Journal:
+    """The journal a database URL names: Postgres, SQLite (sqlite:///path, for the mock
+    run alone), or none (empty: memory only)."""
+    if not database_url:
+        return Journal()
+    if database_url.startswith("sqlite:"):
+        from mock_whatsapp.sqlite_journal import SqliteJournal
+
+        return SqliteJournal(database_url)
+    return PostgresJournal(database_url)

@@ -9,11 +9,12 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
-from mock_whatsapp import __version__, logs
+from mock_whatsapp import __version__, logs, schemas
 from mock_whatsapp.business import Business
+from mock_whatsapp.faults import FaultBook
 from mock_whatsapp.graph_errors import install_error_handlers
-from mock_whatsapp.journal import Journal, PostgresJournal
-from mock_whatsapp.routers import control, graph, phones
+from mock_whatsapp.journal import open_journal
+from mock_whatsapp.routers import control, faults, graph, phones
 from mock_whatsapp.settings import Settings
 from mock_whatsapp.webhooks import WebhookSender
 
@@ -30,7 +31,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logs.configure("mock_whatsapp", settings.log_level)
         log.info("starting", extra={"config": settings.masked()})
-        journal = PostgresJournal(settings.database_url) if settings.database_url else Journal()
+        journal = open_journal(settings.database_url)
+        fault_book = FaultBook()
         webhooks = WebhookSender(
             settings.webhook_url,
             settings.app_secret.get_secret_value(),
@@ -39,8 +41,9 @@ def create_app(
             max_backoff=settings.webhook_max_backoff_seconds,
             transport=webhook_transport,
             journal=journal,
+            faults=fault_book,
         )
-        app.state.business = Business(settings, webhooks, journal)
+        app.state.business = Business(settings, webhooks, journal, fault_book)
         app.state.business.restore()
         try:
             yield
@@ -53,7 +56,9 @@ def create_app(
     install_error_handlers(app)
     app.include_router(phones.router)
     app.include_router(control.router)
+    app.include_router(faults.router)
     app.include_router(graph.router)
+    app.openapi = lambda: schemas.openapi_document(app)  # type: ignore[method-assign]
     return app
 
 

@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+@dataclass(frozen=True)
+class BusinessNumber:
+    """A business phone number the mock serves, and the access token allowed to use it."""
+
+    phone_number_id: str
+    display_phone_number: str
+    access_token: str
+    waba_id: str
 
 
 class Settings(BaseSettings):
@@ -23,9 +36,17 @@ class Settings(BaseSettings):
     phone_number_id: str = "100000000000001"
     display_phone_number: str = "15550001234"
     waba_id: str = "200000000000001"
+    # More business numbers, as JSON: [{"phone_number_id", "display_phone_number",
+    # "access_token", "waba_id"?}]. The single-number variables above stay the first one.
+    extra_numbers: str = ""
     verify_token: SecretStr = SecretStr("dev-verify-token")
     # Seconds between the sent → delivered → read statuses of an outbound message.
     status_delay_seconds: float = 0.5
+    # Meta's status quirks, each a probability per message (0: never, so tests stay
+    # deterministic): read at once so `delivered` is skipped, statuses out of order, twice.
+    status_skip_delivered: float = 0.0
+    status_out_of_order: float = 0.0
+    status_duplicate: float = 0.0
     # How long a failing webhook is retried before the mock gives up on it.
     webhook_retry_for_seconds: float = 300
     # Retries back off exponentially from 0.5 s up to this ceiling.
@@ -34,8 +55,40 @@ class Settings(BaseSettings):
     # Refuse free-form messages to phones that have not written in 24 hours (error 131047,
     # reported as a `failed` status after the send returned a wamid, as Meta does).
     enforce_window: bool = True
+    # Throughput per business number (130429), Meta's default 80 messages per second.
+    throughput_limit: bool = True
+    messages_per_second: float = 80
+    # Pair rate limit (131056): about one message per 6 s to one user, bursts up to 45.
+    pair_rate_limit: bool = False
+    pair_interval_seconds: float = 6
+    pair_burst: int = 45
+    # Seconds a media download URL stays valid.
+    media_url_ttl_seconds: float = 300
     # Approved templates (JSON); empty means the built-in registry.
     templates_file: str = ""
 
     def masked(self) -> dict[str, object]:
-        return self.model_dump(exclude={"app_secret", "access_token", "verify_token"})
+        return self.model_dump(
+            exclude={"app_secret", "access_token", "verify_token", "extra_numbers"}
+        )
+
+    def business_numbers(self) -> dict[str, BusinessNumber]:
+        """Every business number by its phone number id, the default one first."""
+        numbers = [
+            BusinessNumber(
+                self.phone_number_id,
+                self.display_phone_number,
+                self.access_token.get_secret_value(),
+                self.waba_id,
+            )
+        ]
+        for extra in json.loads(self.extra_numbers) if self.extra_numbers else []:
+            numbers.append(
+                BusinessNumber(
+                    str(extra["phone_number_id"]),
+                    str(extra["display_phone_number"]),
+                    str(extra["access_token"]),
+                    str(extra.get("waba_id", self.waba_id)),
+                )
+            )
+        return {n.phone_number_id: n for n in numbers}

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import logging
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,8 @@ from typing import Any
 import httpx
 
 from mock_whatsapp.chats import now_utc
+from mock_whatsapp.faults import FaultBook
+from mock_whatsapp.graph_errors import ControlError
 from mock_whatsapp.journal import Journal
 
 log = logging.getLogger("mock_whatsapp")
@@ -31,6 +34,20 @@ class Attempt:
     status_code: int | None
     latency_ms: float
     error: str | None
+    signature: str = ""
+    response_body: str = ""  # the first 1000 characters of what the receiver answered
+
+
+@dataclass
+class Subscriber:
+    """A webhook endpoint; `verified` when it answered the GET handshake."""
+
+    id: str
+    url: str
+    verified: bool
+
+    def view(self) -> dict[str, Any]:
+        return {"id": self.id, "url": self.url, "verified": self.verified}
 
 
 @dataclass
@@ -42,16 +59,23 @@ class Delivery:
     payload: dict[str, Any]
     body: str
     signature: str
-    state: str = "pending"  # pending → delivered | gave_up
+    state: str = "pending"  # pending → delivered | gave_up; or dropped by a fault
     attempts: list[Attempt] = field(default_factory=list)
+    subscriber_id: str = "default"
+    fault: str | None = None  # the webhook fault that hit it: drop, duplicate, delay, ...
+    duplicate_of: int | None = None
+    delay_seconds: float = 0.0
 
     def view(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "url": self.url,
+            "subscriber_id": self.subscriber_id,
             "state": self.state,
             "payload": self.payload,
             "signature": self.signature,
+            "fault": self.fault,
+            "duplicate_of": self.duplicate_of,
             "attempts": [a.__dict__ for a in self.attempts],
         }
 
@@ -68,9 +92,14 @@ class WebhookSender:
         max_backoff: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
         journal: Journal | None = None,
+        faults: FaultBook | None = None,
     ) -> None:
         self.journal = journal or Journal()
+        self.faults = faults or FaultBook()
         self.url = url
+        # The configured URL is always subscribed (delivery may not be up to answer a
+        # handshake when the mock starts); more endpoints join through `subscribe`.
+        self.subscribers = [Subscriber("default", url, verified=False)] if url else []
         self.app_secret = app_secret
         self.retry_for = retry_for
         self.client = httpx.AsyncClient(timeout=timeout, transport=transport)
@@ -79,19 +108,85 @@ class WebhookSender:
         self.first_backoff = 0.5
         self.max_backoff = max_backoff
 
-    def send(self, payload: dict[str, Any]) -> Delivery:
+    def send(self, payload: dict[str, Any]) -> list[Delivery]:
+        """Post one event to every subscriber, each delivery on its own, faults applied."""
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+        sent = []
+        for subscriber in list(self.subscribers):
+            delivery = self._new(subscriber, payload, body)
+            fired = self.faults.fire("webhooks")
+            delivery.delay_seconds = sum(f.latency_ms for f in fired) / 1000
+            action = next((f for f in fired if f.webhook), None)
+            if action is not None:
+                delivery.fault = action.webhook
+                if action.webhook == "drop":
+                    delivery.state = "dropped"
+                elif action.webhook == "delay":
+                    delivery.delay_seconds += action.delay_seconds
+                elif action.webhook == "bad_signature":
+                    delivery.signature = sign(body.encode(), "not-" + self.app_secret)
+            sent.append(delivery)
+            if action is not None and action.webhook == "duplicate":
+                twin = self._new(subscriber, payload, body)
+                twin.fault, twin.duplicate_of = "duplicate", delivery.id
+                sent.append(twin)
+        for delivery in sent:
+            self.journal.save_delivery(delivery)
+            if delivery.state == "pending":
+                self._start(delivery)
+        return sent
+
+    def _new(self, subscriber: Subscriber, payload: dict[str, Any], body: str) -> Delivery:
         delivery = Delivery(
             id=len(self.deliveries) + 1,
-            url=self.url,
+            url=subscriber.url,
             payload=payload,
             body=body,
             signature=sign(body.encode(), self.app_secret),
+            subscriber_id=subscriber.id,
         )
         self.deliveries.append(delivery)
-        self.journal.save_delivery(delivery)
-        self._start(delivery)
         return delivery
+
+    async def subscribe(self, url: str, verify_token: str) -> Subscriber:
+        """Register an endpoint as Meta does: GET it with hub.mode=subscribe, the verify
+        token and a challenge, and keep it only if it echoes the challenge back."""
+        challenge = str(secrets.randbelow(10**9))
+        params = {
+            "hub.mode": "subscribe",
+            "hub.verify_token": verify_token,
+            "hub.challenge": challenge,
+        }
+        try:
+            resp = await self.client.get(url, params=params)
+        except httpx.HTTPError as exc:
+            raise ControlError(
+                400, "verification_failed", f"GET {url} failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        if resp.status_code != 200 or resp.text.strip() != challenge:
+            raise ControlError(
+                400,
+                "verification_failed",
+                f"GET {url} answered {resp.status_code} {resp.text[:200]!r}, "
+                f"not 200 with the challenge {challenge}",
+            )
+        subscriber = Subscriber("sub_" + secrets.token_hex(4), url, verified=True)
+        self.subscribers.append(subscriber)
+        self._save_subscribers()
+        return subscriber
+
+    def unsubscribe(self, subscriber_id: str) -> bool:
+        before = len(self.subscribers)
+        self.subscribers = [s for s in self.subscribers if s.id != subscriber_id]
+        self._save_subscribers()
+        return len(self.subscribers) != before
+
+    def _save_subscribers(self) -> None:
+        # The configured URL comes from the settings on every start; keep the others.
+        self.journal.save_subscribers([s.view() for s in self.subscribers if s.verified])
+
+    def restore_subscribers(self, saved: list[dict[str, Any]]) -> None:
+        self.subscribers += [Subscriber(**s) for s in saved]
 
     def _start(self, delivery: Delivery) -> None:
         task = asyncio.create_task(self._deliver(delivery))
@@ -109,11 +204,13 @@ class WebhookSender:
                 self._start(delivery)
 
     async def _deliver(self, d: Delivery) -> None:
+        if d.delay_seconds and not d.attempts:
+            await asyncio.sleep(d.delay_seconds)
         deadline = time.monotonic() + self.retry_for
         backoff = self.first_backoff
         while True:
             started = time.perf_counter()
-            status, error = None, None
+            status, error, answer = None, None, ""
             try:
                 resp = await self.client.post(
                     d.url,
@@ -124,7 +221,7 @@ class WebhookSender:
                         "User-Agent": "facebookexternalua",
                     },
                 )
-                status = resp.status_code
+                status, answer = resp.status_code, resp.text[:1000]
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}"
             d.attempts.append(
@@ -134,6 +231,8 @@ class WebhookSender:
                     status_code=status,
                     latency_ms=round((time.perf_counter() - started) * 1000, 1),
                     error=error,
+                    signature=d.signature,
+                    response_body=answer,
                 )
             )
             if status is not None and 200 <= status < 300:

@@ -6,12 +6,13 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from mock_whatsapp.business import Business
-from mock_whatsapp.chats import canonical_phone
+from mock_whatsapp.chats import Phone, canonical_phone
 from mock_whatsapp.graph_errors import ControlError
 from mock_whatsapp.message_types import TEXT_MAX
+from mock_whatsapp.schemas import CONTROL_ERRORS, ChatMessageView, PhoneView
 
 router = APIRouter(prefix="/_mock/phones", tags=["phones"])
 
@@ -65,6 +66,8 @@ class PhoneMessage(BaseModel):
     reaction: Reaction | None = None
     contacts: list[Contact] | None = None
     context_id: str | None = None
+    # The business phone number id written to; empty: the default business number.
+    to: str | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> PhoneMessage:
@@ -80,7 +83,19 @@ class PhoneMessage(BaseModel):
 
 
 class PhoneProfile(BaseModel):
-    name: str = Field(max_length=100)
+    """A phone's name and what it can do; every field optional, unknown ones refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=100)
+    online: StrictBool | None = None
+    blocked: StrictBool | None = None
+    on_whatsapp: StrictBool | None = None
+    auto_read: StrictBool | None = None
+
+
+class NewPhone(PhoneProfile):
+    phone: str
 
 
 def _number(raw: str) -> str:
@@ -90,31 +105,88 @@ def _number(raw: str) -> str:
     return number
 
 
-@router.get("")
+def _view(p: Phone) -> dict[str, Any]:
+    return {"phone": p.number, "name": p.name, "messages": len(p.messages), **p.state.view()}
+
+
+@router.get("", response_model=None, responses={200: {"model": list[PhoneView]}})
 async def list_phones(request: Request) -> list[dict[str, Any]]:
     business: Business = request.app.state.business
-    return [
-        {"phone": p.number, "name": p.name, "messages": len(p.messages)}
-        for p in business.chats.phones.values()
-    ]
+    return [_view(p) for p in business.chats.phones.values()]
 
 
-@router.put("/{phone}")
-async def set_profile(phone: str, body: PhoneProfile, request: Request) -> dict[str, Any]:
+def _apply(business: Business, number: str, body: PhoneProfile) -> Phone:
+    if body.name is not None:
+        business.chats.rename(number, body.name)
+    state = body.model_dump(exclude_none=True, exclude={"name", "phone"})
+    before = business.chats.phone(number).state.view()
+    phone = business.chats.set_state(number, **state) if state else business.chats.phone(number)
+    after = phone.state.view()
+    woke = (after["online"] and not before["online"]) or (
+        after["auto_read"] and not before["auto_read"]
+    )
+    if woke:
+        business.phone_state_changed(number)  # back online: delivered (and read) follow
+    return phone
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=None,
+    responses={201: {"model": PhoneView}, 409: CONTROL_ERRORS[400], **CONTROL_ERRORS},
+)
+async def create_phone(body: NewPhone, request: Request) -> dict[str, Any]:
+    """A phone the business can write to (or not: on_whatsapp false, blocked)."""
     business: Business = request.app.state.business
-    p = business.chats.rename(_number(phone), body.name)
-    return {"phone": p.number, "name": p.name}
+    number = _number(body.phone)
+    if number in business.chats.phones:
+        raise ControlError(409, "exists", f"phone {number} exists; PUT changes it")
+    return _view(_apply(business, number, body))
 
 
-@router.post("/{phone}/messages", status_code=201)
+@router.put(
+    "/{phone}", response_model=None, responses={200: {"model": PhoneView}, **CONTROL_ERRORS}
+)
+async def set_profile(phone: str, body: PhoneProfile, request: Request) -> dict[str, Any]:
+    """Name the phone, take it offline or back, block the business, stop reading."""
+    business: Business = request.app.state.business
+    return _view(_apply(business, _number(phone), body))
+
+
+@router.post("/{phone}/read")
+async def phone_reads(phone: str, request: Request) -> dict[str, int]:
+    """The phone opens the chat: every delivered message turns read."""
+    business: Business = request.app.state.business
+    return {"read": business.phone_reads(_number(phone))}
+
+
+@router.post(
+    "/{phone}/messages",
+    status_code=201,
+    response_model=None,
+    responses={201: {"model": ChatMessageView}, **CONTROL_ERRORS},
+)
 async def phone_sends(phone: str, body: PhoneMessage, request: Request) -> JSONResponse:
     business: Business = request.app.state.business
     data = body.model_dump(exclude_none=True)
-    message = business.phone_sends(_number(phone), data)
+    number = _number(phone)
+    state = business.chats.phone(number).state
+    if not state.on_whatsapp:
+        raise ControlError(409, "not_on_whatsapp", f"phone {number} is not on WhatsApp")
+    if not state.online:
+        raise ControlError(409, "offline", f"phone {number} is offline; bring it back first")
+    if body.to and body.to not in business.numbers:
+        raise ControlError(404, "unknown_business_number", f"no business number {body.to!r}")
+    message = business.phone_sends(number, data)
     return JSONResponse(message.view(), status_code=201)
 
 
-@router.get("/{phone}/messages")
+@router.get(
+    "/{phone}/messages",
+    response_model=None,
+    responses={200: {"model": list[ChatMessageView]}, **CONTROL_ERRORS},
+)
 async def chat(phone: str, request: Request) -> list[dict[str, Any]]:
     business: Business = request.app.state.business
     number = _number(phone)
