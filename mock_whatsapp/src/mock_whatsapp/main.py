@@ -9,11 +9,11 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
-from mock_whatsapp import __version__, logs
+from mock_whatsapp import __version__, events, logs
 from mock_whatsapp.business import Business
 from mock_whatsapp.graph_errors import install_error_handlers
 from mock_whatsapp.journal import Journal, PostgresJournal
-from mock_whatsapp.routers import control, graph, phones
+from mock_whatsapp.routers import control, graph, phones, stream
 from mock_whatsapp.settings import Settings
 from mock_whatsapp.webhooks import WebhookSender
 
@@ -31,6 +31,7 @@ def create_app(
         logs.configure("mock_whatsapp", settings.log_level)
         log.info("starting", extra={"config": settings.masked()})
         journal = PostgresJournal(settings.database_url) if settings.database_url else Journal()
+        journal = events.observe(journal, app.state.bus)
         webhooks = WebhookSender(
             settings.webhook_url,
             settings.app_secret.get_secret_value(),
@@ -41,6 +42,7 @@ def create_app(
             journal=journal,
         )
         app.state.business = Business(settings, webhooks, journal)
+        app.state.bus.now = app.state.business.clock.now
         app.state.business.restore()
         try:
             yield
@@ -50,9 +52,11 @@ def create_app(
             journal.close()
 
     app = FastAPI(title="mock_whatsapp", version=__version__, lifespan=lifespan)
+    app.state.bus = events.EventBus()
     install_error_handlers(app)
     app.include_router(phones.router)
     app.include_router(control.router)
+    app.include_router(stream.router)
     app.include_router(graph.router)
     return app
 
