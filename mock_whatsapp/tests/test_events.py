@@ -295,3 +295,14 @@ async def test_a_restart_does_not_replay_old_changes_as_new(
     # The restored message is not announced again; the pending webhook's next try is.
     assert kinds(events) == ["webhook.attempt"]
     assert (events[0]["data"]["attempt"], events[0]["data"]["status_code"]) == (2, 200)
+
+
+async def test_resuming_after_a_seq_from_before_a_restart_gets_everything() -> None:
+    bus = EventBus()  # a restarted mock: counting from 1 again
+    bus.publish("phone.updated")
+    bus.publish("reset")
+    assert [e["seq"] for e in bus.recent(after=500)] == [1, 2]
+    with bus.subscribe(after=500) as (replay, _):
+        assert [e["seq"] for e in replay] == [1, 2]
+    with bus.subscribe(after=2) as (replay, _):
+        assert replay == []

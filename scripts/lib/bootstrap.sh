@@ -65,6 +65,12 @@ ensure_venv() {
   echo "$want" >"$stamp"
 }
 
+# Headless Chromium for the mock's inspector tests (Playwright drives it; it never
+# downloads a browser of its own).
+ensure_chromium() {
+  command -v chromium >/dev/null || apt_install --no-install-recommends chromium
+}
+
 build_delivery() {
   ensure_go
   mkdir -p "$ROOT/.stack/bin"

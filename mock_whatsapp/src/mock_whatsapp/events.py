@@ -9,9 +9,11 @@ their own with `bus.publish(kind, data)`.
 An event is `{"seq", "time", "kind", "data"}`: `seq` grows by one per event for the life of
 the process (a reset does not restart it, so a reconnecting listener never mistakes new
 events for old ones), `time` is the mock's clock. The bus keeps the last `capacity` events
-for replay. Publishing never waits: a listener that falls `backlog` events behind is
-dropped (its stream ends) rather than slowing the mock down; it reconnects with the last
-seq it saw and gets what the replay buffer still holds.
+for replay; a listener resuming after a seq this process never reached (the mock restarted
+and counts from 1 again) is given everything from the start. Publishing never waits: a
+listener that falls `backlog` events behind is dropped (its stream ends) rather than
+slowing the mock down; it reconnects with the last seq it saw and gets what the replay
+buffer still holds.
 """
 
 from __future__ import annotations
@@ -122,9 +124,15 @@ class EventBus:
                     self.listeners.discard(listener)
         return event
 
+    def _start(self, after: int) -> int:
+        # A seq beyond the newest can only come from before a restart of the mock (seq
+        # starts again at 1): such a listener has seen none of this process's events.
+        return 0 if after > self.last_seq else after
+
     def recent(self, after: int = 0, limit: int | None = None) -> list[Event]:
         """Buffered events with seq > after, oldest first."""
         with self.lock:
+            after = self._start(after)
             found = [e for e in self.buffer if e["seq"] > after]
         return found[:limit] if limit is not None else found
 
@@ -134,7 +142,8 @@ class EventBus:
         later one, taken together so that nothing falls in between or comes twice."""
         subscription = Subscription(self.backlog)
         with self.lock:
-            replay = [] if after is None else [e for e in self.buffer if e["seq"] > after]
+            start = None if after is None else self._start(after)
+            replay = [] if start is None else [e for e in self.buffer if e["seq"] > start]
             self.listeners.add(subscription)
         try:
             yield replay, subscription

@@ -13,7 +13,7 @@ from mock_whatsapp import __version__, events, logs
 from mock_whatsapp.business import Business
 from mock_whatsapp.graph_errors import install_error_handlers
 from mock_whatsapp.journal import Journal, PostgresJournal
-from mock_whatsapp.routers import control, graph, phones, stream
+from mock_whatsapp.routers import control, graph, inspector, phones, stream
 from mock_whatsapp.settings import Settings
 from mock_whatsapp.webhooks import WebhookSender
 
@@ -57,6 +57,7 @@ def create_app(
     app.include_router(phones.router)
     app.include_router(control.router)
     app.include_router(stream.router)
+    app.include_router(inspector.router)
     app.include_router(graph.router)
     return app
 
