@@ -6,6 +6,8 @@
 
 const STATUS_ORDER = { accepted: 0, sent: 1, delivered: 2, read: 3, failed: 4 };
 const MAX_EVENTS_SHOWN = 300;
+// Only the newest deliveries are drawn, so that a load test does not bog the page down.
+const MAX_DELIVERIES_SHOWN = 200;
 
 const state = {
   phones: new Map(), // number -> {number, name, messages: [], byId: Map}
@@ -16,6 +18,10 @@ const state = {
   errors: 0,
   clockOffsetMs: 0, // the mock's clock minus this browser's
   openDeliveries: new Set(),
+  // What changed since the last frame: the phone numbers whose chats changed, and
+  // whether the delivery list did.
+  dirtyPhones: new Set(),
+  dirtyDeliveries: false,
 };
 
 // --- small helpers ----------------------------------------------------------------------
@@ -226,6 +232,8 @@ function apply(event) {
   state.events.push(event);
   if (state.events.length > MAX_EVENTS_SHOWN) state.events.shift();
   const d = event.data || {};
+  if (d.phone) state.dirtyPhones.add(d.phone);
+  if (event.kind.startsWith("webhook.")) state.dirtyDeliveries = true;
   switch (event.kind) {
     case "message.inbound":
     case "message.outbound":
@@ -253,6 +261,8 @@ function apply(event) {
       break;
     case "reset":
       clearState();
+      state.dirtyPhones.add(state.selected);
+      state.dirtyDeliveries = true;
       break;
     case "api.error":
       state.errors += 1;
@@ -270,8 +280,17 @@ function scheduleRender() {
   renderPending = true;
   requestAnimationFrame(() => {
     renderPending = false;
-    renderAll();
+    renderChanges();
   });
+}
+
+function renderChanges() {
+  if (state.dirtyPhones.size) renderPhones();
+  if (state.dirtyPhones.has(state.selected)) renderChat();
+  if (state.dirtyDeliveries) renderDeliveries();
+  renderEvents();
+  state.dirtyPhones.clear();
+  state.dirtyDeliveries = false;
 }
 
 function renderAll() {
@@ -348,7 +367,8 @@ function renderChat(scrollToEnd = false) {
     box.replaceChildren();
     return;
   }
-  const p = phone(state.selected);
+  // Not phone(): after a reset the selected chat is empty and must not reappear in the list.
+  const p = state.phones.get(state.selected) || { number: state.selected, name: "", messages: [], byId: new Map() };
   head.replaceChildren(
     el("div", { class: "avatar" }, p.name ? p.name.slice(0, 1).toUpperCase() : p.number.slice(-2)),
     el(
@@ -522,7 +542,11 @@ function describePayload(payload) {
 function renderDeliveries() {
   const list = $("delivery-list");
   const deliveries = [...state.deliveries.values()].sort((a, b) => b.id - a.id);
-  list.replaceChildren(...deliveries.map(deliveryItem));
+  const shown = deliveries.slice(0, MAX_DELIVERIES_SHOWN);
+  list.replaceChildren(...shown.map(deliveryItem));
+  if (deliveries.length > shown.length) {
+    list.append(el("li", { class: "empty" }, `… and ${deliveries.length - shown.length} older`));
+  }
   $("no-deliveries").hidden = deliveries.length > 0;
   $("webhooks-count").textContent = String(deliveries.length);
 }
@@ -540,7 +564,12 @@ function deliveryItem(d) {
       class: "delivery",
       dataset: { delivery: d.id },
       open: state.openDeliveries.has(d.id),
-      ontoggle: (e) => (e.target.open ? state.openDeliveries.add(d.id) : state.openDeliveries.delete(d.id)),
+      ontoggle: (e) => {
+        if (!e.target.open) return state.openDeliveries.delete(d.id);
+        state.openDeliveries.add(d.id);
+        // The payload is drawn only once someone looks at it.
+        if (!e.target.querySelector(".body")) e.target.append(deliveryBody(d));
+      },
     },
     el(
       "summary",
@@ -551,21 +580,25 @@ function deliveryItem(d) {
       last ? el("span", { class: "muted mono" }, `${last.latency_ms} ms`) : null,
       el("span", { class: `badge ${d.state}` }, (d.state || "pending").replace("_", " ")),
     ),
-    el(
-      "div",
-      { class: "body" },
-      el("div", { class: "field" }, el("div", { class: "label" }, "POST"), el("div", { class: "mono" }, d.url || "")),
-      el(
-        "div",
-        { class: "field" },
-        el("div", { class: "label" }, "X-Hub-Signature-256"),
-        el("div", { class: "mono signature" }, d.signature || ""),
-      ),
-      el("div", { class: "field" }, el("div", { class: "label" }, "Attempts"), attemptsTable(d)),
-      el("div", { class: "field" }, el("div", { class: "label" }, "Payload"), jsonBlock(d.payload)),
-    ),
+    state.openDeliveries.has(d.id) ? deliveryBody(d) : null,
   );
   return el("li", {}, details);
+}
+
+function deliveryBody(d) {
+  return el(
+    "div",
+    { class: "body" },
+    el("div", { class: "field" }, el("div", { class: "label" }, "POST"), el("div", { class: "mono" }, d.url || "")),
+    el(
+      "div",
+      { class: "field" },
+      el("div", { class: "label" }, "X-Hub-Signature-256"),
+      el("div", { class: "mono signature" }, d.signature || ""),
+    ),
+    el("div", { class: "field" }, el("div", { class: "label" }, "Attempts"), attemptsTable(d)),
+    el("div", { class: "field" }, el("div", { class: "label" }, "Payload"), jsonBlock(d.payload)),
+  );
 }
 
 function attemptsTable(d) {
