@@ -394,6 +394,8 @@ function renderChat(scrollToEnd = false) {
   if (scrollToEnd || atEnd) box.scrollTop = box.scrollHeight;
 }
 
+// Ticks on the business's messages; on the phone's own too once the business marks
+// them read (the phone's messages carry no status until then).
 function ticks(m) {
   switch (m.status) {
     case "read":
@@ -445,7 +447,7 @@ function bubble(p, m) {
     }
   }
   parts.push(
-    el("div", { class: "meta" }, el("span", {}, shortTime(m.timestamp)), m.direction === "outbound" ? ticks(m) : null),
+    el("div", { class: "meta" }, el("span", {}, shortTime(m.timestamp)), m.direction === "outbound" || m.status ? ticks(m) : null),
   );
   return el("div", { class: `bubble ${m.direction}`, dataset: { id: m.id, status: m.status || "" } }, parts);
 }
