@@ -66,6 +66,18 @@ ensure_venv() {
   echo "$want" >"$stamp"
 }
 
+# Headless Chromium for the mock's inspector tests (Playwright drives it; it never
+# downloads a browser of its own).
+ensure_chromium() {
+  command -v chromium >/dev/null && return
+  # Another apt run on the same machine can pull packages out from under this one; one
+  # retry, after letting dpkg finish what it started, gets through.
+  (apt_install --no-install-recommends chromium) || {
+    as_root dpkg --configure -a >/dev/null 2>&1 || true
+    apt_install --no-install-recommends chromium
+  }
+}
+
 build_delivery() {
   ensure_go
   mkdir -p "$ROOT/.stack/bin"

@@ -13,6 +13,9 @@ def main() -> None:
         port=settings.port,
         log_config=None,
         access_log=False,
+        # Event streams never end by themselves: without a limit, one open inspector page
+        # or simulator would hold a shutdown forever.
+        timeout_graceful_shutdown=3,
     )
 
 

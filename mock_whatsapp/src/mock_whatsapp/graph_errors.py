@@ -9,6 +9,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from mock_whatsapp.events import report_refusal
+
 # Meta's error codes the mock can answer with: code → (HTTP status, title). Statuses follow
 # Meta's error-code table; builders should branch on the code, as Meta advises.
 META_ERRORS: dict[int, tuple[int, str]] = {
@@ -113,8 +115,10 @@ class ControlError(Exception):
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(GraphError)
-    async def on_graph(_: Request, exc: GraphError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status)
+    async def on_graph(request: Request, exc: GraphError) -> JSONResponse:
+        body = exc.body()
+        report_refusal(request.app.state, request.method, request.url.path, exc.status, body)
+        return JSONResponse(body, status_code=exc.status)
 
     @app.exception_handler(ControlError)
     async def on_control(_: Request, exc: ControlError) -> JSONResponse:
@@ -129,4 +133,6 @@ def install_error_handlers(app: FastAPI) -> None:
             return JSONResponse(
                 {"error": {"code": "invalid_request", "message": problems}}, status_code=400
             )
-        return JSONResponse(invalid_parameter(problems).body(), status_code=400)
+        body = invalid_parameter(problems).body()
+        report_refusal(request.app.state, request.method, request.url.path, 400, body)
+        return JSONResponse(body, status_code=400)

@@ -9,12 +9,12 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
-from mock_whatsapp import __version__, logs, schemas
+from mock_whatsapp import __version__, events, logs, schemas
 from mock_whatsapp.business import Business
 from mock_whatsapp.faults import FaultBook
 from mock_whatsapp.graph_errors import install_error_handlers
 from mock_whatsapp.journal import open_journal
-from mock_whatsapp.routers import control, faults, graph, phones
+from mock_whatsapp.routers import control, faults, graph, inspector, phones, stream
 from mock_whatsapp.settings import Settings
 from mock_whatsapp.webhooks import WebhookSender
 
@@ -31,7 +31,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logs.configure("mock_whatsapp", settings.log_level)
         log.info("starting", extra={"config": settings.masked()})
-        journal = open_journal(settings.database_url)
+        journal = events.observe(open_journal(settings.database_url), app.state.bus)
         fault_book = FaultBook()
         webhooks = WebhookSender(
             settings.webhook_url,
@@ -44,6 +44,7 @@ def create_app(
             faults=fault_book,
         )
         app.state.business = Business(settings, webhooks, journal, fault_book)
+        app.state.bus.now = app.state.business.clock.now
         app.state.business.restore()
         try:
             yield
@@ -53,10 +54,13 @@ def create_app(
             journal.close()
 
     app = FastAPI(title="mock_whatsapp", version=__version__, lifespan=lifespan)
+    app.state.bus = events.EventBus()
     install_error_handlers(app)
     app.include_router(phones.router)
     app.include_router(control.router)
     app.include_router(faults.router)
+    app.include_router(stream.router)
+    app.include_router(inspector.router)
     app.include_router(graph.router)
     app.openapi = lambda: schemas.openapi_document(app)  # type: ignore[method-assign]
     return app

@@ -1,0 +1,264 @@
+"""The web inspector in headless Chromium: what the mock does shows up live, and the page
+drives the mock through its control API."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page, Route, expect
+
+from .conftest import PHONE_NUMBER_ID, TOKEN, Webhooks
+
+pytestmark = pytest.mark.browser
+
+PHONE = "15551234567"
+WAIT_MS = 10_000
+
+
+def eventually(probe: Callable[[], Any], what: str) -> Any:
+    """Poll `probe` until it returns something truthy; the mock works in the background."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        result = probe()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"never happened: {what}")
+
+
+def business_sends(mock_url: str, body: dict[str, Any]) -> str:
+    response = httpx.post(
+        f"{mock_url}/v21.0/{PHONE_NUMBER_ID}/messages",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        json={"messaging_product": "whatsapp", "to": PHONE, **body},
+    )
+    assert response.status_code == 200, response.text
+    wamid: str = response.json()["messages"][0]["id"]
+    return wamid
+
+
+def test_a_phone_message_appears_live_without_reload(page: Page, mock_url: str) -> None:
+    page.evaluate("window.notReloaded = true")
+    sent = httpx.post(f"{mock_url}/_mock/phones/{PHONE}/messages", json={"text": "Hello coach"})
+    assert sent.status_code == 201
+
+    conversation = page.locator(f"li[data-phone='{PHONE}']")
+    expect(conversation).to_contain_text("Hello coach", timeout=WAIT_MS)
+    conversation.click()
+    bubble = page.locator(f".bubble[data-id='{sent.json()['id']}']")
+    expect(bubble).to_contain_text("Hello coach")
+    expect(bubble).to_have_class(re.compile(r"\binbound\b"))
+    assert page.evaluate("window.notReloaded") is True
+
+
+def test_a_webhook_delivery_shows_its_payload_signature_and_response(
+    page: Page, mock_url: str, webhooks: tuple[Webhooks, str]
+) -> None:
+    received, url = webhooks
+    httpx.post(f"{mock_url}/_mock/phones/{PHONE}/messages", json={"text": "Sign me"})
+    eventually(lambda: received.texts() == ["Sign me"], "the receiver got the webhook")
+    [signature] = received.signatures
+
+    delivery = page.locator("details.delivery").filter(has_text="Sign me")
+    expect(delivery).to_contain_text("delivered", timeout=WAIT_MS)
+    expect(delivery).to_contain_text("200")
+    delivery.locator("summary").click()
+    expect(delivery.locator(".signature")).to_have_text(signature)
+    expect(delivery).to_contain_text(url)
+    expect(delivery.locator("table.attempts")).to_contain_text("HTTP 200")
+    payload = json.loads(delivery.locator("pre.json").inner_text())
+    assert payload == received.received[0]
+
+
+def test_a_message_sent_from_the_page_reaches_the_webhook_and_the_chat(
+    page: Page, mock_url: str, webhooks: tuple[Webhooks, str]
+) -> None:
+    received, _ = webhooks
+    page.fill("#new-chat-number", "+1 555 123 4567")
+    page.click("#new-chat button")
+    page.fill("#composer-text", "Typed in the inspector")
+    page.click("#composer-send")
+
+    expect(page.locator(".bubble.inbound")).to_contain_text(
+        "Typed in the inspector", timeout=WAIT_MS
+    )
+    expect(page.locator("#composer-text")).to_have_value("")
+    eventually(lambda: received.texts() == ["Typed in the inspector"], "the webhook")
+    chat = httpx.get(f"{mock_url}/_mock/phones/{PHONE}/messages").json()
+    assert [(m["direction"], m["text"]) for m in chat] == [("inbound", "Typed in the inspector")]
+
+
+def test_business_replies_show_their_ticks_and_buttons_can_be_tapped(
+    page: Page, mock_url: str, webhooks: tuple[Webhooks, str]
+) -> None:
+    received, _ = webhooks
+    httpx.post(f"{mock_url}/_mock/phones/{PHONE}/messages", json={"text": "Hi"})
+    page.locator(f"li[data-phone='{PHONE}']").click(timeout=WAIT_MS)
+    wamid = business_sends(
+        mock_url,
+        {
+            "type": "interactive",
+            "interactive": {
+                "type": "button",
+                "body": {"text": "Did you do it today?"},
+                "action": {
+                    "buttons": [
+                        {"type": "reply", "reply": {"id": "done", "title": "Done"}},
+                        {"type": "reply", "reply": {"id": "later", "title": "Next time"}},
+                    ]
+                },
+            },
+        },
+    )
+    question = page.locator(f".bubble[data-id='{wamid}']")
+    expect(question).to_contain_text("Did you do it today?", timeout=WAIT_MS)
+    # sent, delivered, read: the blue ticks arrive live.
+    expect(question).to_have_attribute("data-status", "read", timeout=WAIT_MS)
+    expect(question.locator(".ticks.read")).to_have_text("✓✓")
+
+    question.get_by_role("button", name="Done").click()
+    answer = page.locator(".bubble.inbound").filter(has_text="Done")
+    expect(answer).to_contain_text("tapped button", timeout=WAIT_MS)
+    expect(answer.locator(".context")).to_have_text("Did you do it today?")
+    eventually(lambda: "Done" in received.texts(), "the tap's webhook")
+    [tap] = [
+        m
+        for p in received.received
+        for m in p["entry"][0]["changes"][0]["value"].get("messages", [])
+        if m["type"] == "interactive"
+    ]
+    assert tap["interactive"]["button_reply"] == {"id": "done", "title": "Done"}
+    assert tap["context"]["id"] == wamid
+
+
+def test_a_failed_send_shows_the_error(page: Page, mock_url: str) -> None:
+    # The phone never wrote, so the 24-hour window is closed: accepted, then failed.
+    page.fill("#new-chat-number", PHONE)
+    page.click("#new-chat button")
+    wamid = business_sends(mock_url, {"type": "text", "text": {"body": "Out of the blue"}})
+    bubble = page.locator(f".bubble[data-id='{wamid}']")
+    expect(bubble).to_have_attribute("data-status", "failed", timeout=WAIT_MS)
+    expect(bubble.locator(".error")).to_contain_text("131047")
+
+
+def test_a_refused_api_call_is_counted_and_listed(page: Page, mock_url: str) -> None:
+    refused = httpx.post(
+        f"{mock_url}/v21.0/{PHONE_NUMBER_ID}/messages",
+        headers={"Authorization": "Bearer wrong"},
+        json={"messaging_product": "whatsapp", "to": PHONE, "text": {"body": "x"}},
+    )
+    assert refused.status_code == 401
+    expect(page.locator("#errors-count")).to_have_text("1", timeout=WAIT_MS)
+    page.click("[data-tab=events]")
+    error = page.locator("#event-list li").filter(has_text="api.error")
+    expect(error).to_contain_text('"code":190')
+
+
+def test_reset_empties_the_page(page: Page, mock_url: str) -> None:
+    httpx.post(f"{mock_url}/_mock/phones/{PHONE}/messages", json={"text": "Forget me"})
+    expect(page.locator(f"li[data-phone='{PHONE}']")).to_be_visible(timeout=WAIT_MS)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#reset")
+    expect(page.locator("#phone-list li")).to_have_count(0, timeout=WAIT_MS)
+    expect(page.locator("#delivery-list li")).to_have_count(0)
+    expect(page.locator("#no-phones")).to_be_visible()
+
+
+def test_the_page_catches_up_after_the_stream_drops(page: Page, mock_url: str) -> None:
+    page.evaluate("window.notReloaded = true")
+    # Cut the stream from the page's side; it reconnects and loads what it missed.
+    page.evaluate("socket.onopen = null; socket.close()")
+    httpx.post(f"{mock_url}/_mock/phones/{PHONE}/messages", json={"text": "While away"})
+    expect(page.locator(f"li[data-phone='{PHONE}']")).to_contain_text("While away", timeout=WAIT_MS)
+    expect(page.locator("#live")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
+    assert page.evaluate("window.notReloaded") is True
+
+
+# --- the faults panel, against the control API's contract --------------------------------
+
+
+class FaultApi:
+    """Plays the mock's fault API for the page (the contract of POST/GET/DELETE
+    /_mock/faults and PUT /_mock/limits) and records what the page asked."""
+
+    def __init__(self) -> None:
+        self.faults: list[dict[str, Any]] = []
+        self.limits = {"window_24h": True, "pair_rate_limit": True, "throughput": True}
+        self.requests: list[tuple[str, str, Any]] = []
+
+    def handle(self, route: Route) -> None:
+        request = route.request
+        path = request.url.split("/_mock", 1)[1]
+        body = request.post_data_json if request.post_data else None
+        self.requests.append((request.method, path, body))
+        if request.method == "GET" and path == "/faults":
+            route.fulfill(json={"faults": self.faults, "limits": self.limits})
+        elif request.method == "POST" and path == "/faults":
+            fault = {"id": f"f{len(self.requests)}", **body}
+            self.faults.append(fault)
+            route.fulfill(status=201, json={"fault": fault})
+        elif request.method == "DELETE" and path.startswith("/faults/"):
+            self.faults = [f for f in self.faults if f["id"] != path.rsplit("/", 1)[1]]
+            route.fulfill(status=204)
+        elif request.method == "PUT" and path == "/limits":
+            self.limits.update(body)
+            route.fulfill(json={"limits": self.limits})
+        else:
+            route.fulfill(status=404, json={"error": {"code": "not_found", "message": "no"}})
+
+
+def test_the_faults_panel_says_when_the_mock_has_no_fault_api(page: Page) -> None:
+    page.route(
+        re.compile(r".*/_mock/faults$"),
+        lambda route: route.fulfill(
+            status=404, json={"error": {"code": "not_found", "message": "Not Found"}}
+        ),
+    )
+    page.click("[data-tab=faults]")
+    expect(page.locator("#faults-unavailable")).to_have_text(
+        "Faults unavailable: this mock has no fault API.", timeout=WAIT_MS
+    )
+    expect(page.locator("#fault-form")).to_be_hidden()
+
+
+def test_the_faults_panel_creates_lists_deletes_faults_and_switches_limits(
+    page: Page,
+) -> None:
+    api = FaultApi()
+    page.route(re.compile(r".*/_mock/(faults|limits)(/.*)?$"), api.handle)
+    page.click("[data-tab=faults]")
+    expect(page.locator("#no-faults")).to_be_visible(timeout=WAIT_MS)
+
+    form = page.locator("#fault-form")
+    form.locator("select[name=target]").select_option("webhooks")
+    form.locator("input[name=probability]").fill("0.5")
+    form.locator("select[name=webhook]").select_option("delay")
+    form.locator("input[name=delay_seconds]").fill("3")
+    form.locator("input[name=times]").fill("2")
+    form.get_by_role("button", name="Add fault").click()
+    listed = page.locator("#fault-list li")
+    expect(listed).to_have_count(1, timeout=WAIT_MS)
+    expect(listed).to_contain_text("webhooks · p=0.5 · webhook delay 3s · 2 times")
+    [created] = [body for method, path, body in api.requests if method == "POST"]
+    assert created == {
+        "target": "webhooks",
+        "probability": 0.5,
+        "delay_seconds": 3,
+        "times": 2,
+        "webhook": "delay",
+    }
+
+    page.locator("#limits input[name=window_24h]").uncheck()
+    expect(page.locator("#limits input[name=window_24h]")).not_to_be_checked()
+    assert ("PUT", "/limits", {"window_24h": False}) in api.requests
+
+    fault_id = api.faults[0]["id"]
+    listed.get_by_role("button", name="Remove").click()
+    expect(listed).to_have_count(0, timeout=WAIT_MS)
+    assert ("DELETE", f"/faults/{fault_id}", None) in api.requests
