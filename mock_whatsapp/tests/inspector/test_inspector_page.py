@@ -76,6 +76,19 @@ def test_a_webhook_delivery_shows_its_payload_signature_and_response(
     assert payload == received.received[0]
 
 
+def test_deliveries_can_be_narrowed_to_the_open_chat(page: Page, mock_url: str) -> None:
+    httpx.post(f"{mock_url}/_mock/phones/{PHONE}/messages", json={"text": "From Ada"})
+    httpx.post(f"{mock_url}/_mock/phones/15559876543/messages", json={"text": "From Bob"})
+    deliveries = page.locator("details.delivery")
+    expect(deliveries).to_have_count(2, timeout=WAIT_MS)
+    page.locator(f"li[data-phone='{PHONE}']").click()
+    page.check("#only-selected")
+    expect(deliveries).to_have_count(1)
+    expect(deliveries).to_contain_text("From Ada")
+    page.uncheck("#only-selected")
+    expect(deliveries).to_have_count(2)
+
+
 def test_a_message_sent_from_the_page_reaches_the_webhook_and_the_chat(
     page: Page, mock_url: str, webhooks: tuple[Webhooks, str]
 ) -> None:

@@ -18,6 +18,7 @@ const state = {
   errors: 0,
   clockOffsetMs: 0, // the mock's clock minus this browser's
   openDeliveries: new Set(),
+  openEvents: new Set(),
   // What changed since the last frame: the phone numbers whose chats changed, and
   // whether the delivery list did.
   dirtyPhones: new Set(),
@@ -357,6 +358,7 @@ function select(number) {
   $("composer").hidden = false;
   renderPhones();
   renderChat(true);
+  if ($("only-selected").checked) renderDeliveries();
   $("composer-text").focus();
 }
 
@@ -541,16 +543,25 @@ function describePayload(payload) {
   return payload?.entry?.[0]?.changes?.[0]?.field || "webhook";
 }
 
+// The simulated phone a webhook is about: the sender of a message, the recipient of a status.
+function phoneOf(payload) {
+  const value = payload?.entry?.[0]?.changes?.[0]?.value;
+  return value?.messages?.[0]?.from ?? value?.statuses?.[0]?.recipient_id ?? null;
+}
+
 function renderDeliveries() {
   const list = $("delivery-list");
-  const deliveries = [...state.deliveries.values()].sort((a, b) => b.id - a.id);
+  const onlySelected = $("only-selected").checked && state.selected;
+  const deliveries = [...state.deliveries.values()]
+    .filter((d) => !onlySelected || phoneOf(d.payload) === state.selected)
+    .sort((a, b) => b.id - a.id);
   const shown = deliveries.slice(0, MAX_DELIVERIES_SHOWN);
   list.replaceChildren(...shown.map(deliveryItem));
   if (deliveries.length > shown.length) {
     list.append(el("li", { class: "empty" }, `… and ${deliveries.length - shown.length} older`));
   }
   $("no-deliveries").hidden = deliveries.length > 0;
-  $("webhooks-count").textContent = String(deliveries.length);
+  $("webhooks-count").textContent = String(state.deliveries.size);
 }
 
 function deliveryItem(d) {
@@ -666,10 +677,16 @@ function renderEvents() {
       .map((e) =>
         el(
           "li",
-          { title: JSON.stringify(e.data, null, 2) },
+          {
+            dataset: { seq: e.seq },
+            onclick: () => {
+              if (!state.openEvents.delete(e.seq)) state.openEvents.add(e.seq);
+              renderEvents();
+            },
+          },
           el("span", { class: "seq" }, String(e.seq)),
           el("span", { class: `kind ${e.kind === "api.error" ? "error" : ""}` }, e.kind, " ", el("span", { class: "muted" }, shortTime(e.time))),
-          el("span", { class: "data" }, JSON.stringify(e.data)),
+          state.openEvents.has(e.seq) ? jsonBlock(e.data) : el("span", { class: "data" }, JSON.stringify(e.data)),
         ),
       ),
   );
@@ -828,6 +845,7 @@ function bindUi() {
   $("new-chat").addEventListener("submit", openChat);
   $("fault-form").addEventListener("submit", addFault);
   $("reset").addEventListener("click", reset);
+  $("only-selected").addEventListener("change", renderDeliveries);
   for (const button of document.querySelectorAll("[data-advance]")) {
     button.addEventListener("click", () => advanceClock(Number(button.dataset.advance)));
   }
