@@ -275,3 +275,24 @@ def test_the_faults_panel_creates_lists_deletes_faults_and_switches_limits(
     listed.get_by_role("button", name="Remove").click()
     expect(listed).to_have_count(0, timeout=WAIT_MS)
     assert ("DELETE", f"/faults/{fault_id}", None) in api.requests
+
+
+def test_a_browser_event_source_replays_and_follows_the_sse_stream(
+    page: Page, mock_url: str
+) -> None:
+    # The page itself uses the WebSocket; this checks the SSE framing with the browser's
+    # own EventSource, which is what a dashboard of one's own would use.
+    httpx.post(f"{mock_url}/_mock/phones/{PHONE}/messages", json={"text": "Before"})
+    page.evaluate(
+        """() => {
+        window.seen = [];
+        const source = new EventSource("/_mock/events?after=0");
+        source.addEventListener("message.inbound", (e) =>
+            window.seen.push({ id: e.lastEventId, event: JSON.parse(e.data) }));
+        }"""
+    )
+    httpx.post(f"{mock_url}/_mock/phones/{PHONE}/messages", json={"text": "Over SSE"})
+    page.wait_for_function("window.seen.length === 2", timeout=WAIT_MS)
+    seen = page.evaluate("window.seen")
+    assert [s["event"]["data"]["text"] for s in seen] == ["Before", "Over SSE"]
+    assert [s["id"] for s in seen] == [str(s["event"]["seq"]) for s in seen]
