@@ -296,3 +296,32 @@ def test_a_browser_event_source_replays_and_follows_the_sse_stream(
     seen = page.evaluate("window.seen")
     assert [s["event"]["data"]["text"] for s in seen] == ["Before", "Over SSE"]
     assert [s["id"] for s in seen] == [str(s["event"]["seq"]) for s in seen]
+
+
+def test_a_kept_response_body_is_shown_with_its_attempt(page: Page, mock_url: str) -> None:
+    # Today's delivery log keeps the status only; a log that keeps the receiver's answer
+    # too has it shown under the status.
+    logged = {
+        "id": 1,
+        "url": "http://receiver.invalid/webhooks/whatsapp",
+        "state": "delivered",
+        "payload": {"object": "whatsapp_business_account", "entry": []},
+        "signature": "sha256=" + "0" * 64,
+        "attempts": [
+            {
+                "number": 1,
+                "at": "2031-01-01T00:00:00+00:00",
+                "status_code": 200,
+                "latency_ms": 1.5,
+                "error": None,
+                "response_body": '{"status":"ok"}',
+            },
+        ],
+    }
+    page.route(
+        re.compile(r".*/_mock/webhooks/deliveries$"), lambda route: route.fulfill(json=[logged])
+    )
+    page.reload()
+    delivery = page.locator("details.delivery")
+    delivery.locator("summary").click(timeout=WAIT_MS)
+    expect(delivery.locator("table.attempts .response")).to_have_text('{"status":"ok"}')

@@ -626,11 +626,19 @@ function attemptsTable(d) {
         {},
         el("td", {}, String(a.number)),
         el("td", { class: "mono" }, a.at ? new Date(a.at).toLocaleTimeString() : ""),
-        el("td", { class: "mono" }, a.status_code != null ? `HTTP ${a.status_code}` : a.error || ""),
+        el("td", { class: "mono" }, a.status_code != null ? `HTTP ${a.status_code}` : a.error || "", responseBody(a)),
         el("td", { class: "mono" }, `${a.latency_ms} ms`),
       ),
     ),
   );
+}
+
+// The receiver's answer, when the delivery log keeps it (older mocks record only the status).
+function responseBody(a) {
+  const body = a.response_body ?? a.response ?? a.body;
+  if (body === undefined || body === null || body === "") return null;
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  return el("div", { class: "response muted", title: text }, text.length > 200 ? text.slice(0, 200) + "…" : text);
 }
 
 // Pretty JSON with coloured keys, strings, numbers and literals, built as DOM nodes.
