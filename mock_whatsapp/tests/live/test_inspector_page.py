@@ -150,6 +150,84 @@ def test_business_replies_show_their_ticks_and_buttons_can_be_tapped(
     assert tap["context"]["id"] == wamid
 
 
+def test_templates_and_lists_are_shown_and_a_list_row_can_be_chosen(
+    page: Page, mock_url: str, webhooks: tuple[Webhooks, str]
+) -> None:
+    received, _ = webhooks
+    httpx.post(f"{mock_url}/_mock/phones/{PHONE}/messages", json={"text": "Hi"})
+    page.locator(f"li[data-phone='{PHONE}']").click(timeout=WAIT_MS)
+    reminder = business_sends(
+        mock_url,
+        {
+            "type": "template",
+            "template": {
+                "name": "daily_prompt_reminder",
+                "language": {"code": "en"},
+                "components": [
+                    {
+                        "type": "body",
+                        "parameters": [
+                            {"type": "text", "text": "Ada"},
+                            {"type": "text", "text": "stretch"},
+                        ],
+                    }
+                ],
+            },
+        },
+    )
+    bubble = page.locator(f".bubble[data-id='{reminder}']")
+    expect(bubble.locator(".kind")).to_have_text("template · daily_prompt_reminder")
+    expect(bubble).to_contain_text("Hi Ada, your daily habit is waiting: stretch.")
+
+    menu = business_sends(
+        mock_url,
+        {
+            "type": "interactive",
+            "interactive": {
+                "type": "list",
+                "header": {"type": "text", "text": "Reschedule"},
+                "body": {"text": "When shall I ask again?"},
+                "footer": {"text": "You can change it later"},
+                "action": {
+                    "button": "Pick a time",
+                    "sections": [
+                        {
+                            "title": "Today",
+                            "rows": [
+                                {"id": "evening", "title": "This evening", "description": "18:00"},
+                                {"id": "night", "title": "Tonight"},
+                            ],
+                        },
+                        {"title": "Later", "rows": [{"id": "tomorrow", "title": "Tomorrow"}]},
+                    ],
+                },
+            },
+        },
+    )
+    listing = page.locator(f".bubble[data-id='{menu}']")
+    expect(listing).to_contain_text("Reschedule", timeout=WAIT_MS)
+    expect(listing.locator(".footer")).to_have_text("You can change it later")
+    expect(listing.locator(".choices button")).to_have_count(3)
+    listing.get_by_role("button", name="This evening").click()
+    answer = page.locator(".bubble.inbound").filter(has_text="This evening")
+    expect(answer.locator(".kind")).to_have_text("chose from list", timeout=WAIT_MS)
+    eventually(
+        lambda: any(
+            m.get("interactive", {}).get("type") == "list_reply"
+            for p in list(received.received)
+            for m in p["entry"][0]["changes"][0]["value"].get("messages", [])
+        ),
+        "the list reply's webhook",
+    )
+    [reply] = [
+        m["interactive"]["list_reply"]
+        for p in received.received
+        for m in p["entry"][0]["changes"][0]["value"].get("messages", [])
+        if m["type"] == "interactive"
+    ]
+    assert reply == {"id": "evening", "title": "This evening", "description": "18:00"}
+
+
 def test_a_failed_send_shows_the_error(page: Page, mock_url: str) -> None:
     # The phone never wrote, so the 24-hour window is closed: accepted, then failed.
     page.fill("#new-chat-number", PHONE)
@@ -158,6 +236,25 @@ def test_a_failed_send_shows_the_error(page: Page, mock_url: str) -> None:
     bubble = page.locator(f".bubble[data-id='{wamid}']")
     expect(bubble).to_have_attribute("data-status", "failed", timeout=WAIT_MS)
     expect(bubble.locator(".error")).to_contain_text("131047")
+
+
+def test_the_choices_of_a_message_that_failed_cannot_be_tapped(page: Page, mock_url: str) -> None:
+    page.fill("#new-chat-number", PHONE)
+    page.click("#new-chat button")
+    wamid = business_sends(
+        mock_url,
+        {
+            "type": "interactive",
+            "interactive": {
+                "type": "button",
+                "body": {"text": "Never arrives"},
+                "action": {"buttons": [{"type": "reply", "reply": {"id": "a", "title": "A"}}]},
+            },
+        },
+    )
+    bubble = page.locator(f".bubble[data-id='{wamid}']")
+    expect(bubble).to_have_attribute("data-status", "failed", timeout=WAIT_MS)
+    expect(bubble.get_by_role("button", name="A")).to_be_disabled()
 
 
 def test_a_refused_api_call_is_counted_and_listed(page: Page, mock_url: str) -> None:

@@ -456,10 +456,16 @@ function bubble(p, m) {
 
 function choices(p, m, details) {
   const box = el("div", { class: "choices" });
+  // A failed message never reached the phone: there is nothing to tap.
+  const disabled = m.status === "failed";
   if (details.type === "button") {
     for (const b of details.buttons || []) {
       box.append(
-        el("button", { type: "button", onclick: () => tap(p.number, m.id, { button_reply: { id: b.id, title: b.title } }) }, b.title),
+        el(
+          "button",
+          { type: "button", disabled, onclick: () => tap(p.number, m.id, { button_reply: { id: b.id, title: b.title } }) },
+          b.title,
+        ),
       );
     }
   } else if (details.type === "list") {
@@ -472,7 +478,7 @@ function choices(p, m, details) {
         box.append(
           el(
             "button",
-            { type: "button", onclick: () => tap(p.number, m.id, { list_reply: reply }) },
+            { type: "button", disabled, onclick: () => tap(p.number, m.id, { list_reply: reply }) },
             row.title,
             row.description ? el("span", { class: "row-desc" }, row.description) : null,
           ),
