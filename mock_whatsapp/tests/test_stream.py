@@ -149,11 +149,12 @@ async def test_sse_sends_heartbeats_when_quiet(
         assert (await reader.next_frame())["comments"] == ["heartbeat"]
 
 
-async def test_sse_rejects_a_bad_last_event_id(server: str) -> None:
+async def test_sse_rejects_a_bad_last_event_id_or_after(server: str) -> None:
     async with httpx.AsyncClient(base_url=f"http://{server}") as client:
-        response = await client.get("/_mock/events", headers={"Last-Event-ID": "abc"})
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_request"
+        for bad in ({"headers": {"Last-Event-ID": "abc"}}, {"params": {"after": "²"}}):
+            response = await client.get("/_mock/events", **bad)
+            assert response.status_code == 400
+            assert response.json()["error"]["code"] == "invalid_request"
 
 
 async def test_closed_clients_are_unsubscribed(served: tuple[str, FastAPI]) -> None:

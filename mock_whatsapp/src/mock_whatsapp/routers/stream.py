@@ -36,7 +36,7 @@ def _bus(app_state: Any) -> EventBus:
 def _seq(raw: str | None, name: str) -> int | None:
     if raw is None or raw == "":
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise ControlError(400, "invalid_request", f"{name} must be a non-negative integer")
     return int(raw)
 
