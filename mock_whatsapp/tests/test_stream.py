@@ -7,6 +7,7 @@ import json
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -148,11 +149,12 @@ async def test_sse_sends_heartbeats_when_quiet(
         assert (await reader.next_frame())["comments"] == ["heartbeat"]
 
 
-async def test_sse_rejects_a_bad_last_event_id(server: str) -> None:
+async def test_sse_rejects_a_bad_last_event_id_or_after(server: str) -> None:
     async with httpx.AsyncClient(base_url=f"http://{server}") as client:
-        response = await client.get("/_mock/events", headers={"Last-Event-ID": "abc"})
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_request"
+        for bad in ({"headers": {"Last-Event-ID": "abc"}}, {"params": {"after": "²"}}):
+            response = await client.get("/_mock/events", **bad)
+            assert response.status_code == 400
+            assert response.json()["error"]["code"] == "invalid_request"
 
 
 async def test_closed_clients_are_unsubscribed(served: tuple[str, FastAPI]) -> None:
@@ -236,3 +238,15 @@ async def test_websocket_rejects_a_bad_after(server: str) -> None:
     with pytest.raises((InvalidStatus, ConnectionClosed)):
         async with connect(f"ws://{server}/_mock/events/ws?after=-3") as ws:
             await asyncio.wait_for(ws.recv(), 10)
+
+
+async def test_events_other_modules_publish_are_streamed(served: tuple[str, FastAPI]) -> None:
+    server, app = served
+    async with connect(f"ws://{server}/_mock/events/ws") as ws:
+        await until(lambda: len(app.state.bus.listeners) == 1)
+        app.state.bus.publish(
+            "fault.injected", {"id": "f1", "until": datetime(2031, 1, 1, tzinfo=UTC)}
+        )
+        event = json.loads(await asyncio.wait_for(ws.recv(), 10))
+    assert event["kind"] == "fault.injected"
+    assert event["data"] == {"id": "f1", "until": "2031-01-01 00:00:00+00:00"}

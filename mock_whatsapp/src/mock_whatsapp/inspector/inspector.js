@@ -18,6 +18,7 @@ const state = {
   errors: 0,
   clockOffsetMs: 0, // the mock's clock minus this browser's
   openDeliveries: new Set(),
+  openEvents: new Set(),
   // What changed since the last frame: the phone numbers whose chats changed, and
   // whether the delivery list did.
   dirtyPhones: new Set(),
@@ -357,6 +358,7 @@ function select(number) {
   $("composer").hidden = false;
   renderPhones();
   renderChat(true);
+  if ($("only-selected").checked) renderDeliveries();
   $("composer-text").focus();
 }
 
@@ -454,10 +456,16 @@ function bubble(p, m) {
 
 function choices(p, m, details) {
   const box = el("div", { class: "choices" });
+  // A failed message never reached the phone: there is nothing to tap.
+  const disabled = m.status === "failed";
   if (details.type === "button") {
     for (const b of details.buttons || []) {
       box.append(
-        el("button", { type: "button", onclick: () => tap(p.number, m.id, { button_reply: { id: b.id, title: b.title } }) }, b.title),
+        el(
+          "button",
+          { type: "button", disabled, onclick: () => tap(p.number, m.id, { button_reply: { id: b.id, title: b.title } }) },
+          b.title,
+        ),
       );
     }
   } else if (details.type === "list") {
@@ -470,7 +478,7 @@ function choices(p, m, details) {
         box.append(
           el(
             "button",
-            { type: "button", onclick: () => tap(p.number, m.id, { list_reply: reply }) },
+            { type: "button", disabled, onclick: () => tap(p.number, m.id, { list_reply: reply }) },
             row.title,
             row.description ? el("span", { class: "row-desc" }, row.description) : null,
           ),
@@ -541,16 +549,25 @@ function describePayload(payload) {
   return payload?.entry?.[0]?.changes?.[0]?.field || "webhook";
 }
 
+// The simulated phone a webhook is about: the sender of a message, the recipient of a status.
+function phoneOf(payload) {
+  const value = payload?.entry?.[0]?.changes?.[0]?.value;
+  return value?.messages?.[0]?.from ?? value?.statuses?.[0]?.recipient_id ?? null;
+}
+
 function renderDeliveries() {
   const list = $("delivery-list");
-  const deliveries = [...state.deliveries.values()].sort((a, b) => b.id - a.id);
+  const onlySelected = $("only-selected").checked && state.selected;
+  const deliveries = [...state.deliveries.values()]
+    .filter((d) => !onlySelected || phoneOf(d.payload) === state.selected)
+    .sort((a, b) => b.id - a.id);
   const shown = deliveries.slice(0, MAX_DELIVERIES_SHOWN);
   list.replaceChildren(...shown.map(deliveryItem));
   if (deliveries.length > shown.length) {
     list.append(el("li", { class: "empty" }, `… and ${deliveries.length - shown.length} older`));
   }
   $("no-deliveries").hidden = deliveries.length > 0;
-  $("webhooks-count").textContent = String(deliveries.length);
+  $("webhooks-count").textContent = String(state.deliveries.size);
 }
 
 function deliveryItem(d) {
@@ -615,11 +632,19 @@ function attemptsTable(d) {
         {},
         el("td", {}, String(a.number)),
         el("td", { class: "mono" }, a.at ? new Date(a.at).toLocaleTimeString() : ""),
-        el("td", { class: "mono" }, a.status_code != null ? `HTTP ${a.status_code}` : a.error || ""),
+        el("td", { class: "mono" }, a.status_code != null ? `HTTP ${a.status_code}` : a.error || "", responseBody(a)),
         el("td", { class: "mono" }, `${a.latency_ms} ms`),
       ),
     ),
   );
+}
+
+// The receiver's answer, when the delivery log keeps it (older mocks record only the status).
+function responseBody(a) {
+  const body = a.response_body ?? a.response ?? a.body;
+  if (body === undefined || body === null || body === "") return null;
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  return el("div", { class: "response muted", title: text }, text.length > 200 ? text.slice(0, 200) + "…" : text);
 }
 
 // Pretty JSON with coloured keys, strings, numbers and literals, built as DOM nodes.
@@ -666,10 +691,16 @@ function renderEvents() {
       .map((e) =>
         el(
           "li",
-          { title: JSON.stringify(e.data, null, 2) },
+          {
+            dataset: { seq: e.seq },
+            onclick: () => {
+              if (!state.openEvents.delete(e.seq)) state.openEvents.add(e.seq);
+              renderEvents();
+            },
+          },
           el("span", { class: "seq" }, String(e.seq)),
           el("span", { class: `kind ${e.kind === "api.error" ? "error" : ""}` }, e.kind, " ", el("span", { class: "muted" }, shortTime(e.time))),
-          el("span", { class: "data" }, JSON.stringify(e.data)),
+          state.openEvents.has(e.seq) ? jsonBlock(e.data) : el("span", { class: "data" }, JSON.stringify(e.data)),
         ),
       ),
   );
@@ -828,6 +859,7 @@ function bindUi() {
   $("new-chat").addEventListener("submit", openChat);
   $("fault-form").addEventListener("submit", addFault);
   $("reset").addEventListener("click", reset);
+  $("only-selected").addEventListener("change", renderDeliveries);
   for (const button of document.querySelectorAll("[data-advance]")) {
     button.addEventListener("click", () => advanceClock(Number(button.dataset.advance)));
   }

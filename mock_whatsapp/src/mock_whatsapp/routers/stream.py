@@ -36,13 +36,18 @@ def _bus(app_state: Any) -> EventBus:
 def _seq(raw: str | None, name: str) -> int | None:
     if raw is None or raw == "":
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise ControlError(400, "invalid_request", f"{name} must be a non-negative integer")
     return int(raw)
 
 
+def to_json(event: Event) -> str:
+    # default=str: a publisher's data may hold a datetime; it must not break the stream.
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def sse_frame(event: Event) -> str:
-    data = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+    data = to_json(event)
     return f"id: {event['seq']}\nevent: {event['kind']}\ndata: {data}\n\n"
 
 
@@ -103,7 +108,7 @@ async def stream_ws(websocket: WebSocket, after: str | None = None) -> None:
 
     async def send_events(replay: list[Event], subscription: Subscription) -> None:
         for old in replay:
-            await websocket.send_text(json.dumps(old, ensure_ascii=False))
+            await websocket.send_text(to_json(old))
         while True:
             try:
                 event = await subscription.next(HEARTBEAT_SECONDS)
@@ -111,7 +116,7 @@ async def stream_ws(websocket: WebSocket, after: str | None = None) -> None:
                 await websocket.close(TOO_SLOW, "too slow: reconnect with ?after=<last seq>")
                 return
             if event is not None:
-                await websocket.send_text(json.dumps(event, ensure_ascii=False))
+                await websocket.send_text(to_json(event))
 
     async def until_closed() -> None:
         # Listening is the only way to learn that a quiet client has gone; what it sends

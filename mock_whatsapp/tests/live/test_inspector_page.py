@@ -76,6 +76,19 @@ def test_a_webhook_delivery_shows_its_payload_signature_and_response(
     assert payload == received.received[0]
 
 
+def test_deliveries_can_be_narrowed_to_the_open_chat(page: Page, mock_url: str) -> None:
+    httpx.post(f"{mock_url}/_mock/phones/{PHONE}/messages", json={"text": "From Ada"})
+    httpx.post(f"{mock_url}/_mock/phones/15559876543/messages", json={"text": "From Bob"})
+    deliveries = page.locator("details.delivery")
+    expect(deliveries).to_have_count(2, timeout=WAIT_MS)
+    page.locator(f"li[data-phone='{PHONE}']").click()
+    page.check("#only-selected")
+    expect(deliveries).to_have_count(1)
+    expect(deliveries).to_contain_text("From Ada")
+    page.uncheck("#only-selected")
+    expect(deliveries).to_have_count(2)
+
+
 def test_a_message_sent_from_the_page_reaches_the_webhook_and_the_chat(
     page: Page, mock_url: str, webhooks: tuple[Webhooks, str]
 ) -> None:
@@ -137,6 +150,84 @@ def test_business_replies_show_their_ticks_and_buttons_can_be_tapped(
     assert tap["context"]["id"] == wamid
 
 
+def test_templates_and_lists_are_shown_and_a_list_row_can_be_chosen(
+    page: Page, mock_url: str, webhooks: tuple[Webhooks, str]
+) -> None:
+    received, _ = webhooks
+    httpx.post(f"{mock_url}/_mock/phones/{PHONE}/messages", json={"text": "Hi"})
+    page.locator(f"li[data-phone='{PHONE}']").click(timeout=WAIT_MS)
+    reminder = business_sends(
+        mock_url,
+        {
+            "type": "template",
+            "template": {
+                "name": "daily_prompt_reminder",
+                "language": {"code": "en"},
+                "components": [
+                    {
+                        "type": "body",
+                        "parameters": [
+                            {"type": "text", "text": "Ada"},
+                            {"type": "text", "text": "stretch"},
+                        ],
+                    }
+                ],
+            },
+        },
+    )
+    bubble = page.locator(f".bubble[data-id='{reminder}']")
+    expect(bubble.locator(".kind")).to_have_text("template · daily_prompt_reminder")
+    expect(bubble).to_contain_text("Hi Ada, your daily habit is waiting: stretch.")
+
+    menu = business_sends(
+        mock_url,
+        {
+            "type": "interactive",
+            "interactive": {
+                "type": "list",
+                "header": {"type": "text", "text": "Reschedule"},
+                "body": {"text": "When shall I ask again?"},
+                "footer": {"text": "You can change it later"},
+                "action": {
+                    "button": "Pick a time",
+                    "sections": [
+                        {
+                            "title": "Today",
+                            "rows": [
+                                {"id": "evening", "title": "This evening", "description": "18:00"},
+                                {"id": "night", "title": "Tonight"},
+                            ],
+                        },
+                        {"title": "Later", "rows": [{"id": "tomorrow", "title": "Tomorrow"}]},
+                    ],
+                },
+            },
+        },
+    )
+    listing = page.locator(f".bubble[data-id='{menu}']")
+    expect(listing).to_contain_text("Reschedule", timeout=WAIT_MS)
+    expect(listing.locator(".footer")).to_have_text("You can change it later")
+    expect(listing.locator(".choices button")).to_have_count(3)
+    listing.get_by_role("button", name="This evening").click()
+    answer = page.locator(".bubble.inbound").filter(has_text="This evening")
+    expect(answer.locator(".kind")).to_have_text("chose from list", timeout=WAIT_MS)
+    eventually(
+        lambda: any(
+            m.get("interactive", {}).get("type") == "list_reply"
+            for p in list(received.received)
+            for m in p["entry"][0]["changes"][0]["value"].get("messages", [])
+        ),
+        "the list reply's webhook",
+    )
+    [reply] = [
+        m["interactive"]["list_reply"]
+        for p in received.received
+        for m in p["entry"][0]["changes"][0]["value"].get("messages", [])
+        if m["type"] == "interactive"
+    ]
+    assert reply == {"id": "evening", "title": "This evening", "description": "18:00"}
+
+
 def test_a_failed_send_shows_the_error(page: Page, mock_url: str) -> None:
     # The phone never wrote, so the 24-hour window is closed: accepted, then failed.
     page.fill("#new-chat-number", PHONE)
@@ -145,6 +236,25 @@ def test_a_failed_send_shows_the_error(page: Page, mock_url: str) -> None:
     bubble = page.locator(f".bubble[data-id='{wamid}']")
     expect(bubble).to_have_attribute("data-status", "failed", timeout=WAIT_MS)
     expect(bubble.locator(".error")).to_contain_text("131047")
+
+
+def test_the_choices_of_a_message_that_failed_cannot_be_tapped(page: Page, mock_url: str) -> None:
+    page.fill("#new-chat-number", PHONE)
+    page.click("#new-chat button")
+    wamid = business_sends(
+        mock_url,
+        {
+            "type": "interactive",
+            "interactive": {
+                "type": "button",
+                "body": {"text": "Never arrives"},
+                "action": {"buttons": [{"type": "reply", "reply": {"id": "a", "title": "A"}}]},
+            },
+        },
+    )
+    bubble = page.locator(f".bubble[data-id='{wamid}']")
+    expect(bubble).to_have_attribute("data-status", "failed", timeout=WAIT_MS)
+    expect(bubble.get_by_role("button", name="A")).to_be_disabled()
 
 
 def test_a_refused_api_call_is_counted_and_listed(page: Page, mock_url: str) -> None:
@@ -262,3 +372,53 @@ def test_the_faults_panel_creates_lists_deletes_faults_and_switches_limits(
     listed.get_by_role("button", name="Remove").click()
     expect(listed).to_have_count(0, timeout=WAIT_MS)
     assert ("DELETE", f"/faults/{fault_id}", None) in api.requests
+
+
+def test_a_browser_event_source_replays_and_follows_the_sse_stream(
+    page: Page, mock_url: str
+) -> None:
+    # The page itself uses the WebSocket; this checks the SSE framing with the browser's
+    # own EventSource, which is what a dashboard of one's own would use.
+    httpx.post(f"{mock_url}/_mock/phones/{PHONE}/messages", json={"text": "Before"})
+    page.evaluate(
+        """() => {
+        window.seen = [];
+        const source = new EventSource("/_mock/events?after=0");
+        source.addEventListener("message.inbound", (e) =>
+            window.seen.push({ id: e.lastEventId, event: JSON.parse(e.data) }));
+        }"""
+    )
+    httpx.post(f"{mock_url}/_mock/phones/{PHONE}/messages", json={"text": "Over SSE"})
+    page.wait_for_function("window.seen.length === 2", timeout=WAIT_MS)
+    seen = page.evaluate("window.seen")
+    assert [s["event"]["data"]["text"] for s in seen] == ["Before", "Over SSE"]
+    assert [s["id"] for s in seen] == [str(s["event"]["seq"]) for s in seen]
+
+
+def test_a_kept_response_body_is_shown_with_its_attempt(page: Page, mock_url: str) -> None:
+    # Today's delivery log keeps the status only; a log that keeps the receiver's answer
+    # too has it shown under the status.
+    logged = {
+        "id": 1,
+        "url": "http://receiver.invalid/webhooks/whatsapp",
+        "state": "delivered",
+        "payload": {"object": "whatsapp_business_account", "entry": []},
+        "signature": "sha256=" + "0" * 64,
+        "attempts": [
+            {
+                "number": 1,
+                "at": "2031-01-01T00:00:00+00:00",
+                "status_code": 200,
+                "latency_ms": 1.5,
+                "error": None,
+                "response_body": '{"status":"ok"}',
+            },
+        ],
+    }
+    page.route(
+        re.compile(r".*/_mock/webhooks/deliveries$"), lambda route: route.fulfill(json=[logged])
+    )
+    page.reload()
+    delivery = page.locator("details.delivery")
+    delivery.locator("summary").click(timeout=WAIT_MS)
+    expect(delivery.locator("table.attempts .response")).to_have_text('{"status":"ok"}')

@@ -1,5 +1,5 @@
-"""The inspector page in headless Chromium, against the mock run as a real process with a
-real webhook receiver.
+"""The mock run as a real process (`python -m mock_whatsapp`) with a real webhook
+receiver, and its inspector page in headless Chromium.
 
 Chromium is Debian's package (scripts/test installs it); Playwright drives it through its
 bundled driver and never downloads a browser of its own.
@@ -98,8 +98,10 @@ def webhooks() -> Iterator[tuple[Webhooks, str]]:
 
 
 @pytest.fixture
-def mock_url(webhooks: tuple[Webhooks, str], tmp_path: Path) -> Iterator[str]:
-    """`python -m mock_whatsapp` on a free port, memory only; yields its base URL."""
+def mock_process(
+    webhooks: tuple[Webhooks, str], tmp_path: Path
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`python -m mock_whatsapp` on a free port, memory only: its base URL and process."""
     port = pgcluster.free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("MOCK_WA_")},
@@ -127,7 +129,7 @@ def mock_url(webhooks: tuple[Webhooks, str], tmp_path: Path) -> Iterator[str]:
                 pass
             assert time.monotonic() < deadline, "the mock did not become ready"
             time.sleep(0.1)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         try:
@@ -136,6 +138,11 @@ def mock_url(webhooks: tuple[Webhooks, str], tmp_path: Path) -> Iterator[str]:
             process.kill()
             process.wait()
         log.close()
+
+
+@pytest.fixture
+def mock_url(mock_process: tuple[str, subprocess.Popen[bytes]]) -> str:
+    return mock_process[0]
 
 
 @pytest.fixture(scope="module")
