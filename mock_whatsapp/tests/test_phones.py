@@ -166,3 +166,45 @@ async def test_phones_send_images_locations_reactions_and_contacts(
     ]
     missing = await mock.post("/_mock/phones/15551234567/messages", json={"type": "location"})
     assert missing.status_code == 400
+
+
+async def test_phone_files_and_unsupported_messages(
+    mock: httpx.AsyncClient, receiver: Any, drain: Callable[[], Any]
+) -> None:
+    sends = [
+        {"type": "document", "document": {"caption": "my plan", "filename": "plan.pdf"}},
+        {"type": "audio", "audio": {}},
+        {"type": "unsupported", "unsupported": {"type": "poll"}},
+    ]
+    for body in sends:
+        resp = await mock.post("/_mock/phones/15551234567/messages", json=body)
+        assert resp.status_code == 201, resp.text
+    await drain()
+    by_type = {m["type"]: m for m in receiver.messages()}
+    document, audio, unsupported = by_type["document"], by_type["audio"], by_type["unsupported"]
+    assert document["document"]["filename"] == "plan.pdf"
+    assert document["document"]["mime_type"] == "application/pdf"
+    assert audio["audio"]["id"] and "caption" not in audio["audio"]
+    assert unsupported["unsupported"] == {"type": "poll"}
+    assert unsupported["errors"][0]["code"] == 131051
+    missing = await mock.post("/_mock/phones/15551234567/messages", json={"type": "video"})
+    assert missing.status_code == 400
+
+
+async def test_unknown_media_id_is_accepted_then_fails_with_131053(
+    mock: httpx.AsyncClient, receiver: Any, drain: Callable[[], Any]
+) -> None:
+    await mock.post("/_mock/phones/15551234567/messages", json={"text": "hi"})
+    payload = {
+        "messaging_product": "whatsapp",
+        "to": "15551234567",
+        "type": "image",
+        "image": {"id": "404404"},
+    }
+    headers = {"Authorization": "Bearer test-token"}
+    assert (
+        await mock.post("/v21.0/123456789/messages", json=payload, headers=headers)
+    ).status_code == 200
+    await drain()
+    [status] = receiver.statuses()
+    assert status["status"] == "failed" and status["errors"][0]["code"] == 131053

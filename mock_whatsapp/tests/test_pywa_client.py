@@ -240,6 +240,23 @@ def test_phone_image_reaches_pywa_and_downloads(setup: Setup) -> None:
     assert b"my run" in message.image.get_bytes()
 
 
+def test_phone_document_and_unsupported_message_reach_pywa(setup: Setup) -> None:
+    before = len(setup.seen.messages)
+    document = {"type": "document", "document": {"caption": "plan", "filename": "plan.pdf"}}
+    poll = {"type": "unsupported", "unsupported": {"type": "poll"}}
+    for body in (document, poll):
+        assert setup.mock.post(f"/_mock/phones/{USER}/messages", json=body).status_code == 201
+    arrived = setup.seen.wait(
+        lambda: len(setup.seen.messages) >= before + 2 and setup.seen.messages[before:]
+    )
+    # Two webhooks in flight at once may arrive in either order, as on Meta.
+    [doc] = [m for m in arrived if m.type == types.MessageType.DOCUMENT]
+    [odd] = [m for m in arrived if m.type != types.MessageType.DOCUMENT]
+    assert doc.document.filename == "plan.pdf" and b"plan" in doc.document.get_bytes()
+    assert odd.type == types.MessageType.UNSUPPORTED
+    assert odd.error is not None and odd.error.code == 131051
+
+
 def test_template_mark_read_and_typing(setup: Setup) -> None:
     inbound = open_window(setup)
     sent = setup.wa.send_template(

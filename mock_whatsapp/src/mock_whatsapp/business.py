@@ -26,10 +26,22 @@ WINDOW = timedelta(hours=24)
 OPAQUE_MAX = 512  # biz_opaque_callback_data, as Meta limits it
 
 
+# What a phone's files are, by kind (the mock invents their bytes).
+INBOUND_MEDIA = {
+    "image": "image/jpeg",
+    "audio": "audio/ogg",
+    "video": "video/mp4",
+    "document": "application/pdf",
+    "sticker": "image/webp",
+}
+
+
 def describe_inbound(kind: str, obj: Any) -> str:
     """What the chat shows for a phone's non-text message."""
-    if kind == "image":
-        return str(obj.get("caption") or "[image]")
+    if kind in INBOUND_MEDIA:
+        return str(obj.get("caption") or f"[{kind}]")
+    if kind == "unsupported":
+        return f"[unsupported {obj['type']}]"
     if kind == "location":
         name = f" {obj['name']}" if obj.get("name") else ""
         return f"[location {obj['latitude']},{obj['longitude']}{name}]"
@@ -52,6 +64,8 @@ UNDELIVERABLE_ERROR = webhook_error(
     "WhatsApp phone number; the recipient has not accepted the new Terms of Service; the "
     "recipient is using an old WhatsApp version.",
 )
+MEDIA_ERROR = webhook_error(131053, "Unable to upload the media used in the message.")
+UNSUPPORTED_ERROR = webhook_error(131051, "Message type is currently not supported.")
 THROUGHPUT_DETAILS = "Cloud API message throughput has been reached."
 PAIR_DETAILS = (
     "Message failed to send because there were too many messages sent from this phone "
@@ -178,6 +192,9 @@ class Business:
             return REENGAGEMENT_ERROR
         if message.type == "reaction" and not self._reactable(message):
             return UNKNOWN_MESSAGE_ERROR
+        media_id = (message.details or {}).get("id")
+        if message.type in INBOUND_MEDIA and media_id and media_id not in self.media.items:
+            return MEDIA_ERROR  # an id never uploaded, or deleted since
         return None
 
     def restore(self) -> None:
@@ -363,11 +380,13 @@ class Business:
             # image, location, reaction or contacts: Meta nests the object under its type.
             kind = body["type"]
             obj = body[kind]
-            if kind == "image":
-                # The picture itself is a stand-in; the bot can download it by its id.
-                content = ("image from " + number + ": " + obj.get("caption", "")).encode()
-                media = self.media.add_received(business.phone_number_id, "image/jpeg", content)
-                obj = {"id": media.id, "mime_type": "image/jpeg", "sha256": media.sha256, **obj}
+            if kind in INBOUND_MEDIA:
+                # The file itself is a stand-in; the bot can download it by its id.
+                mime_type = INBOUND_MEDIA[kind]
+                content = f"{kind} from {number}: {obj.get('caption', '')}".encode()
+                media = self.media.add_received(business.phone_number_id, mime_type, content)
+                fields = {k: v for k, v in obj.items() if v}  # no empty caption or filename
+                obj = {"id": media.id, "mime_type": mime_type, "sha256": media.sha256, **fields}
             message = ChatMessage(
                 new_wamid(),
                 number,
@@ -379,6 +398,8 @@ class Business:
                 context_id=body.get("context_id"),
             )
             specific = {kind: obj}
+            if kind == "unsupported":
+                specific["errors"] = [UNSUPPORTED_ERROR]
         message.business_id = business.phone_number_id
         self.chats.add(message)
         self.chats.wrote(number, message.timestamp)

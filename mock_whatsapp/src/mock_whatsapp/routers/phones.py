@@ -28,8 +28,16 @@ class ListReply(BaseModel):
     description: str = ""
 
 
-class Image(BaseModel):
+class Media(BaseModel):
+    """A picture, voice note, video, document or sticker; the bytes are a stand-in that
+    the bot can download through the Graph media endpoints."""
+
     caption: str = Field(default="", max_length=1024)
+    filename: str | None = Field(default=None, max_length=240)
+
+
+class Unsupported(BaseModel):
+    type: str = Field(default="poll", min_length=1, description="What the phone sent")
 
 
 class Location(BaseModel):
@@ -54,14 +62,32 @@ class Contact(BaseModel):
 
 
 class PhoneMessage(BaseModel):
-    """What the phone sends: text, a tap on a reply button or a list row, an image with a
-    caption, a location, a reaction to a message, or contact cards."""
+    """What the phone sends: text, a tap on a reply button or a list row, an image, voice
+    note, video, document or sticker, a location, a reaction to a message, contact cards,
+    or something the Cloud API does not support (a poll, …)."""
 
-    type: Literal["text", "interactive", "image", "location", "reaction", "contacts"] = "text"
+    type: Literal[
+        "text",
+        "interactive",
+        "image",
+        "audio",
+        "video",
+        "document",
+        "sticker",
+        "location",
+        "reaction",
+        "contacts",
+        "unsupported",
+    ] = "text"
     text: str | None = Field(default=None, min_length=1, max_length=TEXT_MAX)
     button_reply: ButtonReply | None = None
     list_reply: ListReply | None = None
-    image: Image | None = None
+    image: Media | None = None
+    audio: Media | None = None
+    video: Media | None = None
+    document: Media | None = None
+    sticker: Media | None = None
+    unsupported: Unsupported | None = None
     location: Location | None = None
     reaction: Reaction | None = None
     contacts: list[Contact] | None = None
@@ -75,9 +101,7 @@ class PhoneMessage(BaseModel):
             raise ValueError("text is required")
         if self.type == "interactive" and (self.button_reply is None) == (self.list_reply is None):
             raise ValueError("type interactive needs exactly one of button_reply and list_reply")
-        if self.type in ("image", "location", "reaction", "contacts") and not getattr(
-            self, self.type
-        ):
+        if self.type not in ("text", "interactive") and getattr(self, self.type) is None:
             raise ValueError(f"{self.type} is required for type {self.type}")
         return self
 
