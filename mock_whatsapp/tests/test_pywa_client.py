@@ -257,6 +257,13 @@ def test_phone_document_and_unsupported_message_reach_pywa(setup: Setup) -> None
     assert odd.error is not None and odd.error.code == 131051
 
 
+def test_template_quick_reply_tap_reaches_pywa_as_a_button(setup: Setup) -> None:
+    tap = {"type": "button", "button": {"payload": "checkin-yes", "text": "Yes"}}
+    assert setup.mock.post(f"/_mock/phones/{USER}/messages", json=tap).status_code == 201
+    button = setup.seen.wait(lambda: [b for b in setup.seen.buttons if b.data == "checkin-yes"])[0]
+    assert button.title == "Yes"
+
+
 def test_template_mark_read_and_typing(setup: Setup) -> None:
     inbound = open_window(setup)
     sent = setup.wa.send_template(

@@ -42,6 +42,8 @@ def describe_inbound(kind: str, obj: Any) -> str:
         return str(obj.get("caption") or f"[{kind}]")
     if kind == "unsupported":
         return f"[unsupported {obj['type']}]"
+    if kind == "button":
+        return str(obj["text"])
     if kind == "location":
         name = f" {obj['name']}" if obj.get("name") else ""
         return f"[location {obj['latitude']},{obj['longitude']}{name}]"

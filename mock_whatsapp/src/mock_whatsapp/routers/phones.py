@@ -36,6 +36,13 @@ class Media(BaseModel):
     filename: str | None = Field(default=None, max_length=240)
 
 
+class TemplateButton(BaseModel):
+    """A tap on a template's quick-reply button (Meta's `type: button` message)."""
+
+    payload: str = Field(min_length=1)
+    text: str = Field(min_length=1)
+
+
 class Unsupported(BaseModel):
     type: str = Field(default="poll", min_length=1, description="What the phone sent")
 
@@ -62,13 +69,14 @@ class Contact(BaseModel):
 
 
 class PhoneMessage(BaseModel):
-    """What the phone sends: text, a tap on a reply button or a list row, an image, voice
-    note, video, document or sticker, a location, a reaction to a message, contact cards,
-    or something the Cloud API does not support (a poll, …)."""
+    """What the phone sends: text; a tap on a reply button, a list row or a template's
+    quick-reply button; an image, voice note, video, document or sticker; a location, a
+    reaction to a message, contact cards, or something the Cloud API does not support."""
 
     type: Literal[
         "text",
         "interactive",
+        "button",
         "image",
         "audio",
         "video",
@@ -88,6 +96,7 @@ class PhoneMessage(BaseModel):
     document: Media | None = None
     sticker: Media | None = None
     unsupported: Unsupported | None = None
+    button: TemplateButton | None = None
     location: Location | None = None
     reaction: Reaction | None = None
     contacts: list[Contact] | None = None
