@@ -194,8 +194,9 @@ class Business:
             return REENGAGEMENT_ERROR
         if message.type == "reaction" and not self._reactable(message):
             return UNKNOWN_MESSAGE_ERROR
-        media_id = (message.details or {}).get("id")
-        if message.type in INBOUND_MEDIA and media_id and media_id not in self.media.items:
+        media_id = (message.details or {}).get("id")  # None when sent by link
+        unknown_media = media_id is not None and media_id not in self.media.items
+        if message.type in message_types.MEDIA_TYPES and unknown_media:
             return MEDIA_ERROR  # an id never uploaded, or deleted since
         return None
 
