@@ -127,6 +127,14 @@ async def test_several_business_numbers_each_with_its_token(
     metadata = [p["entry"][0]["changes"][0]["value"]["metadata"] for p in receiver.payloads]
     assert {m["phone_number_id"] for m in metadata} == {"555"}
     assert {m["display_phone_number"] for m in metadata} == {"15550005555"}
+    # The phone wrote to 555 only: each number has its own 24-hour window.
+    free_form = message("text", {"body": "hello"})
+    from_second = await mock.post("/v21.0/555/messages", json=free_form, headers=second)
+    from_default = await mock.post(URL, json=free_form, headers=AUTH)
+    await drain()
+    failed = {s["id"] for s in receiver.statuses() if s["status"] == "failed"}
+    assert from_default.json()["messages"][0]["id"] in failed
+    assert from_second.json()["messages"][0]["id"] not in failed
 
 
 async def test_media_upload_url_download_delete(mock: httpx.AsyncClient) -> None:

@@ -129,7 +129,8 @@ class Phone:
     number: str
     name: str = ""
     messages: list[ChatMessage] = field(default_factory=list)
-    # Opens the 24-hour customer-service window; None until the phone first writes.
+    # When the phone last wrote to any business number; None until it first writes. (The
+    # 24-hour window of each number is read from the chat, see Business.window_open.)
     last_inbound_at: datetime | None = None
     state: PhoneState = field(default_factory=PhoneState)
 
