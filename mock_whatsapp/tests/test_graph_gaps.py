@@ -232,3 +232,20 @@ async def test_unsupported_graph_paths_answer_in_meta_shape(mock: httpx.AsyncCli
         assert resp.status_code == 400
         assert resp.json()["error"]["code"] == 100
         assert resp.json()["error"]["type"] == "GraphMethodException"
+
+
+async def test_sends_by_business_scoped_user_id(
+    mock: httpx.AsyncClient, receiver: Any, drain: Callable[[], Any]
+) -> None:
+    await mock.post(f"/_mock/phones/{PHONE}/messages", json={"text": "hi"})
+    await drain()
+    user_id = receiver.payloads[0]["entry"][0]["changes"][0]["value"]["contacts"][0]["user_id"]
+    body = {"messaging_product": "whatsapp", "recipient": user_id, "type": "text"}
+    resp = await mock.post(URL, json={**body, "text": {"body": "by id"}}, headers=AUTH)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["contacts"] == [{"input": user_id, "user_id": user_id}]
+    assert (await mock.get(f"/_mock/phones/{PHONE}/messages")).json()[-1]["text"] == "by id"
+    unknown = {**body, "recipient": "US.1", "text": {"body": "x"}}
+    assert (await mock.post(URL, json=unknown, headers=AUTH)).json()["error"]["code"] == 131026
+    malformed = {**body, "recipient": "someone", "text": {"body": "x"}}
+    assert (await mock.post(URL, json=malformed, headers=AUTH)).json()["error"]["code"] == 100

@@ -138,6 +138,16 @@ def test_text_reply_and_statuses_with_tracker(setup: Setup) -> None:
     assert last["context_id"] == inbound.id and last["preview_url"] is True
 
 
+def test_reply_goes_to_the_business_scoped_user_id(setup: Setup) -> None:
+    inbound = open_window(setup, "Reply to me")
+    assert inbound.from_user.bsuid and inbound.from_user.bsuid.startswith("US.")
+    sent = inbound.reply_text("Here you are", quote=True)
+    assert sent.input == inbound.from_user.bsuid  # pywa addresses replies by BSUID first
+    setup.seen.wait(lambda: "read" in setup.seen.statuses_of(sent.id))
+    last = chat(setup)[-1]
+    assert last["text"] == "Here you are" and last["context_id"] == inbound.id
+
+
 def test_buttons_and_a_tap(setup: Setup) -> None:
     open_window(setup)
     sent = setup.wa.send_message(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from mock_whatsapp.webhooks import WebhookSender
 log = logging.getLogger("mock_whatsapp")
 
 WINDOW = timedelta(hours=24)
+BSUID = re.compile(r"^[A-Z]{2}\.\d+$")
 OPAQUE_MAX = 512  # biz_opaque_callback_data, as Meta limits it
 
 
@@ -130,12 +132,7 @@ class Business:
             raise invalid_parameter(
                 'recipient_type must be "individual" (groups are not simulated)'
             )
-        to_raw = payload.get("to")
-        if not isinstance(to_raw, str) or not to_raw:
-            raise invalid_parameter("to is required")
-        to = canonical_phone(to_raw)
-        if to is None:
-            raise GraphError.of(131026, f"{to_raw} is not a valid WhatsApp phone number")
+        to_raw, to = self._recipient(number, payload)
         kind = payload.get("type", "text")
         check = message_types.CHECKS.get(kind)
         if kind == "template":
@@ -168,7 +165,12 @@ class Business:
         )
         answer = {
             "messaging_product": "whatsapp",
-            "contacts": [{"input": to_raw, "wa_id": to}],
+            # Meta names the user the way the send did: by phone (wa_id) or by user_id.
+            "contacts": [
+                {"input": to_raw, "user_id": to_raw}
+                if "to" not in payload
+                else {"input": to_raw, "wa_id": to}
+            ],
             "messages": [{"id": message.id, "message_status": "accepted"}],
         }
         if idempotency_key:
@@ -176,6 +178,25 @@ class Business:
         log.info("message sent to phone", extra={"message_id": message.id, "phone": mask_phone(to)})
         self._start(self._status_timeline(message, self._failure(message)))
         return answer
+
+    def _recipient(self, number: BusinessNumber, payload: dict[str, Any]) -> tuple[str, str]:
+        """Who a send is for, as given and as a phone: `to` (a phone number), or else
+        `recipient`, a business-scoped user id the mock handed out in a webhook."""
+        to_raw = payload.get("to")
+        if to_raw is None and isinstance(payload.get("recipient"), str):
+            given = payload["recipient"]
+            if not BSUID.match(given):
+                raise invalid_parameter(f"recipient {given!r} is not a business-scoped user id")
+            phone = next((p for p in self.chats.phones if bsuid(p, number.waba_id) == given), None)
+            if phone is None:
+                raise GraphError.of(131026, f"no WhatsApp user has the id {given}")
+            return given, phone
+        if not isinstance(to_raw, str) or not to_raw:
+            raise invalid_parameter("to (or recipient) is required")
+        to = canonical_phone(to_raw)
+        if to is None:
+            raise GraphError.of(131026, f"{to_raw} is not a valid WhatsApp phone number")
+        return to_raw, to
 
     def _check_rates(self, number: BusinessNumber, to: str) -> None:
         """Meta's synchronous refusals: throughput per number, then the pair limit."""

@@ -82,6 +82,9 @@ class SendMessageRequest(BaseModel):
     messaging_product: Literal["whatsapp"]
     recipient_type: Literal["individual"] = "individual"
     to: str | None = Field(default=None, description="The phone, E.164 digits, + optional")
+    recipient: str | None = Field(
+        default=None, description="Instead of `to`: the user's business-scoped id (US.123…)"
+    )
     type: Literal[
         "text",
         "interactive",
