@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -208,3 +209,51 @@ async def test_unknown_media_id_is_accepted_then_fails_with_131053(
     await drain()
     [status] = receiver.statuses()
     assert status["status"] == "failed" and status["errors"][0]["code"] == 131053
+
+
+async def test_business_reads_and_types_and_the_phone_sees_it(mock: httpx.AsyncClient) -> None:
+    first = (await mock.post("/_mock/phones/15551234567/messages", json={"text": "one"})).json()
+    second = (await mock.post("/_mock/phones/15551234567/messages", json={"text": "two"})).json()
+    third = (await mock.post("/_mock/phones/15551234567/messages", json={"text": "3"})).json()
+    assert first["read_by_business"] is False
+    read = {
+        "messaging_product": "whatsapp",
+        "status": "read",
+        "message_id": second["id"],
+        "typing_indicator": {"type": "text"},
+    }
+    headers = {"Authorization": "Bearer test-token"}
+    assert (await mock.post("/v21.0/123456789/messages", json=read, headers=headers)).json() == {
+        "success": True
+    }
+    chat = (await mock.get("/_mock/phones/15551234567/messages")).json()
+    assert [m["read_by_business"] for m in chat] == [True, True, False]  # up to `second`
+    assert chat[2]["id"] == third["id"]
+    [phone] = (await mock.get("/_mock/phones")).json()
+    assert phone["typing"] is True
+    reply = {
+        "messaging_product": "whatsapp",
+        "to": "15551234567",
+        "type": "text",
+        "text": {"body": "Got it"},
+    }
+    await mock.post("/v21.0/123456789/messages", json=reply, headers=headers)
+    [phone] = (await mock.get("/_mock/phones")).json()
+    assert phone["typing"] is False  # the reply replaced "typing…"
+
+
+async def test_typing_fades_after_25_seconds_of_mock_time(mock: httpx.AsyncClient) -> None:
+    sent = (await mock.post("/_mock/phones/15551234567/messages", json={"text": "hi"})).json()
+    read = {
+        "messaging_product": "whatsapp",
+        "status": "read",
+        "message_id": sent["id"],
+        "typing_indicator": {"type": "text"},
+    }
+    headers = {"Authorization": "Bearer test-token"}
+    await mock.post("/v21.0/123456789/messages", json=read, headers=headers)
+    clock = (await mock.get("/_mock/clock")).json()
+    later = datetime.fromisoformat(clock["now"]) + timedelta(seconds=26)
+    await mock.put("/_mock/clock", json={"now": later.isoformat()})
+    [phone] = (await mock.get("/_mock/phones")).json()
+    assert phone["typing"] is False

@@ -24,6 +24,7 @@ from mock_whatsapp.webhooks import WebhookSender
 log = logging.getLogger("mock_whatsapp")
 
 WINDOW = timedelta(hours=24)
+TYPING_FOR = timedelta(seconds=25)  # Meta hides "typing…" after 25 s without a reply
 BSUID = re.compile(r"^[A-Z]{2}\.\d+$")
 OPAQUE_MAX = 512  # biz_opaque_callback_data, as Meta limits it
 
@@ -148,6 +149,7 @@ class Business:
                 f"biz_opaque_callback_data must be a string of at most {OPAQUE_MAX}"
             )
         self._check_rates(number, to)
+        self.chats.phone(to).typing_until = None  # the message replaces "typing…"
         message = self.chats.add(
             ChatMessage(
                 id=new_wamid(),
@@ -276,7 +278,20 @@ class Business:
                 "Parameter value is not valid",
                 "message_id is not a known inbound message",
             )
+        phone = self.chats.phone(message.phone)
+        # Meta marks the message and every earlier one of the chat read.
+        for earlier in phone.messages[: phone.messages.index(message) + 1]:
+            if earlier.direction == "inbound" and not earlier.read_by_business:
+                earlier.read_by_business = True
+                self.chats.journal.save_message(earlier)
+        if typing is not None:
+            phone.typing_until = self.clock.now() + TYPING_FOR
         return {"success": True}
+
+    def typing(self, number: str) -> bool:
+        """Whether the phone shows "typing…" from the business right now."""
+        until = self.chats.phone(number).typing_until
+        return until is not None and self.clock.now() < until
 
     # --- statuses ----------------------------------------------------------------------
 

@@ -209,6 +209,7 @@ class PhoneView(BaseModel):
     blocked: bool
     on_whatsapp: bool
     auto_read: bool
+    typing: bool = Field(description='The business shows "typing…" to this phone')
 
 
 class ChatMessageView(BaseModel):
@@ -224,6 +225,9 @@ class ChatMessageView(BaseModel):
     status: Literal["accepted", "sent", "delivered", "read", "failed"] | None = None
     context_id: str | None = None
     errors: list[dict[str, Any]] | None = None
+    read_by_business: bool | None = Field(
+        default=None, description="Inbound only: the business marked it read"
+    )
 
 
 class AttemptView(BaseModel):

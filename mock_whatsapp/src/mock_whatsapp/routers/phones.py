@@ -138,14 +138,20 @@ def _number(raw: str) -> str:
     return number
 
 
-def _view(p: Phone) -> dict[str, Any]:
-    return {"phone": p.number, "name": p.name, "messages": len(p.messages), **p.state.view()}
+def _view(business: Business, p: Phone) -> dict[str, Any]:
+    return {
+        "phone": p.number,
+        "name": p.name,
+        "messages": len(p.messages),
+        **p.state.view(),
+        "typing": business.typing(p.number),
+    }
 
 
 @router.get("", response_model=None, responses={200: {"model": list[PhoneView]}})
 async def list_phones(request: Request) -> list[dict[str, Any]]:
     business: Business = request.app.state.business
-    return [_view(p) for p in business.chats.phones.values()]
+    return [_view(business, p) for p in business.chats.phones.values()]
 
 
 def _apply(business: Business, number: str, body: PhoneProfile) -> Phone:
@@ -175,7 +181,7 @@ async def create_phone(body: NewPhone, request: Request) -> dict[str, Any]:
     number = _number(body.phone)
     if number in business.chats.phones:
         raise ControlError(409, "exists", f"phone {number} exists; PUT changes it")
-    return _view(_apply(business, number, body))
+    return _view(business, _apply(business, number, body))
 
 
 @router.put(
@@ -184,7 +190,7 @@ async def create_phone(body: NewPhone, request: Request) -> dict[str, Any]:
 async def set_profile(phone: str, body: PhoneProfile, request: Request) -> dict[str, Any]:
     """Name the phone, take it offline or back, block the business, stop reading."""
     business: Business = request.app.state.business
-    return _view(_apply(business, _number(phone), body))
+    return _view(business, _apply(business, _number(phone), body))
 
 
 @router.post("/{phone}/read")
