@@ -76,6 +76,8 @@ async def test_delete_one_and_all(mock: httpx.AsyncClient) -> None:
         {"target": "messages"},
         {"target": "messages", "error_code": 100, "times": 0},
         {"target": "messages", "error_code": 100, "colour": "red"},
+        {"target": "messages", "error_code": True},
+        {"target": "messages", "error_code": 100, "probability": "0.5"},
     ],
 )
 async def test_bad_faults_are_refused_and_change_nothing(

@@ -127,6 +127,14 @@ async def test_several_business_numbers_each_with_its_token(
     metadata = [p["entry"][0]["changes"][0]["value"]["metadata"] for p in receiver.payloads]
     assert {m["phone_number_id"] for m in metadata} == {"555"}
     assert {m["display_phone_number"] for m in metadata} == {"15550005555"}
+    # The phone wrote to 555 only: each number has its own 24-hour window.
+    free_form = message("text", {"body": "hello"})
+    from_second = await mock.post("/v21.0/555/messages", json=free_form, headers=second)
+    from_default = await mock.post(URL, json=free_form, headers=AUTH)
+    await drain()
+    failed = {s["id"] for s in receiver.statuses() if s["status"] == "failed"}
+    assert from_default.json()["messages"][0]["id"] in failed
+    assert from_second.json()["messages"][0]["id"] not in failed
 
 
 async def test_media_upload_url_download_delete(mock: httpx.AsyncClient) -> None:
@@ -224,3 +232,20 @@ async def test_unsupported_graph_paths_answer_in_meta_shape(mock: httpx.AsyncCli
         assert resp.status_code == 400
         assert resp.json()["error"]["code"] == 100
         assert resp.json()["error"]["type"] == "GraphMethodException"
+
+
+async def test_sends_by_business_scoped_user_id(
+    mock: httpx.AsyncClient, receiver: Any, drain: Callable[[], Any]
+) -> None:
+    await mock.post(f"/_mock/phones/{PHONE}/messages", json={"text": "hi"})
+    await drain()
+    user_id = receiver.payloads[0]["entry"][0]["changes"][0]["value"]["contacts"][0]["user_id"]
+    body = {"messaging_product": "whatsapp", "recipient": user_id, "type": "text"}
+    resp = await mock.post(URL, json={**body, "text": {"body": "by id"}}, headers=AUTH)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["contacts"] == [{"input": user_id, "user_id": user_id}]
+    assert (await mock.get(f"/_mock/phones/{PHONE}/messages")).json()[-1]["text"] == "by id"
+    unknown = {**body, "recipient": "US.1", "text": {"body": "x"}}
+    assert (await mock.post(URL, json=unknown, headers=AUTH)).json()["error"]["code"] == 131026
+    malformed = {**body, "recipient": "someone", "text": {"body": "x"}}
+    assert (await mock.post(URL, json=malformed, headers=AUTH)).json()["error"]["code"] == 100

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -166,3 +167,93 @@ async def test_phones_send_images_locations_reactions_and_contacts(
     ]
     missing = await mock.post("/_mock/phones/15551234567/messages", json={"type": "location"})
     assert missing.status_code == 400
+
+
+async def test_phone_files_and_unsupported_messages(
+    mock: httpx.AsyncClient, receiver: Any, drain: Callable[[], Any]
+) -> None:
+    sends = [
+        {"type": "document", "document": {"caption": "my plan", "filename": "plan.pdf"}},
+        {"type": "audio", "audio": {}},
+        {"type": "unsupported", "unsupported": {"type": "poll"}},
+    ]
+    for body in sends:
+        resp = await mock.post("/_mock/phones/15551234567/messages", json=body)
+        assert resp.status_code == 201, resp.text
+    await drain()
+    by_type = {m["type"]: m for m in receiver.messages()}
+    document, audio, unsupported = by_type["document"], by_type["audio"], by_type["unsupported"]
+    assert document["document"]["filename"] == "plan.pdf"
+    assert document["document"]["mime_type"] == "application/pdf"
+    assert audio["audio"]["id"] and "caption" not in audio["audio"]
+    assert unsupported["unsupported"] == {"type": "poll"}
+    assert unsupported["errors"][0]["code"] == 131051
+    missing = await mock.post("/_mock/phones/15551234567/messages", json={"type": "video"})
+    assert missing.status_code == 400
+
+
+async def test_unknown_media_id_is_accepted_then_fails_with_131053(
+    mock: httpx.AsyncClient, receiver: Any, drain: Callable[[], Any]
+) -> None:
+    await mock.post("/_mock/phones/15551234567/messages", json={"text": "hi"})
+    payload = {
+        "messaging_product": "whatsapp",
+        "to": "15551234567",
+        "type": "image",
+        "image": {"id": "404404"},
+    }
+    headers = {"Authorization": "Bearer test-token"}
+    assert (
+        await mock.post("/v21.0/123456789/messages", json=payload, headers=headers)
+    ).status_code == 200
+    await drain()
+    [status] = receiver.statuses()
+    assert status["status"] == "failed" and status["errors"][0]["code"] == 131053
+
+
+async def test_business_reads_and_types_and_the_phone_sees_it(mock: httpx.AsyncClient) -> None:
+    first = (await mock.post("/_mock/phones/15551234567/messages", json={"text": "one"})).json()
+    second = (await mock.post("/_mock/phones/15551234567/messages", json={"text": "two"})).json()
+    third = (await mock.post("/_mock/phones/15551234567/messages", json={"text": "3"})).json()
+    assert first["read_by_business"] is False
+    read = {
+        "messaging_product": "whatsapp",
+        "status": "read",
+        "message_id": second["id"],
+        "typing_indicator": {"type": "text"},
+    }
+    headers = {"Authorization": "Bearer test-token"}
+    assert (await mock.post("/v21.0/123456789/messages", json=read, headers=headers)).json() == {
+        "success": True
+    }
+    chat = (await mock.get("/_mock/phones/15551234567/messages")).json()
+    assert [m["read_by_business"] for m in chat] == [True, True, False]  # up to `second`
+    assert chat[2]["id"] == third["id"]
+    [phone] = (await mock.get("/_mock/phones")).json()
+    assert phone["typing"] is True
+    reply = {
+        "messaging_product": "whatsapp",
+        "to": "15551234567",
+        "type": "text",
+        "text": {"body": "Got it"},
+    }
+    await mock.post("/v21.0/123456789/messages", json=reply, headers=headers)
+    [phone] = (await mock.get("/_mock/phones")).json()
+    assert phone["typing"] is False  # the reply replaced "typing…"
+
+
+async def test_typing_fades_after_25_seconds_of_mock_time(mock: httpx.AsyncClient) -> None:
+    sent = (await mock.post("/_mock/phones/15551234567/messages", json={"text": "hi"})).json()
+    read = {
+        "messaging_product": "whatsapp",
+        "status": "read",
+        "message_id": sent["id"],
+        "typing_indicator": {"type": "text"},
+    }
+    headers = {"Authorization": "Bearer test-token"}
+    await mock.post("/v21.0/123456789/messages", json=read, headers=headers)
+    clock = (await mock.get("/_mock/clock")).json()
+    later = datetime.fromisoformat(clock["now"]) + timedelta(seconds=26)
+    await mock.put("/_mock/clock", json={"now": later.isoformat()})
+    [phone] = (await mock.get("/_mock/phones")).json()
+    assert phone["typing"] is False

@@ -138,6 +138,16 @@ def test_text_reply_and_statuses_with_tracker(setup: Setup) -> None:
     assert last["context_id"] == inbound.id and last["preview_url"] is True
 
 
+def test_reply_goes_to_the_business_scoped_user_id(setup: Setup) -> None:
+    inbound = open_window(setup, "Reply to me")
+    assert inbound.from_user.bsuid and inbound.from_user.bsuid.startswith("US.")
+    sent = inbound.reply_text("Here you are", quote=True)
+    assert sent.input == inbound.from_user.bsuid  # pywa addresses replies by BSUID first
+    setup.seen.wait(lambda: "read" in setup.seen.statuses_of(sent.id))
+    last = chat(setup)[-1]
+    assert last["text"] == "Here you are" and last["context_id"] == inbound.id
+
+
 def test_buttons_and_a_tap(setup: Setup) -> None:
     open_window(setup)
     sent = setup.wa.send_message(
@@ -238,6 +248,30 @@ def test_phone_image_reaches_pywa_and_downloads(setup: Setup) -> None:
     message = setup.seen.wait(lambda: len(setup.seen.messages) > before and setup.seen.messages[-1])
     assert message.type == types.MessageType.IMAGE and message.caption == "my run"
     assert b"my run" in message.image.get_bytes()
+
+
+def test_phone_document_and_unsupported_message_reach_pywa(setup: Setup) -> None:
+    before = len(setup.seen.messages)
+    document = {"type": "document", "document": {"caption": "plan", "filename": "plan.pdf"}}
+    poll = {"type": "unsupported", "unsupported": {"type": "poll"}}
+    for body in (document, poll):
+        assert setup.mock.post(f"/_mock/phones/{USER}/messages", json=body).status_code == 201
+    arrived = setup.seen.wait(
+        lambda: len(setup.seen.messages) >= before + 2 and setup.seen.messages[before:]
+    )
+    # Two webhooks in flight at once may arrive in either order, as on Meta.
+    [doc] = [m for m in arrived if m.type == types.MessageType.DOCUMENT]
+    [odd] = [m for m in arrived if m.type != types.MessageType.DOCUMENT]
+    assert doc.document.filename == "plan.pdf" and b"plan" in doc.document.get_bytes()
+    assert odd.type == types.MessageType.UNSUPPORTED
+    assert odd.error is not None and odd.error.code == 131051
+
+
+def test_template_quick_reply_tap_reaches_pywa_as_a_button(setup: Setup) -> None:
+    tap = {"type": "button", "button": {"payload": "checkin-yes", "text": "Yes"}}
+    assert setup.mock.post(f"/_mock/phones/{USER}/messages", json=tap).status_code == 201
+    button = setup.seen.wait(lambda: [b for b in setup.seen.buttons if b.data == "checkin-yes"])[0]
+    assert button.title == "Yes"
 
 
 def test_template_mark_read_and_typing(setup: Setup) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,13 +24,29 @@ from mock_whatsapp.webhooks import WebhookSender
 log = logging.getLogger("mock_whatsapp")
 
 WINDOW = timedelta(hours=24)
+TYPING_FOR = timedelta(seconds=25)  # Meta hides "typing…" after 25 s without a reply
+BSUID = re.compile(r"^[A-Z]{2}\.\d+$")
 OPAQUE_MAX = 512  # biz_opaque_callback_data, as Meta limits it
+
+
+# What a phone's files are, by kind (the mock invents their bytes).
+INBOUND_MEDIA = {
+    "image": "image/jpeg",
+    "audio": "audio/ogg",
+    "video": "video/mp4",
+    "document": "application/pdf",
+    "sticker": "image/webp",
+}
 
 
 def describe_inbound(kind: str, obj: Any) -> str:
     """What the chat shows for a phone's non-text message."""
-    if kind == "image":
-        return str(obj.get("caption") or "[image]")
+    if kind in INBOUND_MEDIA:
+        return str(obj.get("caption") or f"[{kind}]")
+    if kind == "unsupported":
+        return f"[unsupported {obj['type']}]"
+    if kind == "button":
+        return str(obj["text"])
     if kind == "location":
         name = f" {obj['name']}" if obj.get("name") else ""
         return f"[location {obj['latitude']},{obj['longitude']}{name}]"
@@ -52,6 +69,8 @@ UNDELIVERABLE_ERROR = webhook_error(
     "WhatsApp phone number; the recipient has not accepted the new Terms of Service; the "
     "recipient is using an old WhatsApp version.",
 )
+MEDIA_ERROR = webhook_error(131053, "Unable to upload the media used in the message.")
+UNSUPPORTED_ERROR = webhook_error(131051, "Message type is currently not supported.")
 THROUGHPUT_DETAILS = "Cloud API message throughput has been reached."
 PAIR_DETAILS = (
     "Message failed to send because there were too many messages sent from this phone "
@@ -114,12 +133,7 @@ class Business:
             raise invalid_parameter(
                 'recipient_type must be "individual" (groups are not simulated)'
             )
-        to_raw = payload.get("to")
-        if not isinstance(to_raw, str) or not to_raw:
-            raise invalid_parameter("to is required")
-        to = canonical_phone(to_raw)
-        if to is None:
-            raise GraphError.of(131026, f"{to_raw} is not a valid WhatsApp phone number")
+        to_raw, to = self._recipient(number, payload)
         kind = payload.get("type", "text")
         check = message_types.CHECKS.get(kind)
         if kind == "template":
@@ -135,6 +149,7 @@ class Business:
                 f"biz_opaque_callback_data must be a string of at most {OPAQUE_MAX}"
             )
         self._check_rates(number, to)
+        self.chats.phone(to).typing_until = None  # the message replaces "typing…"
         message = self.chats.add(
             ChatMessage(
                 id=new_wamid(),
@@ -152,7 +167,12 @@ class Business:
         )
         answer = {
             "messaging_product": "whatsapp",
-            "contacts": [{"input": to_raw, "wa_id": to}],
+            # Meta names the user the way the send did: by phone (wa_id) or by user_id.
+            "contacts": [
+                {"input": to_raw, "user_id": to_raw}
+                if "to" not in payload
+                else {"input": to_raw, "wa_id": to}
+            ],
             "messages": [{"id": message.id, "message_status": "accepted"}],
         }
         if idempotency_key:
@@ -160,6 +180,25 @@ class Business:
         log.info("message sent to phone", extra={"message_id": message.id, "phone": mask_phone(to)})
         self._start(self._status_timeline(message, self._failure(message)))
         return answer
+
+    def _recipient(self, number: BusinessNumber, payload: dict[str, Any]) -> tuple[str, str]:
+        """Who a send is for, as given and as a phone: `to` (a phone number), or else
+        `recipient`, a business-scoped user id the mock handed out in a webhook."""
+        to_raw = payload.get("to")
+        if to_raw is None and isinstance(payload.get("recipient"), str):
+            given = payload["recipient"]
+            if not BSUID.match(given):
+                raise invalid_parameter(f"recipient {given!r} is not a business-scoped user id")
+            phone = next((p for p in self.chats.phones if bsuid(p, number.waba_id) == given), None)
+            if phone is None:
+                raise GraphError.of(131026, f"no WhatsApp user has the id {given}")
+            return given, phone
+        if not isinstance(to_raw, str) or not to_raw:
+            raise invalid_parameter("to (or recipient) is required")
+        to = canonical_phone(to_raw)
+        if to is None:
+            raise GraphError.of(131026, f"{to_raw} is not a valid WhatsApp phone number")
+        return to_raw, to
 
     def _check_rates(self, number: BusinessNumber, to: str) -> None:
         """Meta's synchronous refusals: throughput per number, then the pair limit."""
@@ -174,10 +213,14 @@ class Business:
         state = self.chats.phone(message.phone).state
         if not state.on_whatsapp or state.blocked:
             return UNDELIVERABLE_ERROR
-        if message.type != "template" and not self.window_open(message.phone):
+        if message.type != "template" and not self.window_open(message.phone, message.business_id):
             return REENGAGEMENT_ERROR
         if message.type == "reaction" and not self._reactable(message):
             return UNKNOWN_MESSAGE_ERROR
+        media_id = (message.details or {}).get("id")  # None when sent by link
+        unknown_media = media_id is not None and media_id not in self.media.items
+        if message.type in message_types.MEDIA_TYPES and unknown_media:
+            return MEDIA_ERROR  # an id never uploaded, or deleted since
         return None
 
     def restore(self) -> None:
@@ -205,11 +248,21 @@ class Business:
         target = self.chats.by_id.get(str((reaction.details or {}).get("message_id")))
         return target is not None and target.phone == reaction.phone and target.type != "reaction"
 
-    def window_open(self, number: str) -> bool:
-        """Whether the phone wrote within 24 hours, so free-form messages may reach it."""
+    def window_open(self, number: str, business_id: str) -> bool:
+        """Whether the phone wrote to this business number within 24 hours, so free-form
+        messages from it may reach the phone. Each business number has its own window."""
         if not self.limits.window_24h:
             return True
-        last = self.chats.phone(number).last_inbound_at
+        wanted = self.number(business_id).phone_number_id
+        last = next(
+            (
+                m.timestamp
+                for m in reversed(self.chats.phone(number).messages)
+                # Messages kept before several numbers existed have no id: the default one.
+                if m.direction == "inbound" and self.number(m.business_id).phone_number_id == wanted
+            ),
+            None,
+        )
         return last is not None and self.clock.now() - last < WINDOW
 
     def _mark_read(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -225,7 +278,20 @@ class Business:
                 "Parameter value is not valid",
                 "message_id is not a known inbound message",
             )
+        phone = self.chats.phone(message.phone)
+        # Meta marks the message and every earlier one of the chat read.
+        for earlier in phone.messages[: phone.messages.index(message) + 1]:
+            if earlier.direction == "inbound" and not earlier.read_by_business:
+                earlier.read_by_business = True
+                self.chats.journal.save_message(earlier)
+        if typing is not None:
+            phone.typing_until = self.clock.now() + TYPING_FOR
         return {"success": True}
+
+    def typing(self, number: str) -> bool:
+        """Whether the phone shows "typing…" from the business right now."""
+        until = self.chats.phone(number).typing_until
+        return until is not None and self.clock.now() < until
 
     # --- statuses ----------------------------------------------------------------------
 
@@ -363,11 +429,13 @@ class Business:
             # image, location, reaction or contacts: Meta nests the object under its type.
             kind = body["type"]
             obj = body[kind]
-            if kind == "image":
-                # The picture itself is a stand-in; the bot can download it by its id.
-                content = ("image from " + number + ": " + obj.get("caption", "")).encode()
-                media = self.media.add_received(business.phone_number_id, "image/jpeg", content)
-                obj = {"id": media.id, "mime_type": "image/jpeg", "sha256": media.sha256, **obj}
+            if kind in INBOUND_MEDIA:
+                # The file itself is a stand-in; the bot can download it by its id.
+                mime_type = INBOUND_MEDIA[kind]
+                content = f"{kind} from {number}: {obj.get('caption', '')}".encode()
+                media = self.media.add_received(business.phone_number_id, mime_type, content)
+                fields = {k: v for k, v in obj.items() if v}  # no empty caption or filename
+                obj = {"id": media.id, "mime_type": mime_type, "sha256": media.sha256, **fields}
             message = ChatMessage(
                 new_wamid(),
                 number,
@@ -379,6 +447,8 @@ class Business:
                 context_id=body.get("context_id"),
             )
             specific = {kind: obj}
+            if kind == "unsupported":
+                specific["errors"] = [UNSUPPORTED_ERROR]
         message.business_id = business.phone_number_id
         self.chats.add(message)
         self.chats.wrote(number, message.timestamp)

@@ -87,6 +87,8 @@ class ChatMessage:
     business_id: str = ""
     # The business's biz_opaque_callback_data, echoed in every status of the message.
     opaque: str | None = None
+    # Inbound only: the business marked it (or a later message) read: blue ticks.
+    read_by_business: bool = False
 
     def view(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -98,6 +100,8 @@ class ChatMessage:
         }
         if self.direction == "outbound":
             out["status"] = self.status
+        else:
+            out["read_by_business"] = self.read_by_business
         if self.type == "text" and self.details:
             out.update(self.details)  # e.g. preview_url; "text" stays the words shown
         elif self.details is not None:
@@ -129,9 +133,12 @@ class Phone:
     number: str
     name: str = ""
     messages: list[ChatMessage] = field(default_factory=list)
-    # Opens the 24-hour customer-service window; None until the phone first writes.
+    # When the phone last wrote to any business number; None until it first writes. (The
+    # 24-hour window of each number is read from the chat, see Business.window_open.)
     last_inbound_at: datetime | None = None
     state: PhoneState = field(default_factory=PhoneState)
+    # "typing…" shows until then (the mock's clock), or until the business's next message.
+    typing_until: datetime | None = None
 
 
 class Chats:

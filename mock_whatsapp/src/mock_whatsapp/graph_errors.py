@@ -40,7 +40,7 @@ META_ERRORS: dict[int, tuple[int, str]] = {
     131047: (400, "Re-engagement message"),
     131048: (400, "Spam rate limit hit"),
     131049: (400, "Meta chose not to deliver"),
-    131051: (400, "Unsupported message type"),
+    131051: (400, "Message type unknown"),
     131052: (400, "Media download error"),
     131053: (400, "Media upload error"),
     131056: (400, "(Business Account, Consumer Account) pair rate limit hit"),

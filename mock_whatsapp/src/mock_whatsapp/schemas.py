@@ -82,6 +82,9 @@ class SendMessageRequest(BaseModel):
     messaging_product: Literal["whatsapp"]
     recipient_type: Literal["individual"] = "individual"
     to: str | None = Field(default=None, description="The phone, E.164 digits, + optional")
+    recipient: str | None = Field(
+        default=None, description="Instead of `to`: the user's business-scoped id (US.123…)"
+    )
     type: Literal[
         "text",
         "interactive",
@@ -206,6 +209,7 @@ class PhoneView(BaseModel):
     blocked: bool
     on_whatsapp: bool
     auto_read: bool
+    typing: bool = Field(description='The business shows "typing…" to this phone')
 
 
 class ChatMessageView(BaseModel):
@@ -221,6 +225,9 @@ class ChatMessageView(BaseModel):
     status: Literal["accepted", "sent", "delivered", "read", "failed"] | None = None
     context_id: str | None = None
     errors: list[dict[str, Any]] | None = None
+    read_by_business: bool | None = Field(
+        default=None, description="Inbound only: the business marked it read"
+    )
 
 
 class AttemptView(BaseModel):

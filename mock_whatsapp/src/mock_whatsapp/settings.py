@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,7 +22,10 @@ class BusinessNumber:
 class Settings(BaseSettings):
     """The fake Meta's credentials and knobs. Defaults match delivery's local defaults."""
 
-    model_config = SettingsConfigDict(env_prefix="MOCK_WA_", extra="ignore")
+    # Errors name the field, never its value: some values are secrets.
+    model_config = SettingsConfigDict(
+        env_prefix="MOCK_WA_", extra="ignore", hide_input_in_errors=True
+    )
 
     host: str = "127.0.0.1"
     # Postgres to keep chats and pending webhooks across restarts (schema mock_whatsapp);
@@ -44,9 +47,9 @@ class Settings(BaseSettings):
     status_delay_seconds: float = 0.5
     # Meta's status quirks, each a probability per message (0: never, so tests stay
     # deterministic): read at once so `delivered` is skipped, statuses out of order, twice.
-    status_skip_delivered: float = 0.0
-    status_out_of_order: float = 0.0
-    status_duplicate: float = 0.0
+    status_skip_delivered: float = Field(default=0.0, ge=0, le=1)
+    status_out_of_order: float = Field(default=0.0, ge=0, le=1)
+    status_duplicate: float = Field(default=0.0, ge=0, le=1)
     # How long a failing webhook is retried before the mock gives up on it.
     webhook_retry_for_seconds: float = 300
     # Retries back off exponentially from 0.5 s up to this ceiling.
@@ -57,15 +60,26 @@ class Settings(BaseSettings):
     enforce_window: bool = True
     # Throughput per business number (130429), Meta's default 80 messages per second.
     throughput_limit: bool = True
-    messages_per_second: float = 80
+    messages_per_second: float = Field(default=80, gt=0)
     # Pair rate limit (131056): about one message per 6 s to one user, bursts up to 45.
     pair_rate_limit: bool = False
-    pair_interval_seconds: float = 6
-    pair_burst: int = 45
+    pair_interval_seconds: float = Field(default=6, gt=0)
+    pair_burst: int = Field(default=45, ge=1)
     # Seconds a media download URL stays valid.
-    media_url_ttl_seconds: float = 300
+    media_url_ttl_seconds: float = Field(default=300, gt=0)
     # Approved templates (JSON); empty means the built-in registry.
     templates_file: str = ""
+
+    @model_validator(mode="after")
+    def _numbers_readable(self) -> Settings:
+        try:
+            self.business_numbers()
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(
+                "MOCK_WA_EXTRA_NUMBERS must be a JSON list of {phone_number_id, "
+                f"display_phone_number, access_token, waba_id?}}: {exc!r}"
+            ) from exc
+        return self
 
     def masked(self) -> dict[str, object]:
         return self.model_dump(

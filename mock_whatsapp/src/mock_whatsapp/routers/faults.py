@@ -19,7 +19,8 @@ class FaultSpec(BaseModel):
     """A fault to add. Messages and media faults answer a Meta error and/or add latency;
     webhook faults drop, duplicate, delay or mis-sign the webhooks they hit."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: "0.5" is not a probability and true is not an error code.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     target: Literal["messages", "media", "webhooks"]
     error_code: int | None = Field(default=None, description="A Meta error code")
@@ -127,7 +128,7 @@ class QuirksView(BaseModel):
 class QuirksChange(BaseModel):
     """Probabilities per message, 0 (never, the default) to 1 (always)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     skip_delivered: float | None = Field(default=None, ge=0, le=1)
     out_of_order: float | None = Field(default=None, ge=0, le=1)

@@ -28,8 +28,23 @@ class ListReply(BaseModel):
     description: str = ""
 
 
-class Image(BaseModel):
+class Media(BaseModel):
+    """A picture, voice note, video, document or sticker; the bytes are a stand-in that
+    the bot can download through the Graph media endpoints."""
+
     caption: str = Field(default="", max_length=1024)
+    filename: str | None = Field(default=None, max_length=240)
+
+
+class TemplateButton(BaseModel):
+    """A tap on a template's quick-reply button (Meta's `type: button` message)."""
+
+    payload: str = Field(min_length=1)
+    text: str = Field(min_length=1)
+
+
+class Unsupported(BaseModel):
+    type: str = Field(default="poll", min_length=1, description="What the phone sent")
 
 
 class Location(BaseModel):
@@ -54,14 +69,34 @@ class Contact(BaseModel):
 
 
 class PhoneMessage(BaseModel):
-    """What the phone sends: text, a tap on a reply button or a list row, an image with a
-    caption, a location, a reaction to a message, or contact cards."""
+    """What the phone sends: text; a tap on a reply button, a list row or a template's
+    quick-reply button; an image, voice note, video, document or sticker; a location, a
+    reaction to a message, contact cards, or something the Cloud API does not support."""
 
-    type: Literal["text", "interactive", "image", "location", "reaction", "contacts"] = "text"
+    type: Literal[
+        "text",
+        "interactive",
+        "button",
+        "image",
+        "audio",
+        "video",
+        "document",
+        "sticker",
+        "location",
+        "reaction",
+        "contacts",
+        "unsupported",
+    ] = "text"
     text: str | None = Field(default=None, min_length=1, max_length=TEXT_MAX)
     button_reply: ButtonReply | None = None
     list_reply: ListReply | None = None
-    image: Image | None = None
+    image: Media | None = None
+    audio: Media | None = None
+    video: Media | None = None
+    document: Media | None = None
+    sticker: Media | None = None
+    unsupported: Unsupported | None = None
+    button: TemplateButton | None = None
     location: Location | None = None
     reaction: Reaction | None = None
     contacts: list[Contact] | None = None
@@ -75,9 +110,7 @@ class PhoneMessage(BaseModel):
             raise ValueError("text is required")
         if self.type == "interactive" and (self.button_reply is None) == (self.list_reply is None):
             raise ValueError("type interactive needs exactly one of button_reply and list_reply")
-        if self.type in ("image", "location", "reaction", "contacts") and not getattr(
-            self, self.type
-        ):
+        if self.type not in ("text", "interactive") and getattr(self, self.type) is None:
             raise ValueError(f"{self.type} is required for type {self.type}")
         return self
 
@@ -105,14 +138,20 @@ def _number(raw: str) -> str:
     return number
 
 
-def _view(p: Phone) -> dict[str, Any]:
-    return {"phone": p.number, "name": p.name, "messages": len(p.messages), **p.state.view()}
+def _view(business: Business, p: Phone) -> dict[str, Any]:
+    return {
+        "phone": p.number,
+        "name": p.name,
+        "messages": len(p.messages),
+        **p.state.view(),
+        "typing": business.typing(p.number),
+    }
 
 
 @router.get("", response_model=None, responses={200: {"model": list[PhoneView]}})
 async def list_phones(request: Request) -> list[dict[str, Any]]:
     business: Business = request.app.state.business
-    return [_view(p) for p in business.chats.phones.values()]
+    return [_view(business, p) for p in business.chats.phones.values()]
 
 
 def _apply(business: Business, number: str, body: PhoneProfile) -> Phone:
@@ -142,7 +181,7 @@ async def create_phone(body: NewPhone, request: Request) -> dict[str, Any]:
     number = _number(body.phone)
     if number in business.chats.phones:
         raise ControlError(409, "exists", f"phone {number} exists; PUT changes it")
-    return _view(_apply(business, number, body))
+    return _view(business, _apply(business, number, body))
 
 
 @router.put(
@@ -151,7 +190,7 @@ async def create_phone(body: NewPhone, request: Request) -> dict[str, Any]:
 async def set_profile(phone: str, body: PhoneProfile, request: Request) -> dict[str, Any]:
     """Name the phone, take it offline or back, block the business, stop reading."""
     business: Business = request.app.state.business
-    return _view(_apply(business, _number(phone), body))
+    return _view(business, _apply(business, _number(phone), body))
 
 
 @router.post("/{phone}/read")
