@@ -163,3 +163,24 @@ async def test_unreachable_endpoint_is_a_503(openai_app: Callable[..., Any]) -> 
     async with openai_app(OPENAI_BASE_URL="http://127.0.0.1:9/v1", LLM_TIMEOUT_SECONDS=1) as c:
         resp = await c.post("/process-message", json=body("p_o4", "Hi"), headers=NOW)
     assert resp.status_code == 503 and resp.json()["error"]["code"] == "llm_unavailable"
+
+
+async def test_a_round_runs_its_tools_in_the_models_order(openai_app: Callable[..., Any]) -> None:
+    fake = FakeOpenAI(
+        script=[
+            tool_calls(
+                ("save_user_profile", {"prompt_anchor": "after lunch", "preferred_time": "12:30"}),
+                ("generate_habit_prompt", {"delivery_mode": "immediate"}),
+            ),
+            message("After lunch, walk to the window and back. Doable?"),
+            message("Here's your habit: after lunch, walk to the window and back."),
+        ]
+    )
+    with Running(fake):
+        async with openai_app(OPENAI_BASE_URL=fake.base_url) as client:
+            await client.post("/process-message", json=body("p_o5", "after lunch, 12:30"))
+            view = (await client.get("/conversations/p_o5")).json()
+    # The prompt was written after the profile it needs was saved, in the same round.
+    assert "after lunch" in fake.requests[1]["messages"][1]["content"]
+    [_, written] = view["last_turn"]["tool_calls"]
+    assert written["result"] == "After lunch, walk to the window and back. Doable?"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import operator
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypedDict
 
@@ -16,7 +17,8 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemM
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.prebuilt import ToolNode
-from langgraph.prebuilt.tool_node import ToolInvocationError
+from langgraph.prebuilt.tool_node import ToolCallRequest, ToolInvocationError
+from langgraph.types import Command
 
 from promptpipe_agent import events, prompts
 from promptpipe_agent.cassette import CassetteMismatch
@@ -59,6 +61,16 @@ def _tool_error(exc: Exception) -> str:
     raise exc
 
 
+async def _one_at_a_time(
+    request: ToolCallRequest,
+    execute: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command[Any]]],
+) -> ToolMessage | Command[Any]:
+    """ToolNode runs a round's calls concurrently; ours change one shared turn, and a
+    prompt written in the same round as the profile it needs must see it saved."""
+    async with turn_of(request.runtime.config).tool_lock:
+        return await execute(request)
+
+
 class GraphCoach:
     """The Coach protocol on the graph, with any LangChain chat model."""
 
@@ -79,7 +91,9 @@ class GraphCoach:
         self.timing = timing or events.Timing()
         tools = coach_tools()
         self.bound = model.bind_tools(tools)
-        self.graph = self._build(ToolNode(tools, handle_tool_errors=_tool_error))
+        self.graph = self._build(
+            ToolNode(tools, handle_tool_errors=_tool_error, awrap_tool_call=_one_at_a_time)
+        )
 
     def _build(self, tool_node: ToolNode) -> Any:
         graph = StateGraph(CoachState)

@@ -3,6 +3,7 @@ turn's profile and sub-state and ask delivery for schedules and events."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -42,6 +43,8 @@ class TurnContext:
     prep_minutes: int = 10
     answering_prompt: bool = False  # this message answers a daily prompt
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    # Tools of one round run one at a time, in the model's order: they share this turn.
+    tool_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 def turn_of(config: RunnableConfig) -> TurnContext:
