@@ -184,3 +184,24 @@ async def test_a_round_runs_its_tools_in_the_models_order(openai_app: Callable[.
     assert "after lunch" in fake.requests[1]["messages"][1]["content"]
     [_, written] = view["last_turn"]["tool_calls"]
     assert written["result"] == "After lunch, walk to the window and back. Doable?"
+
+
+async def test_a_failing_writer_during_a_daily_prompt_is_a_503(
+    openai_app: Callable[..., Any], delivery: Any
+) -> None:
+    fake = FakeOpenAI(script=[*TRY_NOW, Failure(status=502)])
+    event = {
+        "participant_id": "p_o6",
+        "phone_number": "+15551234567",
+        "event_id": "job_1@2030-01-03T11:05:00Z",
+        "kind": "daily_prompt",
+        "payload": {},
+    }
+    with Running(fake):
+        async with openai_app(OPENAI_BASE_URL=fake.base_url) as client:
+            await client.post("/process-message", json=body("p_o6", "Try now"), headers=NOW)
+            resp = await client.post("/process-event", json=event, headers=NOW)
+            view = (await client.get("/conversations/p_o6")).json()
+    assert resp.status_code == 503 and resp.json()["error"]["code"] == "llm_unavailable"
+    assert "total_prompts" not in view["profile"]  # rolled back; delivery will retry
+    assert delivery.events == {}

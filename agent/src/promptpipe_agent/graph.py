@@ -21,16 +21,15 @@ from langgraph.prebuilt.tool_node import ToolCallRequest, ToolInvocationError
 from langgraph.types import Command
 
 from promptpipe_agent import events, prompts
-from promptpipe_agent.cassette import CassetteMismatch
 from promptpipe_agent.coach import (
     FEEDBACK,
     INTAKE,
     Conversation,
     ModelUnavailable,
     Turn,
+    call_model,
 )
 from promptpipe_agent.delivery import Scheduler
-from promptpipe_agent.errors import AgentError
 from promptpipe_agent.tools import (
     ProfileIncomplete,
     TurnContext,
@@ -214,20 +213,8 @@ class GraphCoach:
         if rounds >= self.max_rounds:
             log.warning("tool rounds exhausted", extra={"rounds": rounds})
             return {"messages": [AIMessage(ROUNDS_EXHAUSTED)], "rounds": rounds}
-        try:
-            answer = await self.bound.ainvoke(state["messages"])
-        except CassetteMismatch as exc:
-            # Loud in the log (the call and the diff), quiet on the wire (no prompt text).
-            log.error("cassette mismatch", extra={"error": exc.message})
-            raise ModelUnavailable(
-                "The recorded model session does not match this conversation; see the log."
-            ) from exc
-        except AgentError:
-            raise
-        except Exception as exc:  # timeouts, 5xx, refused connections, unparsable answers
-            log.exception("model call failed")
-            raise ModelUnavailable("The coach's language model is not answering.") from exc
-        if not isinstance(answer, AIMessage) or not (answer.tool_calls or _reply_text(answer)):
+        answer = await call_model(self.bound, state["messages"])
+        if not (answer.tool_calls or _reply_text(answer)):
             log.error("model gave an unusable answer", extra={"answer": repr(answer)[:500]})
             raise ModelUnavailable("The coach's language model gave an unusable answer.")
         return {"messages": [answer], "rounds": rounds + 1}

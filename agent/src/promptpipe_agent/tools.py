@@ -18,6 +18,7 @@ from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
 from promptpipe_agent import prompts
+from promptpipe_agent.coach import call_model
 from promptpipe_agent.delivery import Scheduler, SchedulingRefused
 from promptpipe_agent.profile import merge
 from promptpipe_agent.understanding import minus_minutes
@@ -237,7 +238,7 @@ async def write_habit_prompt(turn: TurnContext, delivery_mode: str, notes: str) 
         SystemMessage(prompts.WRITER_INSTRUCTIONS),
         HumanMessage(prompts.writer_request(turn.profile, delivery_mode, notes)),
     ]
-    reply = await turn.writer.ainvoke(messages)
+    reply = await call_model(turn.writer, messages)
     text = str(reply.content).strip().strip("\"'“”").strip()
     if not text:
         raise ProfileIncomplete("The writer returned nothing; try again.")
