@@ -11,6 +11,7 @@ import httpx
 import pytest
 from fake_openai import Failure, FakeOpenAI, Running, message, tool_calls
 
+from promptpipe_agent.graph import ROUNDS_EXHAUSTED
 from promptpipe_agent.main import create_app
 from promptpipe_agent.settings import Settings
 
@@ -205,3 +206,25 @@ async def test_a_failing_writer_during_a_daily_prompt_is_a_503(
     assert resp.status_code == 503 and resp.json()["error"]["code"] == "llm_unavailable"
     assert "total_prompts" not in view["profile"]  # rolled back; delivery will retry
     assert delivery.events == {}
+
+
+async def test_unknown_tools_are_told_and_rounds_are_bounded(
+    openai_app: Callable[..., Any],
+) -> None:
+    fake = FakeOpenAI(
+        script=[
+            tool_calls(("book_a_flight", {"to": "Lisbon"})),
+            tool_calls(("scheduler", {"action": "list"})),
+            tool_calls(("scheduler", {"action": "list"})),
+        ]
+    )
+    with Running(fake):
+        async with openai_app(OPENAI_BASE_URL=fake.base_url, AGENT_MAX_TOOL_ROUNDS=2) as client:
+            resp = await client.post("/process-message", json=body("p_o7", "hi"), headers=NOW)
+            view = (await client.get("/conversations/p_o7")).json()
+    assert resp.status_code == 200
+    assert resp.json()["response"] == ROUNDS_EXHAUSTED
+    assert len(fake.requests) == 2  # the third round was never asked for
+    told = [m for m in fake.requests[1]["messages"] if m["role"] == "tool"]
+    assert "book_a_flight is not a valid tool" in told[0]["content"]
+    assert [c["name"] for c in view["last_turn"]["tool_calls"]] == ["book_a_flight", "scheduler"]

@@ -27,6 +27,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from promptpipe_agent import prompts
 from promptpipe_agent.understanding import (
     is_done,
+    is_greeting,
     is_next_time,
     is_no,
     is_yes,
@@ -259,8 +260,10 @@ def _intake(context: dict[str, Any], asked: str | None, text: str, seed: tuple[A
     if asked is None:
         opening = f"{_pick(GREETINGS, *seed)} {_pick(STARTER_PITCH, *seed)} {_ask('offer', *seed)}"
         return Plan(reply=lambda _: opening)
+    if asked in QUESTIONS and asked != "offer" and is_greeting(text):
+        return Plan(reply=lambda _: f"Hi again! {_ask(asked, *seed)}")  # ask once more
     if asked == "offer":
-        if wants_personalize(text):
+        if wants_personalize(text) or is_no(text):
             return Plan(reply=lambda _: f"Let's make it yours. {_ask('habit_domain', *seed)}")
         if wants_try_now(text) or is_yes(text):
             return _start(context, STARTER["preferred_time"], try_now=True, seed=seed, save=STARTER)

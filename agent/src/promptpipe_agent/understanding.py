@@ -98,3 +98,10 @@ def wants_new_time(text: str) -> bool:
 def wants_fresh_start(text: str) -> bool:
     lowered = text.lower()
     return any(w in lowered for w in ("new habit", "start over", "different habit", "restart"))
+
+
+def is_greeting(text: str) -> bool:
+    """'Hi!', 'hello there', 'good morning': a greeting and nothing else."""
+    said = words(text)
+    greetings = {"hi", "hello", "hey", "hiya", "morning", "evening", "afternoon", "good", "there"}
+    return bool(said) and len(said) <= 3 and set(said) <= greetings
