@@ -36,6 +36,8 @@ async def test_first_message_greets_and_starts_intake(client: httpx.AsyncClient)
     assert "habit coach" in body["response"]
     assert body["metadata"]["participant_id"] == "p_1"
     assert body["metadata"]["phone_number"] == "+15551234567"
+    assert body["metadata"]["model"] == "offline-coach-1"
+    assert body["metadata"]["tool_calls"] == []
 
 
 async def test_personalize_path_asks_one_question_at_a_time_and_fills_the_profile(

@@ -29,7 +29,7 @@ from promptpipe_agent.coach import (
     Turn,
     call_model,
 )
-from promptpipe_agent.delivery import Scheduler
+from promptpipe_agent.delivery import Scheduler, SchedulingRefused
 from promptpipe_agent.tools import (
     ProfileIncomplete,
     TurnContext,
@@ -55,7 +55,7 @@ class CoachState(TypedDict, total=False):
 
 def _tool_error(exc: Exception) -> str:
     """Mistakes the model can fix are told to it; anything else fails the turn."""
-    if isinstance(exc, ToolInvocationError | ProfileIncomplete):
+    if isinstance(exc, ToolInvocationError | ProfileIncomplete | SchedulingRefused):
         return f"Error: {exc}"
     raise exc
 
