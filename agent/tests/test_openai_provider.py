@@ -228,3 +228,14 @@ async def test_unknown_tools_are_told_and_rounds_are_bounded(
     told = [m for m in fake.requests[1]["messages"] if m["role"] == "tool"]
     assert "book_a_flight is not a valid tool" in told[0]["content"]
     assert [c["name"] for c in view["last_turn"]["tool_calls"]] == ["book_a_flight", "scheduler"]
+
+
+async def test_thinking_never_reaches_the_participant(openai_app: Callable[..., Any]) -> None:
+    wrapped = (
+        '{"thinking": "They seem tired; keep it short.", "content": "Hi! I am your habit coach."}'
+    )
+    fake = FakeOpenAI(script=[message(wrapped)])
+    with Running(fake):
+        async with openai_app(OPENAI_BASE_URL=fake.base_url) as client:
+            resp = await client.post("/process-message", json=body("p_o8", "hi"), headers=NOW)
+    assert resp.json()["response"] == "Hi! I am your habit coach."

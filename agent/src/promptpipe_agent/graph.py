@@ -5,6 +5,7 @@ event node. The graph is compiled once; each run finds its turn in the config.""
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import operator
@@ -114,8 +115,8 @@ class GraphCoach:
             now=conversation.now,
             turn_key=conversation.turn_key,
             sub_state=conversation.sub_state,
-            profile=dict(conversation.profile),
-            flow=dict(conversation.flow),
+            profile=copy.deepcopy(conversation.profile),
+            flow=copy.deepcopy(conversation.flow),
             scheduler=self.scheduler,
             writer=self.model,
             prep_minutes=self.prep_minutes,
