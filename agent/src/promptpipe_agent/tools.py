@@ -175,10 +175,21 @@ async def _create(
         target = fixed_time
     prompt_at = minus_minutes(target, turn.prep_minutes)
     pid = turn.participant_id
-    job = await turn.scheduler.create_daily(pid, DAILY_PROMPT, prompt_at, timezone)
+    existing = [j for j in await turn.scheduler.list_daily(pid) if j["kind"] == DAILY_PROMPT]
+    same = [
+        j
+        for j in existing
+        if j.get("local_time") == prompt_at and timezone in (None, j.get("timezone"))
+    ]
+    # Reusing an identical schedule keeps a retried turn from creating a second one.
+    job = (
+        same[0]
+        if same
+        else await turn.scheduler.create_daily(pid, DAILY_PROMPT, prompt_at, timezone)
+    )
     # One daily prompt per participant: PromptPipe stacked a new timer on each create.
-    for other in await turn.scheduler.list_daily(pid):
-        if other["kind"] == DAILY_PROMPT and other["id"] != job["id"]:
+    for other in existing:
+        if other["id"] != job["id"]:
             await turn.scheduler.delete_daily(pid, other["id"])
     entry = {**_registry_entry(job, turn.prep_minutes), "type": kind, "target_time": target}
     turn.flow["schedules"] = [entry]
