@@ -12,6 +12,7 @@ import operator
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypedDict
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
@@ -193,7 +194,16 @@ class GraphCoach:
 
     def _facts(self, turn: TurnContext) -> dict[str, Any]:
         profile = {k: v for k, v in turn.profile.items() if k not in ("created_at", "updated_at")}
+        zone = turn.flow.get("timezone")
+        local = None
+        if zone:
+            try:
+                local = turn.now.astimezone(ZoneInfo(zone)).strftime("%A %H:%M")
+            except (ZoneInfoNotFoundError, ValueError):
+                local = None
         return {
+            "participant_timezone": zone,
+            "participant_local_time": local,
             "participant_id": turn.participant_id,
             "sub_state": turn.sub_state,
             "now_utc": turn.now.isoformat(timespec="minutes"),
