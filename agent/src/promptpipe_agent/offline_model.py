@@ -32,6 +32,7 @@ from promptpipe_agent.understanding import (
     is_no,
     is_yes,
     parse_time,
+    tone_request,
     wants_fresh_start,
     wants_new_time,
     wants_personalize,
@@ -242,10 +243,29 @@ def last_question(history: list[BaseMessage]) -> str | None:
     return "other"
 
 
+TONE_ACKS = {
+    "concise": "I'll keep my messages short.",
+    "detailed": "I'll explain a bit more from now on.",
+    "no_emojis": "No emojis from me.",
+    "gentle_coach": "I'll go gently.",
+    "direct_coach": "I'll be direct with you.",
+    "casual": "I'll keep it casual.",
+    "formal": "I'll keep a more formal tone.",
+}
+
+
 def plan_turn(context: dict[str, Any], history: list[BaseMessage], text: str) -> Plan:
     pid = context.get("participant_id", "")
     seed = (pid, len(history))
     asked = last_question(history)
+    tags = tone_request(text)
+    if tags:  # an explicit style request: saved at full weight, then the same question
+        acks = " ".join(TONE_ACKS[t] for t in tags)
+        again = f" {_ask(asked, *seed)}" if asked in QUESTIONS else ""
+        return Plan(
+            rounds=[[("save_user_profile", {"tone_tags": tags, "tone_update_source": "explicit"})]],
+            reply=lambda _: f"Got it. {acks}{again}",
+        )
     if context.get("sub_state") == "FEEDBACK":
         return _feedback(context, asked, text, seed)
     return _intake(context, asked, text, seed)
