@@ -80,7 +80,15 @@ async def test_record_then_replay_with_no_server(
     ) as client:
         replayed = await converse(client, "Hello", "personalize: better sleep")
         view = (await client.get("/conversations/p_c1")).json()
-    assert [r.json() for r in replayed] == [r.json() for r in recorded]
+
+    def said(responses: list[httpx.Response]) -> list[tuple[str, str, list[str]]]:
+        return [
+            (r.json()["response"], r.json()["state"], r.json()["metadata"]["tool_calls"])
+            for r in responses
+        ]
+
+    assert said(replayed) == said(recorded)
+    assert said(recorded)[1][2] == ["save_user_profile"]
     assert view["profile"]["habit_domain"] == "sleep"  # the tool really ran on replay
     assert view["last_turn"]["model"] == "fake-model (cassette replay)"
 

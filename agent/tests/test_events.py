@@ -103,3 +103,13 @@ async def test_feedback_moves_the_nudge_and_starts_a_new_habit(
     assert named["state"] == "INTAKE"
     view = (await client.get("/conversations/p_e5")).json()
     assert view["profile"]["habit_domain"] == "sleeping better"
+
+
+async def test_an_explicit_style_request_is_saved_as_tone(client: httpx.AsyncClient) -> None:
+    await post(client, "/process-message", say("p_e6", "Hello!"))
+    await post(client, "/process-message", say("p_e6", "personalize"))
+    asked = await post(client, "/process-message", say("p_e6", "please keep it short, no emojis"))
+    assert "short" in asked["response"] and asked["response"].endswith("?")  # asks again
+    view = (await client.get("/conversations/p_e6")).json()
+    assert view["profile"]["tone"]["tone_tags"] == ["concise", "no_emojis"]
+    assert view["profile"]["tone"]["tone_update_source"] == "explicit"

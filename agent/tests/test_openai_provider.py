@@ -11,6 +11,7 @@ import httpx
 import pytest
 from fake_openai import Failure, FakeOpenAI, Running, message, tool_calls
 
+from promptpipe_agent.graph import ROUNDS_EXHAUSTED
 from promptpipe_agent.main import create_app
 from promptpipe_agent.settings import Settings
 
@@ -163,3 +164,78 @@ async def test_unreachable_endpoint_is_a_503(openai_app: Callable[..., Any]) -> 
     async with openai_app(OPENAI_BASE_URL="http://127.0.0.1:9/v1", LLM_TIMEOUT_SECONDS=1) as c:
         resp = await c.post("/process-message", json=body("p_o4", "Hi"), headers=NOW)
     assert resp.status_code == 503 and resp.json()["error"]["code"] == "llm_unavailable"
+
+
+async def test_a_round_runs_its_tools_in_the_models_order(openai_app: Callable[..., Any]) -> None:
+    fake = FakeOpenAI(
+        script=[
+            tool_calls(
+                ("save_user_profile", {"prompt_anchor": "after lunch", "preferred_time": "12:30"}),
+                ("generate_habit_prompt", {"delivery_mode": "immediate"}),
+            ),
+            message("After lunch, walk to the window and back. Doable?"),
+            message("Here's your habit: after lunch, walk to the window and back."),
+        ]
+    )
+    with Running(fake):
+        async with openai_app(OPENAI_BASE_URL=fake.base_url) as client:
+            await client.post("/process-message", json=body("p_o5", "after lunch, 12:30"))
+            view = (await client.get("/conversations/p_o5")).json()
+    # The prompt was written after the profile it needs was saved, in the same round.
+    assert "after lunch" in fake.requests[1]["messages"][1]["content"]
+    [_, written] = view["last_turn"]["tool_calls"]
+    assert written["result"] == "After lunch, walk to the window and back. Doable?"
+
+
+async def test_a_failing_writer_during_a_daily_prompt_is_a_503(
+    openai_app: Callable[..., Any], delivery: Any
+) -> None:
+    fake = FakeOpenAI(script=[*TRY_NOW, Failure(status=502)])
+    event = {
+        "participant_id": "p_o6",
+        "phone_number": "+15551234567",
+        "event_id": "job_1@2030-01-03T11:05:00Z",
+        "kind": "daily_prompt",
+        "payload": {},
+    }
+    with Running(fake):
+        async with openai_app(OPENAI_BASE_URL=fake.base_url) as client:
+            await client.post("/process-message", json=body("p_o6", "Try now"), headers=NOW)
+            resp = await client.post("/process-event", json=event, headers=NOW)
+            view = (await client.get("/conversations/p_o6")).json()
+    assert resp.status_code == 503 and resp.json()["error"]["code"] == "llm_unavailable"
+    assert "total_prompts" not in view["profile"]  # rolled back; delivery will retry
+    assert delivery.events == {}
+
+
+async def test_unknown_tools_are_told_and_rounds_are_bounded(
+    openai_app: Callable[..., Any],
+) -> None:
+    fake = FakeOpenAI(
+        script=[
+            tool_calls(("book_a_flight", {"to": "Lisbon"})),
+            tool_calls(("scheduler", {"action": "list"})),
+            tool_calls(("scheduler", {"action": "list"})),
+        ]
+    )
+    with Running(fake):
+        async with openai_app(OPENAI_BASE_URL=fake.base_url, AGENT_MAX_TOOL_ROUNDS=2) as client:
+            resp = await client.post("/process-message", json=body("p_o7", "hi"), headers=NOW)
+            view = (await client.get("/conversations/p_o7")).json()
+    assert resp.status_code == 200
+    assert resp.json()["response"] == ROUNDS_EXHAUSTED
+    assert len(fake.requests) == 2  # the third round was never asked for
+    told = [m for m in fake.requests[1]["messages"] if m["role"] == "tool"]
+    assert "book_a_flight is not a valid tool" in told[0]["content"]
+    assert [c["name"] for c in view["last_turn"]["tool_calls"]] == ["book_a_flight", "scheduler"]
+
+
+async def test_thinking_never_reaches_the_participant(openai_app: Callable[..., Any]) -> None:
+    wrapped = (
+        '{"thinking": "They seem tired; keep it short.", "content": "Hi! I am your habit coach."}'
+    )
+    fake = FakeOpenAI(script=[message(wrapped)])
+    with Running(fake):
+        async with openai_app(OPENAI_BASE_URL=fake.base_url) as client:
+            resp = await client.post("/process-message", json=body("p_o8", "hi"), headers=NOW)
+    assert resp.json()["response"] == "Hi! I am your habit coach."

@@ -36,6 +36,8 @@ async def test_first_message_greets_and_starts_intake(client: httpx.AsyncClient)
     assert "habit coach" in body["response"]
     assert body["metadata"]["participant_id"] == "p_1"
     assert body["metadata"]["phone_number"] == "+15551234567"
+    assert body["metadata"]["model"] == "offline-coach-1"
+    assert body["metadata"]["tool_calls"] == []
 
 
 async def test_personalize_path_asks_one_question_at_a_time_and_fills_the_profile(
@@ -234,3 +236,12 @@ async def test_repeated_message_id_runs_no_tool_twice(
     assert len(delivery.schedules) == 1
     view = (await client.get("/conversations/p_11")).json()
     assert view["turns"] == 2 and view["state"] == "FEEDBACK"
+
+
+async def test_history_keeps_the_newest_fifty_messages(client: httpx.AsyncClient) -> None:
+    for i in range(30):
+        await client.post("/process-message", json=turn("p_12", f"message {i}"))
+    view = (await client.get("/conversations/p_12")).json()
+    assert view["turns"] == 30 and len(view["history"]) == 50
+    users = [h["content"] for h in view["history"] if h["role"] == "user"]
+    assert users[0] == "message 5" and users[-1] == "message 29"

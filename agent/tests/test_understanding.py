@@ -6,6 +6,7 @@ import pytest
 
 from promptpipe_agent.understanding import (
     is_done,
+    is_greeting,
     is_next_time,
     is_no,
     is_yes,
@@ -62,3 +63,8 @@ def test_intents() -> None:
     assert wants_try_now("Try now") and wants_try_now("now please")
     assert wants_personalize("personalize it first") and not wants_personalize("try now")
     assert wants_new_time("can you change it to 8pm") and not wants_new_time("8pm")
+
+
+def test_greetings() -> None:
+    assert is_greeting("Hi!") and is_greeting("Good morning") and is_greeting("hello there")
+    assert not is_greeting("hi, I want to move more") and not is_greeting("")

@@ -24,16 +24,16 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, PrivateAttr
 
-from promptpipe_agent.errors import AgentError
-
 FORMAT_VERSION = 1
 
 
-class CassetteMismatch(AgentError):
-    """A replayed session asked the model something the cassette did not record."""
+class CassetteMismatch(Exception):
+    """A replayed session asked the model something the cassette did not record. Not an
+    AgentError on purpose: its text (prompts, a diff) must never reach the wire."""
 
-    status_code = 503
-    code = "llm_unavailable"
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def request_of(

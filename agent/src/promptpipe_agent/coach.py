@@ -3,11 +3,19 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from langchain_core.language_models import LanguageModelInput
+from langchain_core.messages import AIMessage
+from langchain_core.runnables import Runnable
+
+from promptpipe_agent.cassette import CassetteMismatch
 from promptpipe_agent.errors import AgentError
+
+log = logging.getLogger("promptpipe_agent")
 
 INTAKE = "INTAKE"
 FEEDBACK = "FEEDBACK"
@@ -65,3 +73,25 @@ class ModelUnavailable(AgentError):
 
     status_code = 503
     code = "llm_unavailable"
+
+
+async def call_model(
+    model: Runnable[LanguageModelInput, Any], messages: LanguageModelInput
+) -> AIMessage:
+    """One model call; any failure becomes ModelUnavailable, with the reason in the log only."""
+    try:
+        answer = await model.ainvoke(messages)
+    except CassetteMismatch as exc:
+        # Loud in the log (the call and the diff), quiet on the wire (no prompt text).
+        log.error("cassette mismatch", extra={"error": exc.message})
+        raise ModelUnavailable(
+            "The recorded model session does not match this conversation; see the log."
+        ) from exc
+    except AgentError:
+        raise
+    except Exception as exc:  # timeouts, 5xx, refused connections, unparsable answers
+        log.exception("model call failed")
+        raise ModelUnavailable("The coach's language model is not answering.") from exc
+    if not isinstance(answer, AIMessage):
+        raise ModelUnavailable("The coach's language model gave an unusable answer.")
+    return answer

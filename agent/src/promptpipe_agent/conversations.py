@@ -128,6 +128,9 @@ class Conversations:
                     "phone_number": phone_number,
                     "message_id": idempotency_key,
                     "turn": turns,
+                    # Debug details; the guide's client keeps metadata as an opaque map.
+                    "model": turn.model,
+                    "tool_calls": [c["name"] for c in turn.tool_calls],
                 },
             )
             said = [("user", user_text), ("assistant", turn.reply)]

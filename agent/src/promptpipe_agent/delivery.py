@@ -75,14 +75,9 @@ class DeliveryScheduler:
     async def create_daily(
         self, participant_id: str, kind: str, local_time: str, timezone: str | None = None
     ) -> dict[str, Any]:
-        """A daily schedule of `kind` at `local_time`. An identical one is reused, so a
-        retried turn cannot stack a second; without `timezone` delivery uses the
-        participant's."""
+        """A new daily schedule of `kind` at `local_time`; without `timezone` delivery uses
+        the participant's. (The scheduler tool reuses an identical one instead.)"""
         base = f"/conversation/participants/{participant_id}/schedules"
-        for job in await self.list_daily(participant_id):
-            same_zone = timezone is None or job.get("timezone") == timezone
-            if job["kind"] == kind and job.get("local_time") == local_time and same_zone:
-                return job
         body: dict[str, Any] = {"kind": kind, "local_time": local_time}
         if timezone:
             body["timezone"] = timezone

@@ -5,30 +5,33 @@ event node. The graph is compiled once; each run finds its turn in the config.""
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import operator
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypedDict
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.prebuilt import ToolNode
-from langgraph.prebuilt.tool_node import ToolInvocationError
+from langgraph.prebuilt.tool_node import ToolCallRequest, ToolInvocationError
+from langgraph.types import Command
 
 from promptpipe_agent import events, prompts
-from promptpipe_agent.cassette import CassetteMismatch
 from promptpipe_agent.coach import (
     FEEDBACK,
     INTAKE,
     Conversation,
     ModelUnavailable,
     Turn,
+    call_model,
 )
-from promptpipe_agent.delivery import Scheduler
-from promptpipe_agent.errors import AgentError
+from promptpipe_agent.delivery import Scheduler, SchedulingRefused
 from promptpipe_agent.tools import (
     ProfileIncomplete,
     TurnContext,
@@ -54,9 +57,19 @@ class CoachState(TypedDict, total=False):
 
 def _tool_error(exc: Exception) -> str:
     """Mistakes the model can fix are told to it; anything else fails the turn."""
-    if isinstance(exc, ToolInvocationError | ProfileIncomplete):
+    if isinstance(exc, ToolInvocationError | ProfileIncomplete | SchedulingRefused):
         return f"Error: {exc}"
     raise exc
+
+
+async def _one_at_a_time(
+    request: ToolCallRequest,
+    execute: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command[Any]]],
+) -> ToolMessage | Command[Any]:
+    """ToolNode runs a round's calls concurrently; ours change one shared turn, and a
+    prompt written in the same round as the profile it needs must see it saved."""
+    async with turn_of(request.runtime.config).tool_lock:
+        return await execute(request)
 
 
 class GraphCoach:
@@ -79,7 +92,9 @@ class GraphCoach:
         self.timing = timing or events.Timing()
         tools = coach_tools()
         self.bound = model.bind_tools(tools)
-        self.graph = self._build(ToolNode(tools, handle_tool_errors=_tool_error))
+        self.graph = self._build(
+            ToolNode(tools, handle_tool_errors=_tool_error, awrap_tool_call=_one_at_a_time)
+        )
 
     def _build(self, tool_node: ToolNode) -> Any:
         graph = StateGraph(CoachState)
@@ -101,8 +116,8 @@ class GraphCoach:
             now=conversation.now,
             turn_key=conversation.turn_key,
             sub_state=conversation.sub_state,
-            profile=dict(conversation.profile),
-            flow=dict(conversation.flow),
+            profile=copy.deepcopy(conversation.profile),
+            flow=copy.deepcopy(conversation.flow),
             scheduler=self.scheduler,
             writer=self.model,
             prep_minutes=self.prep_minutes,
@@ -179,7 +194,16 @@ class GraphCoach:
 
     def _facts(self, turn: TurnContext) -> dict[str, Any]:
         profile = {k: v for k, v in turn.profile.items() if k not in ("created_at", "updated_at")}
+        zone = turn.flow.get("timezone")
+        local = None
+        if zone:
+            try:
+                local = turn.now.astimezone(ZoneInfo(zone)).strftime("%A %H:%M")
+            except (ZoneInfoNotFoundError, ValueError):
+                local = None
         return {
+            "participant_timezone": zone,
+            "participant_local_time": local,
             "participant_id": turn.participant_id,
             "sub_state": turn.sub_state,
             "now_utc": turn.now.isoformat(timespec="minutes"),
@@ -200,20 +224,8 @@ class GraphCoach:
         if rounds >= self.max_rounds:
             log.warning("tool rounds exhausted", extra={"rounds": rounds})
             return {"messages": [AIMessage(ROUNDS_EXHAUSTED)], "rounds": rounds}
-        try:
-            answer = await self.bound.ainvoke(state["messages"])
-        except CassetteMismatch as exc:
-            # Loud in the log (the call and the diff), quiet on the wire (no prompt text).
-            log.error("cassette mismatch", extra={"error": exc.message})
-            raise ModelUnavailable(
-                "The recorded model session does not match this conversation; see the log."
-            ) from exc
-        except AgentError:
-            raise
-        except Exception as exc:  # timeouts, 5xx, refused connections, unparsable answers
-            log.exception("model call failed")
-            raise ModelUnavailable("The coach's language model is not answering.") from exc
-        if not isinstance(answer, AIMessage) or not (answer.tool_calls or _reply_text(answer)):
+        answer = await call_model(self.bound, state["messages"])
+        if not (answer.tool_calls or _reply_text(answer)):
             log.error("model gave an unusable answer", extra={"answer": repr(answer)[:500]})
             raise ModelUnavailable("The coach's language model gave an unusable answer.")
         return {"messages": [answer], "rounds": rounds + 1}

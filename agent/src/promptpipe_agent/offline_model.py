@@ -27,10 +27,12 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from promptpipe_agent import prompts
 from promptpipe_agent.understanding import (
     is_done,
+    is_greeting,
     is_next_time,
     is_no,
     is_yes,
     parse_time,
+    tone_request,
     wants_fresh_start,
     wants_new_time,
     wants_personalize,
@@ -241,10 +243,29 @@ def last_question(history: list[BaseMessage]) -> str | None:
     return "other"
 
 
+TONE_ACKS = {
+    "concise": "I'll keep my messages short.",
+    "detailed": "I'll explain a bit more from now on.",
+    "no_emojis": "No emojis from me.",
+    "gentle_coach": "I'll go gently.",
+    "direct_coach": "I'll be direct with you.",
+    "casual": "I'll keep it casual.",
+    "formal": "I'll keep a more formal tone.",
+}
+
+
 def plan_turn(context: dict[str, Any], history: list[BaseMessage], text: str) -> Plan:
     pid = context.get("participant_id", "")
     seed = (pid, len(history))
     asked = last_question(history)
+    tags = tone_request(text)
+    if tags:  # an explicit style request: saved at full weight, then the same question
+        acks = " ".join(TONE_ACKS[t] for t in tags)
+        again = f" {_ask(asked, *seed)}" if asked in QUESTIONS else ""
+        return Plan(
+            rounds=[[("save_user_profile", {"tone_tags": tags, "tone_update_source": "explicit"})]],
+            reply=lambda _: f"Got it. {acks}{again}",
+        )
     if context.get("sub_state") == "FEEDBACK":
         return _feedback(context, asked, text, seed)
     return _intake(context, asked, text, seed)
@@ -259,8 +280,10 @@ def _intake(context: dict[str, Any], asked: str | None, text: str, seed: tuple[A
     if asked is None:
         opening = f"{_pick(GREETINGS, *seed)} {_pick(STARTER_PITCH, *seed)} {_ask('offer', *seed)}"
         return Plan(reply=lambda _: opening)
+    if asked in QUESTIONS and asked != "offer" and is_greeting(text):
+        return Plan(reply=lambda _: f"Hi again! {_ask(asked, *seed)}")  # ask once more
     if asked == "offer":
-        if wants_personalize(text):
+        if wants_personalize(text) or is_no(text):
             return Plan(reply=lambda _: f"Let's make it yours. {_ask('habit_domain', *seed)}")
         if wants_try_now(text) or is_yes(text):
             return _start(context, STARTER["preferred_time"], try_now=True, seed=seed, save=STARTER)

@@ -12,7 +12,10 @@ Motivation, Ability (make it tiny), Prompt (an everyday moment that triggers it)
 Write short, warm, plain messages (at most three sentences), ask one question at a time, \
 and never mention tools, schedule ids or internal states. Tools change the participant's \
 saved profile, their daily reminder at delivery, and the conversation's state; call them \
-whenever the participant gives you information or agrees to a plan."""
+whenever the participant gives you information or agrees to a plan. The scheduler's \
+fixed_time is the time the participant chose; the nudge goes out prep_time_minutes earlier, \
+in their timezone. The JSON context below is the truth about the profile, the schedules \
+and whether this message answers today's habit prompt (answering_daily_prompt)."""
 
 INTAKE_INSTRUCTIONS = """Sub-state INTAKE: build the habit profile.
 1. On the first message, greet them as their habit coach, suggest the starter habit \

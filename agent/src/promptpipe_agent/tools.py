@@ -3,6 +3,7 @@ turn's profile and sub-state and ask delivery for schedules and events."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -17,6 +18,7 @@ from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
 from promptpipe_agent import prompts
+from promptpipe_agent.coach import call_model
 from promptpipe_agent.delivery import Scheduler, SchedulingRefused
 from promptpipe_agent.profile import merge
 from promptpipe_agent.understanding import minus_minutes
@@ -42,6 +44,8 @@ class TurnContext:
     prep_minutes: int = 10
     answering_prompt: bool = False  # this message answers a daily prompt
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    # Tools of one round run one at a time, in the model's order: they share this turn.
+    tool_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 def turn_of(config: RunnableConfig) -> TurnContext:
@@ -171,10 +175,21 @@ async def _create(
         target = fixed_time
     prompt_at = minus_minutes(target, turn.prep_minutes)
     pid = turn.participant_id
-    job = await turn.scheduler.create_daily(pid, DAILY_PROMPT, prompt_at, timezone)
+    existing = [j for j in await turn.scheduler.list_daily(pid) if j["kind"] == DAILY_PROMPT]
+    same = [
+        j
+        for j in existing
+        if j.get("local_time") == prompt_at and timezone in (None, j.get("timezone"))
+    ]
+    # Reusing an identical schedule keeps a retried turn from creating a second one.
+    job = (
+        same[0]
+        if same
+        else await turn.scheduler.create_daily(pid, DAILY_PROMPT, prompt_at, timezone)
+    )
     # One daily prompt per participant: PromptPipe stacked a new timer on each create.
-    for other in await turn.scheduler.list_daily(pid):
-        if other["kind"] == DAILY_PROMPT and other["id"] != job["id"]:
+    for other in existing:
+        if other["id"] != job["id"]:
             await turn.scheduler.delete_daily(pid, other["id"])
     entry = {**_registry_entry(job, turn.prep_minutes), "type": kind, "target_time": target}
     turn.flow["schedules"] = [entry]
@@ -234,7 +249,7 @@ async def write_habit_prompt(turn: TurnContext, delivery_mode: str, notes: str) 
         SystemMessage(prompts.WRITER_INSTRUCTIONS),
         HumanMessage(prompts.writer_request(turn.profile, delivery_mode, notes)),
     ]
-    reply = await turn.writer.ainvoke(messages)
+    reply = await call_model(turn.writer, messages)
     text = str(reply.content).strip().strip("\"'“”").strip()
     if not text:
         raise ProfileIncomplete("The writer returned nothing; try again.")

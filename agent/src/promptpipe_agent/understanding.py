@@ -98,3 +98,28 @@ def wants_new_time(text: str) -> bool:
 def wants_fresh_start(text: str) -> bool:
     lowered = text.lower()
     return any(w in lowered for w in ("new habit", "start over", "different habit", "restart"))
+
+
+def is_greeting(text: str) -> bool:
+    """'Hi!', 'hello there', 'good morning': a greeting and nothing else."""
+    said = words(text)
+    greetings = {"hi", "hello", "hey", "hiya", "morning", "evening", "afternoon", "good", "there"}
+    return bool(said) and len(said) <= 3 and set(said) <= greetings
+
+
+# How people ask for a style, and the whitelisted tone tag each asks for.
+TONE_REQUESTS = (
+    (("shorter", "keep it short", "be brief", "less text", "too long"), "concise"),
+    (("more detail", "explain more"), "detailed"),
+    (("no emoji", "without emoji", "stop the emoji"), "no_emojis"),
+    (("be gentle", "gentler", "go easy"), "gentle_coach"),
+    (("be direct", "tough love", "push me", "be strict"), "direct_coach"),
+    (("more casual", "less formal"), "casual"),
+    (("more formal", "be formal"), "formal"),
+)
+
+
+def tone_request(text: str) -> list[str]:
+    """Tone tags the participant explicitly asks for ('keep it short' → concise)."""
+    lowered = text.lower()
+    return [tag for phrases, tag in TONE_REQUESTS if any(p in lowered for p in phrases)]
