@@ -150,3 +150,17 @@ async def test_delayed_webhook_still_arrives(
     [delivery] = (await mock.get("/_mock/webhooks/deliveries")).json()
     assert delivery["fault"] == "delay" and delivery["state"] == "delivered"
     assert [m["text"]["body"] for m in receiver.messages()] == ["late"]
+
+
+async def test_faults_at_work_are_on_the_event_stream(mock: httpx.AsyncClient) -> None:
+    fault_id = (await add(mock, target="messages", error_code=131000, times=1))["id"]
+    refused = await mock.post(URL, json=TEXT, headers=AUTH)
+    assert refused.status_code == 500
+    events = (await mock.get("/_mock/events/recent")).json()["events"]
+    kinds = [e["kind"] for e in events]
+    injected = next(e for e in events if e["kind"] == "fault.injected")
+    assert injected["data"]["id"] == fault_id and injected["data"]["hits"] == 1
+    # Added, then gone once its one hit was used: both changes are announced.
+    changes = [e["data"]["faults"] for e in events if e["kind"] == "fault.changed"]
+    assert [len(c) for c in changes] == [1, 0]
+    assert kinds.index("fault.injected") < kinds.index("api.error")

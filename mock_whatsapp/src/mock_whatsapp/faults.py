@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import secrets
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -59,22 +60,37 @@ class StatusQuirks:
 class FaultBook:
     """The faults in force, in the order they were added."""
 
-    def __init__(self, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        rng: random.Random | None = None,
+        on_change: Callable[[str, dict[str, Any]], object] | None = None,
+    ) -> None:
         self.faults: list[Fault] = []
         self.rng = rng or random.Random()
+        # Told of every hit ("fault.injected") and every change of the book
+        # ("fault.changed"), so the event stream can show faults at work.
+        self.on_change = on_change or (lambda kind, data: None)
 
     def add(self, **fields: Any) -> Fault:
         fault = Fault(id="flt_" + secrets.token_hex(6), **fields)
         self.faults.append(fault)
+        self._changed()
         return fault
 
     def remove(self, fault_id: str) -> bool:
         before = len(self.faults)
         self.faults = [f for f in self.faults if f.id != fault_id]
-        return len(self.faults) != before
+        removed = len(self.faults) != before
+        if removed:
+            self._changed()
+        return removed
 
     def clear(self) -> None:
         self.faults.clear()
+        self._changed()
+
+    def _changed(self) -> None:
+        self.on_change("fault.changed", {"faults": [f.view() for f in self.faults]})
 
     def fire(self, target: str) -> list[Fault]:
         """The faults of `target` that strike this time. At most one with an outcome (an
@@ -91,6 +107,7 @@ class FaultBook:
             outcome = outcome or has_outcome
             fault.hits += 1
             fired.append(fault)
+            self.on_change("fault.injected", fault.view())
             if fault.times is not None and fault.hits >= fault.times:
                 self.remove(fault.id)
         return fired

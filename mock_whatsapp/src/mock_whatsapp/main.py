@@ -32,7 +32,7 @@ def create_app(
         logs.configure("mock_whatsapp", settings.log_level)
         log.info("starting", extra={"config": settings.masked()})
         journal = events.observe(open_journal(settings.database_url), app.state.bus)
-        fault_book = FaultBook()
+        fault_book = FaultBook(on_change=app.state.bus.publish)
         webhooks = WebhookSender(
             settings.webhook_url,
             settings.app_secret.get_secret_value(),

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Page, expect
 
 from .conftest import PHONE_NUMBER_ID, TOKEN, Webhooks
 
@@ -290,37 +290,7 @@ def test_the_page_catches_up_after_the_stream_drops(page: Page, mock_url: str) -
     assert page.evaluate("window.notReloaded") is True
 
 
-# --- the faults panel, against the control API's contract --------------------------------
-
-
-class FaultApi:
-    """Plays the mock's fault API for the page (the contract of POST/GET/DELETE
-    /_mock/faults and PUT /_mock/limits) and records what the page asked."""
-
-    def __init__(self) -> None:
-        self.faults: list[dict[str, Any]] = []
-        self.limits = {"window_24h": True, "pair_rate_limit": True, "throughput": True}
-        self.requests: list[tuple[str, str, Any]] = []
-
-    def handle(self, route: Route) -> None:
-        request = route.request
-        path = request.url.split("/_mock", 1)[1]
-        body = request.post_data_json if request.post_data else None
-        self.requests.append((request.method, path, body))
-        if request.method == "GET" and path == "/faults":
-            route.fulfill(json={"faults": self.faults, "limits": self.limits})
-        elif request.method == "POST" and path == "/faults":
-            fault = {"id": f"f{len(self.requests)}", **body}
-            self.faults.append(fault)
-            route.fulfill(status=201, json={"fault": fault})
-        elif request.method == "DELETE" and path.startswith("/faults/"):
-            self.faults = [f for f in self.faults if f["id"] != path.rsplit("/", 1)[1]]
-            route.fulfill(status=204)
-        elif request.method == "PUT" and path == "/limits":
-            self.limits.update(body)
-            route.fulfill(json={"limits": self.limits})
-        else:
-            route.fulfill(status=404, json={"error": {"code": "not_found", "message": "no"}})
+# --- the faults panel, against the mock's own fault API ----------------------------------
 
 
 def test_the_faults_panel_says_when_the_mock_has_no_fault_api(page: Page) -> None:
@@ -338,10 +308,10 @@ def test_the_faults_panel_says_when_the_mock_has_no_fault_api(page: Page) -> Non
 
 
 def test_the_faults_panel_creates_lists_deletes_faults_and_switches_limits(
-    page: Page,
+    page: Page, mock_url: str
 ) -> None:
-    api = FaultApi()
-    page.route(re.compile(r".*/_mock/(faults|limits)(/.*)?$"), api.handle)
+    httpx.delete(f"{mock_url}/_mock/faults")
+    httpx.put(f"{mock_url}/_mock/limits", json={"window_24h": True})
     page.click("[data-tab=faults]")
     expect(page.locator("#no-faults")).to_be_visible(timeout=WAIT_MS)
 
@@ -355,23 +325,32 @@ def test_the_faults_panel_creates_lists_deletes_faults_and_switches_limits(
     listed = page.locator("#fault-list li")
     expect(listed).to_have_count(1, timeout=WAIT_MS)
     expect(listed).to_contain_text("webhooks · p=0.5 · webhook delay 3s · 2 times")
-    [created] = [body for method, path, body in api.requests if method == "POST"]
-    assert created == {
-        "target": "webhooks",
-        "probability": 0.5,
-        "delay_seconds": 3,
-        "times": 2,
-        "webhook": "delay",
-    }
+    [created] = httpx.get(f"{mock_url}/_mock/faults").json()["faults"]
+    assert (created["target"], created["webhook"], created["probability"]) == (
+        "webhooks",
+        "delay",
+        0.5,
+    )
+    assert (created["delay_seconds"], created["times"], created["hits"]) == (3, 2, 0)
 
     page.locator("#limits input[name=window_24h]").uncheck()
     expect(page.locator("#limits input[name=window_24h]")).not_to_be_checked()
-    assert ("PUT", "/limits", {"window_24h": False}) in api.requests
+    expect_soon(
+        lambda: httpx.get(f"{mock_url}/_mock/faults").json()["limits"]["window_24h"] is False
+    )
 
-    fault_id = api.faults[0]["id"]
     listed.get_by_role("button", name="Remove").click()
     expect(listed).to_have_count(0, timeout=WAIT_MS)
-    assert ("DELETE", f"/faults/{fault_id}", None) in api.requests
+    assert httpx.get(f"{mock_url}/_mock/faults").json()["faults"] == []
+    httpx.put(f"{mock_url}/_mock/limits", json={"window_24h": True})
+
+
+def expect_soon(condition: Callable[[], bool]) -> None:
+    """Wait (up to the page timeout) for the mock to reflect what the page asked."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while not condition():
+        assert time.monotonic() < deadline, "the mock did not change in time"
+        time.sleep(0.05)
 
 
 def test_a_browser_event_source_replays_and_follows_the_sse_stream(
