@@ -113,3 +113,18 @@ async def test_an_explicit_style_request_is_saved_as_tone(client: httpx.AsyncCli
     view = (await client.get("/conversations/p_e6")).json()
     assert view["profile"]["tone"]["tone_tags"] == ["concise", "no_emojis"]
     assert view["profile"]["tone"]["tone_update_source"] == "explicit"
+
+
+async def test_a_written_prompt_names_its_template_for_a_closed_window(
+    client: httpx.AsyncClient,
+) -> None:
+    await post(client, "/process-message", say("p_t0", "Hello!"))
+    unwritten = await post(client, "/process-event", event("p_t0", "daily_prompt", "t0"))
+    assert "template" not in unwritten  # no habit yet: delivery's generic template will do
+    await post(client, "/process-message", say("p_t1", "Hello!"))
+    await post(client, "/process-message", say("p_t1", "Try now"))
+    prompt = await post(client, "/process-event", event("p_t1", "daily_prompt", "t1"))
+    template = prompt["template"]
+    assert template["name"] == "daily_prompt_reminder"
+    name, habit = template["parameters"]
+    assert name == "there" and habit in prompt["response"] and not habit.endswith("?")

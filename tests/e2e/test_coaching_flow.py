@@ -130,3 +130,32 @@ def test_personalize_path_prompt_done_reminder_and_feedback(
     assert conversation["profile"]["success_count"] == 1
     assert conversation["profile"]["last_motivator"] == "I had my shoes by the door"
     assert conversation["profile"]["total_prompts"] == 2
+
+
+def test_a_prompt_after_a_silent_day_arrives_as_its_template(
+    make_stack: Callable[..., Any], http: httpx.Client, wait_for: Callable[..., Any]
+) -> None:
+    # WhatsApp refuses free-form text 24 hours after the participant last wrote (131047);
+    # the daily prompt then reaches them as the approved prompt template, habit included,
+    # not as the generic "it's been a while" re-engagement.
+    stack = make_stack()  # its own clock
+    phone = unique_phone()
+    enroll(http, stack, phone)
+    send(http, stack, phone, "Hi!")
+    wait_for(lambda: outbound(chat(http, stack, phone)), what="the greeting")
+    send(http, stack, phone, "Try now")
+    wait_for(lambda: len(outbound(chat(http, stack, phone))) == 2, what="the try-now reply")
+    moved = http.post(f"{stack.url('delivery')}/dev/clock", json={"advance": "48h"})
+    assert moved.status_code == 200, moved.text
+
+    def prompt_templates() -> list[dict]:
+        return [
+            m
+            for m in outbound(chat(http, stack, phone))
+            if m["type"] == "template" and m["template"]["name"] == "daily_prompt_reminder"
+        ]
+
+    [template] = wait_for(prompt_templates, what="the prompt as a template")
+    assert "take 50 steps" in template["text"] and template["text"].startswith("Hi there")
+    refused = [m for m in outbound(chat(http, stack, phone)) if m["status"] == "failed"]
+    assert refused and all(m["errors"][0]["code"] == 131047 for m in refused)

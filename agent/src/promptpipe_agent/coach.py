@@ -36,6 +36,8 @@ class Turn:
     buttons: list[dict[str, str]] = field(default_factory=list)
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     model: str = ""
+    # The template to send instead if the 24-hour window has closed: {"name", "parameters"}.
+    template: dict[str, Any] | None = None
 
 
 @dataclass

@@ -24,6 +24,7 @@ from promptpipe_agent.schemas import (
     ProcessEventRequest,
     ProcessMessageRequest,
     ProcessMessageResponse,
+    TemplateFallback,
 )
 
 log = logging.getLogger("promptpipe_agent")
@@ -123,6 +124,7 @@ class Conversations:
                 response=turn.reply,
                 state=turn.sub_state,
                 buttons=[Button(**b) for b in turn.buttons] or None,
+                template=TemplateFallback(**turn.template) if turn.template else None,
                 metadata={
                     "participant_id": participant_id,
                     "phone_number": phone_number,

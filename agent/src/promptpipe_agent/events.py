@@ -23,10 +23,17 @@ HOW_DID_IT_GO = [
 ]
 
 
+# The approved template a daily prompt falls back to when the participant has been silent
+# for more than 24 hours (WhatsApp then refuses free-form text): "Hi {{1}}, your daily
+# habit is waiting: {{2}}. Reply to let me know how it goes."
+PROMPT_TEMPLATE = "daily_prompt_reminder"
+
+
 @dataclass
 class Said:
     text: str = ""
     buttons: list[dict[str, str]] = field(default_factory=list)
+    template: dict[str, Any] | None = None
 
 
 @dataclass
@@ -59,9 +66,11 @@ async def daily_prompt(turn: TurnContext, event_id: str, timing: Timing) -> Said
     in INTAKE) the automatic switch to FEEDBACK five minutes later."""
     pid, scheduler = turn.participant_id, turn.scheduler
     turn.profile["total_prompts"] = int(turn.profile.get("total_prompts", 0)) + 1
+    template = None
     try:
         prompt = await write_habit_prompt(turn, "scheduled", "")
         text = f"{_pick(OPENERS, pid, turn.profile['total_prompts'])} {prompt}"
+        template = prompt_template(turn.profile, prompt)
         turn.tool_calls.append(
             {
                 "name": "generate_habit_prompt",
@@ -98,7 +107,18 @@ async def daily_prompt(turn: TurnContext, event_id: str, timing: Timing) -> Said
         pending["auto_feedback_event_id"] = switch["id"]
     turn.flow["pending_prompt"] = pending
     turn.flow["last_prompt_sent_at"] = turn.now.isoformat()
-    return Said(text, [DONE, NEXT_TIME])
+    return Said(text, [DONE, NEXT_TIME], template)
+
+
+def prompt_template(profile: dict[str, Any], prompt: str) -> dict[str, Any]:
+    """The daily prompt as its template: the prompt without its closing question, which
+    the template's own last sentence replaces."""
+    sentences = prompt.rstrip().split(". ")
+    if len(sentences) > 1 and sentences[-1].endswith("?"):
+        sentences = sentences[:-1]
+    habit = ". ".join(sentences).rstrip(".!? ")
+    name = str(profile.get("name") or "there")
+    return {"name": PROMPT_TEMPLATE, "parameters": [name, habit]}
 
 
 def _is_current(turn: TurnContext, payload: dict[str, Any]) -> dict[str, Any] | None:

@@ -146,7 +146,9 @@ class GraphCoach:
         event = {"kind": kind, "event_id": event_id, "payload": payload}
         final = await self._run({"messages": [], "event": event}, turn)
         said: events.Said = final["said"]
-        return self._result(turn, said.text, said.buttons, turn.tool_calls)
+        result = self._result(turn, said.text, said.buttons, turn.tool_calls)
+        result.template = said.template
+        return result
 
     async def _run(self, state: CoachState, turn: TurnContext) -> dict[str, Any]:
         config: RunnableConfig = {

@@ -34,12 +34,22 @@ class Button(BaseModel):
     title: str = Field(max_length=20)
 
 
+class TemplateFallback(BaseModel):
+    """An approved WhatsApp template delivery sends instead of the response when WhatsApp
+    refuses free-form text because the participant has not written for 24 hours."""
+
+    name: str
+    language: str | None = None
+    parameters: list[str] = Field(default_factory=list)
+
+
 class ProcessMessageResponse(BaseModel):
     response: str
     state: str
     metadata: dict[str, Any]
-    # Our addition, ignored by the integration guide's client.
+    # Our additions, ignored by the integration guide's client.
     buttons: list[Button] | None = None
+    template: TemplateFallback | None = None
 
 
 class HistoryItem(BaseModel):
