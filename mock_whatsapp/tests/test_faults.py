@@ -125,6 +125,10 @@ async def test_dropped_and_duplicated_webhooks(
         ("delivered", "duplicate"),
     ]
     assert log[2]["duplicate_of"] == log[1]["id"]
+    dropped = (await mock.get("/_mock/webhooks/deliveries", params={"state": "dropped"})).json()
+    assert [d["id"] for d in dropped] == [log[0]["id"]]
+    others = await mock.get("/_mock/webhooks/deliveries", params={"subscriber_id": "sub_x"})
+    assert others.json() == []
 
 
 async def test_badly_signed_webhook_is_logged_with_its_signature(

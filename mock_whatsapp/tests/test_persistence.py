@@ -50,6 +50,13 @@ async def test_restart_keeps_chats_and_delivers_pending_webhooks(
                 json={"url": "http://second.test/hook", "verify_token": "good-token"},
             )
             assert joined.status_code == 201
+            upload = await mock.post(
+                "/v21.0/123456789/media",
+                data={"messaging_product": "whatsapp", "type": "image/png"},
+                files={"file": ("a.png", b"\x89PNG kept", "image/png")},
+                headers={"Authorization": "Bearer test-token"},
+            )
+            media_id = upload.json()["id"]
     assert receiver.payloads == []  # nothing got through before the restart
 
     receiver.failures_left = 0  # delivery is back
@@ -63,6 +70,10 @@ async def test_restart_keeps_chats_and_delivers_pending_webhooks(
             clock = (await mock.get("/_mock/clock")).json()
             phones = {p["phone"]: p for p in (await mock.get("/_mock/phones")).json()}
             subscribers = (await mock.get("/_mock/webhooks/subscribers")).json()["subscribers"]
+            auth = {"Authorization": "Bearer test-token"}
+            info = (await mock.get(f"/v21.0/{media_id}", headers=auth)).json()
+            kept = await mock.get(info["url"].removeprefix("http://mock"), headers=auth)
+    assert kept.content == b"\x89PNG kept"
     assert phones["15557654321"]["online"] is False
     assert [s["url"] for s in subscribers] == [settings.webhook_url, "http://second.test/hook"]
     assert [m["id"] for m in chat] == [wamid]

@@ -102,7 +102,7 @@ class Business:
         self.quirks = self.default_quirks()
         self.throughput = Throttle(settings.messages_per_second, settings.messages_per_second)
         self.pairs = Throttle(1 / settings.pair_interval_seconds, settings.pair_burst)
-        self.media = MediaStore(settings.media_url_ttl_seconds)
+        self.media = MediaStore(settings.media_url_ttl_seconds, journal=self.journal)
         self.rng = rng or random.Random()
         self.status_tasks: set[asyncio.Task[None]] = set()
 
@@ -229,6 +229,7 @@ class Business:
         saved = self.journal.load()
         self.chats.restore(saved)
         self.clock.offset = timedelta(seconds=saved.clock_offset_seconds)
+        self.media.restore(saved.media)
         self.webhooks.restore_subscribers(saved.subscribers)
         self.webhooks.restore(saved.deliveries)
         for message in self.chats.by_id.values():

@@ -28,6 +28,9 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.messages (
 CREATE TABLE IF NOT EXISTS {SCHEMA}.answers (key text PRIMARY KEY, answer jsonb NOT NULL);
 CREATE TABLE IF NOT EXISTS {SCHEMA}.deliveries (id integer PRIMARY KEY, data jsonb NOT NULL);
 CREATE TABLE IF NOT EXISTS {SCHEMA}.subscribers (id text PRIMARY KEY, data jsonb NOT NULL);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.media (
+    id text PRIMARY KEY, business_id text NOT NULL, mime_type text NOT NULL,
+    filename text NOT NULL, content bytea NOT NULL);
 CREATE TABLE IF NOT EXISTS {SCHEMA}.clock (
     id boolean PRIMARY KEY DEFAULT true CHECK (id), offset_seconds double precision NOT NULL);
 """
@@ -43,6 +46,7 @@ class Saved:
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     clock_offset_seconds: float = 0.0
     subscribers: list[dict[str, Any]] = field(default_factory=list)
+    media: list[dict[str, Any]] = field(default_factory=list)
 
 
 def to_json(obj: Any) -> str:
@@ -69,6 +73,10 @@ class Journal:
     def save_clock(self, offset_seconds: float) -> None: ...
 
     def save_subscribers(self, subscribers: list[dict[str, Any]]) -> None: ...
+
+    def save_media(self, media: Any) -> None: ...
+
+    def delete_media(self, media_id: str) -> None: ...
 
     def clear(self) -> None: ...
 
@@ -111,6 +119,12 @@ class PostgresJournal(Journal):
             ]
             saved.subscribers = [
                 row[0] for row in self.conn.execute(f"SELECT data FROM {SCHEMA}.subscribers")
+            ]
+            saved.media = [
+                {"id": i, "business_id": b, "mime_type": m, "filename": f, "content": bytes(c)}
+                for i, b, m, f, c in self.conn.execute(
+                    f"SELECT id, business_id, mime_type, filename, content FROM {SCHEMA}.media"
+                )
             ]
             row = self.conn.execute(f"SELECT offset_seconds FROM {SCHEMA}.clock").fetchone()
             saved.clock_offset_seconds = float(row[0]) if row else 0.0
@@ -165,10 +179,21 @@ class PostgresJournal(Journal):
                     (sub["id"], json.dumps(sub)),
                 )
 
+    def save_media(self, media: Any) -> None:
+        self._run(
+            f"INSERT INTO {SCHEMA}.media (id, business_id, mime_type, filename, content) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+            (media.id, media.business_id, media.mime_type, media.filename, media.content),
+        )
+
+    def delete_media(self, media_id: str) -> None:
+        self._run(f"DELETE FROM {SCHEMA}.media WHERE id = %s", (media_id,))
+
     def clear(self) -> None:
         self._run(
             # The clock stays: it is the stack's time, not the mock's data.
-            f"TRUNCATE {SCHEMA}.phones, {SCHEMA}.messages, {SCHEMA}.answers, {SCHEMA}.deliveries"
+            f"TRUNCATE {SCHEMA}.phones, {SCHEMA}.messages, {SCHEMA}.answers, "
+            f"{SCHEMA}.deliveries, {SCHEMA}.media"
         )
 
     def close(self) -> None:

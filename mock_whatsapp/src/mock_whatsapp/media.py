@@ -1,5 +1,5 @@
 """Uploaded media, as Meta keeps it: an id per file, a short-lived download URL that
-still needs the access token, and deletion. Kept in memory (files are test fixtures)."""
+still needs the access token, and deletion. Written through to the journal."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import hmac
 import os
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from mock_whatsapp.graph_errors import invalid_parameter
+from mock_whatsapp.journal import Journal
 
 # Meta's supported types and size limits per kind, in bytes.
 MEDIA_LIMITS: dict[str, tuple[tuple[str, ...], int]] = {
@@ -61,7 +63,10 @@ class Media:
 class MediaStore:
     """Media by id, with signed download URLs that expire after `url_ttl` seconds."""
 
-    def __init__(self, url_ttl: float, secret: bytes | None = None) -> None:
+    def __init__(
+        self, url_ttl: float, secret: bytes | None = None, journal: Journal | None = None
+    ) -> None:
+        self.journal = journal or Journal()
         self.items: dict[str, Media] = {}
         self.url_ttl = url_ttl
         self.secret = secret or os.urandom(16)
@@ -81,16 +86,27 @@ class MediaStore:
         media = Media(
             str(int.from_bytes(os.urandom(7), "big")), business_id, mime_type, content, filename
         )
-        self.items[media.id] = media
-        return media
+        return self._keep(media)
 
     def add_received(self, business_id: str, mime_type: str, content: bytes) -> Media:
         """Media a phone sent: stored without the upload checks, so the bot can fetch it."""
         media = Media(
             str(int.from_bytes(os.urandom(7), "big")), business_id, mime_type, content, ""
         )
+        return self._keep(media)
+
+    def _keep(self, media: Media) -> Media:
         self.items[media.id] = media
+        self.journal.save_media(media)
         return media
+
+    def delete(self, media_id: str) -> None:
+        self.items.pop(media_id, None)
+        self.journal.delete_media(media_id)
+
+    def restore(self, saved: list[dict[str, Any]]) -> None:
+        for data in saved:
+            self.items[data["id"]] = Media(**data)
 
     def _hash(self, media_id: str, expires: int) -> str:
         return hmac.new(self.secret, f"{media_id}:{expires}".encode(), hashlib.sha256).hexdigest()
@@ -104,4 +120,5 @@ class MediaStore:
         return valid and time.time() < expires
 
     def clear(self) -> None:
+        """Forget every file (the journal forgets them with everything else on reset)."""
         self.items.clear()

@@ -18,6 +18,9 @@ CREATE TABLE IF NOT EXISTS messages (id text PRIMARY KEY, phone text NOT NULL, d
 CREATE TABLE IF NOT EXISTS answers (key text PRIMARY KEY, answer text NOT NULL);
 CREATE TABLE IF NOT EXISTS deliveries (id integer PRIMARY KEY, data text NOT NULL);
 CREATE TABLE IF NOT EXISTS subscribers (id text PRIMARY KEY, data text NOT NULL);
+CREATE TABLE IF NOT EXISTS media (
+    id text PRIMARY KEY, business_id text NOT NULL, mime_type text NOT NULL,
+    filename text NOT NULL, content blob NOT NULL);
 CREATE TABLE IF NOT EXISTS clock (
     id integer PRIMARY KEY CHECK (id = 1), offset_seconds real NOT NULL);
 """
@@ -73,6 +76,12 @@ class SqliteJournal(Journal):
             saved.subscribers = [
                 json.loads(r[0]) for r in self.conn.execute("SELECT data FROM subscribers")
             ]
+            saved.media = [
+                {"id": i, "business_id": b, "mime_type": m, "filename": f, "content": bytes(c)}
+                for i, b, m, f, c in self.conn.execute(
+                    "SELECT id, business_id, mime_type, filename, content FROM media"
+                )
+            ]
             row = self.conn.execute("SELECT offset_seconds FROM clock").fetchone()
             saved.clock_offset_seconds = float(row[0]) if row else 0.0
         return saved
@@ -126,10 +135,20 @@ class SqliteJournal(Journal):
             )
             self.conn.execute("COMMIT")
 
+    def save_media(self, media: Any) -> None:
+        self._run(
+            "INSERT INTO media (id, business_id, mime_type, filename, content) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            (media.id, media.business_id, media.mime_type, media.filename, media.content),
+        )
+
+    def delete_media(self, media_id: str) -> None:
+        self._run("DELETE FROM media WHERE id = ?", (media_id,))
+
     def clear(self) -> None:
         with self.lock:
             # The clock stays: it is the stack's time, not the mock's data.
-            for table in ("phones", "messages", "answers", "deliveries"):
+            for table in ("phones", "messages", "answers", "deliveries", "media"):
                 self.conn.execute(f"DELETE FROM {table}")
 
     def close(self) -> None:

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import logging
+import random
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -256,7 +257,8 @@ class WebhookSender:
                     "error": error,
                 },
             )
-            await asyncio.sleep(backoff)
+            # Jitter (±20 %) keeps many failed webhooks from retrying in lockstep.
+            await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
             backoff = min(backoff * 2, self.max_backoff)
 
     async def drain(self) -> None:

@@ -26,11 +26,17 @@ router = APIRouter(tags=["control"])
     response_model=None,
     responses={200: {"model": list[DeliveryView]}},
 )
-async def deliveries(request: Request) -> list[dict[str, Any]]:
+async def deliveries(
+    request: Request, subscriber_id: str | None = None, state: str | None = None
+) -> list[dict[str, Any]]:
     """Every webhook with its payload, signature and each attempt (status, response,
-    latency), oldest first."""
+    latency), oldest first; optionally only one subscriber's, or only those in a state."""
     business: Business = request.app.state.business
-    return [d.view() for d in business.webhooks.deliveries]
+    return [
+        d.view()
+        for d in business.webhooks.deliveries
+        if subscriber_id in (None, d.subscriber_id) and state in (None, d.state)
+    ]
 
 
 class Subscription(BaseModel):

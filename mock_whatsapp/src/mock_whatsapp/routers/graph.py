@@ -206,7 +206,7 @@ async def delete_media(
     business = _business(request)
     media = _media(business, authorization, media_id, phone_number_id)
     await _faults(business, "media")
-    del business.media.items[media.id]
+    business.media.delete(media.id)
     return {"success": True}
 
 
