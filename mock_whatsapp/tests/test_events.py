@@ -247,7 +247,14 @@ async def test_clock_moves_and_reset_become_events(mock: httpx.AsyncClient) -> N
     await mock.put(f"/_mock/phones/{PHONE}", json={"name": "Ada"})
     await mock.post("/_mock/reset")
     events = await recent(mock)
-    assert kinds(events) == ["clock.changed", "phone.updated", "phone.updated", "reset"]
+    # A reset empties the fault book too, and says so.
+    assert kinds(events) == [
+        "clock.changed",
+        "phone.updated",
+        "phone.updated",
+        "reset",
+        "fault.changed",
+    ]
     clock = events[0]
     assert clock["data"]["now"].startswith("2031-01-01T08:00")
     assert clock["time"].startswith("2031-01-01T08:00")  # events carry the mock's time
