@@ -86,6 +86,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	agentClient := agent.NewClient(cfg.AgentURL, cfg.AgentTimeout, m, log)
 	agentClient.Now = clk.Now
+	var agentFaults *agent.Faults
+	if clk.Virtual() { // a dev stack: let the simulator make the agent look down or slow
+		agentFaults = &agent.Faults{}
+		agentClient.Faults = agentFaults
+	}
 	healthCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	if err := agentClient.Health(healthCtx); err != nil {
 		log.Warn("python agent health check failed", "error", err)
@@ -110,6 +115,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	api := &httpapi.Server{
 		Store: db, Metrics: m, Log: log, AppSecret: cfg.WhatsAppAppSecret, VerifyToken: cfg.WhatsAppVerifyToken,
 		APIToken: cfg.APIToken, InboundWake: inboundWake, OutboxWake: outboxWake, JobsWake: jobsWake, Clock: clk,
+		AgentFaults: agentFaults,
 	}
 	srv := &http.Server{Addr: cfg.Addr, Handler: api.Routes(), ReadHeaderTimeout: 10 * time.Second}
 

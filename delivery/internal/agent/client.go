@@ -30,6 +30,8 @@ type Client struct {
 	// Now, when set, is sent as X-PromptPipe-Now: the agent's "now" in the dev stack's
 	// virtual time.
 	Now func() time.Time
+	// Faults, when set (dev stack only), can make every attempt fail or lag.
+	Faults *Faults
 }
 
 // ProcessMessageRequest is the request to the Python agent. MessageID (the wamid) is our
@@ -117,6 +119,9 @@ func (c *Client) call(ctx context.Context, path string, body any, needsResponse 
 }
 
 func (c *Client) post(ctx context.Context, path string, body any, needsResponse bool) (*ProcessMessageResponse, error) {
+	if err := c.Faults.apply(ctx, c.httpClient.Timeout); err != nil {
+		return nil, fmt.Errorf("sending request: %w", err)
+	}
 	jsonData, err := json.Marshal(body)
 	if err != nil {
 		return nil, fmt.Errorf("marshalling request: %w", err)

@@ -116,6 +116,7 @@ func newHarness(t *testing.T, agentHandler http.HandlerFunc) *harness {
 	agentServer := httptest.NewServer(agentHandler)
 	client := agent.NewClient(agentServer.URL, 2*time.Second, m, log)
 	client.SetBackoff(time.Millisecond, 5*time.Millisecond)
+	client.Faults = &agent.Faults{}
 	inWake, outWake := inbound.NewSignal(), inbound.NewSignal()
 	workers := &inbound.Workers{Store: db, Agent: client, AgentAttempts: 3, Count: 3, Wake: inWake,
 		OutboxWake: outWake, Metrics: m, Log: log, PollInterval: 50 * time.Millisecond}
@@ -133,7 +134,7 @@ func newHarness(t *testing.T, agentHandler http.HandlerFunc) *harness {
 		OutboxWake: outWake, Metrics: m, Log: log, PollInterval: 50 * time.Millisecond, MaxAttempts: 2,
 		RetryDelay: time.Minute}
 	srv := &httpapi.Server{Store: db, Metrics: m, Log: log, AppSecret: secret, VerifyToken: "verify",
-		InboundWake: inWake, OutboxWake: outWake, JobsWake: jobsWake, Clock: clk}
+		InboundWake: inWake, OutboxWake: outWake, JobsWake: jobsWake, Clock: clk, AgentFaults: client.Faults}
 	api := httptest.NewServer(srv.Routes())
 	var wg sync.WaitGroup
 	wg.Add(3)

@@ -58,6 +58,10 @@ func (s *Server) Routes() http.Handler {
 		mux.Handle("GET /dev/clock", admin(s.handleGetClock))
 		mux.Handle("POST /dev/clock", admin(s.handleMoveClock))
 	}
+	if s.AgentFaults != nil {
+		mux.Handle("GET /dev/faults/agent", admin(s.handleGetAgentFault))
+		mux.Handle("PUT /dev/faults/agent", admin(s.handlePutAgentFault))
+	}
 
 	mux.HandleFunc("GET /health", s.handleHealth)
 	mux.HandleFunc("GET /healthz", s.handleHealthz)

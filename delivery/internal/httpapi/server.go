@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"promptpipe/delivery/internal/agent"
 	"promptpipe/delivery/internal/clock"
 	"promptpipe/delivery/internal/inbound"
 	"promptpipe/delivery/internal/metrics"
@@ -27,6 +28,9 @@ type Server struct {
 	OutboxWake  inbound.Signal
 	JobsWake    inbound.Signal
 	Clock       *clock.Clock
+	// AgentFaults is the dev stack's agent fault switch; nil (no /dev/faults routes)
+	// unless the clock is virtual, the same gate as /dev/clock.
+	AgentFaults *agent.Faults
 }
 
 // envelope is PromptPipe's response shape.
