@@ -23,6 +23,7 @@ class FakeStack:
     taps: list[tuple[str, str, str]] = field(default_factory=list)
     down: bool = False
     clock_offset: float = 0.0
+    agent_fault: dict[str, Any] | None = None  # None: an older delivery, no fault switch
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         if self.down:
@@ -31,7 +32,11 @@ class FakeStack:
         if path == "/dev/clock":
             if method == "POST":
                 hours = {"10m": 1 / 6, "1h": 1, "5h": 5, "24h": 24}
-                self.clock_offset += 3600 * hours[json.loads(request.content)["advance"]]
+                advance = json.loads(request.content)["advance"]
+                if advance.endswith("s") and advance[:-1].isdigit():
+                    self.clock_offset += int(advance[:-1])
+                else:
+                    self.clock_offset += 3600 * hours[advance]
             return httpx.Response(
                 200, json={"now": "2026-01-01T12:00:00Z", "offset_seconds": self.clock_offset}
             )
@@ -44,6 +49,18 @@ class FakeStack:
                 self.participants.insert(0, p)
                 return httpx.Response(201, json={"status": "ok", "result": p})
             return httpx.Response(200, json={"status": "ok", "result": self.participants})
+        if path == "/dev/faults/agent" and self.agent_fault is not None:
+            if method == "PUT":
+                self.agent_fault = json.loads(request.content)
+            return httpx.Response(200, json={"status": "ok", "result": self.agent_fault})
+        if path.endswith("/jobs"):
+            job = {
+                "id": "j_1",
+                "kind": "daily_prompt",
+                "local_time": "07:20",
+                "next_run_at": "2026-01-02T07:20:00Z",
+            }
+            return httpx.Response(200, json={"status": "ok", "result": [job]})
         if path.startswith("/conversation/participants/") and method == "DELETE":
             pid = path.rsplit("/", 1)[1]
             self.participants = [p for p in self.participants if p["id"] != pid]
@@ -132,7 +149,13 @@ class FakeStack:
                 ],
             )
         if path.startswith("/conversations/"):
-            return httpx.Response(200, json={"state": "INTAKE", "profile": {}, "turns": 1})
+            turn = {
+                "tool_calls": [{"name": "save_user_profile", "args": {"habit_domain": "moving"}}],
+                "latency_ms": 42,
+                "model": "scripted",
+            }
+            view = {"state": "INTAKE", "profile": {"habit_domain": "moving"}, "last_turn": turn}
+            return httpx.Response(200, json=view)
         return httpx.Response(404, json={"error": {"code": "not_found", "message": "nope"}})
 
 

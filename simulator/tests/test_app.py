@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from textual.widgets import Input, ListView
+from textual.widgets import Input, ListView, Static
 
 from promptpipe_simulator.core.backend import Backend
 from promptpipe_simulator.core.personas import PersonaFactory
+from promptpipe_simulator.core.scenario import load
 from promptpipe_simulator.tui.app import SimulatorApp
+from promptpipe_simulator.tui.screens.ask import AskScreen
 from promptpipe_simulator.tui.screens.help import HelpScreen
 from promptpipe_simulator.tui.widgets.chat import Bubble, ReplyButton
 from promptpipe_simulator.tui.widgets.events import EventLog
@@ -134,3 +136,67 @@ async def test_delete_asks_first(backend: Backend, fake_stack: Any) -> None:
         await until(pilot, lambda: fake_stack.participants == [])
         await until(pilot, lambda: len(app.query_one("#participants", ListView).children) == 0)
         assert app.selected is None
+
+
+async def enrolled(app: SimulatorApp, pilot: Any) -> None:
+    await pilot.press("n")
+    await until(pilot, lambda: not app.query_one("#composer", Input).disabled)
+
+
+async def test_inspector_shows_jobs_profile_and_last_turn(backend: Backend) -> None:
+    app = app_for(backend)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await enrolled(app, pilot)
+        await pilot.press("f2")
+        inspector = app.query_one("#inspector", Static)
+        await until(pilot, lambda: "save_user_profile" in str(inspector.render()))
+        shown = str(inspector.render())
+        for part in ("INTAKE", "habit_domain", "daily_prompt", "42 ms", "scripted"):
+            assert part in shown
+
+
+async def test_faults_without_an_api_give_a_notice(backend: Backend, fake_stack: Any) -> None:
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("a")  # delivery answers 404: no fault switch here
+        await until(pilot, lambda: any("fault switch" in n.message for n in app._notifications))
+        await pilot.press("w")  # mock_whatsapp answers 404: no faults API
+        await until(pilot, lambda: any("faults API" in n.message for n in app._notifications))
+        assert app.is_running and app.agent_fault == "ok"
+
+        fake_stack.agent_fault = {"mode": "ok"}
+        await pilot.press("a")
+        await until(pilot, lambda: app.agent_fault == "slow")
+        assert fake_stack.agent_fault == {"mode": "slow", "delay_seconds": 5}
+        await until(pilot, lambda: "agent slow" in str(app.query_one("#status", Static).render()))
+
+
+async def test_time_travel_to_a_chosen_duration(backend: Backend, fake_stack: Any) -> None:
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, AskScreen))
+        await pilot.press(*"2h30m", "enter")
+        await until(pilot, lambda: fake_stack.clock_offset == 9000)
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, AskScreen))
+        await pilot.press(*"soon", "enter")  # not a time: a notice, the clock stays
+        await until(pilot, lambda: any("neither" in n.message for n in app._notifications))
+        assert fake_stack.clock_offset == 9000
+
+
+async def test_save_the_conversation_as_a_scenario(
+    backend: Backend, tmp_path: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await enrolled(app, pilot)
+        await pilot.press(*"prompt me", "enter")
+        await until(pilot, lambda: len(app.query(Bubble)) == 2)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: list(tmp_path.glob("scenarios/recorded-*.yaml")))
+    [saved] = tmp_path.glob("scenarios/recorded-*.yaml")
+    scenario = load(saved)
+    assert [s.action for s in scenario.steps] == ["send", "expect_reply"]
+    assert scenario.steps[1].args["buttons"] == ["Done", "Next time"]

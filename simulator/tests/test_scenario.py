@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from promptpipe_simulator.core.clients import ChatMessage
-from promptpipe_simulator.core.runner import _next_local, mismatches
+from promptpipe_simulator.core.runner import mismatches
 from promptpipe_simulator.core.scenario import (
     ScenarioError,
     load,
@@ -17,6 +17,7 @@ from promptpipe_simulator.core.scenario import (
     parse_duration,
     scenario_files,
 )
+from promptpipe_simulator.core.timetravel import next_local
 
 SHIPPED = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -109,8 +110,8 @@ def test_durations() -> None:
 
 def test_next_local_time_is_in_the_participants_zone() -> None:
     now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)  # 21:00 in Tokyo
-    assert _next_local(now, "Asia/Tokyo", 8, 0) == datetime(2026, 3, 1, 23, 0, tzinfo=UTC)
-    assert _next_local(now, "Europe/London", 13, 30) == datetime(2026, 3, 1, 13, 30, tzinfo=UTC)
+    assert next_local(now, "Asia/Tokyo", 8, 0) == datetime(2026, 3, 1, 23, 0, tzinfo=UTC)
+    assert next_local(now, "Europe/London", 13, 30) == datetime(2026, 3, 1, 13, 30, tzinfo=UTC)
 
 
 def _message(**fields: object) -> ChatMessage:

@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
-from zoneinfo import ZoneInfo
 
 from promptpipe_simulator.core.backend import Backend
 from promptpipe_simulator.core.clients import ChatMessage, Participant, Refused, StackError
@@ -31,6 +30,7 @@ from promptpipe_simulator.core.scenario import (
     parse_local_time,
     parse_signed_duration,
 )
+from promptpipe_simulator.core.timetravel import next_local
 
 T = TypeVar("T")
 
@@ -339,7 +339,7 @@ class ScenarioRunner:
         else:
             now = _parse_time((await self.backend.clock())["now"])
             if "to" in a:
-                target = _next_local(now, actor.timezone, *parse_local_time(str(a["to"])))
+                target = next_local(now, actor.timezone, *parse_local_time(str(a["to"])))
             else:
                 target = await self._next_job_time(actor, str(a["to_job"]))
             if a.get("offset"):
@@ -691,13 +691,3 @@ def _kinds(jobs: list[dict[str, Any]]) -> list[str]:
 
 def _parse_time(value: str) -> datetime:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-
-
-def _next_local(now: datetime, timezone: str, hour: int, minute: int) -> datetime:
-    """The next moment the participant's wall clock shows hour:minute."""
-    zone = ZoneInfo(timezone or "UTC")
-    local = now.astimezone(zone)
-    target = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    if target <= local:
-        target = (local + timedelta(days=1)).replace(hour=hour, minute=minute)
-    return target

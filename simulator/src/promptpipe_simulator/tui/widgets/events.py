@@ -1,4 +1,5 @@
-"""The event log: every webhook the fake WhatsApp posted to delivery, newest last."""
+"""The event log: what the fake WhatsApp did (its event stream when it has one, else its
+webhook deliveries), and the lines of a scenario run, newest last."""
 
 from __future__ import annotations
 
@@ -30,12 +31,40 @@ def describe(delivery: dict[str, Any]) -> str:
     return f"[dim]#{delivery['id']}[/] webhook {escape(what)} → {outcome}{tries}{latency}"
 
 
+def describe_event(event: dict[str, Any]) -> str:
+    """One line for an event of mock_whatsapp's stream ({"seq", "time", "kind", "data"})."""
+    kind, data = str(event.get("kind", "")), event.get("data") or {}
+    when = str(event.get("time", ""))[11:19]
+    colour = {"api.error": "red", "webhook.gave_up": "red", "fault.injected": "yellow"}.get(
+        kind, "cyan"
+    )
+    details = " ".join(
+        f"{k}={v}" for k, v in data.items() if isinstance(v, str | int | float) and k != "payload"
+    )
+    return f"[dim]{when}[/] [{colour}]{escape(kind)}[/] {escape(details[:160])}"
+
+
 class EventLog(RichLog):
     """Shows new webhook deliveries as they happen, and updates on retries."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(markup=True, wrap=False, max_lines=500, **kwargs)
         self.shown: dict[int, str] = {}
+
+    def show_events(self, events: list[dict[str, Any]]) -> int:
+        """Write events not shown yet; returns the last sequence number seen."""
+        last = 0
+        for event in events:
+            seq = int(event.get("seq", 0))
+            last = max(last, seq)
+            if -seq not in self.shown:  # negative keys: events; positive: deliveries
+                self.shown[-seq] = ""
+                self.write(describe_event(event))
+        return last
+
+    def note(self, line: str) -> None:
+        """A line of the simulator's own (a scenario's progress)."""
+        self.write(line)
 
     def show(self, deliveries: list[dict[str, Any]]) -> None:
         for delivery in deliveries:
