@@ -21,6 +21,7 @@ class FakeStack:
     chats: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     sent: list[tuple[str, str]] = field(default_factory=list)
     taps: list[tuple[str, str, str]] = field(default_factory=list)
+    tap_kinds: list[str] = field(default_factory=list)
     down: bool = False
     clock_offset: float = 0.0
     agent_fault: dict[str, Any] | None = None  # None: an older delivery, no fault switch
@@ -78,14 +79,17 @@ class FakeStack:
             if method == "POST":
                 body = json.loads(request.content)
                 if body.get("type") == "interactive":
-                    self.taps.append((phone, body["button_reply"]["id"], body["context_id"]))
+                    choice = body.get("button_reply") or body["list_reply"]
+                    kind = "button" if "button_reply" in body else "row"
+                    self.taps.append((phone, choice["id"], body["context_id"]))
+                    self.tap_kinds.append(kind)
                     return httpx.Response(
                         201,
                         json={
                             "id": "wamid.tap",
                             "direction": "inbound",
                             "type": "interactive",
-                            "text": body["button_reply"]["title"],
+                            "text": choice["title"],
                             "timestamp": "2026-01-01T12:00:02Z",
                         },
                     )
@@ -113,6 +117,20 @@ class FakeStack:
                         "buttons": [
                             {"id": "done", "title": "Done"},
                             {"id": "next_time", "title": "Next time"},
+                        ],
+                    }
+                if text == "list me":
+                    reply["interactive"] = {
+                        "type": "list",
+                        "button": "Choose",
+                        "sections": [
+                            {
+                                "title": "",
+                                "rows": [
+                                    {"id": "walk", "title": "A short walk"},
+                                    {"id": "stretch", "title": "Stretching"},
+                                ],
+                            }
                         ],
                     }
                 chat.extend([mine, reply])

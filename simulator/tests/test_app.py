@@ -200,3 +200,19 @@ async def test_save_the_conversation_as_a_scenario(
     scenario = load(saved)
     assert [s.action for s in scenario.steps] == ["send", "expect_reply"]
     assert scenario.steps[1].args["buttons"] == ["Done", "Next time"]
+
+
+async def test_list_rows_are_picked_with_the_keyboard(backend: Backend, fake_stack: Any) -> None:
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await enrolled(app, pilot)
+        await pilot.press(*"list me", "enter")
+        await until(pilot, lambda: len(app.query(ReplyButton)) == 2)
+        stretch = app.query(ReplyButton).last()
+        assert stretch.row and "Stretching" in str(stretch.label)
+        stretch.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: bool(fake_stack.taps))
+        phone = fake_stack.participants[0]["phone_number"]
+        assert fake_stack.taps == [(phone, "stretch", "wamid.out0")]
+        assert fake_stack.tap_kinds == ["row"]

@@ -285,14 +285,18 @@ class SimulatorApp(App[None]):
     @on(ReplyButton.Tapped)
     def button_tapped(self, event: ReplyButton.Tapped) -> None:
         if self.selected is not None:
-            self.tap(self.selected.phone_number, event.button, event.message.id)
+            self.tap(self.selected.phone_number, event.button, event.message.id, event.row)
 
     @work(group="send")
-    async def tap(self, phone: str, button: dict[str, str], context_id: str) -> None:
+    async def tap(
+        self, phone: str, button: dict[str, str], context_id: str, row: bool = False
+    ) -> None:
+        choice = {"id": button["id"], "title": button["title"]}
         try:
-            await self.backend.tap_button(
-                phone, {"id": button["id"], "title": button["title"]}, context_id
-            )
+            if row:
+                await self.backend.phones.tap_row(phone, choice, context_id)
+            else:
+                await self.backend.tap_button(phone, choice, context_id)
         except StackError as exc:
             self.notify(str(exc), title="Tap not sent", severity="error")
             return
