@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"promptpipe/delivery/internal/agent"
@@ -17,6 +18,29 @@ type agentFaultView struct {
 
 func viewFault(f agent.Fault) agentFaultView {
 	return agentFaultView{Mode: f.Mode, DelaySeconds: f.Delay.Seconds()}
+}
+
+// handleDevEvents lists delivery's recent work after event `after` (default 0), at most
+// `limit` (default 200, at most 1000) events, oldest first.
+func (s *Server) handleDevEvents(w http.ResponseWriter, r *http.Request) {
+	after, limit := int64(0), 200
+	if v := r.URL.Query().Get("after"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			fail(w, http.StatusBadRequest, "after must be a non-negative event id")
+			return
+		}
+		after = n
+	}
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			fail(w, http.StatusBadRequest, "limit must be between 1 and 1000")
+			return
+		}
+		limit = n
+	}
+	ok(w, http.StatusOK, "", s.Events.After(after, limit))
 }
 
 // handleGetAgentFault shows what the dev fault switch does to calls to the agent.

@@ -62,3 +62,42 @@ func TestAgentFaultSwitchRejectsBadInput(t *testing.T) {
 		t.Fatalf("slow: %d %v", code, body)
 	}
 }
+
+func TestDevEventsFollowOneMessage(t *testing.T) {
+	var calls atomic.Int32
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprint(w, `{"response":"hello","state":"INTAKE","metadata":{}}`)
+	})
+	h.enroll("15550007777")
+	h.postSigned(inboundWebhook("15550007777", "wamid.e1", "hi"))
+	h.waitFor("the reply", func() bool { return len(h.wa.texts()) == 1 })
+
+	kinds := func() []string {
+		_, body := h.do("GET", "/dev/events?after=0", nil, nil)
+		var out []string
+		for _, e := range body["result"].([]any) {
+			out = append(out, e.(map[string]any)["kind"].(string))
+		}
+		return out
+	}
+	h.waitFor("the send's event", func() bool { k := kinds(); return len(k) > 0 && k[len(k)-1] == "outbox.sent" })
+	want := []string{"webhook.message", "agent.call", "agent.call", "reply.queued", "outbox.sent"}
+	if got := kinds(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("events %v, want %v", got, want)
+	}
+	_, body := h.do("GET", "/dev/events?after=1&limit=1", nil, nil)
+	first := body["result"].([]any)[0].(map[string]any)
+	data := first["data"].(map[string]any)
+	if first["id"].(float64) != 2 || data["ok"] != false || data["attempt"].(float64) != 1 || data["error"] == "" {
+		t.Fatalf("first agent attempt: %v", first)
+	}
+	for _, q := range []string{"after=-1", "after=x", "limit=0", "limit=5000"} {
+		if code, body := h.do("GET", "/dev/events?"+q, nil, nil); code != http.StatusBadRequest || body["status"] != "error" {
+			t.Errorf("%s: %d %v", q, code, body)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	"promptpipe/delivery/internal/agent"
 	"promptpipe/delivery/internal/clock"
+	"promptpipe/delivery/internal/devevents"
 	"promptpipe/delivery/internal/inbound"
 	"promptpipe/delivery/internal/metrics"
 	"promptpipe/delivery/internal/store"
@@ -31,6 +32,8 @@ type Server struct {
 	// AgentFaults is the dev stack's agent fault switch; nil (no /dev/faults routes)
 	// unless the clock is virtual, the same gate as /dev/clock.
 	AgentFaults *agent.Faults
+	// Events is the dev stack's feed of delivery's work (GET /dev/events); nil otherwise.
+	Events *devevents.Feed
 }
 
 // envelope is PromptPipe's response shape.
