@@ -25,6 +25,8 @@ class FakeStack:
     down: bool = False
     clock_offset: float = 0.0
     agent_fault: dict[str, Any] | None = None  # None: an older delivery, no fault switch
+    delivery_events: list[dict[str, Any]] | None = None  # None: no /dev/events
+    mock_events: list[dict[str, Any]] | None = None  # None: an older mock, no event stream
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         if self.down:
@@ -50,6 +52,15 @@ class FakeStack:
                 self.participants.insert(0, p)
                 return httpx.Response(201, json={"status": "ok", "result": p})
             return httpx.Response(200, json={"status": "ok", "result": self.participants})
+        if path == "/dev/events" and self.delivery_events is not None:
+            after = int(request.url.params.get("after", 0))
+            result = [e for e in self.delivery_events if e["id"] > after]
+            return httpx.Response(200, json={"status": "ok", "result": result})
+        if path == "/_mock/events/recent" and self.mock_events is not None:
+            after = int(request.url.params.get("after", 0))
+            return httpx.Response(
+                200, json={"events": [e for e in self.mock_events if e["seq"] > after]}
+            )
         if path == "/dev/faults/agent" and self.agent_fault is not None:
             if method == "PUT":
                 self.agent_fault = json.loads(request.content)

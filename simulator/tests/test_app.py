@@ -216,3 +216,34 @@ async def test_list_rows_are_picked_with_the_keyboard(backend: Backend, fake_sta
         phone = fake_stack.participants[0]["phone_number"]
         assert fake_stack.taps == [(phone, "stretch", "wamid.out0")]
         assert fake_stack.tap_kinds == ["row"]
+
+
+async def test_event_log_shows_delivery_work_and_the_mock_stream(
+    backend: Backend, fake_stack: Any
+) -> None:
+    fake_stack.delivery_events = [
+        {
+            "id": 1,
+            "time": "2026-01-01T12:00:00Z",
+            "kind": "agent.call",
+            "data": {"attempt": 1, "max_attempts": 3, "latency_ms": 12, "ok": False, "error": "x"},
+        },
+        {
+            "id": 2,
+            "time": "2026-01-01T12:00:01Z",
+            "kind": "reply.queued",
+            "data": {"route": "fallback", "phone": "1555•••4567", "duration_ms": 900},
+        },
+    ]
+    fake_stack.mock_events = [
+        {"seq": 7, "time": "2026-01-01T12:00:02Z", "kind": "message.status", "data": {"s": 1}}
+    ]
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("f5")
+        log = app.query_one(EventLog)
+        await until(pilot, lambda: len(log.shown) == 3)
+        assert "agent call 1/3 failed" in log.shown["delivery", 1]
+        assert "fallback" in log.shown["delivery", 2]
+        assert "message.status" in log.shown["mock", 7]
+        assert 1 not in log.shown  # with a stream, webhook deliveries are not polled

@@ -128,6 +128,8 @@ class SimulatorApp(App[None]):
         # mock_whatsapp's event stream, polled; None once it answered 404 (an older mock:
         # the log shows its webhook deliveries instead).
         self._events_after: int | None = 0
+        # delivery's event feed, likewise None once it answered 404 (DEV_CLOCK off).
+        self._delivery_events_after: int | None = 0
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=self.show_clock)
@@ -579,6 +581,17 @@ class SimulatorApp(App[None]):
 
     async def load_events(self) -> None:
         log = self.query_one(EventLog)
+        if self._delivery_events_after is not None:
+            try:
+                events = await self.backend.delivery.events(self._delivery_events_after)
+            except Refused as exc:
+                if exc.status in (404, 405):
+                    self._delivery_events_after = None
+            except StackError:
+                pass  # the status line already says which service is down
+            else:
+                shown = log.show_delivery_events(events)
+                self._delivery_events_after = max(self._delivery_events_after, shown)
         if self._events_after is not None:
             try:
                 events = await self.backend.phones.recent_events(self._events_after)
