@@ -130,6 +130,9 @@ class FakeStack:
                             {"id": "next_time", "title": "Next time"},
                         ],
                     }
+                if text == "wait":  # the coach has not answered yet
+                    chat.append(mine)
+                    return httpx.Response(201, json=mine)
                 if text == "list me":
                     reply["interactive"] = {
                         "type": "list",

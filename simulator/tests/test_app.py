@@ -247,3 +247,27 @@ async def test_event_log_shows_delivery_work_and_the_mock_stream(
         assert "fallback" in log.shown["delivery", 2]
         assert "message.status" in log.shown["mock", 7]
         assert 1 not in log.shown  # with a stream, webhook deliveries are not polled
+
+
+async def test_typing_shows_while_a_message_waits_for_its_answer(
+    backend: Backend, fake_stack: Any
+) -> None:
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await enrolled(app, pilot)
+        typing = app.query_one("#typing", Static)
+        assert typing.has_class("hidden")
+        await pilot.press(*"wait", "enter")
+        await until(pilot, lambda: not typing.has_class("hidden"))
+        phone = fake_stack.participants[0]["phone_number"]
+        fake_stack.chats[phone].append(
+            {
+                "id": "wamid.late",
+                "direction": "outbound",
+                "type": "text",
+                "text": "Sorry, I was thinking",
+                "timestamp": "2026-01-01T12:00:05Z",
+                "status": "sent",
+            }
+        )
+        await until(pilot, lambda: typing.has_class("hidden"))

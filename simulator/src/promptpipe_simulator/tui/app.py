@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
@@ -130,6 +131,8 @@ class SimulatorApp(App[None]):
         self._events_after: int | None = 0
         # delivery's event feed, likewise None once it answered 404 (DEV_CLOCK off).
         self._delivery_events_after: int | None = 0
+        self._typing_for: str | None = None  # the unanswered message "typing…" is for
+        self._typing_since = 0.0
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=self.show_clock)
@@ -140,6 +143,7 @@ class SimulatorApp(App[None]):
             with Vertical(id="conversation"):
                 yield Static("Enroll or pick a participant", id="chat-title")
                 yield ChatView(id="chat")
+                yield Static("[i]coach is typing…[/]", id="typing", classes="hidden")
                 yield Input(
                     placeholder="Type a message as this participant…", id="composer", disabled=True
                 )
@@ -564,6 +568,18 @@ class SimulatorApp(App[None]):
             return
         self._offline.discard("mock_whatsapp")
         self.query_one(ChatView).show(messages, self.selected.timezone)
+        self._show_typing(
+            messages[-1].id if messages and messages[-1].direction == "inbound" else None
+        )
+
+    def _show_typing(self, unanswered_id: str | None) -> None:
+        """While the participant's last message waits for its answer (the agent is at
+        work), show "typing…", as a phone would; give up after a while, since some
+        messages get no answer at all."""
+        if unanswered_id != self._typing_for:
+            self._typing_for, self._typing_since = unanswered_id, time.monotonic()
+        waiting = unanswered_id is not None and time.monotonic() - self._typing_since < 30
+        self.query_one("#typing", Static).set_class(not waiting, "hidden")
 
     async def load_health(self) -> None:
         health = await self.backend.health()
