@@ -81,6 +81,9 @@ class SimulatorApp(App[None]):
 
     TITLE = "PromptPipe simulator"
     CSS_PATH = "app.tcss"
+    # Narrow and short terminals (80x24) get slimmer side panels and a shorter log.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [
         # Letters serve when the composer is not focused; F-keys and ctrl work everywhere.
         Binding("n", "enroll", "Enroll persona", show=False),
