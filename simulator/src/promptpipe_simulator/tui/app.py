@@ -17,6 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, Input, Label, ListItem, ListView, Static
 
 from promptpipe_simulator.core.backend import Backend
@@ -165,11 +166,19 @@ class SimulatorApp(App[None]):
         self.push_screen(HelpScreen())
 
     def action_toggle_inspector(self) -> None:
-        self.query_one("#inspector").toggle_class("hidden")
-        self.refresh_all()
+        self._toggle_panel(self.query_one("#inspector"))
 
     def action_toggle_events(self) -> None:
-        self.query_one(EventLog).toggle_class("hidden")
+        self._toggle_panel(self.query_one(EventLog))
+
+    def _toggle_panel(self, panel: Widget) -> None:
+        """Show or hide a panel; it takes room from the chat, so keep the chat's latest
+        message in view if it was."""
+        chat = self.query_one(ChatView)
+        at_bottom = chat.scroll_offset.y >= chat.max_scroll_y - 1
+        panel.toggle_class("hidden")
+        if at_bottom:
+            self.call_after_refresh(chat.scroll_end, animate=False)
         self.refresh_all()
 
     def action_refresh(self) -> None:
