@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from promptpipe_simulator.core.backend import Backend
 from promptpipe_simulator.core.report import TextReporter
@@ -49,11 +50,15 @@ async def test_scenario(path: Path, scenario_stack: Any) -> None:
         mock_wa_url=scenario_stack.url("mock_whatsapp"),
         agent_url=scenario_stack.url("agent"),
     )
+    scenario = load(path)
+    mock = scenario_stack.url("mock_whatsapp")
+    if scenario.uses_mock_faults() and httpx.get(f"{mock}/_mock/faults").status_code == 404:
+        pytest.skip("this mock_whatsapp has no faults API (GET /_mock/faults answers 404)")
     backend = Backend(settings)
     runner = ScenarioRunner(backend, controller=NativeStackController(scenario_stack), cleanup=True)
     out = io.StringIO()
     try:
-        result = await runner.run(load(path), TextReporter(out, verbose=True))
+        result = await runner.run(scenario, TextReporter(out, verbose=True))
     finally:
         await backend.close()
     assert result.passed, out.getvalue()
