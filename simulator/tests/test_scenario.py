@@ -17,7 +17,7 @@ from promptpipe_simulator.core.scenario import (
     parse_duration,
     scenario_files,
 )
-from promptpipe_simulator.core.timetravel import next_local
+from promptpipe_simulator.core.timetravel import next_local, seconds_until
 
 SHIPPED = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -150,3 +150,15 @@ def test_the_headless_core_never_imports_textual() -> None:
     core = Path(__file__).resolve().parents[1] / "src" / "promptpipe_simulator" / "core"
     for source in core.glob("*.py"):
         assert "textual" not in source.read_text(), f"{source.name} mentions textual"
+
+
+def test_time_travel_specs() -> None:
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    assert seconds_until("3h", now, "UTC") == 3 * 3600
+    assert seconds_until("next 13:00", now, "Europe/London") == 3600
+    assert seconds_until("13:00", now, "Europe/London") == 3600
+    assert seconds_until("2026-03-01T14:00Z", now, "UTC") == 7200
+    assert seconds_until("2026-03-01T14:00", now, "Europe/Berlin") == 3600  # their wall clock
+    for bad, zone in [("soon", "UTC"), ("2026-01-01T00:00Z", "UTC"), ("next 08:00", "Mars/Base")]:
+        with pytest.raises(ValueError):
+            seconds_until(bad, now, zone)

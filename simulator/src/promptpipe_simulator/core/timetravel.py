@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from promptpipe_simulator.core.scenario import parse_duration, parse_local_time
 
 
+def zone_of(timezone: str) -> ZoneInfo:
+    """The IANA zone (UTC when empty); ValueError when this machine does not know it."""
+    try:
+        return ZoneInfo(timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{timezone!r} is not a timezone this machine knows") from None
+
+
 def next_local(now: datetime, timezone: str, hour: int, minute: int) -> datetime:
     """The next moment the participant's wall clock shows hour:minute."""
-    zone = ZoneInfo(timezone or "UTC")
+    zone = zone_of(timezone)
     local = now.astimezone(zone)
     target = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
     if target <= local:
@@ -40,8 +48,8 @@ def seconds_until(spec: str, now: datetime, timezone: str) -> float:
         raise ValueError(
             f"{spec!r} is neither a duration (3h), a local time (next 08:00) nor a date-time"
         ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(timezone or "UTC"))
+    if moment.tzinfo is None:  # a wall-clock time: the participant's
+        moment = moment.replace(tzinfo=zone_of(timezone))
     seconds = (moment - now).total_seconds()
     if seconds <= 0:
         raise ValueError("the clock only moves forward")

@@ -456,8 +456,7 @@ class SimulatorApp(App[None]):
     def scenario_cast(self, participants: list[Participant]) -> None:
         """Follow a running scenario's first participant in the chat."""
         if participants:
-            self.selected = participants[0]
-            self.refresh_all()
+            self.select(participants[0])
 
     @work(group="scenario")
     async def action_save_scenario(self) -> None:
