@@ -271,3 +271,15 @@ async def test_typing_shows_while_a_message_waits_for_its_answer(
             }
         )
         await until(pilot, lambda: typing.has_class("hidden"))
+
+
+async def test_status_line_shows_an_agent_fault_set_elsewhere(
+    backend: Backend, fake_stack: Any
+) -> None:
+    fake_stack.agent_fault = {"mode": "down", "delay_seconds": 0}  # a scenario set it
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        status = app.query_one("#status", Static)
+        await until(pilot, lambda: "agent down" in str(status.render()))
+        fake_stack.agent_fault = {"mode": "ok", "delay_seconds": 0}
+        await until(pilot, lambda: "agent down" not in str(status.render()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -600,10 +601,12 @@ class SimulatorApp(App[None]):
             offset = float(clock.get("offset_seconds", 0))
             ahead = f" [b yellow](+{offset / 3600:.1f}h)[/]" if offset else ""
             parts.insert(0, f"🕓 {self._clock_text(clock)}{ahead}")
-            if self.agent_fault != "ok":
-                parts.append(f"[b red]agent {self.agent_fault}[/]")
         except StackError:
             pass  # a real clock (DEV_CLOCK off) has no /dev/clock; nothing to show
+        with contextlib.suppress(StackError):  # set by us, a scenario or someone else
+            self.agent_fault = str((await self.backend.delivery.agent_fault()).get("mode", "ok"))
+        if self.agent_fault != "ok":
+            parts.append(f"[b red]agent {self.agent_fault}[/]")
         self.query_one("#status", Static).update("  ".join(parts) + "   [dim]F1 help[/]")
 
     async def load_events(self) -> None:
