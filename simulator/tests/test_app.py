@@ -283,3 +283,25 @@ async def test_status_line_shows_an_agent_fault_set_elsewhere(
         await until(pilot, lambda: "agent down" in str(status.render()))
         fake_stack.agent_fault = {"mode": "ok", "delay_seconds": 0}
         await until(pilot, lambda: "agent down" not in str(status.render()))
+
+
+async def test_run_a_scenario_live(backend: Backend, fake_stack: Any, tmp_path: Any) -> None:
+    path = tmp_path / "hello.yaml"
+    path.write_text(
+        "participants: {ada: {name: Ada}}\n"
+        "steps:\n  - send: Hi\n  - expect_reply: {matches: 'you said Hi'}\n"
+        "  - expect_reply: {within: 1s}\n"  # nothing more comes: this step fails
+    )
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: isinstance(app.screen, AskScreen))
+        app.screen.query_one(Input).value = str(path)
+        await pilot.press("enter")
+        await until(pilot, lambda: any("failed" in n.message for n in app._notifications))
+        lines = [str(line.text) for line in app.query_one(EventLog).lines]
+        assert any("✓ expect a reply /you said Hi/" in line for line in lines)
+        assert any("✗ expect a reply" in line for line in lines)
+        assert any("FAIL" in line for line in lines)
+        assert app.selected is not None and app.selected.name == "Ada"
+        assert fake_stack.sent[-1][1] == "Hi"
