@@ -1,5 +1,7 @@
 """Takes the simulator's screenshots for docs/screenshots/ against the running stack:
-one persona through intake, a jump to the next morning's prompt, then the help screen."""
+one persona through intake, a jump to the next morning's prompt with the event log open,
+then the help screen. SIM_DELIVERY_URL, SIM_MOCK_WA_URL and SIM_AGENT_URL point it at a
+stack on other ports (a private one, say)."""
 
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ async def main() -> None:
         await pilot.pause(1)
         app.save_screenshot("intake.svg", str(OUT))
         count = len(app.query(Bubble))
+        await pilot.press("f5")
         await pilot.press("f9")
         await until(pilot, lambda: len(app.query(Bubble)) >= count + 1)
         await pilot.pause(1.5)

@@ -21,8 +21,12 @@ class FakeStack:
     chats: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     sent: list[tuple[str, str]] = field(default_factory=list)
     taps: list[tuple[str, str, str]] = field(default_factory=list)
+    tap_kinds: list[str] = field(default_factory=list)
     down: bool = False
     clock_offset: float = 0.0
+    agent_fault: dict[str, Any] | None = None  # None: an older delivery, no fault switch
+    delivery_events: list[dict[str, Any]] | None = None  # None: no /dev/events
+    mock_events: list[dict[str, Any]] | None = None  # None: an older mock, no event stream
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         if self.down:
@@ -31,7 +35,11 @@ class FakeStack:
         if path == "/dev/clock":
             if method == "POST":
                 hours = {"10m": 1 / 6, "1h": 1, "5h": 5, "24h": 24}
-                self.clock_offset += 3600 * hours[json.loads(request.content)["advance"]]
+                advance = json.loads(request.content)["advance"]
+                if advance.endswith("s") and advance[:-1].isdigit():
+                    self.clock_offset += int(advance[:-1])
+                else:
+                    self.clock_offset += 3600 * hours[advance]
             return httpx.Response(
                 200, json={"now": "2026-01-01T12:00:00Z", "offset_seconds": self.clock_offset}
             )
@@ -44,6 +52,27 @@ class FakeStack:
                 self.participants.insert(0, p)
                 return httpx.Response(201, json={"status": "ok", "result": p})
             return httpx.Response(200, json={"status": "ok", "result": self.participants})
+        if path == "/dev/events" and self.delivery_events is not None:
+            after = int(request.url.params.get("after", 0))
+            result = [e for e in self.delivery_events if e["id"] > after]
+            return httpx.Response(200, json={"status": "ok", "result": result})
+        if path == "/_mock/events/recent" and self.mock_events is not None:
+            after = int(request.url.params.get("after", 0))
+            return httpx.Response(
+                200, json={"events": [e for e in self.mock_events if e["seq"] > after]}
+            )
+        if path == "/dev/faults/agent" and self.agent_fault is not None:
+            if method == "PUT":
+                self.agent_fault = json.loads(request.content)
+            return httpx.Response(200, json={"status": "ok", "result": self.agent_fault})
+        if path.endswith("/jobs"):
+            job = {
+                "id": "j_1",
+                "kind": "daily_prompt",
+                "local_time": "07:20",
+                "next_run_at": "2026-01-02T07:20:00Z",
+            }
+            return httpx.Response(200, json={"status": "ok", "result": [job]})
         if path.startswith("/conversation/participants/") and method == "DELETE":
             pid = path.rsplit("/", 1)[1]
             self.participants = [p for p in self.participants if p["id"] != pid]
@@ -61,14 +90,17 @@ class FakeStack:
             if method == "POST":
                 body = json.loads(request.content)
                 if body.get("type") == "interactive":
-                    self.taps.append((phone, body["button_reply"]["id"], body["context_id"]))
+                    choice = body.get("button_reply") or body["list_reply"]
+                    kind = "button" if "button_reply" in body else "row"
+                    self.taps.append((phone, choice["id"], body["context_id"]))
+                    self.tap_kinds.append(kind)
                     return httpx.Response(
                         201,
                         json={
                             "id": "wamid.tap",
                             "direction": "inbound",
                             "type": "interactive",
-                            "text": body["button_reply"]["title"],
+                            "text": choice["title"],
                             "timestamp": "2026-01-01T12:00:02Z",
                         },
                     )
@@ -96,6 +128,23 @@ class FakeStack:
                         "buttons": [
                             {"id": "done", "title": "Done"},
                             {"id": "next_time", "title": "Next time"},
+                        ],
+                    }
+                if text == "wait":  # the coach has not answered yet
+                    chat.append(mine)
+                    return httpx.Response(201, json=mine)
+                if text == "list me":
+                    reply["interactive"] = {
+                        "type": "list",
+                        "button": "Choose",
+                        "sections": [
+                            {
+                                "title": "",
+                                "rows": [
+                                    {"id": "walk", "title": "A short walk"},
+                                    {"id": "stretch", "title": "Stretching"},
+                                ],
+                            }
                         ],
                     }
                 chat.extend([mine, reply])
@@ -132,7 +181,13 @@ class FakeStack:
                 ],
             )
         if path.startswith("/conversations/"):
-            return httpx.Response(200, json={"state": "INTAKE", "profile": {}, "turns": 1})
+            turn = {
+                "tool_calls": [{"name": "save_user_profile", "args": {"habit_domain": "moving"}}],
+                "latency_ms": 42,
+                "model": "scripted",
+            }
+            view = {"state": "INTAKE", "profile": {"habit_domain": "moving"}, "last_turn": turn}
+            return httpx.Response(200, json=view)
         return httpx.Response(404, json={"error": {"code": "not_found", "message": "nope"}})
 
 

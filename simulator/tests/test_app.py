@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from textual.widgets import Input, ListView
+from textual.widgets import Input, ListView, Static
 
 from promptpipe_simulator.core.backend import Backend
 from promptpipe_simulator.core.personas import PersonaFactory
+from promptpipe_simulator.core.scenario import load
 from promptpipe_simulator.tui.app import SimulatorApp
+from promptpipe_simulator.tui.screens.ask import AskScreen
 from promptpipe_simulator.tui.screens.help import HelpScreen
 from promptpipe_simulator.tui.widgets.chat import Bubble, ReplyButton
 from promptpipe_simulator.tui.widgets.events import EventLog
@@ -134,3 +136,172 @@ async def test_delete_asks_first(backend: Backend, fake_stack: Any) -> None:
         await until(pilot, lambda: fake_stack.participants == [])
         await until(pilot, lambda: len(app.query_one("#participants", ListView).children) == 0)
         assert app.selected is None
+
+
+async def enrolled(app: SimulatorApp, pilot: Any) -> None:
+    await pilot.press("n")
+    await until(pilot, lambda: not app.query_one("#composer", Input).disabled)
+
+
+async def test_inspector_shows_jobs_profile_and_last_turn(backend: Backend) -> None:
+    app = app_for(backend)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await enrolled(app, pilot)
+        await pilot.press("f2")
+        inspector = app.query_one("#inspector", Static)
+        await until(pilot, lambda: "save_user_profile" in str(inspector.render()))
+        shown = str(inspector.render())
+        for part in ("INTAKE", "habit_domain", "daily_prompt", "42 ms", "scripted"):
+            assert part in shown
+
+
+async def test_faults_without_an_api_give_a_notice(backend: Backend, fake_stack: Any) -> None:
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("a")  # delivery answers 404: no fault switch here
+        await until(pilot, lambda: any("fault switch" in n.message for n in app._notifications))
+        await pilot.press("w")  # mock_whatsapp answers 404: no faults API
+        await until(pilot, lambda: any("faults API" in n.message for n in app._notifications))
+        assert app.is_running and app.agent_fault == "ok"
+
+        fake_stack.agent_fault = {"mode": "ok"}
+        await pilot.press("a")
+        await until(pilot, lambda: app.agent_fault == "slow")
+        assert fake_stack.agent_fault == {"mode": "slow", "delay_seconds": 5}
+        await until(pilot, lambda: "agent slow" in str(app.query_one("#status", Static).render()))
+
+
+async def test_time_travel_to_a_chosen_duration(backend: Backend, fake_stack: Any) -> None:
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, AskScreen))
+        await pilot.press(*"2h30m", "enter")
+        await until(pilot, lambda: fake_stack.clock_offset == 9000)
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, AskScreen))
+        await pilot.press(*"soon", "enter")  # not a time: a notice, the clock stays
+        await until(pilot, lambda: any("neither" in n.message for n in app._notifications))
+        assert fake_stack.clock_offset == 9000
+
+
+async def test_save_the_conversation_as_a_scenario(
+    backend: Backend, tmp_path: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await enrolled(app, pilot)
+        await pilot.press(*"prompt me", "enter")
+        await until(pilot, lambda: len(app.query(Bubble)) == 2)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: list(tmp_path.glob("scenarios/recorded-*.yaml")))
+    [saved] = tmp_path.glob("scenarios/recorded-*.yaml")
+    scenario = load(saved)
+    assert [s.action for s in scenario.steps] == ["send", "expect_reply"]
+    assert scenario.steps[1].args["buttons"] == ["Done", "Next time"]
+
+
+async def test_list_rows_are_picked_with_the_keyboard(backend: Backend, fake_stack: Any) -> None:
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await enrolled(app, pilot)
+        await pilot.press(*"list me", "enter")
+        await until(pilot, lambda: len(app.query(ReplyButton)) == 2)
+        stretch = app.query(ReplyButton).last()
+        assert stretch.row and "Stretching" in str(stretch.label)
+        stretch.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: bool(fake_stack.taps))
+        phone = fake_stack.participants[0]["phone_number"]
+        assert fake_stack.taps == [(phone, "stretch", "wamid.out0")]
+        assert fake_stack.tap_kinds == ["row"]
+
+
+async def test_event_log_shows_delivery_work_and_the_mock_stream(
+    backend: Backend, fake_stack: Any
+) -> None:
+    fake_stack.delivery_events = [
+        {
+            "id": 1,
+            "time": "2026-01-01T12:00:00Z",
+            "kind": "agent.call",
+            "data": {"attempt": 1, "max_attempts": 3, "latency_ms": 12, "ok": False, "error": "x"},
+        },
+        {
+            "id": 2,
+            "time": "2026-01-01T12:00:01Z",
+            "kind": "reply.queued",
+            "data": {"route": "fallback", "phone": "1555•••4567", "duration_ms": 900},
+        },
+    ]
+    fake_stack.mock_events = [
+        {"seq": 7, "time": "2026-01-01T12:00:02Z", "kind": "message.status", "data": {"s": 1}}
+    ]
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("f5")
+        log = app.query_one(EventLog)
+        await until(pilot, lambda: len(log.shown) == 3)
+        assert "agent call 1/3 failed" in log.shown["delivery", 1]
+        assert "fallback" in log.shown["delivery", 2]
+        assert "message.status" in log.shown["mock", 7]
+        assert 1 not in log.shown  # with a stream, webhook deliveries are not polled
+
+
+async def test_typing_shows_while_a_message_waits_for_its_answer(
+    backend: Backend, fake_stack: Any
+) -> None:
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await enrolled(app, pilot)
+        typing = app.query_one("#typing", Static)
+        assert typing.has_class("hidden")
+        await pilot.press(*"wait", "enter")
+        await until(pilot, lambda: not typing.has_class("hidden"))
+        phone = fake_stack.participants[0]["phone_number"]
+        fake_stack.chats[phone].append(
+            {
+                "id": "wamid.late",
+                "direction": "outbound",
+                "type": "text",
+                "text": "Sorry, I was thinking",
+                "timestamp": "2026-01-01T12:00:05Z",
+                "status": "sent",
+            }
+        )
+        await until(pilot, lambda: typing.has_class("hidden"))
+
+
+async def test_status_line_shows_an_agent_fault_set_elsewhere(
+    backend: Backend, fake_stack: Any
+) -> None:
+    fake_stack.agent_fault = {"mode": "down", "delay_seconds": 0}  # a scenario set it
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        status = app.query_one("#status", Static)
+        await until(pilot, lambda: "agent down" in str(status.render()))
+        fake_stack.agent_fault = {"mode": "ok", "delay_seconds": 0}
+        await until(pilot, lambda: "agent down" not in str(status.render()))
+
+
+async def test_run_a_scenario_live(backend: Backend, fake_stack: Any, tmp_path: Any) -> None:
+    path = tmp_path / "hello.yaml"
+    path.write_text(
+        "participants: {ada: {name: Ada}}\n"
+        "steps:\n  - send: Hi\n  - expect_reply: {matches: 'you said Hi'}\n"
+        "  - expect_reply: {within: 1s}\n"  # nothing more comes: this step fails
+    )
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: isinstance(app.screen, AskScreen))
+        app.screen.query_one(Input).value = str(path)
+        await pilot.press("enter")
+        await until(pilot, lambda: any("failed" in n.message for n in app._notifications))
+        lines = [str(line.text) for line in app.query_one(EventLog).lines]
+        assert any("✓ expect a reply /you said Hi/" in line for line in lines)
+        assert any("✗ expect a reply" in line for line in lines)
+        assert any("FAIL" in line for line in lines)
+        assert app.selected is not None and app.selected.name == "Ada"
+        assert fake_stack.sent[-1][1] == "Hi"

@@ -19,6 +19,7 @@ import (
 	"promptpipe/delivery/internal/agent"
 	"promptpipe/delivery/internal/clock"
 	"promptpipe/delivery/internal/config"
+	"promptpipe/delivery/internal/devevents"
 	"promptpipe/delivery/internal/httpapi"
 	"promptpipe/delivery/internal/inbound"
 	"promptpipe/delivery/internal/jobs"
@@ -86,6 +87,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	agentClient := agent.NewClient(cfg.AgentURL, cfg.AgentTimeout, m, log)
 	agentClient.Now = clk.Now
+	var agentFaults *agent.Faults
+	var events *devevents.Feed
+	if clk.Virtual() { // a dev stack: let the simulator make the agent look down or slow, and watch
+		agentFaults = &agent.Faults{}
+		agentClient.Faults = agentFaults
+		events = devevents.NewFeed(2000, clk.Now)
+		agentClient.Events = events
+	}
 	healthCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	if err := agentClient.Health(healthCtx); err != nil {
 		log.Warn("python agent health check failed", "error", err)
@@ -97,11 +106,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	workers := &inbound.Workers{
 		Store: db, Agent: agentClient, AgentAttempts: cfg.AgentRetryCount, Count: cfg.Workers,
 		Wake: inboundWake, OutboxWake: outboxWake, Metrics: m, Log: log, PollInterval: time.Second,
+		Events: events,
 	}
 	sender := &outbox.Sender{
 		Store: db, WhatsApp: whatsapp.NewClient(cfg.WhatsAppAPIURL, cfg.WhatsAppPhoneNumberID, cfg.WhatsAppAccessToken),
 		Wake: outboxWake, Metrics: m, Log: log, PollInterval: 500 * time.Millisecond,
-		MaxAttempts: 10, BaseDelay: time.Second, MaxDelay: 5 * time.Minute,
+		MaxAttempts: 10, BaseDelay: time.Second, MaxDelay: 5 * time.Minute, Events: events,
 	}
 	runner := &jobs.Runner{
 		Store: db, Agent: agentClient, AgentAttempts: cfg.AgentRetryCount, Now: clk.Now, Wake: jobsWake,
@@ -110,6 +120,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	api := &httpapi.Server{
 		Store: db, Metrics: m, Log: log, AppSecret: cfg.WhatsAppAppSecret, VerifyToken: cfg.WhatsAppVerifyToken,
 		APIToken: cfg.APIToken, InboundWake: inboundWake, OutboxWake: outboxWake, JobsWake: jobsWake, Clock: clk,
+		AgentFaults: agentFaults, Events: events,
 	}
 	srv := &http.Server{Addr: cfg.Addr, Handler: api.Routes(), ReadHeaderTimeout: 10 * time.Second}
 

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"promptpipe/delivery/internal/devevents"
 	"promptpipe/delivery/internal/metrics"
 )
 
@@ -30,6 +31,10 @@ type Client struct {
 	// Now, when set, is sent as X-PromptPipe-Now: the agent's "now" in the dev stack's
 	// virtual time.
 	Now func() time.Time
+	// Faults, when set (dev stack only), can make every attempt fail or lag.
+	Faults *Faults
+	// Events, when set (dev stack only), records every attempt for the simulator.
+	Events *devevents.Feed
 }
 
 // ProcessMessageRequest is the request to the Python agent. MessageID (the wamid) is our
@@ -128,6 +133,9 @@ func (c *Client) call(ctx context.Context, path string, body any, needsResponse 
 }
 
 func (c *Client) post(ctx context.Context, path string, body any, needsResponse bool) (*ProcessMessageResponse, error) {
+	if err := c.Faults.apply(ctx, c.httpClient.Timeout); err != nil {
+		return nil, fmt.Errorf("sending request: %w", err)
+	}
 	jsonData, err := json.Marshal(body)
 	if err != nil {
 		return nil, fmt.Errorf("marshalling request: %w", err)
@@ -184,7 +192,9 @@ func (c *Client) withRetry(ctx context.Context, maxAttempts int, participantID, 
 				return nil, fmt.Errorf("waiting to retry: %w (last error: %v)", err, lastErr)
 			}
 		}
+		started := time.Now()
 		resp, err := attempt()
+		c.Events.Record("agent.call", attemptData(participantID, key, n, maxAttempts, time.Since(started), err))
 		if err == nil {
 			return resp, nil
 		}
@@ -196,6 +206,17 @@ func (c *Client) withRetry(ctx context.Context, maxAttempts int, participantID, 
 			"participant_id", participantID, "message_id", key, "error", err)
 	}
 	return nil, fmt.Errorf("agent failed after retries: %w", lastErr)
+}
+
+func attemptData(participantID, key string, n, maxAttempts int, took time.Duration, err error) map[string]any {
+	data := map[string]any{
+		"participant_id": participantID, "key": key, "attempt": n, "max_attempts": maxAttempts,
+		"latency_ms": took.Milliseconds(), "ok": err == nil,
+	}
+	if err != nil {
+		data["error"] = err.Error()
+	}
+	return data
 }
 
 // Health checks the health of the Python agent.

@@ -16,6 +16,7 @@ import (
 
 	"promptpipe/delivery/internal/agent"
 	"promptpipe/delivery/internal/clock"
+	"promptpipe/delivery/internal/devevents"
 	"promptpipe/delivery/internal/httpapi"
 	"promptpipe/delivery/internal/inbound"
 	"promptpipe/delivery/internal/jobs"
@@ -116,12 +117,15 @@ func newHarness(t *testing.T, agentHandler http.HandlerFunc) *harness {
 	agentServer := httptest.NewServer(agentHandler)
 	client := agent.NewClient(agentServer.URL, 2*time.Second, m, log)
 	client.SetBackoff(time.Millisecond, 5*time.Millisecond)
+	client.Faults = &agent.Faults{}
+	events := devevents.NewFeed(100, time.Now)
+	client.Events = events
 	inWake, outWake := inbound.NewSignal(), inbound.NewSignal()
 	workers := &inbound.Workers{Store: db, Agent: client, AgentAttempts: 3, Count: 3, Wake: inWake,
-		OutboxWake: outWake, Metrics: m, Log: log, PollInterval: 50 * time.Millisecond}
+		OutboxWake: outWake, Metrics: m, Log: log, PollInterval: 50 * time.Millisecond, Events: events}
 	sender := &outbox.Sender{Store: db, WhatsApp: whatsapp.NewClient(waServer.URL+"/v21.0", phoneID, token),
 		Wake: outWake, Metrics: m, Log: log, PollInterval: 20 * time.Millisecond, MaxAttempts: 5,
-		BaseDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}
+		BaseDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond, Events: events}
 	jobsWake := inbound.NewSignal()
 	clk, err := clock.New(ctx, db.Pool, true)
 	if err != nil {
@@ -133,7 +137,7 @@ func newHarness(t *testing.T, agentHandler http.HandlerFunc) *harness {
 		OutboxWake: outWake, Metrics: m, Log: log, PollInterval: 50 * time.Millisecond, MaxAttempts: 2,
 		RetryDelay: time.Minute}
 	srv := &httpapi.Server{Store: db, Metrics: m, Log: log, AppSecret: secret, VerifyToken: "verify",
-		InboundWake: inWake, OutboxWake: outWake, JobsWake: jobsWake, Clock: clk}
+		InboundWake: inWake, OutboxWake: outWake, JobsWake: jobsWake, Clock: clk, AgentFaults: client.Faults, Events: events}
 	api := httptest.NewServer(srv.Routes())
 	var wg sync.WaitGroup
 	wg.Add(3)

@@ -58,6 +58,13 @@ func (s *Server) Routes() http.Handler {
 		mux.Handle("GET /dev/clock", admin(s.handleGetClock))
 		mux.Handle("POST /dev/clock", admin(s.handleMoveClock))
 	}
+	if s.Events != nil {
+		mux.Handle("GET /dev/events", admin(s.handleDevEvents))
+	}
+	if s.AgentFaults != nil {
+		mux.Handle("GET /dev/faults/agent", admin(s.handleGetAgentFault))
+		mux.Handle("PUT /dev/faults/agent", admin(s.handlePutAgentFault))
+	}
 
 	mux.HandleFunc("GET /health", s.handleHealth)
 	mux.HandleFunc("GET /healthz", s.handleHealthz)

@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net/http"
 
+	"promptpipe/delivery/internal/agent"
 	"promptpipe/delivery/internal/clock"
+	"promptpipe/delivery/internal/devevents"
 	"promptpipe/delivery/internal/inbound"
 	"promptpipe/delivery/internal/metrics"
 	"promptpipe/delivery/internal/store"
@@ -27,6 +29,11 @@ type Server struct {
 	OutboxWake  inbound.Signal
 	JobsWake    inbound.Signal
 	Clock       *clock.Clock
+	// AgentFaults is the dev stack's agent fault switch; nil (no /dev/faults routes)
+	// unless the clock is virtual, the same gate as /dev/clock.
+	AgentFaults *agent.Faults
+	// Events is the dev stack's feed of delivery's work (GET /dev/events); nil otherwise.
+	Events *devevents.Feed
 }
 
 // envelope is PromptPipe's response shape.

@@ -35,6 +35,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	if err := whatsapp.VerifySignature(body, r.Header.Get("X-Hub-Signature-256"), s.AppSecret); err != nil {
 		s.Metrics.WebhooksReceived.WithLabelValues("bad_signature").Inc()
 		s.Log.Warn("webhook refused", "error", err)
+		s.Events.Record("webhook.refused", map[string]any{"reason": "bad signature"})
 		fail(w, http.StatusUnauthorized, "Invalid X-Hub-Signature-256")
 		return
 	}
@@ -62,6 +63,9 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 				}
 				queued = queued || recorded
 				s.Log.Info("webhook message accepted", "message_id", m.ID, "phone", phone.Mask(from), "duplicate", !recorded)
+				s.Events.Record("webhook.message", map[string]any{
+					"message_id": m.ID, "phone": phone.Mask(from), "type": m.Type, "duplicate": !recorded,
+				})
 			}
 			for _, st := range change.Value.Statuses {
 				at := whatsapp.ParseTimestamp(st.Timestamp)
@@ -77,6 +81,11 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 					s.failWebhook(w, r, err)
 					return
 				}
+				status := map[string]any{"message_id": st.ID, "status": st.Status}
+				if code != nil {
+					status["error_code"] = *code
+				}
+				s.Events.Record("webhook.status", status)
 			}
 		}
 	}

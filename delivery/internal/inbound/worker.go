@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"promptpipe/delivery/internal/agent"
+	"promptpipe/delivery/internal/devevents"
 	"promptpipe/delivery/internal/metrics"
 	"promptpipe/delivery/internal/phone"
 	"promptpipe/delivery/internal/store"
@@ -57,6 +58,7 @@ type Workers struct {
 	Metrics       *metrics.Metrics
 	Log           *slog.Logger
 	PollInterval  time.Duration
+	Events        *devevents.Feed // dev stack only: what was answered, and how
 }
 
 // Run starts Count workers and blocks until ctx is done and they have stopped.
@@ -116,6 +118,10 @@ func (w *Workers) answer(tx pgx.Tx, m store.InboundWork) error {
 		return err
 	}
 	w.Metrics.InboundProcessed.WithLabelValues(route).Inc()
+	w.Events.Record("reply.queued", map[string]any{
+		"message_id": m.Wamid, "phone": phone.Mask(m.Phone), "route": route,
+		"duration_ms": time.Since(start).Milliseconds(),
+	})
 	log.Info("inbound message answered", "route", route, "duration_ms", time.Since(start).Milliseconds())
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"promptpipe/delivery/internal/devevents"
 	"promptpipe/delivery/internal/inbound"
 	"promptpipe/delivery/internal/metrics"
 	"promptpipe/delivery/internal/phone"
@@ -34,6 +35,7 @@ type Sender struct {
 	MaxAttempts int
 	BaseDelay   time.Duration
 	MaxDelay    time.Duration
+	Events      *devevents.Feed // dev stack only: every send and its outcome
 }
 
 // Run sends until ctx is done.
@@ -57,8 +59,18 @@ func (s *Sender) Run(ctx context.Context) {
 func (s *Sender) send(tx pgx.Tx, it store.OutboxItem) error {
 	ctx := context.Background()
 	log := s.Log.With("outbox_id", it.ID, "phone", phone.Mask(it.Phone), "attempt", it.Attempts+1)
+	started := time.Now()
 	wamid, err := s.WhatsApp.Send(ctx, it.Payload, it.ID)
+	event := map[string]any{
+		"outbox_id": it.ID, "phone": phone.Mask(it.Phone), "attempt": it.Attempts + 1,
+		"latency_ms": time.Since(started).Milliseconds(),
+	}
+	if err != nil {
+		event["error"] = err.Error()
+	}
 	if err == nil {
+		event["message_id"] = wamid
+		s.Events.Record("outbox.sent", event)
 		s.Metrics.OutboxSends.WithLabelValues("sent").Inc()
 		log.Info("outbound message sent", "message_id", wamid)
 		return s.Store.MarkOutboxSent(ctx, tx, it, wamid)
@@ -67,10 +79,12 @@ func (s *Sender) send(tx pgx.Tx, it store.OutboxItem) error {
 		s.Metrics.OutboxSends.WithLabelValues("retry").Inc()
 		next := time.Now().Add(s.backoff(it.Attempts))
 		log.Warn("outbound send failed, will retry", "error", err, "next_attempt_at", next)
+		s.Events.Record("outbox.retry", event)
 		return store.MarkOutboxRetry(ctx, tx, it, err, next)
 	}
 	s.Metrics.OutboxSends.WithLabelValues("failed").Inc()
 	log.Error("outbound send failed for good", "error", err)
+	s.Events.Record("outbox.failed", event)
 	var apiErr *whatsapp.APIError
 	var code *int
 	if errors.As(err, &apiErr) {

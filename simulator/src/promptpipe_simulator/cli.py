@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import shlex
 import sys
+from pathlib import Path
 
 from promptpipe_simulator import __version__
 from promptpipe_simulator.settings import Settings
@@ -24,7 +26,16 @@ def main(argv: list[str] | None = None) -> None:
         "--public-url",
         help="the address browsers use, when it differs (behind Docker's port mapping)",
     )
+    run = sub.add_parser("run", help="run scenario files headless against the running stack")
+    run.add_argument("paths", nargs="+", type=Path, help="scenario files or folders of them")
+    run.add_argument("-v", "--verbose", action="store_true", help="show what each step saw")
+    run.add_argument(
+        "--cleanup", action="store_true", help="delete the scenarios' participants afterwards"
+    )
     args = parser.parse_args(argv)
+
+    if args.command == "run":
+        sys.exit(run_scenarios(args.paths, verbose=args.verbose, cleanup=args.cleanup))
 
     if args.command == "serve":
         from textual_serve.server import Server
@@ -45,3 +56,16 @@ def main(argv: list[str] | None = None) -> None:
 
     settings = Settings()
     SimulatorApp(Backend(settings), poll_seconds=settings.poll_seconds).run()
+
+
+def run_scenarios(paths: list[Path], verbose: bool = False, cleanup: bool = False) -> int:
+    """Run every scenario in `paths`; the exit code is 0 only if all of them pass."""
+    from promptpipe_simulator.core.scenario import ScenarioError, scenario_files
+    from promptpipe_simulator.core.suite import run_files
+
+    try:
+        files = scenario_files(paths)
+    except ScenarioError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return asyncio.run(run_files(files, Settings(), verbose=verbose, cleanup=cleanup))

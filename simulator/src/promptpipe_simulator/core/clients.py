@@ -57,6 +57,20 @@ class ChatMessage:
     status: str | None = None
     interactive: dict[str, Any] | None = None
     template: dict[str, Any] | None = None
+    reaction: dict[str, Any] | None = None
+    context_id: str | None = None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def buttons(self) -> list[dict[str, str]]:
+        """The reply buttons this message offers (none for other kinds)."""
+        return list((self.interactive or {}).get("buttons") or [])
+
+    @property
+    def rows(self) -> list[dict[str, str]]:
+        """The rows of a list message, across its sections."""
+        sections = (self.interactive or {}).get("sections") or []
+        return [row for section in sections for row in section.get("rows") or []]
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> ChatMessage:
@@ -69,6 +83,9 @@ class ChatMessage:
             status=data.get("status"),
             interactive=data.get("interactive"),
             template=data.get("template"),
+            reaction=data.get("reaction"),
+            context_id=data.get("context_id"),
+            errors=list(data.get("errors") or []),
         )
 
 
@@ -166,6 +183,63 @@ class DeliveryClient:
         )
         return dict(resp.json())
 
+    async def jobs(self, participant_id: str) -> list[dict[str, Any]]:
+        """Everything pending for a participant: daily schedules and one-shot events."""
+        return await self._result("GET", f"/conversation/participants/{participant_id}/jobs")
+
+    async def schedules(self, participant_id: str) -> list[dict[str, Any]]:
+        return await self._result("GET", f"/conversation/participants/{participant_id}/schedules")
+
+    async def message_log(self, participant_id: str) -> list[dict[str, Any]]:
+        """delivery's log of a participant's messages, both directions, with statuses."""
+        return await self._result("GET", f"/conversation/participants/{participant_id}/messages")
+
+    async def set_agent_fault(self, mode: str, delay_seconds: float = 0) -> dict[str, Any]:
+        """Make delivery's calls to the agent fail ("down"), lag ("slow") or work ("ok")."""
+        resp = await _call(
+            self.client,
+            "delivery",
+            "PUT",
+            f"{self.base}/dev/faults/agent",
+            json={"mode": mode, "delay_seconds": delay_seconds},
+            headers=self.headers,
+        )
+        return dict(resp.json().get("result") or {})
+
+    async def agent_fault(self) -> dict[str, Any]:
+        resp = await _call(
+            self.client, "delivery", "GET", f"{self.base}/dev/faults/agent", headers=self.headers
+        )
+        return dict(resp.json().get("result") or {})
+
+    async def events(self, after: int = 0, limit: int = 200) -> list[dict[str, Any]]:
+        """delivery's own work (agent calls, outbox sends, statuses) after event `after`."""
+        resp = await _call(
+            self.client,
+            "delivery",
+            "GET",
+            f"{self.base}/dev/events",
+            params={"after": after, "limit": limit},
+            headers=self.headers,
+        )
+        return list(resp.json().get("result") or [])
+
+    async def post_webhook(self, body: bytes, signature: str) -> int:
+        """POST a raw webhook to delivery as Meta would; returns the status code."""
+        resp = await _call(
+            self.client,
+            "delivery",
+            "POST",
+            f"{self.base}/webhooks/whatsapp",
+            content=body,
+            headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
+        )
+        return resp.status_code
+
+    async def _result(self, method: str, path: str) -> list[dict[str, Any]]:
+        resp = await _call(self.client, "delivery", method, self.base + path, headers=self.headers)
+        return list(resp.json().get("result") or [])
+
     async def healthy(self) -> bool:
         return await _ready(self.client, f"{self.base}/readyz")
 
@@ -198,6 +272,25 @@ class MockWhatsAppClient:
         )
         return ChatMessage.from_api(resp.json())
 
+    async def tap_row(self, phone: str, row: dict[str, str], context_id: str) -> ChatMessage:
+        """The phone picks a row of the business's list message `context_id`."""
+        body = {"type": "interactive", "list_reply": row, "context_id": context_id}
+        return await self._phone_sends(phone, body)
+
+    async def react(self, phone: str, message_id: str, emoji: str) -> ChatMessage:
+        body = {"type": "reaction", "reaction": {"message_id": message_id, "emoji": emoji}}
+        return await self._phone_sends(phone, body)
+
+    async def _phone_sends(self, phone: str, body: dict[str, Any]) -> ChatMessage:
+        resp = await _call(
+            self.client,
+            "mock_whatsapp",
+            "POST",
+            f"{self.base}/_mock/phones/{phone}/messages",
+            json=body,
+        )
+        return ChatMessage.from_api(resp.json())
+
     async def chat(self, phone: str) -> list[ChatMessage]:
         resp = await _call(
             self.client, "mock_whatsapp", "GET", f"{self.base}/_mock/phones/{phone}/messages"
@@ -210,6 +303,33 @@ class MockWhatsAppClient:
             self.client, "mock_whatsapp", "GET", f"{self.base}/_mock/webhooks/deliveries"
         )
         return list(resp.json())
+
+    async def add_fault(self, fault: dict[str, Any]) -> dict[str, Any]:
+        """Inject a fault (WhatsApp errors, slow sends, lost or doubled webhooks)."""
+        resp = await _call(
+            self.client, "mock_whatsapp", "POST", f"{self.base}/_mock/faults", json=fault
+        )
+        return dict(resp.json().get("fault") or {})
+
+    async def faults(self) -> dict[str, Any]:
+        """{"faults": [...], "limits": {...}}: what is injected now."""
+        resp = await _call(self.client, "mock_whatsapp", "GET", f"{self.base}/_mock/faults")
+        return dict(resp.json())
+
+    async def clear_faults(self, fault_id: str | None = None) -> None:
+        path = f"/_mock/faults/{fault_id}" if fault_id else "/_mock/faults"
+        await _call(self.client, "mock_whatsapp", "DELETE", self.base + path)
+
+    async def recent_events(self, after: int = 0, limit: int = 200) -> list[dict[str, Any]]:
+        """The mock's event stream, polled: [{"seq", "time", "kind", "data"}]."""
+        resp = await _call(
+            self.client,
+            "mock_whatsapp",
+            "GET",
+            f"{self.base}/_mock/events/recent",
+            params={"after": after, "limit": limit},
+        )
+        return list(resp.json().get("events") or [])
 
     async def name_phone(self, phone: str, name: str) -> None:
         await _call(

@@ -3,26 +3,68 @@
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
+import time
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.markup import escape
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
+from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, Input, Label, ListItem, ListView, Static
 
 from promptpipe_simulator.core.backend import Backend
-from promptpipe_simulator.core.clients import Participant, StackError
+from promptpipe_simulator.core.clients import Participant, Refused, StackError
 from promptpipe_simulator.core.personas import PersonaFactory
+from promptpipe_simulator.core.recorder import scenario_from_chat, to_yaml
+from promptpipe_simulator.core.runner import Actor as ScenarioActor
+from promptpipe_simulator.core.runner import ScenarioResult, ScenarioRunner, StepOutcome
+from promptpipe_simulator.core.scenario import Scenario, ScenarioError, Step, load
+from promptpipe_simulator.core.timetravel import seconds_until
+from promptpipe_simulator.tui.screens.ask import AskScreen
 from promptpipe_simulator.tui.screens.confirm import ConfirmScreen
 from promptpipe_simulator.tui.screens.help import HelpScreen
 from promptpipe_simulator.tui.widgets.chat import ChatView, ReplyButton
 from promptpipe_simulator.tui.widgets.events import EventLog
+from promptpipe_simulator.tui.widgets.inspector import inspector_markup
+
+# What the WhatsApp fault toggles ask of mock_whatsapp's faults API.
+WHATSAPP_FAULTS = {
+    "errors": {"target": "messages", "error_code": 131000, "probability": 0.5},
+    "webhooks": {"target": "webhooks", "webhook": "drop", "probability": 0.5},
+}
+
+
+class LiveReporter:
+    """Shows a scenario run in the event log as it happens."""
+
+    def __init__(self, app: SimulatorApp) -> None:
+        self.app = app
+
+    def scenario_started(self, scenario: Scenario, actors: dict[str, ScenarioActor]) -> None:
+        self.app.note(f"[b]▶ scenario {escape(scenario.name)}[/]")
+        self.app.scenario_cast([a.participant for a in actors.values() if a.participant])
+
+    def step_started(self, step: Step) -> None:
+        pass
+
+    def step_finished(self, outcome: StepOutcome) -> None:
+        mark = "[green]✓[/]" if outcome.ok else "[red]✗[/]"
+        self.app.note(f"  {outcome.step.number:>3} {mark} {escape(outcome.step.describe())}")
+        for line in outcome.failure.splitlines():
+            self.app.note(f"        [red]{escape(line)}[/]")
+
+    def scenario_finished(self, result: ScenarioResult) -> None:
+        verdict = "[green]PASS[/]" if result.passed else "[red]FAIL[/]"
+        self.app.note(f"{verdict} {escape(result.scenario.name)} {escape(result.error)}")
 
 
 class ParticipantItem(ListItem):
@@ -41,6 +83,9 @@ class SimulatorApp(App[None]):
 
     TITLE = "PromptPipe simulator"
     CSS_PATH = "app.tcss"
+    # Narrow and short terminals (80x24) get slimmer side panels and a shorter log.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [
         # Letters serve when the composer is not focused; F-keys and ctrl work everywhere.
         Binding("n", "enroll", "Enroll persona", show=False),
@@ -57,6 +102,12 @@ class SimulatorApp(App[None]):
         Binding("f7", "advance('1h')", "+1h"),
         Binding("f8", "advance('5h')", "+5h"),
         Binding("f9", "advance('24h')", "+1 day"),
+        Binding("t", "travel_to", "Time travel to…", show=False),
+        Binding("ctrl+t", "travel_to", "Go to time", show=False),
+        Binding("a", "agent_fault", "Agent fault", show=False),
+        Binding("w", "whatsapp_fault('errors')", "WhatsApp errors", show=False),
+        Binding("ctrl+r", "run_scenario", "Run scenario", show=False),
+        Binding("ctrl+s", "save_scenario", "Save as scenario", show=False),
         Binding("question_mark", "help", "Help", show=False),
         Binding("q", "quit", "Quit"),
     ]
@@ -79,6 +130,14 @@ class SimulatorApp(App[None]):
         # Enrollments and polling refresh the sidebar concurrently; one at a time, or two
         # clear-and-refill passes interleave and list people twice.
         self._sidebar_lock = asyncio.Lock()
+        self.agent_fault = "ok"
+        # mock_whatsapp's event stream, polled; None once it answered 404 (an older mock:
+        # the log shows its webhook deliveries instead).
+        self._events_after: int | None = 0
+        # delivery's event feed, likewise None once it answered 404 (DEV_CLOCK off).
+        self._delivery_events_after: int | None = 0
+        self._typing_for: str | None = None  # the unanswered message "typing…" is for
+        self._typing_since = 0.0
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=self.show_clock)
@@ -89,6 +148,7 @@ class SimulatorApp(App[None]):
             with Vertical(id="conversation"):
                 yield Static("Enroll or pick a participant", id="chat-title")
                 yield ChatView(id="chat")
+                yield Static("[i]coach is typing…[/]", id="typing", classes="hidden")
                 yield Input(
                     placeholder="Type a message as this participant…", id="composer", disabled=True
                 )
@@ -107,11 +167,19 @@ class SimulatorApp(App[None]):
         self.push_screen(HelpScreen())
 
     def action_toggle_inspector(self) -> None:
-        self.query_one("#inspector").toggle_class("hidden")
-        self.refresh_all()
+        self._toggle_panel(self.query_one("#inspector"))
 
     def action_toggle_events(self) -> None:
-        self.query_one(EventLog).toggle_class("hidden")
+        self._toggle_panel(self.query_one(EventLog))
+
+    def _toggle_panel(self, panel: Widget) -> None:
+        """Show or hide a panel; it takes room from the chat, so keep the chat's latest
+        message in view if it was."""
+        chat = self.query_one(ChatView)
+        at_bottom = chat.scroll_offset.y >= chat.max_scroll_y - 1
+        panel.toggle_class("hidden")
+        if at_bottom:
+            self.call_after_refresh(chat.scroll_end, animate=False)
         self.refresh_all()
 
     def action_refresh(self) -> None:
@@ -236,14 +304,18 @@ class SimulatorApp(App[None]):
     @on(ReplyButton.Tapped)
     def button_tapped(self, event: ReplyButton.Tapped) -> None:
         if self.selected is not None:
-            self.tap(self.selected.phone_number, event.button, event.message.id)
+            self.tap(self.selected.phone_number, event.button, event.message.id, event.row)
 
     @work(group="send")
-    async def tap(self, phone: str, button: dict[str, str], context_id: str) -> None:
+    async def tap(
+        self, phone: str, button: dict[str, str], context_id: str, row: bool = False
+    ) -> None:
+        choice = {"id": button["id"], "title": button["title"]}
         try:
-            await self.backend.tap_button(
-                phone, {"id": button["id"], "title": button["title"]}, context_id
-            )
+            if row:
+                await self.backend.phones.tap_row(phone, choice, context_id)
+            else:
+                await self.backend.tap_button(phone, choice, context_id)
         except StackError as exc:
             self.notify(str(exc), title="Tap not sent", severity="error")
             return
@@ -257,6 +329,205 @@ class SimulatorApp(App[None]):
             self.notify(str(exc), title="Message not sent", severity="error")
             return
         await self.load_chat()
+
+    def action_travel_to(self) -> None:
+        """Ask where to go: a duration, the participant's next HH:MM, or a date-time."""
+
+        def answered(spec: str | None) -> None:
+            if spec:
+                self.travel_to(spec)
+
+        zone = self.selected.timezone if self.selected else "UTC"
+        self.push_screen(
+            AskScreen(
+                f"Travel to (durations like 3h, 'next 08:00' in {zone}, or 2026-03-01T09:00):",
+                placeholder="next 08:00",
+            ),
+            answered,
+        )
+
+    @work(group="clock")
+    async def travel_to(self, spec: str) -> None:
+        try:
+            clock = await self.backend.clock()
+            now = datetime.fromisoformat(str(clock["now"]).replace("Z", "+00:00"))
+            zone = self.selected.timezone if self.selected else "UTC"
+            seconds = seconds_until(spec, now, zone)
+        except ValueError as exc:
+            self.notify(str(exc), title="Clock not moved", severity="error")
+            return
+        except StackError as exc:
+            self.notify(str(exc), title="Clock not moved", severity="error")
+            return
+        self.action_advance(f"{max(1, round(seconds))}s")
+
+    @work(group="faults")
+    async def action_agent_fault(self, mode: str = "") -> None:
+        """Make delivery's calls to the agent fail or lag; without a mode, cycle
+        ok → slow → down → ok."""
+        mode = mode or {"ok": "slow", "slow": "down"}.get(self.agent_fault, "ok")
+        try:
+            await self.backend.delivery.set_agent_fault(mode, 5 if mode == "slow" else 0)
+        except Refused as exc:
+            if exc.status in (404, 405):
+                self.notify(
+                    "delivery has no agent fault switch here (it needs DEV_CLOCK=true)",
+                    title="Fault not set",
+                    severity="warning",
+                )
+                return
+            self.notify(str(exc), title="Fault not set", severity="error")
+            return
+        except StackError as exc:
+            self.notify(str(exc), title="Fault not set", severity="error")
+            return
+        self.agent_fault = mode
+        what = {"ok": "calls go through", "slow": "each call waits 5 s", "down": "calls fail"}
+        self.notify(f"Agent {mode}: {what[mode]}", title="Fault")
+
+    @work(group="faults")
+    async def action_whatsapp_fault(self, kind: str) -> None:
+        """WhatsApp errors on half the sends, or half the webhooks lost."""
+        try:
+            fault = await self.backend.phones.add_fault(dict(WHATSAPP_FAULTS[kind]))
+        except Refused as exc:
+            if exc.status in (404, 405):
+                self.notify(
+                    "mock_whatsapp has no faults API in this version",
+                    title="Fault not set",
+                    severity="warning",
+                )
+                return
+            self.notify(str(exc), title="Fault not set", severity="error")
+            return
+        except StackError as exc:
+            self.notify(str(exc), title="Fault not set", severity="error")
+            return
+        self.notify(f"WhatsApp {kind}: fault {fault.get('id', '')} on", title="Fault")
+
+    @work(group="faults")
+    async def action_clear_faults(self) -> None:
+        problems = []
+        try:
+            await self.backend.delivery.set_agent_fault("ok")
+            self.agent_fault = "ok"
+        except StackError as exc:
+            problems.append(str(exc))
+        try:
+            await self.backend.phones.clear_faults()
+        except Refused as exc:
+            if exc.status not in (404, 405):
+                problems.append(str(exc))
+        except StackError as exc:
+            problems.append(str(exc))
+        if problems:
+            self.notify("; ".join(problems), title="Faults", severity="warning")
+        else:
+            self.notify("No faults", title="Faults")
+
+    def action_run_scenario(self) -> None:
+        def answered(path: str | None) -> None:
+            if path:
+                self.run_scenario(Path(path))
+
+        self.push_screen(
+            AskScreen("Run the scenario file:", value="simulator/scenarios/"), answered
+        )
+
+    @work(group="scenario", exclusive=True)
+    async def run_scenario(self, path: Path) -> None:
+        """Run a scenario against the stack, its steps shown live in the event log."""
+        try:
+            scenario = load(path)
+        except ScenarioError as exc:
+            self.notify(str(exc), title="Scenario not run", severity="error")
+            return
+        self.query_one(EventLog).remove_class("hidden")
+        runner = ScenarioRunner(self.backend, personas=self.personas)
+        result = await runner.run(scenario, LiveReporter(self))
+        self.notify(
+            f"{scenario.name}: {'passed' if result.passed else 'failed'}",
+            title="Scenario",
+            severity="information" if result.passed else "error",
+        )
+
+    def note(self, line: str) -> None:
+        self.query_one(EventLog).note(line)
+
+    def scenario_cast(self, participants: list[Participant]) -> None:
+        """Follow a running scenario's first participant in the chat."""
+        if participants:
+            self.select(participants[0])
+
+    @work(group="scenario")
+    async def action_save_scenario(self) -> None:
+        """Save the selected participant's conversation as a scenario file."""
+        participant = self.selected
+        if participant is None:
+            self.notify("Pick a participant first", severity="warning")
+            return
+        try:
+            chat = await self.backend.chat(participant.phone_number)
+        except StackError as exc:
+            self.notify(str(exc), title="Not saved", severity="error")
+            return
+        folder = Path("scenarios")
+        folder.mkdir(exist_ok=True)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        path = folder / f"recorded-{participant.phone_number}-{stamp}.yaml"
+        path.write_text(to_yaml(scenario_from_chat(participant, chat)))
+        self.notify(f"Saved {path}", title="Scenario")
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Every action of the simulator, in the command palette (ctrl+p)."""
+        yield from super().get_system_commands(screen)
+        commands: list[tuple[str, str, Callable[[], Any]]] = [
+            ("Enroll a persona", "A generated participant", self.action_enroll),
+            ("Enroll five personas", "A batch of participants", self.action_enroll_batch),
+            ("Pause or resume", "The selected participant", self.action_toggle_pause),
+            ("Delete participant", "The selected one, after asking", self.action_delete),
+            ("Time travel +10 min", "Move the stack's clock", lambda: self.action_advance("10m")),
+            ("Time travel +1 h", "Move the stack's clock", lambda: self.action_advance("1h")),
+            ("Time travel +5 h", "Move the stack's clock", lambda: self.action_advance("5h")),
+            ("Time travel +1 day", "Move the stack's clock", lambda: self.action_advance("24h")),
+            ("Time travel to…", "A duration, a local time or a date", self.action_travel_to),
+            (
+                "Agent slow",
+                "Each call to the agent waits 5 s",
+                lambda: self.action_agent_fault("slow"),
+            ),
+            (
+                "Agent down",
+                "Calls fail: retries, then the apology",
+                lambda: self.action_agent_fault("down"),
+            ),
+            ("Agent OK", "Calls go through again", lambda: self.action_agent_fault("ok")),
+            (
+                "WhatsApp errors",
+                "Half the sends fail (mock faults API)",
+                lambda: self.action_whatsapp_fault("errors"),
+            ),
+            (
+                "Webhook failures",
+                "Half the webhooks are lost (mock faults API)",
+                lambda: self.action_whatsapp_fault("webhooks"),
+            ),
+            ("Clear faults", "Agent OK, no WhatsApp faults", self.action_clear_faults),
+            (
+                "Run a scenario",
+                "A YAML file, shown live in the event log",
+                self.action_run_scenario,
+            ),
+            (
+                "Save as scenario",
+                "The selected participant's conversation",
+                self.action_save_scenario,
+            ),
+            ("Toggle inspector", "Agent state, profile, jobs", self.action_toggle_inspector),
+            ("Toggle event log", "Webhooks, statuses, faults", self.action_toggle_events),
+        ]
+        for title, help_text, callback in commands:
+            yield SystemCommand(title, help_text, callback)
 
     # --- polling ---------------------------------------------------------------------
 
@@ -309,6 +580,18 @@ class SimulatorApp(App[None]):
             return
         self._offline.discard("mock_whatsapp")
         self.query_one(ChatView).show(messages, self.selected.timezone)
+        self._show_typing(
+            messages[-1].id if messages and messages[-1].direction == "inbound" else None
+        )
+
+    def _show_typing(self, unanswered_id: str | None) -> None:
+        """While the participant's last message waits for its answer (the agent is at
+        work), show "typing…", as a phone would; give up after a while, since some
+        messages get no answer at all."""
+        if unanswered_id != self._typing_for:
+            self._typing_for, self._typing_since = unanswered_id, time.monotonic()
+        waiting = unanswered_id is not None and time.monotonic() - self._typing_since < 30
+        self.query_one("#typing", Static).set_class(not waiting, "hidden")
 
     async def load_health(self) -> None:
         health = await self.backend.health()
@@ -320,14 +603,42 @@ class SimulatorApp(App[None]):
             parts.insert(0, f"🕓 {self._clock_text(clock)}{ahead}")
         except StackError:
             pass  # a real clock (DEV_CLOCK off) has no /dev/clock; nothing to show
+        with contextlib.suppress(StackError):  # set by us, a scenario or someone else
+            self.agent_fault = str((await self.backend.delivery.agent_fault()).get("mode", "ok"))
+        if self.agent_fault != "ok":
+            parts.append(f"[b red]agent {self.agent_fault}[/]")
         self.query_one("#status", Static).update("  ".join(parts) + "   [dim]F1 help[/]")
 
     async def load_events(self) -> None:
+        log = self.query_one(EventLog)
+        if self._delivery_events_after is not None:
+            try:
+                events = await self.backend.delivery.events(self._delivery_events_after)
+            except Refused as exc:
+                if exc.status in (404, 405):
+                    self._delivery_events_after = None
+            except StackError:
+                pass  # the status line already says which service is down
+            else:
+                shown = log.show_delivery_events(events)
+                self._delivery_events_after = max(self._delivery_events_after, shown)
+        if self._events_after is not None:
+            try:
+                events = await self.backend.phones.recent_events(self._events_after)
+            except Refused as exc:
+                if exc.status != 404:
+                    return
+                self._events_after = None  # no event stream here: show deliveries instead
+            except StackError:
+                return  # the status line already says which service is down
+            else:
+                self._events_after = max(self._events_after, log.show_events(events))
+                return
         try:
             deliveries = await self.backend.webhook_deliveries()
         except StackError:
-            return  # the status line already says which service is down
-        self.query_one(EventLog).show(deliveries)
+            return
+        log.show(deliveries)
 
     async def load_inspector(self) -> None:
         panel = self.query_one("#inspector", Static)
@@ -339,14 +650,12 @@ class SimulatorApp(App[None]):
         except StackError:
             panel.update("[b]Agent[/]\n[dim]unavailable[/]")
             return
-        if state is None:
-            panel.update("[b]Agent[/]\n[dim]no conversation yet[/]")
-            return
-        profile = json.dumps(state.get("profile", {}), indent=1, ensure_ascii=False)
-        panel.update(
-            f"[b]Agent[/]\nstate: [b]{escape(str(state.get('state')))}[/]\n"
-            f"turns: {state.get('turns')}\n\n[b]Profile[/]\n{escape(profile)}"
-        )
+        jobs: list[dict[str, Any]] | None
+        try:
+            jobs = await self.backend.delivery.jobs(self.selected.id)
+        except StackError:
+            jobs = None
+        panel.update(inspector_markup(state, jobs, self.selected.timezone))
 
     def report_once(self, service: str, exc: StackError) -> None:
         """Tell the user a service is unreachable once, not on every poll."""

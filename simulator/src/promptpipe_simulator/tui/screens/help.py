@@ -23,10 +23,15 @@ You play WhatsApp participants; the stack (delivery, agent, fake WhatsApp) answe
 | `F4` | enroll five personas at once |
 | `F10` | delete the selected participant (asks first) |
 | `F5` | show or hide the event log (every webhook, its retries and latency) |
-| `F2` (or `i`) | show or hide the inspector (agent state and profile) |
+| `F2` (or `i`) | show or hide the inspector (sub-state, profile, pending jobs, last turn) |
 | `r` | refresh now |
 | `F6` `F7` `F8` `F9` | time travel: +10 min, +1 h, +5 h, +1 day (due prompts fire) |
-| `ctrl+p` | command palette |
+| `t` (or `ctrl+t`) | time travel to `3h`, `next 08:00` (participant's clock), a date-time |
+| `a` | agent fault: cycle OK → slow (5 s a call) → down (retries, then the apology) → OK |
+| `w` | WhatsApp errors on half the sends (needs the mock's faults API) |
+| `ctrl+r` | run a scenario file, shown live in the event log |
+| `ctrl+s` | save the selected participant's conversation as a scenario (`scenarios/`) |
+| `ctrl+p` | command palette: every action, faults and scenarios included |
 | `F1` (or `?`) | this help |
 | `q` | quit |
 

@@ -60,24 +60,28 @@ class Bubble(Static):
 
 
 class ReplyButton(Button):
-    """A reply button under a coach's message; pressing it taps it on the phone."""
+    """A reply button (or a list message's row) under a coach's message; pressing it, by
+    mouse or with Tab and Enter, taps it on the phone."""
 
-    def __init__(self, message: ChatMessage, button: dict[str, str]) -> None:
-        super().__init__(button["title"], classes="reply-button", compact=True)
+    def __init__(self, message: ChatMessage, button: dict[str, str], row: bool = False) -> None:
+        label = f"☰ {button['title']}" if row else button["title"]
+        super().__init__(label, classes="reply-button", compact=True)
         self.message = message
         self.button = button
+        self.row = row
 
     class Tapped(Message):
         """The user tapped `button` of `message`."""
 
-        def __init__(self, message: ChatMessage, button: dict[str, str]) -> None:
+        def __init__(self, message: ChatMessage, button: dict[str, str], row: bool) -> None:
             super().__init__()
             self.message = message
             self.button = button
+            self.row = row
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        self.post_message(self.Tapped(self.message, self.button))
+        self.post_message(self.Tapped(self.message, self.button, self.row))
 
 
 class BubbleRow(Horizontal):
@@ -87,14 +91,13 @@ class BubbleRow(Horizontal):
     def __init__(self, bubble: Bubble) -> None:
         message = bubble.message
         side = "mine" if message.direction == "inbound" else "theirs"
-        buttons = (message.interactive or {}).get("buttons") or []
+        choices = [ReplyButton(message, b) for b in message.buttons]
+        if message.rows:  # a list message: its rows, one under the other
+            choices = [ReplyButton(message, r, row=True) for r in message.rows]
+        bar = Vertical if message.rows else Horizontal
         column = (
-            Vertical(
-                bubble,
-                Horizontal(*(ReplyButton(message, b) for b in buttons), classes="button-bar"),
-                classes="bubble-column",
-            )
-            if buttons
+            Vertical(bubble, bar(*choices, classes="button-bar"), classes="bubble-column")
+            if choices
             else bubble
         )
         super().__init__(column, classes=f"row {side}")
