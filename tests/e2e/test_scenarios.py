@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from promptpipe_simulator.core.backend import Backend
 from promptpipe_simulator.core.report import TextReporter
@@ -51,9 +50,6 @@ async def test_scenario(path: Path, scenario_stack: Any) -> None:
         agent_url=scenario_stack.url("agent"),
     )
     scenario = load(path)
-    mock = scenario_stack.url("mock_whatsapp")
-    if scenario.uses_mock_faults() and httpx.get(f"{mock}/_mock/faults").status_code == 404:
-        pytest.skip("this mock_whatsapp has no faults API (GET /_mock/faults answers 404)")
     backend = Backend(settings)
     runner = ScenarioRunner(backend, controller=NativeStackController(scenario_stack), cleanup=True)
     out = io.StringIO()
@@ -78,4 +74,6 @@ def test_every_flow_has_a_scenario() -> None:
         "duplicate-delivery",
         "agent-down",
         "delivery-restart",
+        "whatsapp-errors",
+        "webhook-duplicated-by-whatsapp",
     } <= names

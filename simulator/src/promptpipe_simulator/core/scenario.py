@@ -161,10 +161,6 @@ class Scenario:
     participants: list[ParticipantSpec]
     steps: list[Step] = field(default_factory=list)
 
-    def uses_mock_faults(self) -> bool:
-        """Whether a step injects a fault through mock_whatsapp's faults API."""
-        return any(s.action == "fault" and "whatsapp" in s.args for s in self.steps)
-
     def needs_controller(self) -> bool:
         """Whether a step stops or starts a service (only a stack controller can)."""
         return any(s.action in ("restart", "stop", "start") for s in self.steps)
