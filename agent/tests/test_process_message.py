@@ -245,3 +245,17 @@ async def test_history_keeps_the_newest_fifty_messages(client: httpx.AsyncClient
     assert view["turns"] == 30 and len(view["history"]) == 50
     users = [h["content"] for h in view["history"] if h["role"] == "user"]
     assert users[0] == "message 5" and users[-1] == "message 29"
+
+
+async def test_conversation_list_gives_each_sub_state_latest_first(
+    client: httpx.AsyncClient,
+) -> None:
+    await client.post("/process-message", json=turn("p_l1", "Hello!"))
+    await client.post("/process-message", json=turn("p_l2", "Hello!"))
+    await client.post("/process-message", json=turn("p_l2", "Try now"))
+    listed = (await client.get("/conversations")).json()["conversations"]
+    mine = [c for c in listed if c["participant_id"] in ("p_l1", "p_l2")]
+    assert [(c["participant_id"], c["state"], c["turns"]) for c in mine] == [
+        ("p_l2", "FEEDBACK", 2),
+        ("p_l1", "INTAKE", 1),
+    ]

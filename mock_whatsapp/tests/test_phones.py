@@ -87,6 +87,10 @@ async def test_chat_lists_both_directions_oldest_first(
     ]
     assert {"id", "direction", "type", "text", "timestamp"} <= set(chat[0])
     assert chat[1]["status"] == "read"
+    # The phone list summarizes the chat, for a sidebar: what the phone got, and when.
+    [phone] = (await mock.get("/_mock/phones")).json()
+    assert (phone["messages"], phone["received"]) == (2, 1)
+    assert phone["last_message_at"] == chat[1]["timestamp"]
 
 
 async def test_invalid_control_requests_get_the_control_error_shape(

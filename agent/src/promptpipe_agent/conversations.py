@@ -18,6 +18,7 @@ from promptpipe_agent.errors import NotFound
 from promptpipe_agent.logs import mask_phone
 from promptpipe_agent.schemas import (
     Button,
+    ConversationSummary,
     ConversationView,
     HistoryItem,
     LastTurn,
@@ -177,6 +178,17 @@ class Conversations:
             },
         )
         return answer
+
+    async def summaries(self) -> list[ConversationSummary]:
+        """Every conversation's sub-state and size, most recently active first."""
+        async with self.pool.connection() as conn:
+            conn.row_factory = dict_row  # type: ignore[assignment]
+            cur = await conn.execute(
+                "SELECT participant_id, sub_state AS state, turns, updated_at FROM conversations "
+                "ORDER BY updated_at DESC"
+            )
+            rows: Any = await cur.fetchall()
+        return [ConversationSummary(**r) for r in rows]
 
     async def get(self, participant_id: str) -> ConversationView:
         async with self.pool.connection() as conn:

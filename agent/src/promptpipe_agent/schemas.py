@@ -72,6 +72,19 @@ class LastTurn(BaseModel):
     model: str
 
 
+class ConversationSummary(BaseModel):
+    """One line of the conversation list: enough for the simulator's sidebar."""
+
+    participant_id: str
+    state: str
+    turns: int
+    updated_at: datetime
+
+
+class ConversationList(BaseModel):
+    conversations: list[ConversationSummary]
+
+
 class ConversationView(BaseModel):
     participant_id: str
     state: str

@@ -205,6 +205,8 @@ class PhoneView(BaseModel):
     phone: str
     name: str
     messages: int
+    received: int = Field(description="Messages the business sent to this phone")
+    last_message_at: str | None = Field(description="When the chat last moved (ISO 8601, UTC)")
     online: bool
     blocked: bool
     on_whatsapp: bool

@@ -143,6 +143,8 @@ def _view(business: Business, p: Phone) -> dict[str, Any]:
         "phone": p.number,
         "name": p.name,
         "messages": len(p.messages),
+        "received": sum(1 for m in p.messages if m.direction == "outbound"),
+        "last_message_at": p.messages[-1].view()["timestamp"] if p.messages else None,
         **p.state.view(),
         "typing": business.typing(p.number),
     }
