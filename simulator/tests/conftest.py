@@ -28,6 +28,14 @@ class FakeStack:
     delivery_events: list[dict[str, Any]] | None = None  # None: no /dev/events
     mock_events: list[dict[str, Any]] | None = None  # None: an older mock, no event stream
 
+    def phone_summary(self, number: str) -> dict[str, Any]:
+        chat = self.chats[number]
+        return {
+            "phone": number,
+            "received": sum(1 for m in chat if m["direction"] == "outbound"),
+            "last_message_at": chat[-1]["timestamp"] if chat else None,
+        }
+
     def handle(self, request: httpx.Request) -> httpx.Response:
         if self.down:
             raise httpx.ConnectError("connection refused", request=request)
@@ -45,6 +53,12 @@ class FakeStack:
             )
         if path == "/readyz":
             return httpx.Response(200, json={"status": "ready"})
+        if path == "/_mock/phones" and method == "GET":
+            return httpx.Response(200, json=[self.phone_summary(n) for n in self.chats])
+        if path == "/conversations" and method == "GET":
+            talked = [p for p in self.participants if self.chats.get(p["phone_number"])]
+            summaries = [{"participant_id": p["id"], "state": "INTAKE"} for p in talked]
+            return httpx.Response(200, json={"conversations": summaries})
         if path == "/conversation/participants":
             if method == "POST":
                 body = json.loads(request.content)

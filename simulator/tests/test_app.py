@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ from promptpipe_simulator.tui.screens.ask import AskScreen
 from promptpipe_simulator.tui.screens.help import HelpScreen
 from promptpipe_simulator.tui.widgets.chat import Bubble, ReplyButton
 from promptpipe_simulator.tui.widgets.events import EventLog
+from promptpipe_simulator.tui.widgets.roster import ParticipantItem, row_markup
 
 
 async def until(pilot: Any, condition: Callable[[], object], timeout: float = 5.0) -> None:
@@ -305,3 +307,58 @@ async def test_run_a_scenario_live(backend: Backend, fake_stack: Any, tmp_path: 
         assert any("FAIL" in line for line in lines)
         assert app.selected is not None and app.selected.name == "Ada"
         assert fake_stack.sent[-1][1] == "Hi"
+
+
+async def test_enrolling_five_keeps_the_open_chat(backend: Backend, fake_stack: Any) -> None:
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await enrolled(app, pilot)
+        first = app.selected
+        assert first is not None
+        await pilot.press("f4")
+        await until(pilot, lambda: len(fake_stack.participants) == 6)
+        await until(pilot, lambda: len(app.query_one("#participants", ListView).children) == 6)
+        assert app.selected is not None and app.selected.id == first.id
+        title = str(app.query_one("#chat-title", Static).render())
+        assert first.name in title
+        app.query_one("#composer", Input).focus()
+        await pilot.press(*"still me", "enter")
+        await until(pilot, lambda: fake_stack.sent)
+        assert fake_stack.sent == [(first.phone_number, "still me")]
+
+
+async def test_sidebar_shows_sub_state_unread_and_last_activity(
+    backend: Backend, fake_stack: Any
+) -> None:
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await enrolled(app, pilot)
+        other = app.selected
+        assert other is not None
+        await pilot.press(*"Hello!", "enter")
+        await pilot.press("ctrl+n")  # a second participant: their chat opens
+        await until(pilot, lambda: app.selected is not None and app.selected.id != other.id)
+        # The coach writes twice to the first participant while another chat is open.
+        for n in range(2):
+            fake_stack.chats[other.phone_number].append(
+                {
+                    "id": f"wamid.late{n}",
+                    "direction": "outbound",
+                    "type": "text",
+                    "text": "Still there?",
+                    "timestamp": "2026-01-01T13:05:00Z",
+                    "status": "delivered",
+                }
+            )
+        rows = app.query(ParticipantItem)
+
+        def row_of(pid: str) -> str:
+            [row] = [r for r in rows if r.participant.id == pid]
+            return row_markup(row.entry)
+
+        await until(pilot, lambda: " 2 " in row_of(other.id))
+        assert "INTAKE" in row_of(other.id)
+        assert re.search(r"\b\w{3} \d\d:05\b", row_of(other.id))  # local day and time
+        assert "new" in row_of(app.selected.id)  # has not talked to the coach yet
+        app.select(other)
+        await until(pilot, lambda: " 2 " not in row_of(other.id))

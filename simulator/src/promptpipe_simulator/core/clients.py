@@ -331,6 +331,11 @@ class MockWhatsAppClient:
         )
         return list(resp.json().get("events") or [])
 
+    async def phones(self) -> list[dict[str, Any]]:
+        """Every phone with a summary of its chat (`received`, `last_message_at`)."""
+        resp = await _call(self.client, "mock_whatsapp", "GET", f"{self.base}/_mock/phones")
+        return list(resp.json())
+
     async def name_phone(self, phone: str, name: str) -> None:
         await _call(
             self.client,
@@ -360,6 +365,11 @@ class AgentClient:
                 return None
             raise
         return dict(resp.json())
+
+    async def conversations(self) -> list[dict[str, Any]]:
+        """Every conversation's sub-state: [{"participant_id", "state", "turns", ...}]."""
+        resp = await _call(self.client, "agent", "GET", f"{self.base}/conversations")
+        return list(resp.json().get("conversations") or [])
 
     async def healthy(self) -> bool:
         return await _ready(self.client, f"{self.base}/readyz")

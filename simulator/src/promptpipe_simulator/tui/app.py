@@ -19,12 +19,13 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Header, Input, Label, ListItem, ListView, Static
+from textual.widgets import Button, Footer, Header, Input, ListView, Static
 
 from promptpipe_simulator.core.backend import Backend
 from promptpipe_simulator.core.clients import Participant, Refused, StackError
 from promptpipe_simulator.core.personas import PersonaFactory
 from promptpipe_simulator.core.recorder import scenario_from_chat, to_yaml
+from promptpipe_simulator.core.roster import UnreadCounter, load_roster
 from promptpipe_simulator.core.runner import Actor as ScenarioActor
 from promptpipe_simulator.core.runner import ScenarioResult, ScenarioRunner, StepOutcome
 from promptpipe_simulator.core.scenario import Scenario, ScenarioError, Step, load
@@ -35,6 +36,7 @@ from promptpipe_simulator.tui.screens.help import HelpScreen
 from promptpipe_simulator.tui.widgets.chat import ChatView, ReplyButton
 from promptpipe_simulator.tui.widgets.events import EventLog
 from promptpipe_simulator.tui.widgets.inspector import inspector_markup
+from promptpipe_simulator.tui.widgets.roster import ParticipantItem
 
 # What the WhatsApp fault toggles ask of mock_whatsapp's faults API.
 WHATSAPP_FAULTS = {
@@ -65,17 +67,6 @@ class LiveReporter:
     def scenario_finished(self, result: ScenarioResult) -> None:
         verdict = "[green]PASS[/]" if result.passed else "[red]FAIL[/]"
         self.app.note(f"{verdict} {escape(result.scenario.name)} {escape(result.error)}")
-
-
-class ParticipantItem(ListItem):
-    def __init__(self, participant: Participant) -> None:
-        super().__init__(Label(self.label(participant), classes="participant"))
-        self.participant = participant
-
-    @staticmethod
-    def label(p: Participant) -> str:
-        badge = "" if p.status == "active" else f" [dim]({p.status})[/]"
-        return f"[b]{escape(p.name or p.phone_number)}[/]{badge}\n[dim]+{p.phone_number}[/]"
 
 
 class SimulatorApp(App[None]):
@@ -125,6 +116,7 @@ class SimulatorApp(App[None]):
         self.poll_seconds = poll_seconds
         self.personas = personas or PersonaFactory()
         self.participants: list[Participant] = []
+        self.unread = UnreadCounter()
         self.selected: Participant | None = None
         self._offline: set[str] = set()
         # Enrollments and polling refresh the sidebar concurrently; one at a time, or two
@@ -275,8 +267,10 @@ class SimulatorApp(App[None]):
         self.notify(
             f"{persona.name} (+{persona.phone_number}, {persona.timezone})", title="Enrolled"
         )
-        self.selected = participant
         await self.load_participants()
+        # One enrolled by hand is opened; a batch keeps the chat that is open.
+        if select or self.selected is None:
+            self.select(participant)
 
     @on(ListView.Selected, "#participants")
     def participant_chosen(self, event: ListView.Selected) -> None:
@@ -287,6 +281,10 @@ class SimulatorApp(App[None]):
         self.selected = participant
         title = f"{participant.name}  +{participant.phone_number}  {participant.timezone}"
         self.query_one("#chat-title", Static).update(escape(title))
+        view = self.query_one("#participants", ListView)
+        for index, p in enumerate(self.participants):
+            if p.id == participant.id and view.index != index:
+                view.index = index
         self.query_one(ChatView).clear()
         composer = self.query_one("#composer", Input)
         composer.disabled = False
@@ -549,26 +547,28 @@ class SimulatorApp(App[None]):
             await self._load_participants()
 
     async def _load_participants(self) -> None:
+        open_phone = self.selected.phone_number if self.selected else None
         try:
-            participants = await self.backend.participants()
+            roster = await load_roster(self.backend, self.unread, open_phone)
         except StackError as exc:
             self.report_once("delivery", exc)
             return
         self._offline.discard("delivery")
-        if [(p.id, p.status, p.name) for p in participants] == [
-            (p.id, p.status, p.name) for p in self.participants
-        ]:
+        participants = [entry.participant for entry in roster]
+        view = self.query_one("#participants", ListView)
+        if [p.id for p in participants] == [p.id for p in self.participants]:
+            # Same people: redraw rows in place (badges, unread counts, times), no flicker.
+            for item, entry in zip(view.query(ParticipantItem), roster, strict=False):
+                item.show(entry)
+            self.participants = participants
             return
         self.participants = participants
-        view = self.query_one("#participants", ListView)
         await view.clear()
-        await view.extend([ParticipantItem(p) for p in participants])
+        await view.extend([ParticipantItem(entry) for entry in roster])
         if self.selected is not None:
             for index, p in enumerate(participants):
                 if p.id == self.selected.id:
                     view.index = index
-                    if self.query_one("#composer", Input).disabled:
-                        self.select(p)
 
     async def load_chat(self) -> None:
         if self.selected is None:
