@@ -66,6 +66,12 @@ def test_sse_frames_carry_the_event_and_comments_carry_nothing() -> None:
     assert parse_sse([": heartbeat"]) is None
     assert parse_sse(["retry: 1000"]) is None
     assert parse_sse(["data: not json"]) is None
+    assert parse_sse(['data: {"seq": "7", "kind": "x"}']) is None  # never a crash later
+    assert parse_sse(['data: {"seq": 7, "kind": "x", "data": null}']) == {
+        "seq": 7,
+        "kind": "x",
+        "data": {},
+    }
 
 
 async def test_the_stream_resumes_after_the_last_seq_it_saw() -> None:

@@ -37,7 +37,11 @@ def parse_sse(lines: list[str]) -> Event | None:
         event = json.loads(data)
     except ValueError:
         return None
-    return event if isinstance(event, dict) and "seq" in event else None
+    if not isinstance(event, dict) or not isinstance(event.get("seq"), int):
+        return None
+    if not isinstance(event.get("data"), dict):
+        event["data"] = {}
+    return event
 
 
 class EventFollower:
