@@ -7,11 +7,13 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from mock_whatsapp import business as business_module
 from mock_whatsapp.events import EventBus, ListenerDropped
 from mock_whatsapp.journal import Journal
 from mock_whatsapp.main import create_app
@@ -327,3 +329,100 @@ async def test_resuming_after_a_seq_from_before_a_restart_gets_everything() -> N
         assert [e["seq"] for e in replay] == [1, 2]
     with bus.subscribe(after=2) as (replay, _):
         assert replay == []
+
+
+# --- the business reads and types ----------------------------------------------------------
+
+
+async def mark_read(mock: httpx.AsyncClient, wamid: str, typing: bool = True) -> None:
+    payload: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "status": "read",
+        "message_id": wamid,
+    }
+    if typing:
+        payload["typing_indicator"] = {"type": "text"}
+    answer = await mock.post(
+        f"/v21.0/{PHONE_NUMBER_ID}/messages",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        json=payload,
+    )
+    assert answer.json() == {"success": True}
+
+
+async def test_reading_and_typing_become_events_and_the_reply_ends_typing(
+    mock: httpx.AsyncClient, drain: Callable[[], Any]
+) -> None:
+    one = (await mock.post(f"/_mock/phones/{PHONE}/messages", json={"text": "one"})).json()
+    two = (await mock.post(f"/_mock/phones/{PHONE}/messages", json={"text": "two"})).json()
+    await drain()
+    after = (await recent(mock))[-1]["seq"]
+    await mark_read(mock, two["id"])
+    await mark_read(mock, two["id"])  # a repeat reads nothing new, but types again
+    await send_text(mock, "Got it")
+    events = await recent(mock, after)
+    reads = [e["data"] for e in events if e["kind"] == "message.read_by_business"]
+    # Meta marks the message and every earlier one read.
+    assert reads == [{"phone": PHONE, "id": one["id"]}, {"phone": PHONE, "id": two["id"]}]
+    typing = [e["data"] for e in events if e["kind"] == "typing"]
+    assert [t["typing"] for t in typing] == [True, True, False]
+    clock = (await mock.get("/_mock/clock")).json()
+    shown_until = datetime.fromisoformat(typing[0]["until"])
+    assert shown_until - datetime.fromisoformat(clock["now"]) <= timedelta(seconds=25)
+    assert typing[2] == {"phone": PHONE, "typing": False, "until": None, "reason": "message"}
+    # "typing…" goes as the reply arrives: the phone never shows both.
+    assert in_order(kinds(events), ["message.read_by_business", "typing", "message.outbound"])
+    hidden = next(e["seq"] for e in events if e["kind"] == "typing" and not e["data"]["typing"])
+    assert hidden < next(e["seq"] for e in events if e["kind"] == "message.outbound")
+    chat = (await mock.get(f"/_mock/phones/{PHONE}/messages")).json()
+    assert [m["read_by_business"] for m in chat if m["direction"] == "inbound"] == [True, True]
+
+
+async def test_a_read_receipt_without_the_indicator_does_not_type(
+    mock: httpx.AsyncClient,
+) -> None:
+    sent = (await mock.post(f"/_mock/phones/{PHONE}/messages", json={"text": "hi"})).json()
+    after = (await recent(mock))[-1]["seq"]
+    await mark_read(mock, sent["id"], typing=False)
+    assert kinds(await recent(mock, after)) == ["message.read_by_business"]
+
+
+async def test_typing_ends_when_the_clock_jumps_past_25_seconds(mock: httpx.AsyncClient) -> None:
+    sent = (await mock.post(f"/_mock/phones/{PHONE}/messages", json={"text": "hi"})).json()
+    await mark_read(mock, sent["id"])
+    after = (await recent(mock))[-1]["seq"]
+    clock = (await mock.get("/_mock/clock")).json()
+    later = datetime.fromisoformat(clock["now"]) + timedelta(seconds=26)
+    await mock.put("/_mock/clock", json={"now": later.isoformat()})
+    typing = [e["data"] for e in await recent(mock, after) if e["kind"] == "typing"]
+    assert typing == [{"phone": PHONE, "typing": False, "until": None, "reason": "timeout"}]
+    [phone] = (await mock.get("/_mock/phones")).json()
+    assert phone["typing"] is False
+
+
+async def test_typing_ends_by_itself_when_its_time_is_up(
+    mock: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Meta's 25 s, shortened so that the timer itself runs out during the test.
+    monkeypatch.setattr(business_module, "TYPING_FOR", timedelta(milliseconds=50))
+    sent = (await mock.post(f"/_mock/phones/{PHONE}/messages", json={"text": "hi"})).json()
+    bus = mock.app.state.bus  # type: ignore[attr-defined]
+    with bus.subscribe() as (_, subscription):
+        await mark_read(mock, sent["id"])
+        seen = []
+        while not seen or seen[-1]["data"]["typing"]:
+            event = await subscription.next(timeout=5)
+            assert event is not None, "typing never ended"
+            if event["kind"] == "typing":
+                seen.append(event)
+    assert [e["data"]["typing"] for e in seen] == [True, False]
+    assert seen[-1]["data"]["reason"] == "timeout"
+
+
+async def test_a_reset_forgets_who_was_typing(mock: httpx.AsyncClient) -> None:
+    sent = (await mock.post(f"/_mock/phones/{PHONE}/messages", json={"text": "hi"})).json()
+    await mark_read(mock, sent["id"])
+    await mock.post("/_mock/reset")
+    business = mock.app.state.business  # type: ignore[attr-defined]
+    assert business.typing_timers == {}
+    assert business.chats.phones == {}

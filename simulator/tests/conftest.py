@@ -27,6 +27,8 @@ class FakeStack:
     agent_fault: dict[str, Any] | None = None  # None: an older delivery, no fault switch
     delivery_events: list[dict[str, Any]] | None = None  # None: no /dev/events
     mock_events: list[dict[str, Any]] | None = None  # None: an older mock, no event stream
+    # With mock_events: serve them as SSE on /_mock/events too (False: /recent only).
+    mock_stream: bool = False
 
     def phone_summary(self, number: str) -> dict[str, Any]:
         chat = self.chats[number]
@@ -70,6 +72,17 @@ class FakeStack:
             after = int(request.url.params.get("after", 0))
             result = [e for e in self.delivery_events if e["id"] > after]
             return httpx.Response(200, json={"status": "ok", "result": result})
+        if path == "/_mock/events" and self.mock_stream and self.mock_events is not None:
+            # Each connection gets what is new and ends: the follower resumes from there.
+            after = int(request.url.params.get("after", 0))
+            frames = "".join(
+                f"id: {e['seq']}\nevent: {e['kind']}\ndata: {json.dumps(e)}\n\n"
+                for e in self.mock_events
+                if e["seq"] > after
+            )
+            return httpx.Response(
+                200, text=": connected\n\n" + frames, headers={"content-type": "text/event-stream"}
+            )
         if path == "/_mock/events/recent" and self.mock_events is not None:
             after = int(request.url.params.get("after", 0))
             return httpx.Response(
@@ -144,9 +157,10 @@ class FakeStack:
                             {"id": "next_time", "title": "Next time"},
                         ],
                     }
-                if text == "wait":  # the coach has not answered yet
-                    chat.append(mine)
+                if text == "wait":  # the coach has not answered (nor read it) yet
+                    chat.append({**mine, "read_by_business": False})
                     return httpx.Response(201, json=mine)
+                mine["read_by_business"] = True  # the coach read it, then answered
                 if text == "list me":
                     reply["interactive"] = {
                         "type": "list",

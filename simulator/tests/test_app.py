@@ -14,8 +14,8 @@ from promptpipe_simulator.core.scenario import load
 from promptpipe_simulator.tui.app import SimulatorApp
 from promptpipe_simulator.tui.screens.ask import AskScreen
 from promptpipe_simulator.tui.screens.help import HelpScreen
-from promptpipe_simulator.tui.widgets.chat import Bubble, ReplyButton
-from promptpipe_simulator.tui.widgets.events import EventLog
+from promptpipe_simulator.tui.widgets.chat import TICKS, Bubble, ReplyButton, bubble_markup
+from promptpipe_simulator.tui.widgets.events import EventLog, describe_delivery_event
 from promptpipe_simulator.tui.widgets.roster import ParticipantItem, row_markup
 
 
@@ -362,3 +362,80 @@ async def test_sidebar_shows_sub_state_unread_and_last_activity(
         assert "new" in row_of(app.selected.id)  # has not talked to the coach yet
         app.select(other)
         await until(pilot, lambda: " 2 " not in row_of(other.id))
+
+
+def mock_event(seq: int, kind: str, **data: Any) -> dict[str, Any]:
+    return {"seq": seq, "time": "2026-01-01T12:00:00Z", "kind": kind, "data": data}
+
+
+async def test_typing_follows_the_mocks_typing_events(backend: Backend, fake_stack: Any) -> None:
+    fake_stack.mock_events, fake_stack.mock_stream = [], True
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await enrolled(app, pilot)
+        phone = fake_stack.participants[0]["phone_number"]
+        typing = app.query_one("#typing", Static)
+        fake_stack.mock_events.append(mock_event(1, "typing", phone=phone, typing=True))
+        await until(pilot, lambda: not typing.has_class("hidden"))
+        assert app.mock_events.mode == "stream"
+        await pilot.press(*"wait", "enter")  # unanswered, but the business stopped typing:
+        await until(pilot, lambda: any(b.message.text == "wait" for b in app.query(Bubble)))
+        fake_stack.mock_events.append(
+            mock_event(2, "typing", phone=phone, typing=False, reason="timeout")
+        )
+        await until(pilot, lambda: typing.has_class("hidden"))
+        await pilot.pause(0.3)  # several polls of the chat: no guess brings it back
+        assert typing.has_class("hidden")
+
+
+async def test_own_messages_turn_blue_when_the_business_reads_them(
+    backend: Backend, fake_stack: Any
+) -> None:
+    fake_stack.mock_events, fake_stack.mock_stream = [], True
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await enrolled(app, pilot)
+        phone = fake_stack.participants[0]["phone_number"]
+        await pilot.press(*"wait", "enter")
+        await until(pilot, lambda: len(app.query(Bubble)) == 1)
+        [mine] = app.query(Bubble)
+        assert mine.message.read_by_business is False
+        assert "✓✓" in bubble_markup(mine.message, "UTC")
+        assert TICKS["read"] not in bubble_markup(mine.message, "UTC")
+        fake_stack.chats[phone][0]["read_by_business"] = True
+        fake_stack.mock_events.append(
+            mock_event(1, "message.read_by_business", phone=phone, id=mine.message.id)
+        )
+        await until(pilot, lambda: mine.message.read_by_business is True)
+        assert TICKS["read"] in bubble_markup(mine.message, "UTC")
+
+
+async def test_losing_the_mocks_stream_notifies_once_and_it_resumes(
+    backend: Backend, fake_stack: Any
+) -> None:
+    fake_stack.mock_events, fake_stack.mock_stream = [mock_event(1, "reset")], True
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("f5")
+        log = app.query_one(EventLog)
+        await until(pilot, lambda: ("mock", 1) in log.shown)
+        fake_stack.down = True
+        await until(pilot, lambda: app.mock_events.in_trouble)
+        await pilot.pause(0.5)
+        fake_stack.mock_events.append(mock_event(2, "clock.changed", now="2026-01-01T13:00:00Z"))
+        fake_stack.down = False
+        await until(pilot, lambda: ("mock", 2) in log.shown)
+        told = [n.message for n in app._notifications if "mock_whatsapp" in n.message]
+        assert len(told) == 1, told  # once for the whole outage, not once per retry
+        assert app.is_running
+
+
+def test_delivery_read_receipts_have_their_own_line() -> None:
+    ok = {"kind": "whatsapp.read", "data": {"phone": "1555•••4567", "attempts": 1, "ok": True}}
+    failed = {
+        "kind": "whatsapp.read",
+        "data": {"phone": "1555•••4567", "attempts": 2, "ok": False, "error": "http 500"},
+    }
+    assert "marked read" in describe_delivery_event(ok)
+    assert "read receipt failed" in describe_delivery_event(failed)
+    assert "after 2 tries" in describe_delivery_event(failed)

@@ -73,6 +73,7 @@ def test_personas_are_deterministic_unique_and_plausible() -> None:
 def test_core_never_imports_textual() -> None:
     code = (
         "import sys, promptpipe_simulator.core.backend, promptpipe_simulator.core.clients, "
-        "promptpipe_simulator.core.personas; sys.exit('textual' in sys.modules)"
+        "promptpipe_simulator.core.personas, promptpipe_simulator.core.events, "
+        "promptpipe_simulator.core.runner; sys.exit('textual' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -103,13 +103,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	cancel()
 
+	waClient := whatsapp.NewClient(cfg.WhatsAppAPIURL, cfg.WhatsAppPhoneNumberID, cfg.WhatsAppAccessToken)
 	workers := &inbound.Workers{
 		Store: db, Agent: agentClient, AgentAttempts: cfg.AgentRetryCount, Count: cfg.Workers,
 		Wake: inboundWake, OutboxWake: outboxWake, Metrics: m, Log: log, PollInterval: time.Second,
 		Events: events,
 	}
+	if cfg.MarkRead {
+		// Short: a receipt only matters while the answer is being made.
+		workers.Receipts = &inbound.Receipts{WhatsApp: waClient, Timeout: 2 * time.Second,
+			RetryDelay: 200 * time.Millisecond, Metrics: m, Log: log, Events: events}
+	}
 	sender := &outbox.Sender{
-		Store: db, WhatsApp: whatsapp.NewClient(cfg.WhatsAppAPIURL, cfg.WhatsAppPhoneNumberID, cfg.WhatsAppAccessToken),
+		Store: db, WhatsApp: waClient,
 		Wake: outboxWake, Metrics: m, Log: log, PollInterval: 500 * time.Millisecond,
 		MaxAttempts: 10, BaseDelay: time.Second, MaxDelay: 5 * time.Minute, Events: events,
 	}

@@ -36,6 +36,8 @@ type Config struct {
 	// (131047); empty disables the fallback.
 	ReengagementTemplate string
 	TemplateLanguage     string
+	// MarkRead marks each message the agent works on read, with the typing indicator.
+	MarkRead bool
 }
 
 // Load parses the environment through getenv; every problem is reported at once.
@@ -81,13 +83,19 @@ func Load(getenv func(string) string) (Config, error) {
 		ReengagementTemplate:  str("WHATSAPP_REENGAGEMENT_TEMPLATE", "habit_checkin"),
 		TemplateLanguage:      str("WHATSAPP_TEMPLATE_LANGUAGE", "en"),
 	}
-	switch v := strings.ToLower(str("DEV_CLOCK", "false")); v {
-	case "true", "1", "yes", "on":
-		c.DevClock = true
-	case "false", "0", "no", "off":
-	default:
-		errs = append(errs, fmt.Errorf("DEV_CLOCK must be true or false, got %q", v))
+	boolean := func(key string, def bool) bool {
+		switch v := strings.ToLower(str(key, strconv.FormatBool(def))); v {
+		case "true", "1", "yes", "on":
+			return true
+		case "false", "0", "no", "off":
+			return false
+		default:
+			errs = append(errs, fmt.Errorf("%s must be true or false, got %q", key, v))
+			return def
+		}
 	}
+	c.DevClock = boolean("DEV_CLOCK", false)
+	c.MarkRead = boolean("WHATSAPP_MARK_READ", true)
 	for _, u := range strings.Split(str("DEV_CLOCK_NOTIFY_URLS", ""), ",") {
 		if u = strings.TrimSpace(u); u != "" {
 			c.ClockNotifyURLs = append(c.ClockNotifyURLs, u)
@@ -113,6 +121,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("whatsapp_api_url", c.WhatsAppAPIURL),
 		slog.String("whatsapp_phone_number_id", c.WhatsAppPhoneNumberID),
 		slog.String("reengagement_template", c.ReengagementTemplate),
+		slog.Bool("mark_read", c.MarkRead),
 	)
 }
 

@@ -11,18 +11,18 @@ func TestDefaultsNeedNoEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != "127.0.0.1:8080" || c.AgentTimeout != 30*time.Second || c.AgentRetryCount != 3 || c.Workers != 4 {
+	if c.Addr != "127.0.0.1:8080" || c.AgentTimeout != 30*time.Second || c.AgentRetryCount != 3 || c.Workers != 4 || !c.MarkRead {
 		t.Fatalf("defaults = %+v", c)
 	}
 }
 
 func TestBadValuesAreAllReported(t *testing.T) {
-	env := map[string]string{"DELIVERY_WORKERS": "0", "PYTHON_AGENT_TIMEOUT": "soon", "DELIVERY_LOG_LEVEL": "loud"}
+	env := map[string]string{"DELIVERY_WORKERS": "0", "PYTHON_AGENT_TIMEOUT": "soon", "DELIVERY_LOG_LEVEL": "loud", "WHATSAPP_MARK_READ": "maybe"}
 	_, err := Load(func(k string) string { return env[k] })
 	if err == nil {
 		t.Fatal("accepted bad config")
 	}
-	for _, key := range []string{"DELIVERY_WORKERS", "PYTHON_AGENT_TIMEOUT", "DELIVERY_LOG_LEVEL"} {
+	for _, key := range []string{"DELIVERY_WORKERS", "PYTHON_AGENT_TIMEOUT", "DELIVERY_LOG_LEVEL", "WHATSAPP_MARK_READ"} {
 		if !strings.Contains(err.Error(), key) {
 			t.Errorf("error does not name %s: %v", key, err)
 		}
@@ -35,5 +35,12 @@ func TestLogValueMasksSecrets(t *testing.T) {
 	})
 	if s := c.LogValue().String(); strings.Contains(s, "hunter2") || strings.Contains(s, "tok-123") {
 		t.Fatalf("secret in log value: %s", s)
+	}
+}
+
+func TestMarkReadCanBeSwitchedOff(t *testing.T) {
+	c, err := Load(func(k string) string { return map[string]string{"WHATSAPP_MARK_READ": "false"}[k] })
+	if err != nil || c.MarkRead {
+		t.Fatalf("MarkRead = %v, err = %v", c.MarkRead, err)
 	}
 }

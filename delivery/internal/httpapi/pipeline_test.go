@@ -43,15 +43,33 @@ type fakeWhatsApp struct {
 	fail  int // answer this many sends with a 500 first
 	// refuseText answers free-form sends with Meta's synchronous 131047, as it may.
 	refuseText bool
+	// Read receipts ({"status": "read"}) are kept apart from sends. readAnswer, when set,
+	// is their HTTP status and body instead of Meta's success; readHang holds them until
+	// the caller gives up.
+	reads      []map[string]any
+	readAnswer *struct {
+		status int
+		body   string
+	}
+	readHang bool
+	// history is every receipt ("read:<wamid>") and send ("send:<text>") in arrival order.
+	history []string
 }
 
 func (f *fakeWhatsApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	if r.Header.Get("Authorization") != "Bearer "+token || r.URL.Path != "/v21.0/"+phoneID+"/messages" {
 		http.Error(w, `{"error":{"code":190,"message":"bad token"}}`, http.StatusUnauthorized)
 		return
 	}
+	body, _ := io.ReadAll(r.Body)
+	var payload map[string]any
+	_ = json.Unmarshal(body, &payload)
+	if payload["status"] == "read" {
+		f.receipt(w, r, payload)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.fail > 0 {
 		f.fail--
 		http.Error(w, `{"error":{"code":1,"message":"unknown"}}`, http.StatusInternalServerError)
@@ -60,18 +78,37 @@ func (f *fakeWhatsApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	key := r.Header.Get("Idempotency-Key")
 	wamid, seen := f.keys[key]
 	if !seen {
-		var payload map[string]any
-		_ = json.NewDecoder(r.Body).Decode(&payload)
 		if f.refuseText && payload["type"] != "template" {
 			http.Error(w, `{"error":{"code":131047,"type":"OAuthException","message":"(#131047) Re-engagement message"}}`, http.StatusBadRequest)
 			return
 		}
 		f.sends = append(f.sends, payload)
+		f.history = append(f.history, "send")
 		wamid = fmt.Sprintf("wamid.out-%d", len(f.sends))
 		f.keys[key] = wamid
 	}
 	fmt.Fprintf(w, `{"messaging_product":"whatsapp","messages":[{"id":%q}]}`, wamid)
 }
+
+// receipt answers a read receipt as scripted, recording it first.
+func (f *fakeWhatsApp) receipt(w http.ResponseWriter, r *http.Request, payload map[string]any) {
+	f.mu.Lock()
+	f.reads = append(f.reads, payload)
+	f.history = append(f.history, "read")
+	hang, answer := f.readHang, f.readAnswer
+	f.mu.Unlock()
+	if hang {
+		<-r.Context().Done()
+		return
+	}
+	if answer != nil {
+		http.Error(w, answer.body, answer.status)
+		return
+	}
+	fmt.Fprint(w, `{"success":true}`)
+}
+
+func (f *fakeWhatsApp) readCount() int { f.mu.Lock(); defer f.mu.Unlock(); return len(f.reads) }
 
 func (f *fakeWhatsApp) texts() []string {
 	f.mu.Lock()
@@ -123,6 +160,8 @@ func newHarness(t *testing.T, agentHandler http.HandlerFunc) *harness {
 	inWake, outWake := inbound.NewSignal(), inbound.NewSignal()
 	workers := &inbound.Workers{Store: db, Agent: client, AgentAttempts: 3, Count: 3, Wake: inWake,
 		OutboxWake: outWake, Metrics: m, Log: log, PollInterval: 50 * time.Millisecond, Events: events}
+	workers.Receipts = &inbound.Receipts{WhatsApp: whatsapp.NewClient(waServer.URL+"/v21.0", phoneID, token),
+		Timeout: 300 * time.Millisecond, RetryDelay: 5 * time.Millisecond, Metrics: m, Log: log, Events: events}
 	sender := &outbox.Sender{Store: db, WhatsApp: whatsapp.NewClient(waServer.URL+"/v21.0", phoneID, token),
 		Wake: outWake, Metrics: m, Log: log, PollInterval: 20 * time.Millisecond, MaxAttempts: 5,
 		BaseDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond, Events: events}

@@ -59,6 +59,7 @@ type Workers struct {
 	Log           *slog.Logger
 	PollInterval  time.Duration
 	Events        *devevents.Feed // dev stack only: what was answered, and how
+	Receipts      *Receipts       // nil: messages are not marked read
 }
 
 // Run starts Count workers and blocks until ctx is done and they have stopped.
@@ -98,10 +99,16 @@ func (w *Workers) answer(tx pgx.Tx, m store.InboundWork) error {
 	log := w.Log.With("message_id", m.Wamid, "phone", phone.Mask(m.Phone))
 	answer, route := agent.ProcessMessageResponse{Response: Acknowledgement}, "acknowledged"
 	var participantID *string
+	receiptSent := func() {}
 	if p := m.Participant; p != nil {
 		participantID = &p.ID
 		log = log.With("participant_id", p.ID)
 		if p.Status == store.StatusActive {
+			// Only messages the coach works on are marked read: "typing…" promises an
+			// answer in the making, and blue ticks say someone read them. Neither is true
+			// for a paused or withdrawn participant or a stranger, whose message no one
+			// reads and who gets the instant acknowledgement.
+			receiptSent = w.Receipts.Start(m.Wamid, m.Phone)
 			resp, err := w.Agent.ProcessMessageWithRetry(ctx, agent.ProcessMessageRequest{
 				ParticipantID: p.ID, Message: m.Body, PhoneNumber: "+" + m.Phone, MessageID: m.Wamid,
 			}, w.AgentAttempts)
@@ -114,6 +121,7 @@ func (w *Workers) answer(tx pgx.Tx, m store.InboundWork) error {
 			}
 		}
 	}
+	receiptSent() // before the reply can go out: see Receipts.Start
 	if err := store.EnqueueReply(ctx, tx, Reply(m.Phone, participantID, answer)); err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ type Metrics struct {
 	InboundProcessed *prometheus.CounterVec
 	OutboxSends      *prometheus.CounterVec
 	JobsFired        *prometheus.CounterVec
+	ReadReceipts     *prometheus.CounterVec
 }
 
 // New creates the collectors and registers them, with the Go and process collectors.
@@ -54,12 +55,16 @@ func New() *Metrics {
 			Name: "delivery_jobs_total",
 			Help: "Scheduled jobs handled, by kind and result.",
 		}, []string{"kind", "result"}),
+		ReadReceipts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "delivery_read_receipts_total",
+			Help: "Read receipts with the typing indicator sent to WhatsApp, by result (ok, failed).",
+		}, []string{"result"}),
 	}
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.AgentRequestDuration, m.AgentRequestCount, m.AgentRetries,
-		m.WebhooksReceived, m.InboundProcessed, m.OutboxSends, m.JobsFired,
+		m.WebhooksReceived, m.InboundProcessed, m.OutboxSends, m.JobsFired, m.ReadReceipts,
 	)
 	return m
 }

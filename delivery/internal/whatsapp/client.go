@@ -174,3 +174,51 @@ func (c *Client) Send(ctx context.Context, payload []byte, idempotencyKey string
 	}
 	return ok.Messages[0].ID, nil
 }
+
+// MarkRead tells WhatsApp the person's message (and every earlier one of the chat) was
+// read, so their phone shows blue ticks; with typing it also shows "typing…" until the
+// business's next message or for 25 seconds. Meta treats a repeat as a no-op, so no
+// Idempotency-Key is needed.
+func (c *Client) MarkRead(ctx context.Context, wamid string, typing bool) error {
+	payload := map[string]any{"messaging_product": "whatsapp", "status": "read", "message_id": wamid}
+	if typing {
+		payload["typing_indicator"] = map[string]any{"type": "text"}
+	}
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("encoding read receipt: %w", err)
+	}
+	url := fmt.Sprintf("%s/%s/messages", c.apiURL, c.phoneNumberID)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("creating request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("posting read receipt: %w", err)
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("reading whatsapp response: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var envelope struct {
+			Error *APIError `json:"error"`
+		}
+		if json.Unmarshal(answer, &envelope) == nil && envelope.Error != nil {
+			envelope.Error.HTTPStatus = resp.StatusCode
+			return envelope.Error
+		}
+		return &APIError{HTTPStatus: resp.StatusCode, Message: string(answer)}
+	}
+	var ok struct {
+		Success bool `json:"success"`
+	}
+	if err := json.Unmarshal(answer, &ok); err != nil || !ok.Success {
+		return fmt.Errorf("whatsapp did not confirm the read receipt: %s", answer)
+	}
+	return nil
+}

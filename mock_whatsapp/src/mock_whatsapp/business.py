@@ -6,12 +6,14 @@ import asyncio
 import logging
 import random
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from mock_whatsapp import message_types, templates
 from mock_whatsapp.chats import ChatMessage, Chats, bsuid, canonical_phone, new_wamid
 from mock_whatsapp.clock import Clock
+from mock_whatsapp.events import TYPING, iso
 from mock_whatsapp.faults import FaultBook, Limits, StatusQuirks
 from mock_whatsapp.graph_errors import GraphError, invalid_parameter, webhook_error
 from mock_whatsapp.journal import Journal
@@ -88,6 +90,7 @@ class Business:
         journal: Journal | None = None,
         faults: FaultBook | None = None,
         rng: random.Random | None = None,
+        publish: Callable[[str, dict[str, Any]], Any] | None = None,
     ) -> None:
         self.settings = settings
         self.numbers = settings.business_numbers()
@@ -105,6 +108,12 @@ class Business:
         self.media = MediaStore(settings.media_url_ttl_seconds, journal=self.journal)
         self.rng = rng or random.Random()
         self.status_tasks: set[asyncio.Task[None]] = set()
+        # Where "typing…" shows and hides are told (the event bus): they are not state
+        # the journal keeps, since a restart ends them anyway.
+        self.publish = publish or (lambda kind, data: None)
+        # The timer that hides each phone's "typing…" after 25 s, apart from status_tasks
+        # so that waiting for the statuses to settle never waits for it.
+        self.typing_timers: dict[str, asyncio.Task[None]] = {}
 
     def default_limits(self) -> Limits:
         s = self.settings
@@ -149,7 +158,7 @@ class Business:
                 f"biz_opaque_callback_data must be a string of at most {OPAQUE_MAX}"
             )
         self._check_rates(number, to)
-        self.chats.phone(to).typing_until = None  # the message replaces "typing…"
+        self._hide_typing(to, "message")  # the message replaces "typing…"
         message = self.chats.add(
             ChatMessage(
                 id=new_wamid(),
@@ -243,6 +252,8 @@ class Business:
     def set_clock(self, now: datetime) -> None:
         self.clock.set(now)
         self.journal.save_clock(self.clock.offset.total_seconds())
+        for number in list(self.chats.phones):
+            self._typing_timed_out(number)  # a jump past the 25 s ends "typing…" at once
 
     def _reactable(self, reaction: ChatMessage) -> bool:
         """A reaction must point at a message of the same chat that is not a reaction."""
@@ -286,13 +297,48 @@ class Business:
                 earlier.read_by_business = True
                 self.chats.journal.save_message(earlier)
         if typing is not None:
-            phone.typing_until = self.clock.now() + TYPING_FOR
+            self._show_typing(phone.number)
         return {"success": True}
 
     def typing(self, number: str) -> bool:
         """Whether the phone shows "typing…" from the business right now."""
         until = self.chats.phone(number).typing_until
         return until is not None and self.clock.now() < until
+
+    def _show_typing(self, number: str) -> None:
+        """Show "typing…" on the phone for 25 s of mock time (a repeat starts them again)."""
+        until = self.clock.now() + TYPING_FOR
+        self.chats.phone(number).typing_until = until
+        self.publish(TYPING, {"phone": number, "typing": True, "until": iso(until)})
+        self._stop_typing_timer(number)
+        self.typing_timers[number] = asyncio.create_task(self._fade_typing(number, until))
+
+    async def _fade_typing(self, number: str, until: datetime) -> None:
+        # The mock's clock runs at real speed between jumps, and a jump is handled by
+        # set_clock, so sleeping the remaining real seconds is enough.
+        await asyncio.sleep(max(0.0, (until - self.clock.now()).total_seconds()))
+        self.typing_timers.pop(number, None)
+        self._typing_timed_out(number)
+
+    def _stop_typing_timer(self, number: str) -> None:
+        timer = self.typing_timers.pop(number, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _typing_timed_out(self, number: str) -> None:
+        phone = self.chats.phones.get(number)  # None after a reset: nothing to hide
+        if phone and phone.typing_until is not None and self.clock.now() >= phone.typing_until:
+            self._hide_typing(number, "timeout")
+
+    def _hide_typing(self, number: str, reason: str) -> None:
+        """End "typing…" on the phone: the business's message came (`message`) or Meta's
+        25 s ran out (`timeout`). Nothing is published when it was not showing."""
+        phone = self.chats.phones.get(number)
+        if phone is None or phone.typing_until is None:
+            return
+        phone.typing_until = None
+        self._stop_typing_timer(number)
+        self.publish(TYPING, {"phone": number, "typing": False, "until": None, "reason": reason})
 
     # --- statuses ----------------------------------------------------------------------
 
@@ -509,6 +555,8 @@ class Business:
     def reset(self) -> None:
         """Forget every chat, fault and media file; limits and status quirks go back to the
         configured ones."""
+        for number in list(self.typing_timers):
+            self._stop_typing_timer(number)
         self.chats.reset()
         self.faults.clear()
         self.limits = self.default_limits()
@@ -518,6 +566,8 @@ class Business:
         self.media.clear()
 
     async def close(self) -> None:
+        for number in list(self.typing_timers):
+            self._stop_typing_timer(number)
         for task in list(self.status_tasks):
             task.cancel()
         await asyncio.gather(*list(self.status_tasks), return_exceptions=True)

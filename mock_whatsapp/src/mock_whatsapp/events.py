@@ -4,7 +4,8 @@ pushed to whoever listens (the inspector page, the simulator, tests).
 Events are not produced by the business logic: `observe` hooks the journal, through which
 every change already passes (phones, messages and their statuses, webhook attempts, the
 clock, reset), and the Graph API's error handler reports refusals. Other parts publish
-their own with `bus.publish(kind, data)`.
+their own with `bus.publish(kind, data)`: the business its typing indicator, the fault
+book its faults.
 
 An event is `{"seq", "time", "kind", "data"}`: `seq` grows by one per event for the life of
 the process (a reset does not restart it, so a reconnecting listener never mistakes new
@@ -34,6 +35,8 @@ Event = dict[str, Any]
 MESSAGE_INBOUND = "message.inbound"
 MESSAGE_OUTBOUND = "message.outbound"
 MESSAGE_STATUS = "message.status"
+MESSAGE_READ_BY_BUSINESS = "message.read_by_business"
+TYPING = "typing"  # published by the business (business.py): not a journal write
 WEBHOOK_QUEUED = "webhook.queued"
 WEBHOOK_ATTEMPT = "webhook.attempt"
 WEBHOOK_GAVE_UP = "webhook.gave_up"
@@ -159,12 +162,15 @@ class JournalEvents:
     def __init__(self, bus: EventBus) -> None:
         self.bus = bus
         self.statuses: dict[str, str | None] = {}  # wamid -> last status seen
+        self.read_by_business: set[str] = set()  # inbound wamids the business marked read
         self.deliveries: dict[int, tuple[int, str]] = {}  # id -> (attempts seen, state)
 
     def load(self, saved: Saved) -> None:
         # What a restart brings back is not news: only later changes are.
         for message in saved.messages:
             self.statuses[message["id"]] = message.get("status")
+            if message.get("read_by_business"):
+                self.read_by_business.add(message["id"])
         for delivery in saved.deliveries:
             self.deliveries[delivery["id"]] = (len(delivery["attempts"]), delivery["state"])
 
@@ -189,6 +195,11 @@ class JournalEvents:
             self.statuses[message.id] = message.status
             kind = MESSAGE_INBOUND if message.direction == "inbound" else MESSAGE_OUTBOUND
             self.bus.publish(kind, {"phone": message.phone, **message.view()})
+            return
+        if getattr(message, "read_by_business", False) and message.id not in self.read_by_business:
+            # The business read the phone's message: blue ticks on the phone's side.
+            self.read_by_business.add(message.id)
+            self.bus.publish(MESSAGE_READ_BY_BUSINESS, {"phone": message.phone, "id": message.id})
             return
         if message.status == self.statuses[message.id]:
             return
@@ -242,6 +253,7 @@ class JournalEvents:
 
     def clear(self) -> None:
         self.statuses.clear()
+        self.read_by_business.clear()
         self.deliveries.clear()
         self.bus.publish(RESET, {})
 

@@ -43,7 +43,9 @@ def create_app(
             journal=journal,
             faults=fault_book,
         )
-        app.state.business = Business(settings, webhooks, journal, fault_book)
+        app.state.business = Business(
+            settings, webhooks, journal, fault_book, publish=app.state.bus.publish
+        )
         app.state.bus.now = app.state.business.clock.now
         app.state.business.restore()
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ from promptpipe_simulator.core.clients import (
     Participant,
     StackError,
 )
+from promptpipe_simulator.core.events import Event, EventFollower
 from promptpipe_simulator.core.personas import Persona
 from promptpipe_simulator.settings import Settings
 
@@ -28,6 +30,8 @@ class Backend:
             self.http, settings.delivery_url, settings.delivery_api_token.get_secret_value()
         )
         self.phones = MockWhatsAppClient(self.http, settings.mock_wa_url)
+        self.mock_wa_url = settings.mock_wa_url
+        self.poll_seconds = settings.poll_seconds
         self.agent = AgentClient(self.http, settings.agent_url)
 
     async def participants(self) -> list[Participant]:
@@ -60,6 +64,22 @@ class Backend:
 
     async def conversation(self, participant_id: str) -> dict[str, Any] | None:
         return await self.agent.conversation(participant_id)
+
+    def follow_events(
+        self,
+        on_events: Callable[[list[Event]], None],
+        on_trouble: Callable[[StackError], None] = lambda exc: None,
+        on_recovered: Callable[[], None] = lambda: None,
+    ) -> EventFollower:
+        """A follower of mock_whatsapp's live events; `await follower.run()` to start it."""
+        return EventFollower(
+            self.http,
+            self.mock_wa_url,
+            on_events,
+            on_trouble,
+            on_recovered,
+            poll_seconds=self.poll_seconds,
+        )
 
     async def clock(self) -> dict[str, Any]:
         return await self.delivery.clock()

@@ -60,6 +60,9 @@ class ChatMessage:
     reaction: dict[str, Any] | None = None
     context_id: str | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)
+    # The participant's own messages: whether the business marked them read (blue ticks);
+    # None from a mock that does not say.
+    read_by_business: bool | None = None
 
     @property
     def buttons(self) -> list[dict[str, str]]:
@@ -86,6 +89,7 @@ class ChatMessage:
             reaction=data.get("reaction"),
             context_id=data.get("context_id"),
             errors=list(data.get("errors") or []),
+            read_by_business=data.get("read_by_business"),
         )
 
 

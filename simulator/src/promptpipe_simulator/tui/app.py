@@ -23,6 +23,7 @@ from textual.widgets import Button, Footer, Header, Input, ListView, Static
 
 from promptpipe_simulator.core.backend import Backend
 from promptpipe_simulator.core.clients import Participant, Refused, StackError
+from promptpipe_simulator.core.events import Event, Typing
 from promptpipe_simulator.core.personas import PersonaFactory
 from promptpipe_simulator.core.recorder import scenario_from_chat, to_yaml
 from promptpipe_simulator.core.roster import UnreadCounter, load_roster
@@ -123,13 +124,22 @@ class SimulatorApp(App[None]):
         # clear-and-refill passes interleave and list people twice.
         self._sidebar_lock = asyncio.Lock()
         self.agent_fault = "ok"
-        # mock_whatsapp's event stream, polled; None once it answered 404 (an older mock:
-        # the log shows its webhook deliveries instead).
-        self._events_after: int | None = 0
+        # mock_whatsapp's live events: the log shows them, the chat takes "typing…" and
+        # read receipts from them. Its mode turns "none" with an older mock that has no
+        # events: the log then shows its webhook deliveries instead.
+        self.mock_events = backend.follow_events(
+            self.mock_events_arrived,
+            on_trouble=lambda exc: self.report_once("mock_whatsapp", exc),
+            on_recovered=lambda: self._offline.discard("mock_whatsapp"),
+        )
+        self.typing = Typing()
         # delivery's event feed, likewise None once it answered 404 (DEV_CLOCK off).
         self._delivery_events_after: int | None = 0
+        # Without typing events (an older mock), "typing…" is guessed: shown while the
+        # participant's last message waits for its answer.
         self._typing_for: str | None = None  # the unanswered message "typing…" is for
         self._typing_since = 0.0
+        self._unanswered: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=self.show_clock)
@@ -150,8 +160,36 @@ class SimulatorApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.follow_mock_events()
         self.refresh_all()
         self.set_interval(self.poll_seconds, self.refresh_all)
+
+    @work(group="mock-events")
+    async def follow_mock_events(self) -> None:
+        """Follow the mock's events for the app's life; it reconnects by itself."""
+        await self.mock_events.run()
+
+    def mock_events_arrived(self, events: list[Event]) -> None:
+        with contextlib.suppress(NoMatches):  # the app is closing
+            self.query_one(EventLog).show_events(events)
+            self.typing.apply(events)
+            phone = self.selected.phone_number if self.selected else None
+            if phone is None:
+                return
+            self._show_typing()
+            # A message, status or read receipt of the open chat: show it now rather than
+            # at the next poll.
+            if any(
+                (e.get("data") or {}).get("phone") == phone
+                and str(e.get("kind", "")).startswith("message.")
+                for e in events
+            ):
+                self.reload_chat()
+
+    @work(group="chat", exclusive=True)
+    async def reload_chat(self) -> None:
+        with contextlib.suppress(NoMatches):
+            await self.load_chat()
 
     # --- actions ---------------------------------------------------------------------
 
@@ -580,18 +618,23 @@ class SimulatorApp(App[None]):
             return
         self._offline.discard("mock_whatsapp")
         self.query_one(ChatView).show(messages, self.selected.timezone)
-        self._show_typing(
-            messages[-1].id if messages and messages[-1].direction == "inbound" else None
-        )
+        last = messages[-1] if messages else None
+        self._unanswered = last.id if last and last.direction == "inbound" else None
+        self._show_typing()
 
-    def _show_typing(self, unanswered_id: str | None) -> None:
-        """While the participant's last message waits for its answer (the agent is at
-        work), show "typing…", as a phone would; give up after a while, since some
-        messages get no answer at all."""
-        if unanswered_id != self._typing_for:
-            self._typing_for, self._typing_since = unanswered_id, time.monotonic()
-        waiting = unanswered_id is not None and time.monotonic() - self._typing_since < 30
-        self.query_one("#typing", Static).set_class(not waiting, "hidden")
+    def _show_typing(self) -> None:
+        """Show "typing…" while the business shows it to the selected phone (the mock's
+        typing events). With a mock that has none, guess: while the participant's last
+        message waits for its answer, giving up after a while, since some messages get
+        no answer at all."""
+        phone = self.selected.phone_number if self.selected else ""
+        if self.typing.seen:
+            shown = self.typing.shows(phone)
+        else:
+            if self._unanswered != self._typing_for:
+                self._typing_for, self._typing_since = self._unanswered, time.monotonic()
+            shown = self._unanswered is not None and time.monotonic() - self._typing_since < 30
+        self.query_one("#typing", Static).set_class(not shown, "hidden")
 
     async def load_health(self) -> None:
         health = await self.backend.health()
@@ -622,18 +665,8 @@ class SimulatorApp(App[None]):
             else:
                 shown = log.show_delivery_events(events)
                 self._delivery_events_after = max(self._delivery_events_after, shown)
-        if self._events_after is not None:
-            try:
-                events = await self.backend.phones.recent_events(self._events_after)
-            except Refused as exc:
-                if exc.status != 404:
-                    return
-                self._events_after = None  # no event stream here: show deliveries instead
-            except StackError:
-                return  # the status line already says which service is down
-            else:
-                self._events_after = max(self._events_after, log.show_events(events))
-                return
+        if self.mock_events.mode != "none":
+            return  # the mock's events come live, see mock_events_arrived
         try:
             deliveries = await self.backend.webhook_deliveries()
         except StackError:

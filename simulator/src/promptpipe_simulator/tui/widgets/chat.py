@@ -38,6 +38,10 @@ def bubble_markup(message: ChatMessage, timezone: str) -> str:
     meta = local_time(message.timestamp, timezone)
     if message.direction == "outbound":
         meta = f"{meta} {TICKS.get(message.status or '', '')}".strip()
+    elif message.read_by_business is not None:
+        # The participant's own message, as their phone shows it: grey ✓✓ once WhatsApp
+        # has it, blue once the business marked it read.
+        meta = f"{meta} {TICKS['read' if message.read_by_business else 'delivered']}"
     body = escape(message.text)
     if message.template:
         body = f"[dim]template {escape(message.template.get('name', ''))}[/]\n{body}"

@@ -65,6 +65,13 @@ def describe_delivery_event(event: dict[str, Any]) -> str:
         colour = {"outbox.sent": "green", "outbox.failed": "red"}.get(kind, "yellow")
         err = f": {escape(str(d['error']))}" if d.get("error") else ""
         text = f"[{colour}]{kind}[/] #{d.get('outbox_id')} try {d.get('attempt')}{ms}{err}"
+    elif kind == "whatsapp.read":
+        tries = f" after {d.get('attempts')} tries" if d.get("attempts", 1) > 1 else ""
+        if d.get("ok"):
+            text = f"[green]marked read, typing…[/] {escape(str(d.get('phone')))}{tries}"
+        else:
+            err = escape(str(d.get("error", "")))
+            text = f"[yellow]read receipt failed[/] {escape(str(d.get('phone')))}{tries}: {err}"
     elif kind == "webhook.status":
         text = f"status [b]{escape(str(d.get('status')))}[/] recorded"
     elif kind == "webhook.message":

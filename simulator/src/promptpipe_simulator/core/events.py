@@ -1,0 +1,206 @@
+"""Following mock_whatsapp's live event stream, resuming where it left off.
+
+The mock numbers its events (`seq`) and replays those after `?after=<seq>`, so a listener
+that loses the connection reconnects with the last seq it saw and misses nothing the mock
+still holds. This follows the Server-Sent Events endpoint (`GET /_mock/events`), which
+needs nothing but httpx; a mock without it is polled (`/_mock/events/recent`), and a mock
+without either has no event stream at all (callers then fall back to what else there is).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Literal
+
+import httpx
+
+from promptpipe_simulator.core.clients import Refused, StackError, Unreachable
+
+Event = dict[str, Any]
+Mode = Literal["stream", "polling", "none"]
+
+# SSE comments arrive every 15 s on a quiet stream; a read that waits this long means
+# the connection is dead even if the socket has not said so.
+READ_TIMEOUT_SECONDS = 45.0
+
+
+def parse_sse(lines: list[str]) -> Event | None:
+    """The event carried by one SSE frame (its lines, without the blank line ending it):
+    the JSON of its `data:` lines; None for comments, `retry:` and anything unreadable."""
+    data = "\n".join(line[5:].removeprefix(" ") for line in lines if line.startswith("data:"))
+    if not data:
+        return None
+    try:
+        event = json.loads(data)
+    except ValueError:
+        return None
+    if not isinstance(event, dict) or not isinstance(event.get("seq"), int):
+        return None
+    if not isinstance(event.get("data"), dict):
+        event["data"] = {}
+    return event
+
+
+class EventFollower:
+    """Hands every event of the mock to `on_events`, in order, for as long as it runs.
+
+    `mode` says how: "stream" (SSE), "polling" (the mock has no stream endpoint) or
+    "none" (it has no events at all; `run` then returns). Network trouble never ends
+    `run`: `on_trouble` hears of it once per outage, `on_recovered` when it is over, and
+    it keeps reconnecting with a growing pause (up to `max_retry_seconds`)."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        base_url: str,
+        on_events: Callable[[list[Event]], None],
+        on_trouble: Callable[[StackError], None] = lambda exc: None,
+        on_recovered: Callable[[], None] = lambda: None,
+        poll_seconds: float = 0.5,
+        retry_seconds: float = 0.5,
+        max_retry_seconds: float = 5.0,
+    ) -> None:
+        self.http, self.base = http, base_url.rstrip("/")
+        self.on_events, self.on_trouble, self.on_recovered = on_events, on_trouble, on_recovered
+        self.poll_seconds = poll_seconds
+        self.retry_seconds, self.max_retry_seconds = retry_seconds, max_retry_seconds
+        # 0: replay whatever the mock still holds, so a late start sees the recent past.
+        self.last_seq = 0
+        self.mode: Mode = "stream"
+        self.in_trouble = False
+
+    async def run(self) -> None:
+        """Follow until cancelled (or until the mock turns out to have no events)."""
+        pause = self.retry_seconds
+        while self.mode != "none":
+            try:
+                if self.mode == "stream":
+                    await self._follow_stream()
+                else:
+                    await self._poll()
+            except Refused as exc:
+                if exc.status in (404, 405):
+                    # An older mock: polling if it has /recent, else nothing to follow.
+                    self.mode = "polling" if self.mode == "stream" else "none"
+                    continue
+                self._trouble(exc)
+            except StackError as exc:
+                self._trouble(exc)
+            else:
+                pause = self.retry_seconds
+                if self.mode == "stream":
+                    # The mock ended the stream (it drops a listener that fell behind):
+                    # resume soon, without hammering a server that keeps ending it.
+                    await asyncio.sleep(self.retry_seconds)
+                continue
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, self.max_retry_seconds)
+
+    def _trouble(self, exc: StackError) -> None:
+        if not self.in_trouble:
+            self.in_trouble = True
+            self.on_trouble(exc)
+
+    def _deliver(self, events: list[Event]) -> None:
+        if self.in_trouble:
+            self.in_trouble = False
+            self.on_recovered()
+        if not events:
+            return
+        # Not max(): after a restart of the mock, seq starts again from 1, and the mock
+        # replays everything to a listener whose seq it never reached.
+        self.last_seq = int(events[-1]["seq"])
+        self.on_events(events)
+
+    async def _follow_stream(self) -> None:
+        url = f"{self.base}/_mock/events"
+        timeout = httpx.Timeout(5.0, read=READ_TIMEOUT_SECONDS)
+        try:
+            async with self.http.stream(
+                "GET", url, params={"after": self.last_seq}, timeout=timeout
+            ) as response:
+                if response.status_code >= 400:
+                    raise Refused(
+                        f"mock_whatsapp: HTTP {response.status_code}", response.status_code
+                    )
+                self._deliver([])  # connected: any outage is over
+                async for frame in _frames(response.aiter_lines()):
+                    event = parse_sse(frame)
+                    if event is not None:
+                        self._deliver([event])
+        except httpx.HTTPError as exc:
+            raise Unreachable(
+                f"mock_whatsapp's event stream is not reachable ({type(exc).__name__})"
+            ) from exc
+
+    async def _poll(self) -> None:
+        """One page of /_mock/events/recent, then a pause (the pause is the poll interval)."""
+        try:
+            response = await self.http.get(
+                f"{self.base}/_mock/events/recent", params={"after": self.last_seq, "limit": 500}
+            )
+        except httpx.HTTPError as exc:
+            raise Unreachable(f"mock_whatsapp is not reachable ({type(exc).__name__})") from exc
+        if response.status_code >= 400:
+            raise Refused(f"mock_whatsapp: HTTP {response.status_code}", response.status_code)
+        try:
+            events = list(response.json().get("events") or [])
+        except (ValueError, AttributeError) as exc:
+            raise StackError("mock_whatsapp answered its events with something unreadable") from exc
+        self._deliver(events)
+        if len(events) < 500:  # a full page: there is more, fetch it at once
+            await asyncio.sleep(self.poll_seconds)
+
+
+async def _frames(lines: AsyncIterator[str]) -> AsyncIterator[list[str]]:
+    """SSE frames: runs of lines ended by a blank one."""
+    frame: list[str] = []
+    async for line in lines:
+        if line:
+            frame.append(line)
+        elif frame:
+            yield frame
+            frame = []
+    if frame:
+        yield frame
+
+
+class Typing:
+    """Which phones show "typing…" from the business, from the mock's `typing` events.
+
+    `seen` turns true with the first such event: until then a caller cannot tell a mock
+    that has none (an older one) from a bot that never types, and may guess instead. A
+    "typing…" whose end was never heard of (a lost connection, say) goes after
+    `stale_seconds`, a little longer than Meta's 25 s."""
+
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, stale_seconds: float = 30.0
+    ) -> None:
+        self.clock, self.stale_seconds = clock, stale_seconds
+        self.seen = False
+        self.since: dict[str, float] = {}  # phone -> when its "typing…" was last shown
+
+    def apply(self, events: list[Event]) -> set[str]:
+        """Take in events; returns the phones whose indicator may have changed."""
+        changed: set[str] = set()
+        for event in events:
+            kind, data = event.get("kind"), event.get("data") or {}
+            if kind == "typing":
+                self.seen = True
+                phone = str(data.get("phone"))
+                if data.get("typing"):
+                    self.since[phone] = self.clock()
+                else:
+                    self.since.pop(phone, None)
+                changed.add(phone)
+            elif kind == "reset":
+                changed.update(self.since)
+                self.since.clear()
+        return changed
+
+    def shows(self, phone: str) -> bool:
+        since = self.since.get(phone)
+        return since is not None and self.clock() - since < self.stale_seconds

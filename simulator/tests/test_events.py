@@ -1,0 +1,166 @@
+"""Following mock_whatsapp's event stream: SSE with resume, polling, none, and trouble."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from promptpipe_simulator.core.clients import StackError
+from promptpipe_simulator.core.events import EventFollower, Typing, parse_sse
+
+
+def event(seq: int, kind: str = "phone.updated", **data: Any) -> dict[str, Any]:
+    return {"seq": seq, "time": "2026-01-01T12:00:00Z", "kind": kind, "data": data}
+
+
+def sse(*events: dict[str, Any]) -> bytes:
+    frames = ["retry: 1000\n: connected\n\n"]
+    frames += [f"id: {e['seq']}\nevent: {e['kind']}\ndata: {json.dumps(e)}\n\n" for e in events]
+    frames.append(": heartbeat\n\n")
+    return "".join(frames).encode()
+
+
+class Recorder:
+    """The follower's callbacks, recorded; `stop_after` events cancel the run."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.troubles: list[StackError] = []
+        self.recoveries = 0
+
+    def follower(self, handler: Callable[[httpx.Request], httpx.Response]) -> EventFollower:
+        http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+        return EventFollower(
+            http,
+            "http://mock",
+            self.events.extend,
+            self.troubles.append,
+            self.recovered,
+            poll_seconds=0.01,
+            retry_seconds=0.01,
+            max_retry_seconds=0.02,
+        )
+
+    def recovered(self) -> None:
+        self.recoveries += 1
+
+
+async def run_until(follower: EventFollower, condition: Callable[[], bool]) -> None:
+    task = asyncio.create_task(follower.run())
+    for _ in range(500):
+        if condition() or task.done():
+            break
+        await asyncio.sleep(0.01)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert condition(), "the follower never got there"
+
+
+def test_sse_frames_carry_the_event_and_comments_carry_nothing() -> None:
+    e = event(3, "typing", phone="1555", typing=True)
+    assert parse_sse(["id: 3", "event: typing", f"data: {json.dumps(e)}"]) == e
+    assert parse_sse([": heartbeat"]) is None
+    assert parse_sse(["retry: 1000"]) is None
+    assert parse_sse(["data: not json"]) is None
+    assert parse_sse(['data: {"seq": "7", "kind": "x"}']) is None  # never a crash later
+    assert parse_sse(['data: {"seq": 7, "kind": "x", "data": null}']) == {
+        "seq": 7,
+        "kind": "x",
+        "data": {},
+    }
+
+
+async def test_the_stream_resumes_after_the_last_seq_it_saw() -> None:
+    afters: list[str] = []
+    batches = [[event(1), event(2)], [event(3, "reset")]]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/_mock/events"
+        afters.append(request.url.params["after"])
+        batch = batches.pop(0) if batches else []
+        # Each connection ends after its batch, as the mock ends a dropped listener's.
+        return httpx.Response(
+            200, content=sse(*batch), headers={"content-type": "text/event-stream"}
+        )
+
+    recorder = Recorder()
+    follower = recorder.follower(handler)
+    await run_until(follower, lambda: len(recorder.events) == 3 and len(afters) >= 3)
+    assert [e["seq"] for e in recorder.events] == [1, 2, 3]
+    assert afters[:3] == ["0", "2", "3"]
+    assert follower.mode == "stream" and recorder.troubles == []
+
+
+async def test_a_restarted_mock_counting_from_one_again_is_followed() -> None:
+    batches = [[event(7), event(8)], [event(1), event(2)]]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=sse(*(batches.pop(0) if batches else [])))
+
+    recorder = Recorder()
+    follower = recorder.follower(handler)
+    await run_until(follower, lambda: len(recorder.events) == 4)
+    assert follower.last_seq == 2
+
+
+async def test_without_a_stream_endpoint_the_mock_is_polled() -> None:
+    afters: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/_mock/events/recent":
+            after = int(request.url.params["after"])
+            afters.append(str(after))
+            return httpx.Response(
+                200, json={"events": [e for e in [event(1), event(2)] if e["seq"] > after]}
+            )
+        return httpx.Response(404, json={"detail": "Not Found"})
+
+    recorder = Recorder()
+    follower = recorder.follower(handler)
+    await run_until(follower, lambda: len(afters) >= 3)
+    assert follower.mode == "polling"
+    assert [e["seq"] for e in recorder.events] == [1, 2]
+    assert afters[:2] == ["0", "2"]
+
+
+async def test_a_mock_without_events_ends_the_follower() -> None:
+    recorder = Recorder()
+    follower = recorder.follower(lambda r: httpx.Response(404, json={"detail": "Not Found"}))
+    await asyncio.wait_for(follower.run(), timeout=5)
+    assert follower.mode == "none" and recorder.events == []
+
+
+async def test_network_trouble_is_told_once_and_the_follower_reconnects() -> None:
+    failures = 4
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            raise httpx.ConnectError("connection refused", request=request)
+        return httpx.Response(200, content=sse(event(1)))
+
+    recorder = Recorder()
+    follower = recorder.follower(handler)
+    await run_until(follower, lambda: len(recorder.events) == 1)
+    assert len(recorder.troubles) == 1 and "not reachable" in str(recorder.troubles[0])
+    assert recorder.recoveries == 1
+
+
+def test_typing_follows_the_mock_and_goes_stale_without_its_end() -> None:
+    now = [100.0]
+    typing = Typing(clock=lambda: now[0], stale_seconds=30)
+    assert not typing.seen and not typing.shows("1555")
+    changed = typing.apply([event(1, "typing", phone="1555", typing=True, until="x")])
+    assert changed == {"1555"} and typing.seen and typing.shows("1555")
+    typing.apply([event(2, "typing", phone="1555", typing=False, reason="message")])
+    assert not typing.shows("1555")
+    typing.apply([event(3, "typing", phone="1555", typing=True)])
+    now[0] += 31  # its end was lost (say, with the connection)
+    assert not typing.shows("1555")
+    typing.apply([event(4, "typing", phone="1666", typing=True), event(5, "reset")])
+    assert not typing.shows("1666")
