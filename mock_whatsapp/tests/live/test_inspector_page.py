@@ -57,6 +57,32 @@ def test_a_phone_message_appears_live_without_reload(page: Page, mock_url: str) 
     assert page.evaluate("window.notReloaded") is True
 
 
+def test_the_business_reading_and_typing_show_live(page: Page, mock_url: str) -> None:
+    sent = httpx.post(f"{mock_url}/_mock/phones/{PHONE}/messages", json={"text": "Anyone there?"})
+    page.locator(f"li[data-phone='{PHONE}']").click()
+    own = page.locator(f".bubble[data-id='{sent.json()['id']}'] .ticks")
+    expect(own).to_have_attribute("title", "delivered to the business", timeout=WAIT_MS)
+
+    read = httpx.post(
+        f"{mock_url}/v21.0/{PHONE_NUMBER_ID}/messages",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        json={
+            "messaging_product": "whatsapp",
+            "status": "read",
+            "message_id": sent.json()["id"],
+            "typing_indicator": {"type": "text"},
+        },
+    )
+    assert read.status_code == 200, read.text
+    expect(own).to_have_class(re.compile(r"\bread\b"), timeout=WAIT_MS)
+    expect(page.locator("#chat-typing")).to_have_text("business is typing…", timeout=WAIT_MS)
+    expect(page.locator(f"li[data-phone='{PHONE}']")).to_contain_text("typing…")
+
+    business_sends(mock_url, {"type": "text", "text": {"body": "Right here!"}})
+    expect(page.locator("#chat-typing")).to_have_count(0, timeout=WAIT_MS)
+    expect(page.locator(f"li[data-phone='{PHONE}']")).to_contain_text("Right here!")
+
+
 def test_a_webhook_delivery_shows_its_payload_signature_and_response(
     page: Page, mock_url: str, webhooks: tuple[Webhooks, str]
 ) -> None:

@@ -246,7 +246,15 @@ function apply(event) {
       break;
     }
     case "phone.updated":
-      phone(d.phone).name = d.name || "";
+      if ("name" in d) phone(d.phone).name = d.name || "";
+      break;
+    case "message.read_by_business": {
+      const m = phone(d.phone).byId.get(d.id);
+      if (m) m.read_by_business = true;
+      break;
+    }
+    case "typing":
+      phone(d.phone).typing = Boolean(d.typing);
       break;
     case "webhook.queued":
       upsertDelivery(d);
@@ -339,7 +347,13 @@ function renderPhones() {
           el(
             "div",
             { class: "phone-last" },
-            last ? (last.direction === "outbound" ? "Business: " : "") + preview(last) : p.name ? displayNumber(p.number) : "",
+            p.typing
+              ? el("span", { class: "typing" }, "typing…")
+              : last
+                ? (last.direction === "outbound" ? "Business: " : "") + preview(last)
+                : p.name
+                  ? displayNumber(p.number)
+                  : "",
           ),
         ),
       );
@@ -377,7 +391,9 @@ function renderChat(scrollToEnd = false) {
       "div",
       {},
       el("div", { class: "title" }, p.name || displayNumber(p.number)),
-      el("div", { class: "muted" }, p.name ? displayNumber(p.number) : "simulated phone"),
+      p.typing
+        ? el("div", { class: "typing", id: "chat-typing" }, "business is typing…")
+        : el("div", { class: "muted" }, p.name ? displayNumber(p.number) : "simulated phone"),
     ),
   );
   $("composer-text").placeholder = `Message as ${p.name || displayNumber(p.number)}`;
@@ -411,6 +427,13 @@ function ticks(m) {
     default:
       return el("span", { class: "ticks", title: m.status || "accepted" }, "🕓");
   }
+}
+
+// The phone's own message: grey ✓✓ once the business has it, blue once it marked it read.
+function ownTicks(m) {
+  return m.read_by_business
+    ? el("span", { class: "ticks read", title: "read by the business" }, "✓✓")
+    : el("span", { class: "ticks", title: "delivered to the business" }, "✓✓");
 }
 
 function kindLabel(m) {
@@ -449,7 +472,7 @@ function bubble(p, m) {
     }
   }
   parts.push(
-    el("div", { class: "meta" }, el("span", {}, shortTime(m.timestamp)), m.direction === "outbound" || m.status ? ticks(m) : null),
+    el("div", { class: "meta" }, el("span", {}, shortTime(m.timestamp)), m.direction === "outbound" || m.status ? ticks(m) : ownTicks(m)),
   );
   return el("div", { class: `bubble ${m.direction}`, dataset: { id: m.id, status: m.status || "" } }, parts);
 }
