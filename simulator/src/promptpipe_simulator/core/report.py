@@ -80,8 +80,9 @@ def indent(text: str, spaces: int) -> str:
 def tally(results: list[ScenarioResult], seconds: float) -> str:
     """The final lines: counts, time, and the names of the scenarios that failed."""
     failed = [r for r in results if not r.passed]
+    noun = "scenario" if len(results) == 1 else "scenarios"
     lines = [
-        f"\n{len(results)} scenarios: {len(results) - len(failed)} passed, "
+        f"\n{len(results)} {noun}: {len(results) - len(failed)} passed, "
         f"{len(failed)} failed in {seconds:.1f}s"
     ]
     lines += [f"  failed: {r.scenario.name}" for r in failed]
