@@ -604,15 +604,22 @@ class ScenarioRunner:
         return ", ".join(f"{d} {n}" for d, n in sorted(counts.items()))
 
     async def _poll(self, probe: Callable[[], Awaitable[T | None]], within: float) -> T | None:
-        """Call `probe` until it returns something truthy or `within` seconds pass."""
-        deadline = time.monotonic() + within
-        while True:
-            value = await probe()
-            if value:
-                return value
-            if time.monotonic() >= deadline:
-                return None
-            await asyncio.sleep(self.poll_seconds)
+        return await wait_until(probe, within, self.poll_seconds)
+
+
+async def wait_until(
+    probe: Callable[[], Awaitable[T | None]], within: float, interval: float = 0.2
+) -> T | None:
+    """Call `probe` until it returns something truthy (returned) or `within` seconds
+    pass (None)."""
+    deadline = time.monotonic() + within
+    while True:
+        value = await probe()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            return None
+        await asyncio.sleep(interval)
 
 
 def mismatches(message: ChatMessage, expected: dict[str, Any]) -> list[str]:
