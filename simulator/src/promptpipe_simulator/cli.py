@@ -39,6 +39,15 @@ def main(argv: list[str] | None = None) -> None:
         "started: STACK_MODE, else .stack/mode)",
     )
     run.add_argument("--junit", type=Path, metavar="PATH", help="also write a JUnit XML report")
+    load = sub.add_parser(
+        "load", help="drive many participants through the intake at once; print latencies"
+    )
+    load.add_argument("--participants", type=int, default=10, metavar="N")
+    load.add_argument("--messages", type=int, default=8, metavar="M", help="per participant")
+    load.add_argument(
+        "--within", type=float, default=30.0, metavar="SECONDS", help="wait for each reply"
+    )
+    load.add_argument("--cleanup", action="store_true", help="delete the participants afterwards")
     args = parser.parse_args(argv)
 
     if args.command == "run":
@@ -51,6 +60,9 @@ def main(argv: list[str] | None = None) -> None:
                 junit=args.junit,
             )
         )
+
+    if args.command == "load":
+        sys.exit(drive_load(args.participants, args.messages, args.within, cleanup=args.cleanup))
 
     if args.command == "serve":
         from textual_serve.server import Server
@@ -116,3 +128,30 @@ def run_scenarios(
             junit=junit,
         )
     )
+
+
+def drive_load(participants: int, messages: int, within: float, cleanup: bool = False) -> int:
+    """Run the load driver against the stack; exit code 1 if a reply was lost or doubled."""
+    from promptpipe_simulator.core.backend import Backend
+    from promptpipe_simulator.core.clients import StackError
+    from promptpipe_simulator.core.load import run_load
+
+    if participants < 1 or messages < 1:
+        print("--participants and --messages must be at least 1", file=sys.stderr)
+        return 2
+
+    async def drive() -> int:
+        backend = Backend(Settings())
+        try:
+            report = await run_load(
+                backend, participants, messages, reply_within=within, cleanup=cleanup
+            )
+        except StackError as exc:
+            print(f"load not run: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            await backend.close()
+        print(report.render())
+        return 0 if report.ok else 1
+
+    return asyncio.run(drive())
