@@ -83,27 +83,27 @@ class NativeStack:
 
     @classmethod
     def load(cls, state_dir: Path) -> NativeStack:
-        """The stack that `up` started with this state folder, as it was configured."""
+        """The stack that `up` started with this state folder, as it was configured;
+        secrets, which `save` leaves out, come from .env and the environment again."""
         data = json.loads((state_dir / STATE_FILE).read_text())
+        overrides = dict(data["overrides"])
+        overrides.update({k: v for k, v in local_settings().items() if _is_secret(k)})
         return cls(
             state_dir,
             Ports(**data["ports"]),
             database_url=data["database_url"],
-            overrides=data["overrides"],
+            overrides=overrides,
         )
 
     def save(self) -> None:
-        """Record how this stack is configured, for `load`. The settings may hold secrets
-        from .env, so only the owner may read the file, as with .env itself."""
+        """Record how this stack is configured, for `load`; secrets stay in .env."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        path = self.state_dir / STATE_FILE
-        path.touch(mode=0o600)
         data = {
             "ports": asdict(self.ports),
             "database_url": self.database_url,
-            "overrides": self.overrides,
+            "overrides": {k: v for k, v in self.overrides.items() if not _is_secret(k)},
         }
-        path.write_text(json.dumps(data, indent=2))
+        (self.state_dir / STATE_FILE).write_text(json.dumps(data, indent=2))
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{getattr(self.ports, service)}"
@@ -279,12 +279,22 @@ def _signal_group(pid: int, sig: int) -> None:
 PASSED_PREFIXES = ("WHATSAPP_", "LLM_", "OPENAI_", "DELIVERY_", "AGENT_", "MOCK_WA_", "DEV_")
 
 
-def default_stack() -> NativeStack:
-    """The developer's stack under .stack/, configured by .env, then the environment."""
+def local_settings() -> dict[str, str]:
+    """The stack's settings from .env, then the environment."""
     settings = read_env_file(ROOT / ".env")
     settings.update(
         {k: v for k, v in os.environ.items() if k in DEFAULTS or k.startswith(PASSED_PREFIXES)}
     )
+    return settings
+
+
+def _is_secret(key: str) -> bool:
+    return any(word in key for word in ("KEY", "TOKEN", "SECRET", "PASSWORD"))
+
+
+def default_stack() -> NativeStack:
+    """The developer's stack under .stack/, configured by .env, then the environment."""
+    settings = local_settings()
     ports = Ports(
         delivery=int(settings.get("DELIVERY_PORT", 8080)),
         agent=int(settings.get("AGENT_PORT", 8001)),

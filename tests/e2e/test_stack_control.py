@@ -45,3 +45,23 @@ async def test_a_folder_without_a_stack_is_a_clear_error(tmp_path: Path) -> None
     control = NativeStackControl(ROOT, tmp_path)
     with pytest.raises(StackControlError, match="no native stack in"):
         await control.restart("delivery")
+
+
+def test_the_recorded_settings_leave_secrets_to_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stack import NativeStack, Ports
+
+    stack = NativeStack(
+        tmp_path,
+        Ports(delivery=1, agent=2, mock_whatsapp=3, postgres=4),
+        database_url="postgresql://db",
+        overrides={"DEV_CLOCK": "true", "OPENAI_API_KEY": "sk-local"},
+    )
+    stack.save()
+    assert "sk-local" not in (tmp_path / "stack.json").read_text()
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
+    loaded = NativeStack.load(tmp_path)
+    assert (loaded.ports, loaded.database_url) == (stack.ports, "postgresql://db")
+    assert loaded.overrides["DEV_CLOCK"] == "true"
+    assert loaded.overrides["OPENAI_API_KEY"] == "sk-from-env"
