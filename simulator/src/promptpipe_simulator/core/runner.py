@@ -422,7 +422,7 @@ class ScenarioRunner:
 
     def _controller(self, step: Step) -> StackController:
         if self.controller is None:
-            reason = self.no_controller_reason or "none was given (`--stack none`)"
+            reason = self.no_controller_reason or "this run has none (`--stack none`)"
             raise StepFailed(f"`{step.action}` needs a stack controller: {reason}")
         return self.controller
 

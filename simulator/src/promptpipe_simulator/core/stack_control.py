@@ -196,3 +196,13 @@ def choose_controller(
         "mock_whatsapp": settings.mock_wa_url,
     }
     return ComposeStackControl(root, urls)
+
+
+def controller_or_reason(
+    settings: Settings, requested: str | None = None
+) -> tuple[NativeStackControl | ComposeStackControl | None, str]:
+    """`choose_controller`, or None and why not, for a runner to tell its steps."""
+    try:
+        return choose_controller(requested, settings), ""
+    except StackControlError as exc:
+        return None, str(exc)

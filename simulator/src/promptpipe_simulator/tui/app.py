@@ -27,7 +27,9 @@ from promptpipe_simulator.core.personas import PersonaFactory
 from promptpipe_simulator.core.runner import Actor as ScenarioActor
 from promptpipe_simulator.core.runner import ScenarioResult, ScenarioRunner, StepOutcome
 from promptpipe_simulator.core.scenario import Scenario, ScenarioError, Step, load
+from promptpipe_simulator.core.stack_control import controller_or_reason
 from promptpipe_simulator.core.timetravel import seconds_until
+from promptpipe_simulator.settings import Settings
 from promptpipe_simulator.tui.screens.ask import AskScreen
 from promptpipe_simulator.tui.screens.confirm import ConfirmScreen
 from promptpipe_simulator.tui.screens.help import HelpScreen
@@ -444,7 +446,12 @@ class SimulatorApp(App[None]):
             self.notify(str(exc), title="Scenario not run", severity="error")
             return
         self.query_one(EventLog).remove_class("hidden")
-        runner = ScenarioRunner(self.backend, personas=self.personas)
+        controller, reason = None, ""
+        if scenario.needs_controller():  # restart steps: the stack ./scripts/up started
+            controller, reason = controller_or_reason(Settings())
+        runner = ScenarioRunner(
+            self.backend, controller, self.personas, no_controller_reason=reason
+        )
         result = await runner.run(scenario, LiveReporter(self))
         self.notify(
             f"{scenario.name}: {'passed' if result.passed else 'failed'}",
