@@ -124,7 +124,8 @@ async def run_load(
 ) -> LoadReport:
     """Enroll `participants` personas, drive them concurrently through `messages`
     messages each, and check every reply."""
-    personas = personas or PersonaFactory()
+    if personas is None:  # new phones only: a stack in use has people already
+        personas = PersonaFactory(taken={p.phone_number for p in await backend.participants()})
     cast = await asyncio.gather(*(backend.enroll(personas.make()) for _ in range(participants)))
     report = LoadReport(participants, messages, 0.0)
     started = time.monotonic()
