@@ -66,10 +66,13 @@ def summary_line(result: ScenarioResult) -> str:
 
 
 def step_line(outcome: StepOutcome, width: int = 78) -> str:
+    """A step's number, mark, action and time; the times in a column at `width` (0: none)."""
     step = outcome.step
     mark = "✓" if outcome.ok else "✗"
     who = f"{step.actor}: " if step.actor != "participant" else ""
     line = f"  {step.number:>3} {mark} {who}{step.describe()}"
+    if not width:
+        return f"{line}  {outcome.seconds:.1f}s"
     return f"{line:<{width}} {outcome.seconds:5.1f}s"
 
 
