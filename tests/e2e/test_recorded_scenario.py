@@ -89,9 +89,10 @@ async def must(probe: Callable[[], Awaitable[Any]], what: str) -> Any:
 async def settled(backend: Backend, phone: str) -> list[ChatMessage]:
     """The chat once no message has come for a second."""
     chat = await backend.chat(phone)
-    while True:
+    for _ in range(20):
         await asyncio.sleep(1)
         again = await backend.chat(phone)
         if len(again) == len(chat):
             return again
         chat = again
+    raise AssertionError(f"the chat kept growing: {len(chat)} messages")
