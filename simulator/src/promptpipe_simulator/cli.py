@@ -42,10 +42,18 @@ def main(argv: list[str] | None = None) -> None:
     load = sub.add_parser(
         "load", help="drive many participants through the intake at once; print latencies"
     )
-    load.add_argument("--participants", type=int, default=10, metavar="N")
-    load.add_argument("--messages", type=int, default=8, metavar="M", help="per participant")
     load.add_argument(
-        "--within", type=float, default=30.0, metavar="SECONDS", help="wait for each reply"
+        "--participants", type=int, default=10, metavar="N", help="personas to enroll (10)"
+    )
+    load.add_argument(
+        "--messages",
+        type=int,
+        default=8,
+        metavar="M",
+        help="messages per participant (8: the whole intake; more chat in FEEDBACK)",
+    )
+    load.add_argument(
+        "--within", type=float, default=30.0, metavar="SECONDS", help="wait for each reply (30)"
     )
     load.add_argument("--cleanup", action="store_true", help="delete the participants afterwards")
     args = parser.parse_args(argv)
