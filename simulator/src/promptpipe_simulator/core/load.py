@@ -32,6 +32,9 @@ SCRIPT = [
     "no",
 ]
 AFTER_INTAKE = "Thanks, see you tomorrow!"
+# The driver reads chats to see replies; past this many reads a second, all participants
+# together, it would be the mock's main load rather than a measure of the stack.
+MAX_CHAT_READS_PER_SECOND = 200
 
 
 def script(messages: int) -> list[str]:
@@ -128,6 +131,7 @@ async def run_load(
         personas = PersonaFactory(taken={p.phone_number for p in await backend.participants()})
     cast = await asyncio.gather(*(backend.enroll(personas.make()) for _ in range(participants)))
     report = LoadReport(participants, messages, 0.0)
+    poll_seconds = max(poll_seconds, participants / MAX_CHAT_READS_PER_SECOND)
     started = time.monotonic()
     await asyncio.gather(
         *(_converse(backend, p, script(messages), reply_within, poll_seconds, report) for p in cast)
