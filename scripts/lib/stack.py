@@ -3,7 +3,9 @@
 `scripts/up` and `scripts/down` use it when no Docker engine answers, and the end-to-end
 tests use it to run a private stack on free ports. Each service runs in its own session
 with its log in `<state>/logs/` and its pid in `<state>/run/`, so `down` can stop what an
-earlier `up` started.
+earlier `up` started. `up` also writes the stack's settings to `<state>/stack.json`, so
+another process (the simulator's `restart` steps) can restart a service exactly as it was
+started: `stack.py --state DIR restart delivery`.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pgcluster
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("mock_whatsapp", "agent", "delivery")
+STATE_FILE = "stack.json"  # how `up` configured the stack, for later restarts
 
 # Local defaults shared with .env.example and compose.yaml; an .env file or the
 # environment overrides them.
@@ -77,6 +80,30 @@ class NativeStack:
     @property
     def cluster(self) -> pgcluster.Cluster:
         return pgcluster.Cluster(self.state_dir / "pg", self.ports.postgres)
+
+    @classmethod
+    def load(cls, state_dir: Path) -> NativeStack:
+        """The stack that `up` started with this state folder, as it was configured;
+        secrets, which `save` leaves out, come from .env and the environment again."""
+        data = json.loads((state_dir / STATE_FILE).read_text())
+        overrides = dict(data["overrides"])
+        overrides.update({k: v for k, v in local_settings().items() if _is_secret(k)})
+        return cls(
+            state_dir,
+            Ports(**data["ports"]),
+            database_url=data["database_url"],
+            overrides=overrides,
+        )
+
+    def save(self) -> None:
+        """Record how this stack is configured, for `load`; secrets stay in .env."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        data = {
+            "ports": asdict(self.ports),
+            "database_url": self.database_url,
+            "overrides": {k: v for k, v in self.overrides.items() if not _is_secret(k)},
+        }
+        (self.state_dir / STATE_FILE).write_text(json.dumps(data, indent=2))
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{getattr(self.ports, service)}"
@@ -193,7 +220,14 @@ class NativeStack:
             return f"(no log for {service})"
         return "\n".join(f"  {service}| {line}" for line in text[-lines:])
 
+    def restart_service(self, service: str) -> None:
+        """Stop the service and start it again as `up` did; returns once it is ready."""
+        self.stop_service(service)
+        self.start_service(service)
+        self.wait_ready(service)
+
     def up(self) -> None:
+        self.save()
         if self.database_url is None:
             self.cluster.init()
             self.cluster.start()
@@ -245,12 +279,22 @@ def _signal_group(pid: int, sig: int) -> None:
 PASSED_PREFIXES = ("WHATSAPP_", "LLM_", "OPENAI_", "DELIVERY_", "AGENT_", "MOCK_WA_", "DEV_")
 
 
-def default_stack() -> NativeStack:
-    """The developer's stack under .stack/, configured by .env, then the environment."""
+def local_settings() -> dict[str, str]:
+    """The stack's settings from .env, then the environment."""
     settings = read_env_file(ROOT / ".env")
     settings.update(
         {k: v for k, v in os.environ.items() if k in DEFAULTS or k.startswith(PASSED_PREFIXES)}
     )
+    return settings
+
+
+def _is_secret(key: str) -> bool:
+    return any(word in key for word in ("KEY", "TOKEN", "SECRET", "PASSWORD"))
+
+
+def default_stack() -> NativeStack:
+    """The developer's stack under .stack/, configured by .env, then the environment."""
+    settings = local_settings()
     ports = Ports(
         delivery=int(settings.get("DELIVERY_PORT", 8080)),
         agent=int(settings.get("AGENT_PORT", 8001)),
@@ -262,8 +306,16 @@ def default_stack() -> NativeStack:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the stack as native processes.")
-    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument(
+        "--state",
+        type=Path,
+        help="the stack's state folder (default .stack/native); for stop/start/restart",
+    )
+    parser.add_argument("command", choices=["up", "down", "status", "stop", "start", "restart"])
+    parser.add_argument("service", nargs="?", choices=SERVICES, help="for stop/start/restart")
     args = parser.parse_args(argv)
+    if args.command in ("stop", "start", "restart"):
+        return control(args.command, args.service, args.state)
     stack = default_stack()
     if args.command == "up":
         try:
@@ -278,6 +330,35 @@ def main(argv: list[str] | None = None) -> int:
         status = stack.status()
         print(json.dumps(status))
         return 0 if all(status.values()) else 3
+    return 0
+
+
+def control(command: str, service: str | None, state_dir: Path | None) -> int:
+    """Stop, start or restart one service of a stack that `up` started."""
+    if service is None:
+        print(f"{command} needs a service: one of {', '.join(SERVICES)}", file=sys.stderr)
+        return 2
+    state_dir = state_dir or ROOT / ".stack" / "native"
+    if (state_dir / STATE_FILE).exists():
+        stack = NativeStack.load(state_dir)
+    elif state_dir == ROOT / ".stack" / "native" and any(
+        (state_dir / "run" / f"{s}.pid").exists() for s in SERVICES
+    ):
+        stack = default_stack()  # started before `up` recorded its settings
+    else:
+        print(f"no native stack in {state_dir}: start one with ./scripts/up", file=sys.stderr)
+        return 1
+    try:
+        if command == "stop":
+            stack.stop_service(service)
+        elif command == "start":
+            stack.start_service(service)
+            stack.wait_ready(service)
+        else:
+            stack.restart_service(service)
+    except RuntimeError as err:
+        print(f"{service} did not {command}: {err}", file=sys.stderr)
+        return 1
     return 0
 
 

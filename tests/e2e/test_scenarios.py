@@ -1,10 +1,9 @@
 """Every shipped scenario (simulator/scenarios/*.yaml) run by the simulator's headless
-runner against a private native stack, one test per file. The runner gets a controller
-of that stack, so scenarios that restart a service run too."""
+runner against a private native stack, one test per file. The runner gets the
+simulator's native controller of that stack, so scenarios that restart a service run too."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 from collections.abc import Callable
 from pathlib import Path
@@ -15,25 +14,13 @@ from promptpipe_simulator.core.backend import Backend
 from promptpipe_simulator.core.report import TextReporter
 from promptpipe_simulator.core.runner import ScenarioRunner
 from promptpipe_simulator.core.scenario import load, scenario_files
+from promptpipe_simulator.core.stack_control import NativeStackControl
 from promptpipe_simulator.settings import Settings
 
 pytestmark = pytest.mark.e2e
 
-SCENARIOS = scenario_files([Path(__file__).resolve().parents[2] / "simulator" / "scenarios"])
-
-
-class NativeStackController:
-    """Stops and starts the processes of a stack these tests launched."""
-
-    def __init__(self, stack: Any) -> None:
-        self.stack = stack
-
-    async def stop(self, service: str) -> None:
-        await asyncio.to_thread(self.stack.stop_service, service)
-
-    async def start(self, service: str) -> None:
-        await asyncio.to_thread(self.stack.start_service, service)
-        await asyncio.to_thread(self.stack.wait_ready, service)
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = scenario_files([ROOT / "simulator" / "scenarios"])
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +38,8 @@ async def test_scenario(path: Path, scenario_stack: Any) -> None:
     )
     scenario = load(path)
     backend = Backend(settings)
-    runner = ScenarioRunner(backend, controller=NativeStackController(scenario_stack), cleanup=True)
+    controller = NativeStackControl(ROOT, scenario_stack.state_dir)
+    runner = ScenarioRunner(backend, controller=controller, cleanup=True)
     out = io.StringIO()
     try:
         result = await runner.run(scenario, TextReporter(out, verbose=True))

@@ -32,10 +32,45 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument(
         "--cleanup", action="store_true", help="delete the scenarios' participants afterwards"
     )
+    run.add_argument(
+        "--stack",
+        choices=["native", "compose", "none"],
+        help="how restart/stop/start steps reach the services (default: what ./scripts/up "
+        "started: STACK_MODE, else .stack/mode)",
+    )
+    run.add_argument("--junit", type=Path, metavar="PATH", help="also write a JUnit XML report")
+    load = sub.add_parser(
+        "load", help="drive many participants through the intake at once; print latencies"
+    )
+    load.add_argument(
+        "--participants", type=int, default=10, metavar="N", help="personas to enroll (10)"
+    )
+    load.add_argument(
+        "--messages",
+        type=int,
+        default=8,
+        metavar="M",
+        help="messages per participant (8: the whole intake; more chat in FEEDBACK)",
+    )
+    load.add_argument(
+        "--within", type=float, default=30.0, metavar="SECONDS", help="wait for each reply (30)"
+    )
+    load.add_argument("--cleanup", action="store_true", help="delete the participants afterwards")
     args = parser.parse_args(argv)
 
     if args.command == "run":
-        sys.exit(run_scenarios(args.paths, verbose=args.verbose, cleanup=args.cleanup))
+        sys.exit(
+            run_scenarios(
+                args.paths,
+                verbose=args.verbose,
+                cleanup=args.cleanup,
+                stack=args.stack,
+                junit=args.junit,
+            )
+        )
+
+    if args.command == "load":
+        sys.exit(drive_load(args.participants, args.messages, args.within, cleanup=args.cleanup))
 
     if args.command == "serve":
         from textual_serve.server import Server
@@ -58,14 +93,73 @@ def main(argv: list[str] | None = None) -> None:
     SimulatorApp(Backend(settings), poll_seconds=settings.poll_seconds).run()
 
 
-def run_scenarios(paths: list[Path], verbose: bool = False, cleanup: bool = False) -> int:
-    """Run every scenario in `paths`; the exit code is 0 only if all of them pass."""
-    from promptpipe_simulator.core.scenario import ScenarioError, scenario_files
+def run_scenarios(
+    paths: list[Path],
+    verbose: bool = False,
+    cleanup: bool = False,
+    stack: str | None = None,
+    junit: Path | None = None,
+) -> int:
+    """Run every scenario in `paths`; the exit code is 0 only if all of them pass, 2 when
+    a file is invalid or the stack controller asked for cannot work here."""
+    from promptpipe_simulator.core.runner import StackController
+    from promptpipe_simulator.core.scenario import ScenarioError, load, scenario_files
+    from promptpipe_simulator.core.stack_control import StackControlError, choose_controller
     from promptpipe_simulator.core.suite import run_files
 
     try:
         files = scenario_files(paths)
+        needs_controller = any(load(path).needs_controller() for path in files)
     except ScenarioError as exc:
         print(exc, file=sys.stderr)
         return 2
-    return asyncio.run(run_files(files, Settings(), verbose=verbose, cleanup=cleanup))
+    settings = Settings()
+    controller: StackController | None = None
+    reason = ""
+    if needs_controller:
+        try:
+            controller = choose_controller(stack, settings)
+        except StackControlError as exc:
+            if stack is not None:  # asked for by name: say so rather than run half the suite
+                print(exc, file=sys.stderr)
+                return 2
+            reason = str(exc)
+            print(f"note: steps that restart a service will fail: {reason}", file=sys.stderr)
+    return asyncio.run(
+        run_files(
+            files,
+            settings,
+            verbose=verbose,
+            cleanup=cleanup,
+            controller=controller,
+            no_controller_reason=reason,
+            junit=junit,
+        )
+    )
+
+
+def drive_load(participants: int, messages: int, within: float, cleanup: bool = False) -> int:
+    """Run the load driver against the stack; exit code 1 if a reply was lost or doubled."""
+    from promptpipe_simulator.core.backend import Backend
+    from promptpipe_simulator.core.clients import StackError
+    from promptpipe_simulator.core.load import run_load
+
+    if participants < 1 or messages < 1:
+        print("--participants and --messages must be at least 1", file=sys.stderr)
+        return 2
+
+    async def drive() -> int:
+        backend = Backend(Settings())
+        try:
+            report = await run_load(
+                backend, participants, messages, reply_within=within, cleanup=cleanup
+            )
+        except StackError as exc:
+            print(f"load not run: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            await backend.close()
+        print(report.render())
+        return 0 if report.ok else 1
+
+    return asyncio.run(drive())

@@ -3,8 +3,9 @@
 The runner drives the phones (mock_whatsapp), the clock and faults (delivery's /dev
 routes) and checks what comes back. It reports each step to a `Reporter`, so the same
 run prints to a terminal (`simulator run`), shows live in the TUI, or feeds a test.
-Stopping or starting a service needs a `StackController`, which only a launcher that
-owns the processes can give (the tests do); without one such steps fail and say why.
+Stopping or starting a service needs a `StackController` (core/stack_control.py: a
+native or a Compose stack; the tests use the native one on their private stacks); without
+one such steps fail and say why.
 """
 
 from __future__ import annotations
@@ -36,12 +37,15 @@ T = TypeVar("T")
 
 
 class StackController(Protocol):
-    """Stops and starts the stack's processes (a native stack the caller launched)."""
+    """Stops and starts the stack's services (core/stack_control.py)."""
 
     async def stop(self, service: str) -> None: ...
 
     async def start(self, service: str) -> None:
         """Start the service and return once it is ready."""
+
+    async def restart(self, service: str) -> None:
+        """Stop the service, start it again and return once it is ready."""
 
 
 class StepFailed(Exception):
@@ -123,9 +127,11 @@ class ScenarioRunner:
         personas: PersonaFactory | None = None,
         poll_seconds: float = 0.2,
         cleanup: bool = False,
+        no_controller_reason: str = "",
     ) -> None:
         self.backend = backend
         self.controller = controller
+        self.no_controller_reason = no_controller_reason  # shown by steps that need one
         self.personas = personas or PersonaFactory()
         self.poll_seconds = poll_seconds
         self.cleanup = cleanup  # delete the scenario's participants afterwards
@@ -403,9 +409,7 @@ class ScenarioRunner:
             raise
 
     async def _do_restart(self, step: Step, actor: Actor) -> str:
-        controller = self._controller(step)
-        await controller.stop(step.args["service"])
-        await controller.start(step.args["service"])
+        await self._controller(step).restart(step.args["service"])
         return ""
 
     async def _do_stop(self, step: Step, actor: Actor) -> str:
@@ -418,11 +422,8 @@ class ScenarioRunner:
 
     def _controller(self, step: Step) -> StackController:
         if self.controller is None:
-            raise StepFailed(
-                f"`{step.action}` needs a stack controller, and this runner has none: "
-                "`simulator run` drives a stack it did not start. Such scenarios run in "
-                "the tests (tests/scenarios/), which launch their own stack."
-            )
+            reason = self.no_controller_reason or "this run has none (`--stack none`)"
+            raise StepFailed(f"`{step.action}` needs a stack controller: {reason}")
         return self.controller
 
     async def _do_replay_webhook(self, step: Step, actor: Actor) -> str:
@@ -603,15 +604,22 @@ class ScenarioRunner:
         return ", ".join(f"{d} {n}" for d, n in sorted(counts.items()))
 
     async def _poll(self, probe: Callable[[], Awaitable[T | None]], within: float) -> T | None:
-        """Call `probe` until it returns something truthy or `within` seconds pass."""
-        deadline = time.monotonic() + within
-        while True:
-            value = await probe()
-            if value:
-                return value
-            if time.monotonic() >= deadline:
-                return None
-            await asyncio.sleep(self.poll_seconds)
+        return await wait_until(probe, within, self.poll_seconds)
+
+
+async def wait_until(
+    probe: Callable[[], Awaitable[T | None]], within: float, interval: float = 0.2
+) -> T | None:
+    """Call `probe` until it returns something truthy (returned) or `within` seconds
+    pass (None)."""
+    deadline = time.monotonic() + within
+    while True:
+        value = await probe()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            return None
+        await asyncio.sleep(interval)
 
 
 def mismatches(message: ChatMessage, expected: dict[str, Any]) -> list[str]:

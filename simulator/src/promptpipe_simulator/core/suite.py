@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 from promptpipe_simulator.core.backend import Backend
-from promptpipe_simulator.core.report import TextReporter
-from promptpipe_simulator.core.runner import ScenarioRunner, StackController
+from promptpipe_simulator.core.report import TextReporter, tally, write_junit
+from promptpipe_simulator.core.runner import ScenarioResult, ScenarioRunner, StackController
 from promptpipe_simulator.core.scenario import ScenarioError, load
 from promptpipe_simulator.settings import Settings
 
@@ -18,6 +19,8 @@ async def run_files(
     verbose: bool = False,
     cleanup: bool = False,
     controller: StackController | None = None,
+    no_controller_reason: str = "",
+    junit: Path | None = None,
 ) -> int:
     """Check every file first (a typo fails before anything runs), then run them in
     order; returns the process exit code: 0 all passed, 1 some failed, 2 bad files."""
@@ -28,16 +31,18 @@ async def run_files(
         return 2
     backend = Backend(settings)
     reporter = TextReporter(sys.stdout, verbose=verbose)
-    runner = ScenarioRunner(backend, controller=controller, cleanup=cleanup)
-    failed = []
+    runner = ScenarioRunner(
+        backend, controller=controller, cleanup=cleanup, no_controller_reason=no_controller_reason
+    )
+    results: list[ScenarioResult] = []
+    started = time.monotonic()
     try:
         for scenario in scenarios:
-            result = await runner.run(scenario, reporter)
-            if not result.passed:
-                failed.append(scenario.name)
+            results.append(await runner.run(scenario, reporter))
     finally:
         await backend.close()
-    print(f"\n{len(scenarios) - len(failed)} passed, {len(failed)} failed", flush=True)
-    for name in failed:
-        print(f"  failed: {name}")
-    return 1 if failed else 0
+        seconds = time.monotonic() - started
+        if junit is not None:
+            write_junit(junit, results, seconds)
+    print(tally(results, seconds), flush=True)
+    return 0 if all(r.passed for r in results) else 1

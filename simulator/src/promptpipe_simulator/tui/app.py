@@ -25,12 +25,13 @@ from promptpipe_simulator.core.backend import Backend
 from promptpipe_simulator.core.clients import Participant, Refused, StackError
 from promptpipe_simulator.core.events import Event, Typing
 from promptpipe_simulator.core.personas import PersonaFactory
-from promptpipe_simulator.core.recorder import scenario_from_chat, to_yaml
 from promptpipe_simulator.core.roster import UnreadCounter, load_roster
 from promptpipe_simulator.core.runner import Actor as ScenarioActor
 from promptpipe_simulator.core.runner import ScenarioResult, ScenarioRunner, StepOutcome
 from promptpipe_simulator.core.scenario import Scenario, ScenarioError, Step, load
+from promptpipe_simulator.core.stack_control import controller_or_reason
 from promptpipe_simulator.core.timetravel import seconds_until
+from promptpipe_simulator.settings import Settings
 from promptpipe_simulator.tui.screens.ask import AskScreen
 from promptpipe_simulator.tui.screens.confirm import ConfirmScreen
 from promptpipe_simulator.tui.screens.help import HelpScreen
@@ -114,6 +115,8 @@ class SimulatorApp(App[None]):
         super().__init__()
         self.show_clock = show_clock
         self.backend = backend
+        # Clock jumps, pauses and faults are noted, so ctrl+s can save them in a scenario.
+        self.backend.start_recording()
         self.poll_seconds = poll_seconds
         self.personas = personas or PersonaFactory()
         self.participants: list[Participant] = []
@@ -349,7 +352,7 @@ class SimulatorApp(App[None]):
         choice = {"id": button["id"], "title": button["title"]}
         try:
             if row:
-                await self.backend.phones.tap_row(phone, choice, context_id)
+                await self.backend.tap_row(phone, choice, context_id)
             else:
                 await self.backend.tap_button(phone, choice, context_id)
         except StackError as exc:
@@ -403,7 +406,7 @@ class SimulatorApp(App[None]):
         ok → slow → down → ok."""
         mode = mode or {"ok": "slow", "slow": "down"}.get(self.agent_fault, "ok")
         try:
-            await self.backend.delivery.set_agent_fault(mode, 5 if mode == "slow" else 0)
+            await self.backend.set_agent_fault(mode, 5 if mode == "slow" else 0)
         except Refused as exc:
             if exc.status in (404, 405):
                 self.notify(
@@ -425,7 +428,7 @@ class SimulatorApp(App[None]):
     async def action_whatsapp_fault(self, kind: str) -> None:
         """WhatsApp errors on half the sends, or half the webhooks lost."""
         try:
-            fault = await self.backend.phones.add_fault(dict(WHATSAPP_FAULTS[kind]))
+            fault = await self.backend.add_whatsapp_fault(dict(WHATSAPP_FAULTS[kind]))
         except Refused as exc:
             if exc.status in (404, 405):
                 self.notify(
@@ -445,12 +448,12 @@ class SimulatorApp(App[None]):
     async def action_clear_faults(self) -> None:
         problems = []
         try:
-            await self.backend.delivery.set_agent_fault("ok")
+            await self.backend.set_agent_fault("ok")
             self.agent_fault = "ok"
         except StackError as exc:
             problems.append(str(exc))
         try:
-            await self.backend.phones.clear_faults()
+            await self.backend.clear_whatsapp_faults()
         except Refused as exc:
             if exc.status not in (404, 405):
                 problems.append(str(exc))
@@ -479,7 +482,12 @@ class SimulatorApp(App[None]):
             self.notify(str(exc), title="Scenario not run", severity="error")
             return
         self.query_one(EventLog).remove_class("hidden")
-        runner = ScenarioRunner(self.backend, personas=self.personas)
+        controller, reason = None, ""
+        if scenario.needs_controller():  # restart steps: the stack ./scripts/up started
+            controller, reason = controller_or_reason(Settings())
+        runner = ScenarioRunner(
+            self.backend, controller, self.personas, no_controller_reason=reason
+        )
         result = await runner.run(scenario, LiveReporter(self))
         self.notify(
             f"{scenario.name}: {'passed' if result.passed else 'failed'}",
@@ -497,21 +505,17 @@ class SimulatorApp(App[None]):
 
     @work(group="scenario")
     async def action_save_scenario(self) -> None:
-        """Save the selected participant's conversation as a scenario file."""
+        """Save the selected participant's conversation, with the clock jumps, pauses and
+        faults made meanwhile, as a scenario file."""
         participant = self.selected
         if participant is None:
             self.notify("Pick a participant first", severity="warning")
             return
         try:
-            chat = await self.backend.chat(participant.phone_number)
+            path = await self.backend.save_scenario(participant, Path("scenarios"))
         except StackError as exc:
             self.notify(str(exc), title="Not saved", severity="error")
             return
-        folder = Path("scenarios")
-        folder.mkdir(exist_ok=True)
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        path = folder / f"recorded-{participant.phone_number}-{stamp}.yaml"
-        path.write_text(to_yaml(scenario_from_chat(participant, chat)))
         self.notify(f"Saved {path}", title="Scenario")
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
