@@ -205,7 +205,8 @@ async def test_a_failing_writer_during_a_daily_prompt_is_a_503(
             view = (await client.get("/conversations/p_o6")).json()
     assert resp.status_code == 503 and resp.json()["error"]["code"] == "llm_unavailable"
     assert "total_prompts" not in view["profile"]  # rolled back; delivery will retry
-    assert delivery.events == {}
+    # No reminder: only the try-now prompt's feedback timer was asked for.
+    assert [e["kind"] for e in delivery.events.values()] == ["feedback_timeout"]
 
 
 async def test_unknown_tools_are_told_and_rounds_are_bounded(

@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
@@ -40,6 +40,7 @@ from promptpipe_agent.understanding import (
 )
 
 MODEL_NAME = "offline-coach-1"
+T = TypeVar("T")
 
 # The starter habit PromptPipe offered before personalizing.
 STARTER = {
@@ -113,26 +114,76 @@ PERSONALIZE_ORDER = [
 ]
 ACKS = ["Got it.", "Thanks!", "Great.", "Nice.", "Love that."]
 
-# Habit ideas by domain keyword: one-minute actions.
-ACTIONS = [
+# Habit ideas by domain keyword, each at three intensities: (low, normal, high), that is
+# a 30-second version, the one-minute action, a slightly bigger step.
+ACTIONS: list[tuple[tuple[str, ...], list[tuple[str, str, str]]]] = [
     (
         ("move", "moving", "walk", "step", "activ", "exercis", "fit", "run", "physical"),
-        ["stand up and take 50 steps", "do ten slow squats", "stretch for one minute"],
+        [
+            (
+                "stand up and take 20 steps",
+                "stand up and take 50 steps",
+                "take a brisk two-minute walk",
+            ),
+            ("do three slow squats", "do ten slow squats", "do twenty slow squats"),
+            ("stretch for 30 seconds", "stretch for one minute", "stretch for two minutes"),
+        ],
     ),
     (
         ("eat", "food", "fruit", "veg", "diet", "nutri", "water", "drink"),
-        ["drink a full glass of water", "put one piece of fruit on your plate"],
+        [
+            (
+                "take a few sips of water",
+                "drink a full glass of water",
+                "drink a full glass of water and refill your bottle",
+            ),
+            (
+                "put one slice of fruit on your plate",
+                "put one piece of fruit on your plate",
+                "put a piece of fruit and a vegetable on your plate",
+            ),
+        ],
     ),
     (
         ("sleep", "bed", "wind", "rest"),
-        ["put your phone away and take five slow breaths", "dim the lights for one minute"],
+        [
+            (
+                "put your phone face down and take two slow breaths",
+                "put your phone away and take five slow breaths",
+                "put your phone in another room and take ten slow breaths",
+            ),
+            (
+                "dim the lights for 30 seconds",
+                "dim the lights for one minute",
+                "dim the lights and sit quietly for two minutes",
+            ),
+        ],
     ),
     (
         ("stress", "calm", "mind", "medit", "anx", "relax"),
-        ["take three slow, deep breaths", "close your eyes for one quiet minute"],
+        [
+            (
+                "take one slow, deep breath",
+                "take three slow, deep breaths",
+                "take ten slow, deep breaths",
+            ),
+            (
+                "close your eyes for 30 quiet seconds",
+                "close your eyes for one quiet minute",
+                "close your eyes for two quiet minutes",
+            ),
+        ],
     ),
-    (("read", "learn", "study", "book"), ["read one page", "learn one new word"]),
+    (
+        ("read", "learn", "study", "book"),
+        [
+            ("read one paragraph", "read one page", "read three pages"),
+            ("look up one new word", "learn one new word", "learn three new words"),
+        ],
+    ),
 ]
+LEVEL = {"low": 0, "normal": 1, "high": 2}
+DURATION = {"low": "Thirty seconds", "normal": "One minute", "high": "Two minutes"}
 PRONOUNS = {
     "i": "you",
     "my": "your",
@@ -227,7 +278,7 @@ def respond(messages: list[BaseMessage]) -> AIMessage:
 # The coach's script -------------------------------------------------------------------
 
 
-def _pick(options: Sequence[str], *seed: object) -> str:
+def _pick(options: Sequence[T], *seed: object) -> T:
     digest = hashlib.sha256("|".join(map(str, seed)).encode()).digest()
     return options[int.from_bytes(digest[:4], "big") % len(options)]
 
@@ -516,21 +567,22 @@ def write_prompt(request: dict[str, Any]) -> str:
     profile = request.get("profile") or {}
     seed = json.dumps(profile, sort_keys=True)
     domain = str(profile.get("habit_domain", "")).lower()
+    level = str(request.get("intensity") or "normal")
+    size = LEVEL.get(level, 1)
     action = None
     for keys, ideas in ACTIONS:
         if any(k in domain for k in keys):
-            action = _pick(ideas, seed)
+            action = _pick(ideas, seed)[size]
             break
-    action = action or f"spend one minute on {_you(domain) or 'your habit'}"
-    if "50 steps" in str(profile.get("prompt_anchor", "")):
-        action = "stand up and take 50 steps"
+    minutes = ("30 seconds", "one minute", "two minutes")[size]
+    action = action or f"spend {minutes} on {_you(domain) or 'your habit'}"
     anchor = _anchor(str(profile.get("prompt_anchor", "")))
     why = _because(str(profile.get("motivational_frame") or ""))
     check = _pick(["Doable?", "Can you do that?", "Sound doable?"], seed, request["delivery_mode"])
     tweak = profile.get("last_tweak")
     shapes = [
         f"{anchor[:1].upper()}{anchor[1:]}, {action}, {why}. {check}",
-        f"Right {anchor}, try this: {action}. One minute, {why}. {check}",
+        f"Right {anchor}, try this: {action}. {DURATION.get(level, 'One minute')}, {why}. {check}",
     ]
     line = _pick(shapes, seed, request["delivery_mode"])
     if tweak and request.get("delivery_mode") == "scheduled":

@@ -41,7 +41,9 @@ WRITER_HEADER = "You write one habit prompt."
 WRITER_INSTRUCTIONS = f"""{WRITER_HEADER} Using the profile below, write one line under \
 30 words shaped like: after/when <anchor>, try <a one-minute action> because it helps \
 <benefit>; end with a short check such as "Doable?". No quotes, no lists. If the profile \
-notes a barrier or a tweak, adapt to it."""
+notes a barrier or a tweak, adapt to it. Size the action by the intensity the participant \
+chose: low, a 30-second version (the smallest form of the action); normal, about one \
+minute; high, a slightly bigger step (about two minutes, or a few more repetitions)."""
 
 CONTEXT_HEADER = "Conversation context (JSON):"
 
@@ -78,7 +80,12 @@ def writer_request(profile: dict[str, Any], delivery_mode: str, notes: str) -> s
         if profile.get(key)
     }
     return json.dumps(
-        {"profile": facts, "delivery_mode": delivery_mode, "personalization_notes": notes},
+        {
+            "profile": facts,
+            "intensity": str(profile.get("intensity") or "normal"),
+            "delivery_mode": delivery_mode,
+            "personalization_notes": notes,
+        },
         ensure_ascii=False,
         sort_keys=True,
     )
