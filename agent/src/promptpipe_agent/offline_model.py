@@ -25,6 +25,7 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from promptpipe_agent import prompts
+from promptpipe_agent.offline_style import SHORT_QUESTIONS, styled
 from promptpipe_agent.understanding import (
     is_done,
     is_greeting,
@@ -272,7 +273,8 @@ def respond(messages: list[BaseMessage]) -> AIMessage:
         ]
         return AIMessage("", tool_calls=calls)
     results = {m.name or "": str(m.content) for m in done if isinstance(m, ToolMessage)}
-    return AIMessage(plan.reply(results))
+    tone = (context.get("profile") or {}).get("tone") or {}
+    return AIMessage(styled(plan.reply(results), list(tone.get("tone_tags") or []), QUESTIONS))
 
 
 # The coach's script -------------------------------------------------------------------
@@ -289,7 +291,7 @@ def last_question(history: list[BaseMessage]) -> str | None:
     if said is None:
         return None
     for step, variants in QUESTIONS.items():
-        if any(v in said for v in variants):
+        if any(v in said for v in variants) or SHORT_QUESTIONS.get(step, "\0") in said:
             return step
     return "other"
 
@@ -302,6 +304,7 @@ TONE_ACKS = {
     "direct_coach": "I'll be direct with you.",
     "casual": "I'll keep it casual.",
     "formal": "I'll keep a more formal tone.",
+    "one_question_at_a_time": "One question at a time, then.",
 }
 
 
