@@ -128,3 +128,26 @@ async def test_no_chat_prompt_no_feedback_timer(client: httpx.AsyncClient, deliv
     plan = await post(client, "/process-message", say("p_f5", "no", "p_f5.no"))
     assert "tomorrow" in plan["response"]
     assert not delivery.events
+
+
+async def test_words_answering_the_check_in_are_understood(
+    client: httpx.AsyncClient, delivery: Any
+) -> None:
+    await try_now(client, "p_f6")
+    [timeout] = of_kind(delivery, "feedback_timeout")
+    await post(
+        client,
+        "/process-event",
+        event("p_f6", "feedback_timeout", timeout["id"], **timeout["payload"]),
+    )
+    well = await post(client, "/process-message", say("p_f6", "It went well!", "p_f6.3"))
+    assert "helped" in well["response"] or "easier" in well["response"]  # what made it work
+    await try_now(client, "p_f7")
+    [timeout] = of_kind(delivery, "feedback_timeout")[1:]
+    await post(
+        client,
+        "/process-event",
+        event("p_f7", "feedback_timeout", timeout["id"], **timeout["payload"]),
+    )
+    hard = await post(client, "/process-message", say("p_f7", "Too busy, it was hard", "p_f7.3"))
+    assert "in the way" in hard["response"] or "hard" in hard["response"]

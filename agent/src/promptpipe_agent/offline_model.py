@@ -24,7 +24,7 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from promptpipe_agent import prompts
+from promptpipe_agent import events, feedback, prompts
 from promptpipe_agent.offline_style import SHORT_QUESTIONS, styled
 from promptpipe_agent.understanding import (
     is_done,
@@ -38,6 +38,7 @@ from promptpipe_agent.understanding import (
     wants_new_time,
     wants_personalize,
     wants_try_now,
+    words,
 )
 
 MODEL_NAME = "offline-coach-1"
@@ -114,6 +115,15 @@ PERSONALIZE_ORDER = [
     "try_check",
 ]
 ACKS = ["Got it.", "Thanks!", "Great.", "Nice.", "Love that."]
+# The check-ins sent by time events ("how did it go?"), and how an answer to one reads.
+CHECK_INS = [
+    *feedback.HOW_DID_IT_WORK,
+    *feedback.LAST_CHECK_IN,
+    *events.REMINDERS,
+    *events.HOW_DID_IT_GO,
+]
+WENT_WELL = {"well", "good", "great", "fine", "easy", "worked", "loved", "nice", "awesome", "yes"}
+WENT_BADLY = {"hard", "difficult", "couldn't", "couldnt", "busy", "tired", "forgot", "no"}
 
 # Habit ideas by domain keyword, each at three intensities: (low, normal, high), that is
 # a 30-second version, the one-minute action, a slightly bigger step.
@@ -293,6 +303,8 @@ def last_question(history: list[BaseMessage]) -> str | None:
     for step, variants in QUESTIONS.items():
         if any(v in said for v in variants) or SHORT_QUESTIONS.get(step, "\0") in said:
             return step
+    if any(c in said for c in CHECK_INS):
+        return "check_in"
     return "other"
 
 
@@ -463,10 +475,12 @@ def _feedback(context: dict[str, Any], asked: str | None, text: str, seed: tuple
             rounds=[[("save_user_profile", {"last_barrier": text.strip(), "last_tweak": tweak})]],
             reply=lambda _: f"Thanks for telling me. A small tweak for next time: {tweak}.",
         )
-    if is_done(text):
+    went_well = asked == "check_in" and bool(set(words(text)) & WENT_WELL)
+    if is_done(text) or (went_well and not is_next_time(text) and not is_no(text)):
         cheer = _pick(["Great work!", "Yes! Well done.", "That's the way!", "Nice going!"], *seed)
         return Plan(reply=lambda _: f"{cheer} {_ask('motivator', *seed)}")
-    if is_next_time(text) or (asked not in ("motivator", "barrier") and is_no(text)):
+    went_badly = asked == "check_in" and bool(set(words(text)) & WENT_BADLY)
+    if is_next_time(text) or went_badly or (asked not in ("motivator", "barrier") and is_no(text)):
         kind = _pick(["No problem, it happens.", "That's okay, tomorrow is a new try."], *seed)
         return Plan(reply=lambda _: f"{kind} {_ask('barrier', *seed)}")
     when = schedules[0]["prompt_time"] if schedules else None
