@@ -1,6 +1,6 @@
 """Time events delivery calls back with: the daily habit prompt, the reminder after five
-hours of silence, the automatic switch to FEEDBACK, delayed state transitions, and the
-feedback timers of a prompt given in the chat (feedback.py), and the daily intensity check."""
+hours of silence, the automatic switch to FEEDBACK, delayed state transitions, the daily
+intensity check, and the check-ins after a prompt given in the chat (feedback.py)."""
 
 from __future__ import annotations
 
