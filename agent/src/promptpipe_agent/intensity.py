@@ -45,11 +45,16 @@ def _pointless(level: str, button: dict[str, str]) -> bool:
     return (level, button["id"]) in (("low", DECREASE["id"]), ("high", INCREASE["id"]))
 
 
+# What the buttons offer, by level (none lower than low, none higher than high).
+CHOICES = {
+    "low": "Tap Increase for a bit more, or keep it as it is.",
+    "normal": "Tap to make it easier or a bit bigger, or keep it as it is.",
+    "high": "Tap Decrease to make it easier, or keep it as it is.",
+}
+
+
 def question(level: str) -> str:
-    return (
-        f"{QUESTION} Right now your daily habit is {SIZES[level]}. Tap to make it easier "
-        "or a bit bigger, or keep it as it is."
-    )
+    return f"{QUESTION} Right now your daily habit is {SIZES[level]}. {CHOICES[level]}"
 
 
 def read_answer(text: str, question_was_last: bool) -> int | None:
