@@ -129,8 +129,9 @@ class GraphCoach:
     async def respond(self, conversation: Conversation, message: str) -> Turn:
         turn = self._turn(conversation)
         step = _intensity_answer(turn, message, conversation.history)
-        if step is not None:  # not an answer to the habit prompt: its reminder stays
+        if step is not None:  # not an answer to the daily prompt: its reminder stays
             turn.flow["last_message_at"] = turn.now.isoformat()
+            await feedback.stop(turn, "answered")  # but they wrote: no check-in now
             final = await self._run({"messages": [], "intensity_step": step}, turn)
             return self._result(turn, final["said"].text, [], turn.tool_calls)
         await self._answering_prompt(turn, message, conversation.history)
