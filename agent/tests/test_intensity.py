@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from promptpipe_agent.intensity import read_answer
 from promptpipe_agent.offline_model import ACTIONS
 
 T0 = datetime.fromisoformat("2030-03-04T18:00:00+00:00")  # London is on UTC in March
@@ -187,3 +188,18 @@ async def test_not_asked_once_answered_nor_after_a_silent_day(
     await p.due("daily_prompt", "p_i4.d5", day(5))
     silent = await p.fire_check(day(5, "07:21"))
     assert silent["response"] == ""
+
+
+def test_how_answers_are_read() -> None:
+    assert read_answer("Increase", question_was_last=False) == 1  # a tap, any time
+    assert read_answer("keep current", question_was_last=False) == 0
+    assert read_answer("more", question_was_last=False) is None  # words: only right after
+    assert read_answer("more please", question_was_last=True) == 1
+    assert read_answer("a bit lower", question_was_last=True) == -1
+    assert read_answer("keep it lower", question_was_last=True) == -1
+    assert read_answer("too easy", question_was_last=True) == 1
+    assert read_answer("it's fine", question_was_last=True) == 0
+    assert read_answer("not sure", question_was_last=True) is None
+    assert read_answer("more or less", question_was_last=True) is None  # both ways
+    long = "I did more squats than usual today and it felt fine"
+    assert read_answer(long, question_was_last=True) is None
