@@ -1,6 +1,7 @@
 """Writes the transcript of one whole coaching cycle on the offline model, as Markdown:
-intake (personalize path), the daily prompts delivery would fire, Done, an ignored prompt
-and its reminder, feedback, a new time. The real agent app runs in-process on a throwaway
+intake (personalize path), the check-in after the try-now prompt, the daily prompts
+delivery would fire, Done, an ignored prompt and its reminder, feedback, a new time, the
+intensity check and a bigger step. The real agent app runs in-process on a throwaway
 Postgres; delivery's scheduling API is played here, and its due events are sent the way
 delivery sends them (POST /process-event, the virtual time in X-PromptPipe-Now).
 
@@ -41,8 +42,9 @@ CYCLE: list[tuple[int, str, str | tuple[str, str]]] = [
     (0, "18:03", "7:30am"),
     (0, "18:03", "I work from home on Mondays"),
     (0, "18:04", "Sure, let's try!"),
-    (0, "18:06", "Done!"),
-    (0, "18:06", "It only took a minute, easier than I thought"),
+    (0, "18:19", ("event", "feedback_timeout")),
+    (0, "18:25", "Done!"),
+    (0, "18:26", "It only took a minute, easier than I thought"),
     (1, "07:20", ("event", "daily_prompt")),
     (1, "07:41", "Done"),
     (1, "07:42", "Having my sneakers by the door"),
@@ -52,8 +54,14 @@ CYCLE: list[tuple[int, str, str | tuple[str, str]]] = [
     (2, "12:46", "I had an early meeting and forgot"),
     (2, "12:47", "Can you move it to 8am instead?"),
     (3, "07:50", ("event", "daily_prompt")),
+    (3, "07:51", ("event", "intensity_check")),
+    (3, "07:58", "Increase"),
     (3, "08:03", "Done"),
     (3, "08:04", "The sticky note on the kettle helped"),
+    (4, "07:50", ("event", "daily_prompt")),
+    (4, "07:51", ("event", "intensity_check")),
+    (4, "08:12", "Done"),
+    (4, "08:13", "I walked to the end of the street and back"),
 ]
 
 
@@ -64,6 +72,13 @@ class Delivery:
         self.jobs: dict[str, dict[str, Any]] = {}
         self.said: list[str] = []
         self.count = 0
+
+    def due(self, kind: str) -> dict[str, Any]:
+        """The pending job of this kind that falls due; a one-shot event fires once."""
+        job = [j for j in self.jobs.values() if j["kind"] == kind][-1]
+        if job["type"] == "event":
+            del self.jobs[job["id"]]
+        return job
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         parts = request.url.path.strip("/").split("/")
@@ -117,12 +132,13 @@ async def play(database_url: str) -> str:
                     lines += [f"## Day {day + 1}", ""]
                     day_shown = day
                 if isinstance(step, tuple):
+                    job = delivery.due(step[1])
                     body: dict[str, Any] = {
                         "participant_id": PID,
                         "phone_number": PHONE,
-                        "event_id": f"job@{now.isoformat()}",
+                        "event_id": f"{job['id']}@{now.isoformat()}",
                         "kind": step[1],
-                        "payload": {},
+                        "payload": job.get("payload") or {},
                     }
                     resp = await client.post("/process-event", json=body, headers=headers)
                     lines += [f"*{hhmm}, delivery: `{step[1]}` is due*", ""]

@@ -128,3 +128,26 @@ async def test_a_written_prompt_names_its_template_for_a_closed_window(
     assert template["name"] == "daily_prompt_reminder"
     name, habit = template["parameters"]
     assert name == "there" and habit in prompt["response"] and not habit.endswith("?")
+
+
+async def test_a_concise_participant_gets_short_questions_and_the_flow_still_works(
+    client: httpx.AsyncClient, delivery: Any
+) -> None:
+    for text in ["Hello!", "personalize", "keep it short please"]:
+        await post(client, "/process-message", say("p_c1", text))
+    replies = []
+    for text in ["moving more", "more energy", "my coffee", "7:30am", "no", "yes"]:
+        replies.append((await post(client, "/process-message", say("p_c1", text)))["response"])
+    assert replies[:3] == [
+        "Why does it matter to you?",
+        "What could it come right after?",
+        "What time should I nudge you?",
+    ]
+    assert replies[3] == "07:30 it is. Anything else I should know?"
+    assert replies[4].endswith("Try a one-minute version now?")
+    assert replies[5].endswith("Daily nudge: 07:20.")
+    view = (await client.get("/conversations/p_c1")).json()
+    assert view["state"] == "FEEDBACK"
+    assert view["profile"]["prompt_anchor"] == "my coffee"
+    assert view["profile"]["preferred_time"] == "07:30"
+    assert [s["prompt_time"] for s in view["schedules"]] == ["07:20"]

@@ -205,7 +205,8 @@ async def test_a_failing_writer_during_a_daily_prompt_is_a_503(
             view = (await client.get("/conversations/p_o6")).json()
     assert resp.status_code == 503 and resp.json()["error"]["code"] == "llm_unavailable"
     assert "total_prompts" not in view["profile"]  # rolled back; delivery will retry
-    assert delivery.events == {}
+    # No reminder: only the try-now prompt's feedback timer was asked for.
+    assert [e["kind"] for e in delivery.events.values()] == ["feedback_timeout"]
 
 
 async def test_unknown_tools_are_told_and_rounds_are_bounded(
@@ -239,3 +240,41 @@ async def test_thinking_never_reaches_the_participant(openai_app: Callable[..., 
         async with openai_app(OPENAI_BASE_URL=fake.base_url) as client:
             resp = await client.post("/process-message", json=body("p_o8", "hi"), headers=NOW)
     assert resp.json()["response"] == "Hi! I am your habit coach."
+
+
+async def test_the_writer_is_told_the_intensity_a_tap_chose(
+    openai_app: Callable[..., Any], delivery: Any
+) -> None:
+    fake = FakeOpenAI(script=[*TRY_NOW, message(PROMPT), message(PROMPT)])
+
+    def event(kind: str, event_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "participant_id": "p_o9",
+            "phone_number": "+15551234567",
+            "event_id": event_id,
+            "kind": kind,
+            "payload": payload,
+        }
+
+    day2 = {"X-PromptPipe-Now": "2030-01-03T08:00:00Z"}
+    with Running(fake):
+        async with openai_app(OPENAI_BASE_URL=fake.base_url, AGENT_INTENSITY_FROM_PROMPT=1) as c:
+            await c.post("/process-message", json=body("p_o9", "Try now"), headers=NOW)
+            await c.post("/process-event", json=event("daily_prompt", "d1", {}), headers=day2)
+            [check] = [e for e in delivery.events.values() if e["kind"] == "intensity_check"]
+            asked = await c.post(
+                "/process-event",
+                json=event("intensity_check", check["id"], check["payload"]),
+                headers=day2,
+            )
+            assert asked.json()["response"].startswith("How's the intensity?")
+            calls = len(fake.requests)
+            tapped = await c.post("/process-message", json=body("p_o9", "Increase"), headers=day2)
+            assert len(fake.requests) == calls  # answered without the model
+            assert "bigger step" in tapped.json()["response"]
+            day3 = {"X-PromptPipe-Now": "2030-01-04T08:00:00Z"}
+            await c.post("/process-event", json=event("daily_prompt", "d2", {}), headers=day3)
+    normal, high = fake.requests[-2], fake.requests[-1]
+    assert '"intensity": "normal"' in normal["messages"][1]["content"]
+    assert '"intensity": "high"' in high["messages"][1]["content"]
+    assert "slightly bigger step" in high["messages"][0]["content"]

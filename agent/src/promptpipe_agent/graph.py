@@ -22,7 +22,7 @@ from langgraph.prebuilt import ToolNode
 from langgraph.prebuilt.tool_node import ToolCallRequest, ToolInvocationError
 from langgraph.types import Command
 
-from promptpipe_agent import events, prompts
+from promptpipe_agent import events, feedback, intensity, prompts
 from promptpipe_agent.coach import (
     FEEDBACK,
     INTAKE,
@@ -52,6 +52,7 @@ class CoachState(TypedDict, total=False):
     module: str  # "intake" or "feedback": the agent that runs this turn
     rounds: int
     event: dict[str, Any]
+    intensity_step: int  # the message answers the intensity check: -1, 0 or +1
     said: events.Said
 
 
@@ -102,11 +103,13 @@ class GraphCoach:
         graph.add_node("feedback", self._agent)
         graph.add_node("tools", tool_node)
         graph.add_node("event", self._event)
-        graph.add_conditional_edges(START, _route, ["intake", "feedback", "event"])
+        graph.add_node("intensity", self._intensity)
+        graph.add_conditional_edges(START, _route, ["intake", "feedback", "event", "intensity"])
         for agent in ("intake", "feedback"):
             graph.add_conditional_edges(agent, _after_agent, ["tools", END])
         graph.add_conditional_edges("tools", _back_to_agent, ["intake", "feedback"])
         graph.add_edge("event", END)
+        graph.add_edge("intensity", END)
         return graph.compile()
 
     def _turn(self, conversation: Conversation) -> TurnContext:
@@ -125,6 +128,12 @@ class GraphCoach:
 
     async def respond(self, conversation: Conversation, message: str) -> Turn:
         turn = self._turn(conversation)
+        step = _intensity_answer(turn, message, conversation.history)
+        if step is not None:  # not an answer to the daily prompt: its reminder stays
+            turn.flow["last_message_at"] = turn.now.isoformat()
+            await feedback.stop(turn, "answered")  # but they wrote: no check-in now
+            final = await self._run({"messages": [], "intensity_step": step}, turn)
+            return self._result(turn, final["said"].text, [], turn.tool_calls)
         await self._answering_prompt(turn, message, conversation.history)
         module = "feedback" if turn.sub_state == FEEDBACK else "intake"
         messages: list[AnyMessage] = [
@@ -137,6 +146,8 @@ class GraphCoach:
         messages.append(HumanMessage(message))
         final = await self._run({"messages": messages, "module": module, "rounds": 0}, turn)
         reply = _reply_text(final["messages"][-1])
+        if turn.chat_prompt and reply:
+            await feedback.start(turn, self.timing.feedback_initial_seconds)
         return self._result(turn, reply, [], _tool_calls(final["messages"]))
 
     async def on_event(
@@ -176,16 +187,21 @@ class GraphCoach:
     ) -> None:
         """A reply to the daily prompt cancels its reminder and the automatic switch, and a
         "Done" counts a success (server-side, whatever the model makes of it), as does a
-        "Done" right after a habit prompt sent in the chat (the try-now path)."""
+        "Done" to a habit prompt sent in the chat (the try-now path), whose feedback timers
+        any message cancels."""
+        turn.flow["last_message_at"] = turn.now.isoformat()
+        collecting = await feedback.stop(turn, "answered")
         pending = turn.flow.get("pending_prompt")
         if not pending or turn.now < datetime.fromisoformat(pending["sent_at"]):
             said = history[-1]["content"] if history else ""
             prompt = turn.flow.get("last_habit_prompt")
-            if prompt and prompt in said and is_done(message):
+            if (collecting or (prompt and prompt in said)) and is_done(message):
                 turn.profile["success_count"] = int(turn.profile.get("success_count", 0)) + 1
             return
         await cancel_auto_feedback(turn)
         await turn.scheduler.cancel_event(turn.participant_id, pending["reminder_event_id"])
+        if pending.get("intensity_event_id"):  # answered within the minute: not today
+            await turn.scheduler.cancel_event(turn.participant_id, pending["intensity_event_id"])
         turn.flow["pending_prompt"] = None
         turn.flow["prompt_responded_at"] = turn.now.isoformat()
         turn.answering_prompt = True
@@ -239,13 +255,43 @@ class GraphCoach:
         )
         return {"said": said}
 
+    async def _intensity(self, state: CoachState, config: RunnableConfig) -> CoachState:
+        """The answer to "How's the intensity?" moves it one step, clamped, in the profile;
+        the next habit prompt is written at the new size."""
+        turn = turn_of(config)
+        step = state["intensity_step"]
+        old = intensity.level_of(turn.profile)
+        new = intensity.moved(old, step)
+        turn.profile["intensity"] = new
+        turn.flow["intensity_check"] = None
+        changed = new != old
+        turn.flow["intensity_next_on"] = intensity.next_check(events.local_day(turn), changed)
+        turn.tool_calls.append(
+            {
+                "name": "save_user_profile",
+                "args": {"intensity": new},
+                "result": f"intensity {old} → {new}" if changed else "intensity unchanged",
+            }
+        )
+        return {"said": events.Said(intensity.acknowledge(old, new, step))}
+
+
+def _intensity_answer(turn: TurnContext, message: str, history: list[dict[str, str]]) -> int | None:
+    """The step this message asks of an open intensity check, if it answers one."""
+    if not turn.flow.get("intensity_check"):
+        return None
+    said = history[-1]["content"] if history else ""
+    return intensity.read_answer(message, question_was_last=intensity.QUESTION in said)
+
 
 # The routers are coroutines: LangGraph would run plain functions on a thread pool.
 
 
-async def _route(state: CoachState) -> Literal["intake", "feedback", "event"]:
+async def _route(state: CoachState) -> Literal["intake", "feedback", "event", "intensity"]:
     if state.get("event"):
         return "event"
+    if "intensity_step" in state:
+        return "intensity"
     return "feedback" if state.get("module") == "feedback" else "intake"
 
 

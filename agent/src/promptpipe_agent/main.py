@@ -51,6 +51,10 @@ def create_app(
             timing=Timing(
                 reminder_seconds=settings.reminder_delay_minutes * 60,
                 auto_feedback_seconds=settings.auto_feedback_delay_minutes * 60,
+                feedback_initial_seconds=settings.feedback_initial_timeout_minutes * 60,
+                feedback_followup_seconds=settings.feedback_followup_delay_minutes * 60,
+                intensity_check_seconds=settings.intensity_check_delay_minutes * 60,
+                intensity_from_prompt=settings.intensity_from_prompt,
             ),
         )
         app.state.pool = pool

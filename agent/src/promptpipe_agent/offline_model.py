@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
@@ -24,7 +24,8 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from promptpipe_agent import prompts
+from promptpipe_agent import events, feedback, prompts
+from promptpipe_agent.offline_style import SHORT_QUESTIONS, styled
 from promptpipe_agent.understanding import (
     is_done,
     is_greeting,
@@ -37,9 +38,11 @@ from promptpipe_agent.understanding import (
     wants_new_time,
     wants_personalize,
     wants_try_now,
+    words,
 )
 
 MODEL_NAME = "offline-coach-1"
+T = TypeVar("T")
 
 # The starter habit PromptPipe offered before personalizing.
 STARTER = {
@@ -112,27 +115,86 @@ PERSONALIZE_ORDER = [
     "try_check",
 ]
 ACKS = ["Got it.", "Thanks!", "Great.", "Nice.", "Love that."]
+# The check-ins sent by time events ("how did it go?"), and how an answer to one reads.
+CHECK_INS = [
+    *feedback.HOW_DID_IT_WORK,
+    *feedback.LAST_CHECK_IN,
+    *events.REMINDERS,
+    *events.HOW_DID_IT_GO,
+]
+WENT_WELL = {"well", "good", "great", "fine", "easy", "worked", "loved", "nice", "awesome", "yes"}
+WENT_BADLY = {"hard", "difficult", "couldn't", "couldnt", "busy", "tired", "forgot", "no"}
 
-# Habit ideas by domain keyword: one-minute actions.
-ACTIONS = [
+# Habit ideas by domain keyword, each at three intensities: (low, normal, high), that is
+# a 30-second version, the one-minute action, a slightly bigger step.
+ACTIONS: list[tuple[tuple[str, ...], list[tuple[str, str, str]]]] = [
     (
         ("move", "moving", "walk", "step", "activ", "exercis", "fit", "run", "physical"),
-        ["stand up and take 50 steps", "do ten slow squats", "stretch for one minute"],
+        [
+            (
+                "stand up and take 20 steps",
+                "stand up and take 50 steps",
+                "take a brisk two-minute walk",
+            ),
+            ("do three slow squats", "do ten slow squats", "do twenty slow squats"),
+            ("stretch for 30 seconds", "stretch for one minute", "stretch for two minutes"),
+        ],
     ),
     (
         ("eat", "food", "fruit", "veg", "diet", "nutri", "water", "drink"),
-        ["drink a full glass of water", "put one piece of fruit on your plate"],
+        [
+            (
+                "take a few sips of water",
+                "drink a full glass of water",
+                "drink a full glass of water and refill your bottle",
+            ),
+            (
+                "put one slice of fruit on your plate",
+                "put one piece of fruit on your plate",
+                "put a piece of fruit and a vegetable on your plate",
+            ),
+        ],
     ),
     (
         ("sleep", "bed", "wind", "rest"),
-        ["put your phone away and take five slow breaths", "dim the lights for one minute"],
+        [
+            (
+                "put your phone face down and take two slow breaths",
+                "put your phone away and take five slow breaths",
+                "put your phone in another room and take ten slow breaths",
+            ),
+            (
+                "dim the lights for 30 seconds",
+                "dim the lights for one minute",
+                "dim the lights and sit quietly for two minutes",
+            ),
+        ],
     ),
     (
         ("stress", "calm", "mind", "medit", "anx", "relax"),
-        ["take three slow, deep breaths", "close your eyes for one quiet minute"],
+        [
+            (
+                "take one slow, deep breath",
+                "take three slow, deep breaths",
+                "take ten slow, deep breaths",
+            ),
+            (
+                "close your eyes for 30 quiet seconds",
+                "close your eyes for one quiet minute",
+                "close your eyes for two quiet minutes",
+            ),
+        ],
     ),
-    (("read", "learn", "study", "book"), ["read one page", "learn one new word"]),
+    (
+        ("read", "learn", "study", "book"),
+        [
+            ("read one paragraph", "read one page", "read three pages"),
+            ("look up one new word", "learn one new word", "learn three new words"),
+        ],
+    ),
 ]
+LEVEL = {"low": 0, "normal": 1, "high": 2}
+DURATION = {"low": "Thirty seconds", "normal": "One minute", "high": "Two minutes"}
 PRONOUNS = {
     "i": "you",
     "my": "your",
@@ -221,13 +283,14 @@ def respond(messages: list[BaseMessage]) -> AIMessage:
         ]
         return AIMessage("", tool_calls=calls)
     results = {m.name or "": str(m.content) for m in done if isinstance(m, ToolMessage)}
-    return AIMessage(plan.reply(results))
+    tone = (context.get("profile") or {}).get("tone") or {}
+    return AIMessage(styled(plan.reply(results), list(tone.get("tone_tags") or []), QUESTIONS))
 
 
 # The coach's script -------------------------------------------------------------------
 
 
-def _pick(options: Sequence[str], *seed: object) -> str:
+def _pick(options: Sequence[T], *seed: object) -> T:
     digest = hashlib.sha256("|".join(map(str, seed)).encode()).digest()
     return options[int.from_bytes(digest[:4], "big") % len(options)]
 
@@ -238,8 +301,10 @@ def last_question(history: list[BaseMessage]) -> str | None:
     if said is None:
         return None
     for step, variants in QUESTIONS.items():
-        if any(v in said for v in variants):
+        if any(v in said for v in variants) or SHORT_QUESTIONS.get(step, "\0") in said:
             return step
+    if any(c in said for c in CHECK_INS):
+        return "check_in"
     return "other"
 
 
@@ -251,6 +316,7 @@ TONE_ACKS = {
     "direct_coach": "I'll be direct with you.",
     "casual": "I'll keep it casual.",
     "formal": "I'll keep a more formal tone.",
+    "one_question_at_a_time": "One question at a time, then.",
 }
 
 
@@ -409,10 +475,12 @@ def _feedback(context: dict[str, Any], asked: str | None, text: str, seed: tuple
             rounds=[[("save_user_profile", {"last_barrier": text.strip(), "last_tweak": tweak})]],
             reply=lambda _: f"Thanks for telling me. A small tweak for next time: {tweak}.",
         )
-    if is_done(text):
+    went_well = asked == "check_in" and bool(set(words(text)) & WENT_WELL)
+    if is_done(text) or (went_well and not is_next_time(text) and not is_no(text)):
         cheer = _pick(["Great work!", "Yes! Well done.", "That's the way!", "Nice going!"], *seed)
         return Plan(reply=lambda _: f"{cheer} {_ask('motivator', *seed)}")
-    if is_next_time(text) or (asked not in ("motivator", "barrier") and is_no(text)):
+    went_badly = asked == "check_in" and bool(set(words(text)) & WENT_BADLY)
+    if is_next_time(text) or went_badly or (asked not in ("motivator", "barrier") and is_no(text)):
         kind = _pick(["No problem, it happens.", "That's okay, tomorrow is a new try."], *seed)
         return Plan(reply=lambda _: f"{kind} {_ask('barrier', *seed)}")
     when = schedules[0]["prompt_time"] if schedules else None
@@ -516,21 +584,22 @@ def write_prompt(request: dict[str, Any]) -> str:
     profile = request.get("profile") or {}
     seed = json.dumps(profile, sort_keys=True)
     domain = str(profile.get("habit_domain", "")).lower()
+    level = str(request.get("intensity") or "normal")
+    size = LEVEL.get(level, 1)
     action = None
     for keys, ideas in ACTIONS:
         if any(k in domain for k in keys):
-            action = _pick(ideas, seed)
+            action = _pick(ideas, seed)[size]
             break
-    action = action or f"spend one minute on {_you(domain) or 'your habit'}"
-    if "50 steps" in str(profile.get("prompt_anchor", "")):
-        action = "stand up and take 50 steps"
+    minutes = ("30 seconds", "one minute", "two minutes")[size]
+    action = action or f"spend {minutes} on {_you(domain) or 'your habit'}"
     anchor = _anchor(str(profile.get("prompt_anchor", "")))
     why = _because(str(profile.get("motivational_frame") or ""))
     check = _pick(["Doable?", "Can you do that?", "Sound doable?"], seed, request["delivery_mode"])
     tweak = profile.get("last_tweak")
     shapes = [
         f"{anchor[:1].upper()}{anchor[1:]}, {action}, {why}. {check}",
-        f"Right {anchor}, try this: {action}. One minute, {why}. {check}",
+        f"Right {anchor}, try this: {action}. {DURATION.get(level, 'One minute')}, {why}. {check}",
     ]
     line = _pick(shapes, seed, request["delivery_mode"])
     if tweak and request.get("delivery_mode") == "scheduled":

@@ -15,7 +15,9 @@ saved profile, their daily reminder at delivery, and the conversation's state; c
 whenever the participant gives you information or agrees to a plan. The scheduler's \
 fixed_time is the time the participant chose; the nudge goes out prep_time_minutes earlier, \
 in their timezone. The JSON context below is the truth about the profile, the schedules \
-and whether this message answers today's habit prompt (answering_daily_prompt)."""
+and whether this message answers today's habit prompt (answering_daily_prompt). \
+Follow the participant's active tone tags (profile.tone.tone_tags): concise means one or \
+two short sentences, no_emojis means none, one_question_at_a_time means a single question."""
 
 INTAKE_INSTRUCTIONS = """Sub-state INTAKE: build the habit profile.
 1. On the first message, greet them as their habit coach, suggest the starter habit \
@@ -41,7 +43,9 @@ WRITER_HEADER = "You write one habit prompt."
 WRITER_INSTRUCTIONS = f"""{WRITER_HEADER} Using the profile below, write one line under \
 30 words shaped like: after/when <anchor>, try <a one-minute action> because it helps \
 <benefit>; end with a short check such as "Doable?". No quotes, no lists. If the profile \
-notes a barrier or a tweak, adapt to it."""
+notes a barrier or a tweak, adapt to it. Size the action by the intensity the participant \
+chose: low, a 30-second version (the smallest form of the action); normal, about one \
+minute; high, a slightly bigger step (about two minutes, or a few more repetitions)."""
 
 CONTEXT_HEADER = "Conversation context (JSON):"
 
@@ -78,7 +82,12 @@ def writer_request(profile: dict[str, Any], delivery_mode: str, notes: str) -> s
         if profile.get(key)
     }
     return json.dumps(
-        {"profile": facts, "delivery_mode": delivery_mode, "personalization_notes": notes},
+        {
+            "profile": facts,
+            "intensity": str(profile.get("intensity") or "normal"),
+            "delivery_mode": delivery_mode,
+            "personalization_notes": notes,
+        },
         ensure_ascii=False,
         sort_keys=True,
     )

@@ -34,6 +34,20 @@ class Settings(BaseSettings):
     prep_time_minutes: int = Field(10, alias="AGENT_PREP_TIME_MINUTES", ge=0, le=120)
     reminder_delay_minutes: float = Field(300, alias="AGENT_REMINDER_DELAY_MINUTES", gt=0)
     auto_feedback_delay_minutes: float = Field(5, alias="AGENT_AUTO_FEEDBACK_DELAY_MINUTES", gt=0)
+    # PromptPipe's FEEDBACK_INITIAL_TIMEOUT and FEEDBACK_FOLLOWUP_DELAY, for a habit prompt
+    # given in the chat: ask how it worked, then one last check-in.
+    feedback_initial_timeout_minutes: float = Field(
+        15, alias="AGENT_FEEDBACK_INITIAL_TIMEOUT_MINUTES", gt=0
+    )
+    feedback_followup_delay_minutes: float = Field(
+        180, alias="AGENT_FEEDBACK_FOLLOWUP_DELAY_MINUTES", gt=0
+    )
+    # "How's the intensity?" comes this long after the day's first prompt, from this daily
+    # prompt on (the participant has had a couple to judge by).
+    intensity_check_delay_minutes: float = Field(
+        1, alias="AGENT_INTENSITY_CHECK_DELAY_MINUTES", gt=0
+    )
+    intensity_from_prompt: int = Field(3, alias="AGENT_INTENSITY_FROM_PROMPT", ge=1)
     max_tool_rounds: int = Field(6, alias="AGENT_MAX_TOOL_ROUNDS", ge=1, le=20)
     delivery_url: str = Field("http://127.0.0.1:8080", alias="DELIVERY_URL")
     delivery_api_token: SecretStr = Field(SecretStr(""), alias="DELIVERY_API_TOKEN")

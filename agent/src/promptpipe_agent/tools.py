@@ -43,6 +43,7 @@ class TurnContext:
     writer: BaseChatModel
     prep_minutes: int = 10
     answering_prompt: bool = False  # this message answers a daily prompt
+    chat_prompt: bool = False  # a habit prompt to send now was written in this turn
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     # Tools of one round run one at a time, in the model's order: they share this turn.
     tool_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -232,7 +233,11 @@ async def generate_habit_prompt(
 ) -> str:
     """Write the participant's one-line habit prompt from their profile (needs at least the
     anchor and the preferred time). Returns the text to send."""
-    return await write_habit_prompt(turn_of(config), delivery_mode, personalization_notes or "")
+    turn = turn_of(config)
+    text = await write_habit_prompt(turn, delivery_mode, personalization_notes or "")
+    if delivery_mode == "immediate":  # its feedback timer starts once the turn answers
+        turn.chat_prompt = True
+    return text
 
 
 class ProfileIncomplete(Exception):

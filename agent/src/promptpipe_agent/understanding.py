@@ -116,6 +116,7 @@ TONE_REQUESTS = (
     (("be direct", "tough love", "push me", "be strict"), "direct_coach"),
     (("more casual", "less formal"), "casual"),
     (("more formal", "be formal"), "formal"),
+    (("one question at a time", "too many questions"), "one_question_at_a_time"),
 )
 
 

@@ -1,0 +1,100 @@
+"""The habit's intensity (low, normal, high): the daily check with reply buttons, how an
+answer moves it one step, and what each level means to the prompt writer."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from promptpipe_agent.understanding import words
+
+LEVELS = ("low", "normal", "high")
+QUESTION = "How's the intensity?"
+DECREASE = {"id": "intensity_decrease", "title": "Decrease"}
+KEEP = {"id": "intensity_keep", "title": "Keep current"}
+INCREASE = {"id": "intensity_increase", "title": "Increase"}
+
+# What a level asks of the writer, and how the coach names it to the participant.
+SIZES = {
+    "low": "a 30-second version",
+    "normal": "the one-minute version",
+    "high": "a slightly bigger step",
+}
+
+# Plain-text answers (a word or a short phrase), read only right after the question.
+DOWN = {"less", "lower", "low", "easier", "decrease", "smaller", "reduce", "lighter", "down"}
+UP = {"more", "higher", "high", "harder", "increase", "bigger", "up", "tougher"}
+SAME = {"fine", "keep", "same", "good", "ok", "okay", "right", "perfect", "current", "normal"}
+MOST_WORDS = 6
+# A size the participant keeps (or a question left unanswered) is not asked about again
+# for a few days; a new size is checked the next day.
+QUIET_DAYS = 3
+
+
+def level_of(profile: dict[str, Any]) -> str:
+    level = str(profile.get("intensity") or "normal")
+    return level if level in LEVELS else "normal"
+
+
+def buttons(level: str) -> list[dict[str, str]]:
+    """PromptPipe's poll options by level: no way down from low, no way up from high."""
+    return [b for b in (DECREASE, KEEP, INCREASE) if not _pointless(level, b)]
+
+
+def _pointless(level: str, button: dict[str, str]) -> bool:
+    return (level, button["id"]) in (("low", DECREASE["id"]), ("high", INCREASE["id"]))
+
+
+# What the buttons offer, by level (none lower than low, none higher than high).
+CHOICES = {
+    "low": "Tap Increase for a bit more, or keep it as it is.",
+    "normal": "Tap to make it easier or a bit bigger, or keep it as it is.",
+    "high": "Tap Decrease to make it easier, or keep it as it is.",
+}
+
+
+def question(level: str) -> str:
+    return f"{QUESTION} Right now your daily habit is {SIZES[level]}. {CHOICES[level]}"
+
+
+def read_answer(text: str, question_was_last: bool) -> int | None:
+    """The step an answer asks for (-1, 0, +1), or None if it is not an answer. A button
+    tap arrives as its title and counts while the check is open; words count only as the
+    reply to the question itself, and only when they point one way ('less', 'more',
+    'fine')."""
+    said = text.strip().lower()
+    for button, step in ((DECREASE, -1), (KEEP, 0), (INCREASE, 1)):
+        if said == button["title"].lower():
+            return step
+    if not question_was_last:
+        return None
+    found = words(text)
+    if not found or len(found) > MOST_WORDS:
+        return None
+    lowered = " ".join(found)
+    down = bool(set(found) & DOWN) or any(p in lowered for p in ("too much", "too hard"))
+    up = bool(set(found) & UP) or "too easy" in lowered
+    if down != up:
+        return -1 if down else 1
+    if not down and set(found) & SAME:
+        return 0
+    return None
+
+
+def moved(level: str, step: int) -> str:
+    index = min(max(LEVELS.index(level) + step, 0), len(LEVELS) - 1)
+    return LEVELS[index]
+
+
+def acknowledge(old: str, new: str, step: int) -> str:
+    if step == 0:
+        return f"Great, we'll keep {SIZES[new]}."
+    if new == old:
+        edge = "smallest" if step < 0 else "biggest"
+        return f"It's already at its {edge}, {SIZES[new]}; we'll keep it there."
+    return f"Got it: from your next prompt, {SIZES[new]}."
+
+
+def next_check(today: date, changed: bool) -> str:
+    """The participant-local day from which the check may come again."""
+    return (today + timedelta(days=1 if changed else QUIET_DAYS)).isoformat()
