@@ -233,8 +233,14 @@ DELIVERY_CASES = [
         "error",
     ),
     (
-        delivery("outbox.sent", outbox_id=12, phone="1555•••4567", message_id=WAMID, latency_ms=3),
-        "sent #12 to +1555…4567 → wamid…7zrO in 3 ms",
+        delivery(
+            "outbox.sent",
+            outbox_id="ob_4652c7d9bf74c3cee33e6b2e3196436b",
+            phone="1555•••4567",
+            message_id=WAMID,
+            latency_ms=3,
+        ),
+        "sent #…436b to +1555…4567 → wamid…7zrO in 3 ms",
         "info",
     ),
     (

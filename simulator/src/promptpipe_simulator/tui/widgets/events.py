@@ -71,6 +71,12 @@ def short_id(wamid: object) -> str:
     return f"wamid…{text[-4:]}" if text else "?"
 
 
+def short_ref(ident: object) -> str:
+    """An outbox row's id (a long hex string) by its last four characters."""
+    text = str(ident or "?")
+    return f"…{text[-4:]}" if len(text) > 8 else text
+
+
 def quote(text: object, width: int = 32) -> str:
     words = " ".join(str(text or "").split())
     return f'"{words[: width - 1]}…"' if len(words) > width else f'"{words}"'
@@ -266,14 +272,16 @@ def describe_delivery_event(event: dict[str, Any]) -> LogEntry:
             entry.text = f"reply queued ({route}) for {who} in {_ms(d.get('duration_ms'))}"
             entry.severity = "info" if route == "agent" else "warning"
     elif kind == "outbox.sent":
-        entry.text = f"sent #{d.get('outbox_id')} to {who}"
+        entry.text = f"sent #{short_ref(d.get('outbox_id'))} to {who}"
         entry.text += f" → {short_id(d.get('message_id'))} in {_ms(d.get('latency_ms'))}"
     elif kind == "outbox.retry":
-        entry.text = f"send #{d.get('outbox_id')} try {d.get('attempt')} failed, will retry: "
+        entry.text = (
+            f"send #{short_ref(d.get('outbox_id'))} try {d.get('attempt')} failed, will retry: "
+        )
         entry.text += str(d.get("error", "?"))
         entry.severity = "warning"
     elif kind == "outbox.failed":
-        entry.text = f"send #{d.get('outbox_id')} failed for good: {d.get('error', '?')}"
+        entry.text = f"send #{short_ref(d.get('outbox_id'))} failed for good: {d.get('error', '?')}"
         entry.severity = "error"
     elif kind == "whatsapp.read":
         tries = f" after {d.get('attempts')} tries" if int(d.get("attempts") or 1) > 1 else ""
