@@ -469,3 +469,21 @@ async def test_enter_on_a_line_opens_the_whole_event(backend: Backend, fake_stac
         await until(pilot, lambda: not isinstance(app.screen, EventDetailsScreen))
         await pilot.click(EventLog, offset=(2, 1))
         await until(pilot, lambda: isinstance(app.screen, EventDetailsScreen))
+
+
+async def test_the_filter_follows_the_participant_picked(backend: Backend, fake_stack: Any) -> None:
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+n")
+        await until(pilot, lambda: app.selected is not None)
+        await pilot.press("ctrl+n")
+        await until(pilot, lambda: len(app.participants) == 2)
+        first, second = app.participants
+        app.select(first)
+        app.action_filter_events()
+        log = app.query_one(EventLog)
+        assert log.only == (first.phone_number, first.id)
+        assert not log.has_class("hidden")  # filtering opens the log
+        app.select(second)
+        assert log.only == (second.phone_number, second.id)
+        assert second.name in str(log.border_title)
