@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Header, Input, ListView, Static
+from textual.widgets import Button, Footer, Header, Input, ListView, OptionList, Static
 
 from promptpipe_simulator.core.backend import Backend
 from promptpipe_simulator.core.clients import Participant, Refused, StackError
@@ -36,7 +36,7 @@ from promptpipe_simulator.tui.screens.ask import AskScreen
 from promptpipe_simulator.tui.screens.confirm import ConfirmScreen
 from promptpipe_simulator.tui.screens.help import HelpScreen
 from promptpipe_simulator.tui.widgets.chat import ChatView, ReplyButton
-from promptpipe_simulator.tui.widgets.events import EventLog
+from promptpipe_simulator.tui.widgets.events import EventDetailsScreen, EventLog
 from promptpipe_simulator.tui.widgets.inspector import inspector_markup
 from promptpipe_simulator.tui.widgets.roster import ParticipantItem
 
@@ -205,6 +205,25 @@ class SimulatorApp(App[None]):
     def action_toggle_events(self) -> None:
         self._toggle_panel(self.query_one(EventLog))
 
+    def action_filter_events(self) -> None:
+        """Narrow the event log to the selected participant's events, or widen it again."""
+        log = self.query_one(EventLog)
+        if log.only is not None:
+            log.narrow_to(None)
+        elif self.selected is None:
+            self.notify("Pick a participant first", severity="warning")
+            return
+        else:
+            log.narrow_to((self.selected.phone_number, self.selected.id), self.selected.name)
+        log.remove_class("hidden")
+
+    @on(OptionList.OptionSelected, "#events")
+    def event_chosen(self, event: OptionList.OptionSelected) -> None:
+        """Enter or a click on a line of the log: the event in full."""
+        entry = self.query_one(EventLog).entries.get(event.option.id or "")
+        if entry is not None:
+            self.push_screen(EventDetailsScreen(entry))
+
     def _toggle_panel(self, panel: Widget) -> None:
         """Show or hide a panel; it takes room from the chat, so keep the chat's latest
         message in view if it was."""
@@ -327,6 +346,9 @@ class SimulatorApp(App[None]):
             if p.id == participant.id and view.index != index:
                 view.index = index
         self.query_one(ChatView).clear()
+        log = self.query_one(EventLog)
+        if log.only is not None and log.only[1] != participant.id:
+            log.narrow_to((participant.phone_number, participant.id), participant.name)
         composer = self.query_one("#composer", Input)
         composer.disabled = False
         composer.focus()
@@ -565,6 +587,11 @@ class SimulatorApp(App[None]):
             ),
             ("Toggle inspector", "Agent state, profile, jobs", self.action_toggle_inspector),
             ("Toggle event log", "Webhooks, statuses, faults", self.action_toggle_events),
+            (
+                "Event log: only this participant",
+                "Or everyone's again (f in the log)",
+                self.action_filter_events,
+            ),
         ]
         for title, help_text, callback in commands:
             yield SystemCommand(title, help_text, callback)

@@ -23,6 +23,8 @@ You play WhatsApp participants; the stack (delivery, agent, fake WhatsApp) answe
 | `F4` | enroll five personas at once |
 | `F10` | delete the selected participant (asks first) |
 | `F5` | show or hide the event log (every webhook, its retries and latency) |
+| `f` | in the event log: only the selected participant's events, or everyone's |
+| `Enter` or click | on a line of the event log: the event in full (raw JSON, payload, signature) |
 | `F2` (or `i`) | show or hide the inspector (sub-state, profile, pending jobs, last turn) |
 | `r` | refresh now |
 | `F6` `F7` `F8` `F9` | time travel: +10 min, +1 h, +5 h, +1 day (due prompts fire) |
