@@ -439,3 +439,10 @@ def test_delivery_read_receipts_have_their_own_line() -> None:
     assert "marked read" in describe_delivery_event(ok).text
     assert "read receipt failed" in describe_delivery_event(failed).text
     assert "after 2 tries" in describe_delivery_event(failed).text
+
+
+async def test_next_morning_is_the_next_eight_oclock(backend: Backend, fake_stack: Any) -> None:
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+o")  # nobody selected: 08:00 UTC; the fake's now is 12:00
+        await until(pilot, lambda: fake_stack.clock_offset == 20 * 3600)

@@ -95,6 +95,8 @@ class SimulatorApp(App[None]):
         Binding("f7", "advance('1h')", "+1h"),
         Binding("f8", "advance('5h')", "+5h"),
         Binding("f9", "advance('24h')", "+1 day"),
+        # The participant's next 08:00: where daily prompts usually wait.
+        Binding("ctrl+o", "travel_to_morning", "Next morning", show=False),
         Binding("t", "travel_to", "Time travel to…", show=False),
         Binding("ctrl+t", "travel_to", "Go to time", show=False),
         Binding("a", "agent_fault", "Agent fault", show=False),
@@ -407,6 +409,9 @@ class SimulatorApp(App[None]):
             answered,
         )
 
+    def action_travel_to_morning(self) -> None:
+        self.travel_to("next 08:00")
+
     @work(group="clock")
     async def travel_to(self, spec: str) -> None:
         try:
@@ -552,6 +557,11 @@ class SimulatorApp(App[None]):
             ("Time travel +1 h", "Move the stack's clock", lambda: self.action_advance("1h")),
             ("Time travel +5 h", "Move the stack's clock", lambda: self.action_advance("5h")),
             ("Time travel +1 day", "Move the stack's clock", lambda: self.action_advance("24h")),
+            (
+                "Time travel to next morning",
+                "08:00 on the participant's clock",
+                self.action_travel_to_morning,
+            ),
             ("Time travel to…", "A duration, a local time or a date", self.action_travel_to),
             (
                 "Agent slow",

@@ -28,6 +28,7 @@ You play WhatsApp participants; the stack (delivery, agent, fake WhatsApp) answe
 | `F2` (or `i`) | show or hide the inspector (sub-state, profile, pending jobs, last turn) |
 | `r` | refresh now |
 | `F6` `F7` `F8` `F9` | time travel: +10 min, +1 h, +5 h, +1 day (due prompts fire) |
+| `ctrl+o` | time travel to the next morning (08:00 on the participant's clock) |
 | `t` (or `ctrl+t`) | time travel to `3h`, `next 08:00` (participant's clock), a date-time |
 | `a` | agent fault: cycle OK → slow (5 s a call) → down (retries, then the apology) → OK |
 | `w` | WhatsApp errors on half the sends (needs the mock's faults API) |
