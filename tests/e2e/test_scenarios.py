@@ -57,6 +57,8 @@ def test_every_flow_has_a_scenario() -> None:
         "prompt-answered-done",
         "prompt-ignored-reminder",
         "feedback-loop",
+        "feedback-checkins",
+        "intensity",
         "pause-and-delete",
         "unknown-sender",
         "duplicate-delivery",

@@ -93,7 +93,7 @@ async def daily_prompt(turn: TurnContext, event_id: str, timing: Timing) -> Said
     turn.profile["total_prompts"] = int(turn.profile.get("total_prompts", 0)) + 1
     template = None
     try:
-        prompt = await write_habit_prompt(turn, "scheduled", "")
+        prompt = await write_habit_prompt(turn, "scheduled", "", use_tweak=True)
         text = f"{_pick(OPENERS, pid, turn.profile['total_prompts'])} {prompt}"
         template = prompt_template(turn.profile, prompt)
         turn.tool_calls.append(

@@ -596,12 +596,12 @@ def write_prompt(request: dict[str, Any]) -> str:
     anchor = _anchor(str(profile.get("prompt_anchor", "")))
     why = _because(str(profile.get("motivational_frame") or ""))
     check = _pick(["Doable?", "Can you do that?", "Sound doable?"], seed, request["delivery_mode"])
-    tweak = profile.get("last_tweak")
+    tweak = request.get("tweak")  # only in the one scheduled prompt that uses it
     shapes = [
         f"{anchor[:1].upper()}{anchor[1:]}, {action}, {why}. {check}",
         f"Right {anchor}, try this: {action}. {DURATION.get(level, 'One minute')}, {why}. {check}",
     ]
     line = _pick(shapes, seed, request["delivery_mode"])
-    if tweak and request.get("delivery_mode") == "scheduled":
+    if tweak:
         line = f"{line} (Today's tweak: {tweak}.)"
     return line

@@ -56,6 +56,11 @@ def merge(
         if value and value != merged.get(name):
             merged[name] = value
             changed.append(name)
+    # A tweak shapes the next scheduled prompt once (see take_tweak). Saying it again, even in
+    # the same words after a new barrier, makes it due again.
+    if str(changes.get("last_tweak") or "").strip() and not merged.get("tweak_pending"):
+        merged["tweak_pending"] = True
+        changed.append("tweak_pending")
     if changes.get("tone_tags"):
         tone, tone_changed = _merge_tone(
             merged.get("tone") or {},
@@ -72,6 +77,12 @@ def merge(
         merged["updated_at"] = now.isoformat()
     merged.setdefault("intensity", "normal")
     return merged, changed
+
+
+def pending_tweak(profile: dict[str, Any]) -> str | None:
+    """The tweak agreed after the last barrier, while no scheduled prompt has used it yet."""
+    tweak = profile.get("last_tweak")
+    return str(tweak) if tweak and profile.get("tweak_pending") else None
 
 
 def _merge_tone(

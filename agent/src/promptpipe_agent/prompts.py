@@ -43,9 +43,12 @@ WRITER_HEADER = "You write one habit prompt."
 WRITER_INSTRUCTIONS = f"""{WRITER_HEADER} Using the profile below, write one line under \
 30 words shaped like: after/when <anchor>, try <a one-minute action> because it helps \
 <benefit>; end with a short check such as "Doable?". No quotes, no lists. If the profile \
-notes a barrier or a tweak, adapt to it. Size the action by the intensity the participant \
-chose: low, a 30-second version (the smallest form of the action); normal, about one \
-minute; high, a slightly bigger step (about two minutes, or a few more repetitions)."""
+notes a barrier, keep it in mind. If the request carries a tweak (the change agreed after \
+the participant's last barrier), work it into this prompt: it comes once, to the next \
+scheduled prompt, so never bring back an earlier tweak that is not in the request. \
+Size the action by the intensity the participant chose: low, a 30-second version \
+(the smallest form of the action); normal, about one minute; high, a slightly bigger \
+step (about two minutes, or a few more repetitions)."""
 
 CONTEXT_HEADER = "Conversation context (JSON):"
 
@@ -66,7 +69,10 @@ def read_context(text: str) -> dict[str, Any] | None:
     return dict(json.loads(text[len(CONTEXT_HEADER) :]))
 
 
-def writer_request(profile: dict[str, Any], delivery_mode: str, notes: str) -> str:
+def writer_request(
+    profile: dict[str, Any], delivery_mode: str, notes: str, tweak: str | None = None
+) -> str:
+    """The writer's facts; `tweak` only for the scheduled prompt that uses it up."""
     facts = {
         key: profile.get(key)
         for key in (
@@ -76,7 +82,6 @@ def writer_request(profile: dict[str, Any], delivery_mode: str, notes: str) -> s
             "preferred_time",
             "additional_info",
             "last_barrier",
-            "last_tweak",
             "success_count",
         )
         if profile.get(key)
@@ -87,6 +92,7 @@ def writer_request(profile: dict[str, Any], delivery_mode: str, notes: str) -> s
             "intensity": str(profile.get("intensity") or "normal"),
             "delivery_mode": delivery_mode,
             "personalization_notes": notes,
+            **({"tweak": tweak} if tweak else {}),
         },
         ensure_ascii=False,
         sort_keys=True,

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from promptpipe_agent import prompts
 from promptpipe_agent.coach import call_model
 from promptpipe_agent.delivery import Scheduler, SchedulingRefused
-from promptpipe_agent.profile import merge
+from promptpipe_agent.profile import merge, pending_tweak
 from promptpipe_agent.understanding import minus_minutes
 
 INTAKE, FEEDBACK = "INTAKE", "FEEDBACK"
@@ -244,20 +244,27 @@ class ProfileIncomplete(Exception):
     """generate_habit_prompt without an anchor or a time: the model is told what is missing."""
 
 
-async def write_habit_prompt(turn: TurnContext, delivery_mode: str, notes: str) -> str:
+async def write_habit_prompt(
+    turn: TurnContext, delivery_mode: str, notes: str, *, use_tweak: bool = False
+) -> str:
+    """One habit prompt from the writer. `use_tweak` (the daily prompt event only): carry
+    the pending tweak, once; a prompt the model asks for in the chat never uses it up."""
     missing = [f for f in ("prompt_anchor", "preferred_time") if not turn.profile.get(f)]
     if missing:
         raise ProfileIncomplete(
             f"Profile incomplete: ask for {' and '.join(missing)} and save it first."
         )
+    tweak = pending_tweak(turn.profile) if use_tweak else None
     messages = [
         SystemMessage(prompts.WRITER_INSTRUCTIONS),
-        HumanMessage(prompts.writer_request(turn.profile, delivery_mode, notes)),
+        HumanMessage(prompts.writer_request(turn.profile, delivery_mode, notes, tweak)),
     ]
     reply = await call_model(turn.writer, messages)
     text = str(reply.content).strip().strip("\"'“”").strip()
     if not text:
         raise ProfileIncomplete("The writer returned nothing; try again.")
+    if tweak:  # used up: the next prompt is plain again, until a new barrier brings a tweak
+        turn.profile["tweak_pending"] = False
     turn.flow["last_habit_prompt"] = text
     return text
 
