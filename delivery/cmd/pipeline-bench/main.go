@@ -6,6 +6,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -74,7 +75,14 @@ func measure(ctx context.Context, binary, server string, workers, messages, phon
 	var sent atomic.Int64
 	done := make(chan struct{})
 	wa := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
+		var payload struct {
+			Status string `json:"status"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&payload)
+		if payload.Status == "read" { // delivery's read receipt: answered as Meta does, not a reply
+			fmt.Fprint(w, `{"success":true}`)
+			return
+		}
 		n := sent.Add(1)
 		fmt.Fprintf(w, `{"messaging_product":"whatsapp","messages":[{"id":"wamid.b%d"}]}`, n)
 		if n == int64(messages) {
