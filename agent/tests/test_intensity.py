@@ -6,12 +6,12 @@ intensity one step, clamped, and the next prompt is written at the new size."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
 
-from promptpipe_agent.intensity import question, read_answer
+from promptpipe_agent.intensity import closes_exchange, due, question, read_answer
 from promptpipe_agent.offline_model import ACTIONS
 
 T0 = datetime.fromisoformat("2030-03-04T18:00:00+00:00")  # London is on UTC in March
@@ -204,3 +204,14 @@ def test_how_answers_are_read() -> None:
     assert read_answer("more or less", question_was_last=True) is None  # both ways
     long = "I did more squats than usual today and it felt fine"
     assert read_answer(long, question_was_last=True) is None
+
+
+def test_when_it_is_due_and_what_closes_an_exchange() -> None:
+    today = date(2030, 3, 7)
+    assert due(3, 3, today, None) and due(5, 3, today, "2030-03-07")
+    assert not due(2, 3, today, None)  # a couple of prompts first
+    assert not due(5, 3, today, "2030-03-08")  # quiet days
+    assert closes_exchange("Thanks for telling me. A small tweak for next time: x.")
+    assert not closes_exchange("Great work! What helped you make it happen?")
+    assert not closes_exchange("Great work! What helped you make it happen?  ")
+    assert not closes_exchange("")
