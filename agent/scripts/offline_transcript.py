@@ -1,9 +1,10 @@
 """Writes the transcript of one whole coaching cycle on the offline model, as Markdown:
 intake (personalize path), the check-in after the try-now prompt, the daily prompts
 delivery would fire, Done, an ignored prompt and its reminder, feedback, a new time, the
-intensity check and a bigger step. The real agent app runs in-process on a throwaway
-Postgres; delivery's scheduling API is played here, and its due events are sent the way
-delivery sends them (POST /process-event, the virtual time in X-PromptPipe-Now).
+intensity question ending the third day's feedback, and a bigger step. The real agent app
+runs in-process on a throwaway Postgres; delivery's scheduling API is played here, and its
+due events are sent the way delivery sends them (POST /process-event, the virtual time in
+X-PromptPipe-Now).
 
     .venv/bin/python agent/scripts/offline_transcript.py docs/agent-transcript.md
 """
@@ -54,14 +55,13 @@ CYCLE: list[tuple[int, str, str | tuple[str, str]]] = [
     (2, "12:46", "I had an early meeting and forgot"),
     (2, "12:47", "Can you move it to 8am instead?"),
     (3, "07:50", ("event", "daily_prompt")),
-    (3, "07:51", ("event", "intensity_check")),
-    (3, "07:58", "Increase"),
     (3, "08:03", "Done"),
-    (3, "08:04", "The sticky note on the kettle helped"),
+    (3, "08:04", "The sticky note on the kettle helped"),  # the reply asks the intensity
+    (3, "08:05", "Increase"),
     (4, "07:50", ("event", "daily_prompt")),
-    (4, "07:51", ("event", "intensity_check")),
     (4, "08:12", "Done"),
-    (4, "08:13", "I walked to the end of the street and back"),
+    (4, "08:13", "I walked to the end of the street and back"),  # a new size: asked again
+    (4, "08:14", "Keep current"),
 ]
 
 
@@ -103,7 +103,7 @@ class Delivery:
 
 
 def quote(text: str) -> str:
-    return "\n".join(f"> {line}" for line in text.splitlines())
+    return "\n".join(f"> {line}".rstrip() for line in text.splitlines())
 
 
 async def play(database_url: str) -> str:

@@ -245,7 +245,8 @@ async def test_thinking_never_reaches_the_participant(openai_app: Callable[..., 
 async def test_the_writer_is_told_the_intensity_a_tap_chose(
     openai_app: Callable[..., Any], delivery: Any
 ) -> None:
-    fake = FakeOpenAI(script=[*TRY_NOW, message(PROMPT), message(PROMPT)])
+    closing = "Well done, see you tomorrow!"  # no follow-up question: the exchange ends here
+    fake = FakeOpenAI(script=[*TRY_NOW, message(PROMPT), message(closing), message(PROMPT)])
 
     def event(kind: str, event_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -261,13 +262,15 @@ async def test_the_writer_is_told_the_intensity_a_tap_chose(
         async with openai_app(OPENAI_BASE_URL=fake.base_url, AGENT_INTENSITY_FROM_PROMPT=1) as c:
             await c.post("/process-message", json=body("p_o9", "Try now"), headers=NOW)
             await c.post("/process-event", json=event("daily_prompt", "d1", {}), headers=day2)
-            [check] = [e for e in delivery.events.values() if e["kind"] == "intensity_check"]
-            asked = await c.post(
-                "/process-event",
-                json=event("intensity_check", check["id"], check["payload"]),
-                headers=day2,
-            )
-            assert asked.json()["response"].startswith("How's the intensity?")
+            asked = await c.post("/process-message", json=body("p_o9", "Done"), headers=day2)
+            # The server adds the question to whatever the model closed the exchange with.
+            assert asked.json()["response"].startswith(closing)
+            assert "How's the intensity?" in asked.json()["response"]
+            assert [b["title"] for b in asked.json()["buttons"]] == [
+                "Decrease",
+                "Keep current",
+                "Increase",
+            ]
             calls = len(fake.requests)
             tapped = await c.post("/process-message", json=body("p_o9", "Increase"), headers=day2)
             assert len(fake.requests) == calls  # answered without the model

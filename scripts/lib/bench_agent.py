@@ -62,12 +62,11 @@ CYCLE: list[tuple[int, str, str | tuple[str, str]]] = [
     (2, "12:30", "Next time"),
     (2, "12:31", "I overslept"),
     (2, "12:32", "Can you move it to 8am?"),
-    (3, "07:50", ("event", "daily_prompt")),  # the third: the intensity check follows
-    (3, "07:51", ("event", "intensity_check")),
-    (3, "07:52", "Increase"),
+    (3, "07:50", ("event", "daily_prompt")),  # the third: its exchange ends with intensity
     (3, "08:05", "Done"),
     (3, "08:06", "It was easy after coffee"),
-    (3, "08:07", "thanks!"),
+    (3, "08:07", "Increase"),
+    (3, "08:08", "thanks!"),
 ]
 START = datetime(2030, 1, 7, tzinfo=UTC)
 

@@ -1,7 +1,7 @@
 """The coach's timers through the whole stack (delivery's jobs and dev clock, the mock's
 phones): the check-in after an unanswered try-now prompt, canceled by a reply; the intensity
-check after a daily prompt, answered by tapping a reply button, which changes the next
-prompt."""
+question at the end of the feedback on a daily prompt, answered by tapping a reply button,
+which changes the next prompt."""
 
 from __future__ import annotations
 
@@ -101,34 +101,33 @@ def test_the_intensity_check_is_tapped_and_the_next_prompt_is_bigger(
     phone.say("No, that's all")
     assert "07:20" in phone.say("no")["text"]  # starts with tomorrow's prompt
 
-    # The participant writes an hour before the prompt (the 24-hour window is open), then
-    # the prompt comes and, a minute later, the intensity check.
+    # The prompt comes; the participant taps Done and says what helped: the coach's reply
+    # to that ends the exchange with the intensity question and its buttons (they have
+    # just written, so WhatsApp's 24-hour window is open).
     delivery = stack.url("delivery")
     [schedule] = http.get(f"{delivery}/conversation/participants/{phone.pid}/schedules").json()[
         "result"
     ]
     due = datetime.fromisoformat(schedule["next_run_at"].replace("Z", "+00:00"))
     now = datetime.fromisoformat(http.get(f"{delivery}/dev/clock").json()["now"])
-    phone.advance(f"{int((due - now).total_seconds()) - 3600}s")
-    phone.say("Good morning!")
     count = len(phone.replies())
-    phone.advance("3690s")
-    prompt, check = wait_for(
-        lambda: len(phone.replies()) >= count + 2 and phone.replies()[count:],
-        what="the prompt and the intensity check",
-    )
+    phone.advance(f"{int((due - now).total_seconds()) + 30}s")
+    prompt = wait_for(lambda: phone.replies()[count:], what="the daily prompt")[0]
     assert size(prompt["text"]) == "normal"
-    assert check["text"].startswith("How's the intensity?")
-    titles = [b["title"] for b in check["interactive"]["buttons"]]
+    assert "intensity" not in phone.jobs()
+    helped = phone.tap(prompt, "Done")
+    assert helped["text"].endswith("?") and "intensity" not in helped["text"]
+    closed = phone.say("Having my shoes by the door")
+    assert closed["text"].endswith("Tap to make it easier or a bit bigger, or keep it as it is.")
+    assert "How's the intensity?" in closed["text"]
+    titles = [b["title"] for b in closed["interactive"]["buttons"]]
     assert titles == ["Decrease", "Keep current", "Increase"]
 
-    answer = phone.tap(check, "Increase")
+    answer = phone.tap(closed, "Increase")
     assert "bigger step" in answer["text"]
     assert phone.profile()["intensity"] == "high"
-    assert "reminder" in phone.jobs()  # the habit prompt itself is still unanswered
 
     # The next day's prompt is the bigger step.
-    phone.say("Done")
     count = len(phone.replies())
     phone.advance("24h")
     bigger = wait_for(lambda: phone.replies()[count:], what="the next prompt")[0]

@@ -1,18 +1,23 @@
 """Time events delivery calls back with: the daily habit prompt, the reminder after five
-hours of silence, the automatic switch to FEEDBACK, delayed state transitions, the daily
-intensity check, and the check-ins after a prompt given in the chat (feedback.py)."""
+hours of silence, the automatic switch to FEEDBACK, delayed state transitions, and the
+check-ins after a prompt given in the chat (feedback.py)."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from promptpipe_agent import feedback, intensity
+from promptpipe_agent import feedback
 from promptpipe_agent.coach import DONE, FEEDBACK, INTAKE, NEXT_TIME, UnknownEvent
 from promptpipe_agent.tools import ProfileIncomplete, TurnContext, write_habit_prompt
+
+# The intensity question once came as its own event a minute after the day's first prompt;
+# it now ends the feedback exchange (graph.py). Events of that kind already scheduled at
+# delivery still come due, and an unknown kind would be refused (422): they say nothing.
+RETIRED_INTENSITY_CHECK = "intensity_check"
 
 KINDS = (
     "daily_prompt",
@@ -21,7 +26,7 @@ KINDS = (
     "state_transition",
     feedback.INITIAL,
     feedback.FOLLOWUP,
-    "intensity_check",
+    RETIRED_INTENSITY_CHECK,
 )
 
 OPENERS = ["Time for your habit!", "Here's today's nudge.", "Quick habit moment:"]
@@ -54,8 +59,7 @@ class Timing:
     auto_feedback_seconds: float = 5 * 60
     feedback_initial_seconds: float = 15 * 60
     feedback_followup_seconds: float = 3 * 3600
-    intensity_check_seconds: float = 60
-    # The check starts with this daily prompt: the participant has had a couple before it.
+    # The intensity check starts with this daily prompt: the participant has had a couple before it.
     intensity_from_prompt: int = 3
 
 
@@ -75,8 +79,8 @@ async def handle(
         return auto_feedback(turn, payload)
     if kind == "state_transition":
         return state_transition(turn, payload)
-    if kind == "intensity_check":
-        return intensity_check(turn, payload)
+    if kind == RETIRED_INTENSITY_CHECK:
+        return Said()
     if kind == feedback.INITIAL:
         text = await feedback.on_initial(turn, payload, timing.feedback_followup_seconds)
         return Said(text, [DONE, NEXT_TIME] if text else [])
@@ -106,7 +110,7 @@ async def daily_prompt(turn: TurnContext, event_id: str, timing: Timing) -> Said
     except ProfileIncomplete:
         text = "Time for your one-minute habit! Did you give it a try today?"
     old = turn.flow.get("pending_prompt") or {}
-    for key in ("reminder_event_id", "auto_feedback_event_id", "intensity_event_id"):
+    for key in ("reminder_event_id", "auto_feedback_event_id"):
         if old.get(key):  # an older prompt's timers must not speak for this one
             await scheduler.cancel_event(pid, old[key])
     # Nor a chat prompt's feedback timers: this prompt's reminder is the one follow-up now.
@@ -132,19 +136,9 @@ async def daily_prompt(turn: TurnContext, event_id: str, timing: Timing) -> Said
             payload={"prompt_event_id": event_id},
         )
         pending["auto_feedback_event_id"] = switch["id"]
-    today = local_day(turn).isoformat()
-    first_today = turn.flow.get("last_prompt_day") != today
-    turn.flow["last_prompt_day"] = today
+    # The day's feedback exchange may end with the intensity question (graph.py).
+    turn.flow["last_prompt_day"] = local_day(turn).isoformat()
     turn.flow["intensity_check"] = None  # a new prompt closes yesterday's question
-    if template and first_today and _intensity_due(turn, today, timing):
-        check = await scheduler.schedule_event(
-            pid,
-            "intensity_check",
-            timing.intensity_check_seconds,
-            dedupe_key=f"intensity_check:{event_id}",
-            payload={"prompt_event_id": event_id},
-        )
-        pending["intensity_event_id"] = check["id"]
     turn.flow["pending_prompt"] = pending
     turn.flow["last_prompt_sent_at"] = turn.now.isoformat()
     return Said(text, [DONE, NEXT_TIME], template)
@@ -156,35 +150,6 @@ def local_day(turn: TurnContext) -> date:
         return turn.now.astimezone(ZoneInfo(turn.flow.get("timezone") or "UTC")).date()
     except (ZoneInfoNotFoundError, ValueError):
         return turn.now.date()
-
-
-def _intensity_due(turn: TurnContext, today: str, timing: Timing) -> bool:
-    """Not before the participant has had a couple of daily prompts to judge by, and not
-    before the day set by the last check (intensity.next_check)."""
-    prompts = int(turn.profile.get("total_prompts", 0))
-    return prompts >= timing.intensity_from_prompt and today >= turn.flow.get(
-        "intensity_next_on", ""
-    )
-
-
-def intensity_check(turn: TurnContext, payload: dict[str, Any]) -> Said:
-    """A minute after the day's first prompt: "How's the intensity?" with buttons. Not if
-    the participant already answered the prompt (the coach is then mid-exchange: tomorrow
-    will do), nor if they have not written for a day (WhatsApp would refuse free text and
-    delivery would send a re-engagement template instead)."""
-    pending = _is_current(turn, payload)
-    today = local_day(turn).isoformat()
-    if pending is None or today < turn.flow.get("intensity_next_on", ""):
-        return Said()
-    wrote = turn.flow.get("last_message_at")
-    if not wrote or turn.now - datetime.fromisoformat(wrote) >= timedelta(hours=24):
-        return Said()
-    pending.pop("intensity_event_id", None)
-    turn.flow["pending_prompt"] = pending
-    level = intensity.level_of(turn.profile)
-    turn.flow["intensity_next_on"] = intensity.next_check(local_day(turn), changed=False)
-    turn.flow["intensity_check"] = {"asked_at": turn.now.isoformat(), "level": level}
-    return Said(intensity.question(level), intensity.buttons(level))
 
 
 def prompt_template(profile: dict[str, Any], prompt: str) -> dict[str, Any]:

@@ -39,7 +39,7 @@ from promptpipe_agent.tools import (
     coach_tools,
     turn_of,
 )
-from promptpipe_agent.understanding import is_done
+from promptpipe_agent.understanding import is_done, is_next_time
 
 log = logging.getLogger("promptpipe_agent")
 
@@ -148,7 +148,34 @@ class GraphCoach:
         reply = _reply_text(final["messages"][-1])
         if turn.chat_prompt and reply:
             await feedback.start(turn, self.timing.feedback_initial_seconds)
-        return self._result(turn, reply, [], _tool_calls(final["messages"]))
+        reply, buttons = self._maybe_ask_intensity(turn, reply)
+        return self._result(turn, reply, buttons, _tool_calls(final["messages"]))
+
+    def _maybe_ask_intensity(
+        self, turn: TurnContext, reply: str
+    ) -> tuple[str, list[dict[str, str]]]:
+        """On a day the check is due, the reply that closes the participant's exchange about
+        that day's prompt ends with "How's the intensity?" and carries its buttons. They
+        have just written, so WhatsApp's 24-hour window is open. Applied to whatever the
+        model said, so a real model and the offline one ask alike."""
+        today = events.local_day(turn)
+        if not (
+            turn.sub_state == FEEDBACK
+            and turn.flow.get("prompt_answered_on") == today.isoformat()
+            and intensity.closes_exchange(reply)
+            and intensity.due(
+                int(turn.profile.get("total_prompts", 0)),
+                self.timing.intensity_from_prompt,
+                today,
+                turn.flow.get("intensity_next_on"),
+            )
+        ):
+            return reply, []
+        level = intensity.level_of(turn.profile)
+        # Asked (answered or not): not again before the quiet days are over.
+        turn.flow["intensity_next_on"] = intensity.next_check(today, changed=False)
+        turn.flow["intensity_check"] = {"asked_at": turn.now.isoformat(), "level": level}
+        return f"{reply}\n\n{intensity.question(level)}", intensity.buttons(level)
 
     async def on_event(
         self, conversation: Conversation, kind: str, event_id: str, payload: dict[str, Any]
@@ -191,6 +218,11 @@ class GraphCoach:
         any message cancels."""
         turn.flow["last_message_at"] = turn.now.isoformat()
         collecting = await feedback.stop(turn, "answered")
+        today = events.local_day(turn).isoformat()
+        if turn.flow.get("last_prompt_day") == today and (
+            is_done(message) or is_next_time(message)
+        ):
+            turn.flow["prompt_answered_on"] = today  # also after the reminder, by its buttons
         pending = turn.flow.get("pending_prompt")
         if not pending or turn.now < datetime.fromisoformat(pending["sent_at"]):
             said = history[-1]["content"] if history else ""
@@ -200,8 +232,6 @@ class GraphCoach:
             return
         await cancel_auto_feedback(turn)
         await turn.scheduler.cancel_event(turn.participant_id, pending["reminder_event_id"])
-        if pending.get("intensity_event_id"):  # answered within the minute: not today
-            await turn.scheduler.cancel_event(turn.participant_id, pending["intensity_event_id"])
         turn.flow["pending_prompt"] = None
         turn.flow["prompt_responded_at"] = turn.now.isoformat()
         turn.answering_prompt = True

@@ -1,5 +1,5 @@
-"""The habit's intensity (low, normal, high): the daily check with reply buttons, how an
-answer moves it one step, and what each level means to the prompt writer."""
+"""The habit's intensity (low, normal, high): when the check is due, the question with reply
+buttons, how an answer moves it one step, and what each level means to the prompt writer."""
 
 from __future__ import annotations
 
@@ -29,6 +29,18 @@ MOST_WORDS = 6
 # A size the participant keeps (or a question left unanswered) is not asked about again
 # for a few days; a new size is checked the next day.
 QUIET_DAYS = 3
+
+
+def due(total_prompts: int, from_prompt: int, today: date, next_on: str | None) -> bool:
+    """From the `from_prompt`-th daily prompt on (a couple to judge by), and not before the
+    day set by the last check (next_check): so at most once a participant-local day."""
+    return total_prompts >= from_prompt and today.isoformat() >= (next_on or "")
+
+
+def closes_exchange(reply: str) -> bool:
+    """The coach's reply ends the exchange when it asks nothing more: the question then
+    comes as the last words of a message the participant is reading anyway."""
+    return bool(reply.strip()) and not reply.rstrip().endswith("?")
 
 
 def level_of(profile: dict[str, Any]) -> str:

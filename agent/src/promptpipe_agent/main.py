@@ -53,7 +53,6 @@ def create_app(
                 auto_feedback_seconds=settings.auto_feedback_delay_minutes * 60,
                 feedback_initial_seconds=settings.feedback_initial_timeout_minutes * 60,
                 feedback_followup_seconds=settings.feedback_followup_delay_minutes * 60,
-                intensity_check_seconds=settings.intensity_check_delay_minutes * 60,
                 intensity_from_prompt=settings.intensity_from_prompt,
             ),
         )

@@ -42,11 +42,8 @@ class Settings(BaseSettings):
     feedback_followup_delay_minutes: float = Field(
         180, alias="AGENT_FEEDBACK_FOLLOWUP_DELAY_MINUTES", gt=0
     )
-    # "How's the intensity?" comes this long after the day's first prompt, from this daily
-    # prompt on (the participant has had a couple to judge by).
-    intensity_check_delay_minutes: float = Field(
-        1, alias="AGENT_INTENSITY_CHECK_DELAY_MINUTES", gt=0
-    )
+    # "How's the intensity?" ends the feedback exchange from this daily prompt on (the
+    # participant has had a couple to judge by).
     intensity_from_prompt: int = Field(3, alias="AGENT_INTENSITY_FROM_PROMPT", ge=1)
     max_tool_rounds: int = Field(6, alias="AGENT_MAX_TOOL_ROUNDS", ge=1, le=20)
     delivery_url: str = Field("http://127.0.0.1:8080", alias="DELIVERY_URL")
