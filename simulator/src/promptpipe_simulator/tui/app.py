@@ -434,18 +434,10 @@ class SimulatorApp(App[None]):
         mode = mode or {"ok": "slow", "slow": "down"}.get(self.agent_fault, "ok")
         try:
             await self.backend.set_agent_fault(mode, 5 if mode == "slow" else 0)
-        except Refused as exc:
-            if exc.status in (404, 405):
-                self.notify(
-                    "delivery has no agent fault switch here (it needs DEV_CLOCK=true)",
-                    title="Fault not set",
-                    severity="warning",
-                )
-                return
-            self.notify(str(exc), title="Fault not set", severity="error")
-            return
         except StackError as exc:
-            self.notify(str(exc), title="Fault not set", severity="error")
+            self._fault_not_set(
+                exc, "delivery has no agent fault switch here (needs DEV_CLOCK=true)"
+            )
             return
         self.agent_fault = mode
         what = {"ok": "calls go through", "slow": "each call waits 5 s", "down": "calls fail"}
@@ -456,20 +448,18 @@ class SimulatorApp(App[None]):
         """WhatsApp errors on half the sends, or half the webhooks lost."""
         try:
             fault = await self.backend.add_whatsapp_fault(dict(WHATSAPP_FAULTS[kind]))
-        except Refused as exc:
-            if exc.status in (404, 405):
-                self.notify(
-                    "mock_whatsapp has no faults API in this version",
-                    title="Fault not set",
-                    severity="warning",
-                )
-                return
-            self.notify(str(exc), title="Fault not set", severity="error")
-            return
         except StackError as exc:
-            self.notify(str(exc), title="Fault not set", severity="error")
+            self._fault_not_set(exc, "mock_whatsapp has no faults API in this version")
             return
         self.notify(f"WhatsApp {kind}: fault {fault.get('id', '')} on", title="Fault")
+
+    def _fault_not_set(self, exc: StackError, missing: str) -> None:
+        """An older service without the fault API gets a warning that says so (it is not
+        broken); any other refusal is an error."""
+        if isinstance(exc, Refused) and exc.status in (404, 405):
+            self.notify(missing, title="Fault not set", severity="warning")
+        else:
+            self.notify(str(exc), title="Fault not set", severity="error")
 
     @work(group="faults")
     async def action_clear_faults(self) -> None:
