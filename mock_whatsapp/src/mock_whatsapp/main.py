@@ -14,7 +14,16 @@ from mock_whatsapp.business import Business
 from mock_whatsapp.faults import FaultBook
 from mock_whatsapp.graph_errors import install_error_handlers
 from mock_whatsapp.journal import open_journal
-from mock_whatsapp.routers import control, faults, graph, inspector, phones, stream, templates
+from mock_whatsapp.routers import (
+    control,
+    faults,
+    graph,
+    inspector,
+    phones,
+    stream,
+    system_errors,
+    templates,
+)
 from mock_whatsapp.settings import Settings
 from mock_whatsapp.template_registry import TemplateRegistry
 from mock_whatsapp.template_review import TemplateReview
@@ -86,6 +95,7 @@ def create_app(
     app.include_router(phones.router)
     app.include_router(control.router)
     app.include_router(faults.router)
+    app.include_router(system_errors.router)
     app.include_router(stream.router)
     app.include_router(inspector.router)
     app.include_router(templates.router)  # before graph's catch-all for other Graph paths

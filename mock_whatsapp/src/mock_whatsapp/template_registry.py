@@ -15,6 +15,10 @@ from mock_whatsapp.templates import MessageTemplate
 log = logging.getLogger("mock_whatsapp")
 
 
+def _logged(template: MessageTemplate) -> dict[str, str]:
+    return {"template_id": template.id, "template_name": template.name}
+
+
 class TemplateRegistry:
     """Templates by id, in the order they were created. Every change goes to the store and
     is told to `on_change(kind, template)` (the event stream)."""
@@ -52,7 +56,7 @@ class TemplateRegistry:
     def add(self, template: MessageTemplate) -> MessageTemplate:
         self.by_id[template.id] = template
         self.store.save(template.data())
-        log.info("template created", extra={"template_id": template.id, "name": template.name})
+        log.info("template created", extra=_logged(template))
         self.on_change("template.created", template)
         return template
 
@@ -64,7 +68,7 @@ class TemplateRegistry:
     def remove(self, template: MessageTemplate) -> None:
         del self.by_id[template.id]
         self.store.save({**template.data(), "deleted": True})
-        log.info("template deleted", extra={"template_id": template.id, "name": template.name})
+        log.info("template deleted", extra=_logged(template))
         self.on_change("template.deleted", template)
 
     def resolve(self, waba_id: str, payload: dict[str, Any]) -> MessageTemplate:

@@ -130,7 +130,7 @@ class TemplateReview:
         self.send_webhook(status_update(template, self.clock.now()))
         log.info(
             "template reviewed",
-            extra={"template_id": template.id, "name": template.name, "status": status},
+            extra={"template_id": template.id, "template_name": template.name, "status": status},
         )
         self.poke()
         return template
