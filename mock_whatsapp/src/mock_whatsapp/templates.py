@@ -329,7 +329,12 @@ def _buttons(template: MessageTemplate, components: list[dict[str, Any]]) -> lis
                 raise _mismatch(f"button {i}", expected, len(texts))
             out.append({"type": "url", "url": fill(str(button["url"]), texts)})
         elif kind == "QUICK_REPLY":
-            out.append({"type": "quick_reply", "text": str(button.get("text", ""))})
+            reply = {"type": "quick_reply", "text": str(button.get("text", ""))}
+            # The payload a tap sends back, when the send gave one (else Meta uses the text).
+            payloads = [p.get("payload") for p in (given.get(i) or {}).get("parameters") or []]
+            if payloads and payloads[0]:
+                reply["payload"] = str(payloads[0])
+            out.append(reply)
         else:
             out.append({"type": kind.lower(), "text": str(button.get("text", ""))})
     return out
