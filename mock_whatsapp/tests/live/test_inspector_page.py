@@ -427,3 +427,43 @@ def test_a_kept_response_body_is_shown_with_its_attempt(page: Page, mock_url: st
     delivery = page.locator("details.delivery")
     delivery.locator("summary").click(timeout=WAIT_MS)
     expect(delivery.locator("table.attempts .response")).to_have_text('{"status":"ok"}')
+
+
+def test_the_templates_tab_shows_reviews_and_decides_them(
+    page: Page, mock_url: str, webhooks: tuple[Webhooks, str]
+) -> None:
+    page.click("[data-tab=templates]")
+    hello = page.locator("#template-list li", has_text="hello_world")
+    expect(hello).to_contain_text("approved", timeout=WAIT_MS)
+    expect(hello).to_contain_text("en_US · utility")
+
+    created = httpx.post(
+        f"{mock_url}/v21.0/200000000000001/message_templates",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        json={
+            "name": "streak_update",
+            "language": "en",
+            "category": "MARKETING",
+            "components": [{"type": "BODY", "text": "Ten days in a row!"}],
+        },
+    )
+    assert created.status_code == 200, created.text
+    item = page.locator(f"#template-list li[data-template='{created.json()['id']}']")
+    expect(item).to_contain_text("pending · in review", timeout=WAIT_MS)  # followed live
+    expect(page.locator("#pending-count")).to_have_text("1")
+
+    item.locator("select[name=reason]").select_option("PROMOTIONAL")
+    item.get_by_role("button", name="Reject").click()
+    expect(item).to_contain_text("rejected · PROMOTIONAL", timeout=WAIT_MS)
+    expect(page.locator("#pending-count")).to_be_hidden()
+    updates = eventually(
+        lambda: [
+            c["value"]
+            for p in list(webhooks[0].received)
+            for e in p["entry"]
+            for c in e["changes"]
+            if c["field"] == "message_template_status_update"
+        ],
+        "a signed template status webhook",
+    )
+    assert (updates[0]["event"], updates[0]["reason"]) == ("REJECTED", "PROMOTIONAL")
