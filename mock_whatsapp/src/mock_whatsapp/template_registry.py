@@ -15,7 +15,8 @@ from mock_whatsapp.templates import MessageTemplate
 log = logging.getLogger("mock_whatsapp")
 
 
-def _logged(template: MessageTemplate) -> dict[str, str]:
+def log_fields(template: MessageTemplate) -> dict[str, str]:
+    """A template's log fields."""
     return {"template_id": template.id, "template_name": template.name}
 
 
@@ -56,7 +57,7 @@ class TemplateRegistry:
     def add(self, template: MessageTemplate) -> MessageTemplate:
         self.by_id[template.id] = template
         self.store.save(template.data())
-        log.info("template created", extra=_logged(template))
+        log.info("template created", extra=log_fields(template))
         self.on_change("template.created", template)
         return template
 
@@ -68,7 +69,7 @@ class TemplateRegistry:
     def remove(self, template: MessageTemplate) -> None:
         del self.by_id[template.id]
         self.store.save({**template.data(), "deleted": True})
-        log.info("template deleted", extra=_logged(template))
+        log.info("template deleted", extra=log_fields(template))
         self.on_change("template.deleted", template)
 
     def resolve(self, waba_id: str, payload: dict[str, Any]) -> MessageTemplate:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from mock_whatsapp.clock import Clock
-from mock_whatsapp.template_registry import TemplateRegistry
+from mock_whatsapp.template_registry import TemplateRegistry, log_fields
 from mock_whatsapp.templates import MessageTemplate
 
 log = logging.getLogger("mock_whatsapp")
@@ -32,6 +32,7 @@ RejectionReason = Literal[
     "SCAM",
     "TAG_CONTENT_MISMATCH",
 ]
+RETRY_AFTER = timedelta(seconds=5)
 RECOMMENDATION = (
     "Check that the template's variables are numbered in order, are not at the very start "
     "or end of the body, and that their examples are realistic."
@@ -107,8 +108,12 @@ class TemplateReview:
             for template in list(self.registry.by_id.values()):
                 due = self.due(template)
                 if due is not None and due <= now:
-                    self.decide(template, "APPROVED")
-                elif due is not None and (soonest is None or due < soonest):
+                    try:
+                        self.decide(template, "APPROVED")
+                    except Exception:  # the store failed: try again in a while
+                        log.exception("template review failed", extra=log_fields(template))
+                        due = now + RETRY_AFTER
+                if due is not None and due > now and (soonest is None or due < soonest):
                     soonest = due
             # The clock runs at real speed between jumps, and a jump pokes us.
             timeout = None if soonest is None else max(0.0, (soonest - now).total_seconds())
@@ -128,10 +133,7 @@ class TemplateReview:
             template.rejected_reason = "NONE"
         self.registry.changed(template)
         self.send_webhook(status_update(template, self.clock.now()))
-        log.info(
-            "template reviewed",
-            extra={"template_id": template.id, "template_name": template.name, "status": status},
-        )
+        log.info("template reviewed", extra={**log_fields(template), "status": status})
         self.poke()
         return template
 
