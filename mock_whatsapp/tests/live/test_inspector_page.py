@@ -467,3 +467,58 @@ def test_the_templates_tab_shows_reviews_and_decides_them(
         "a signed template status webhook",
     )
     assert (updates[0]["event"], updates[0]["reason"]) == ("REJECTED", "PROMOTIONAL")
+
+
+def test_a_template_shows_its_header_and_footer_and_its_quick_reply_can_be_tapped(
+    page: Page, mock_url: str, webhooks: tuple[Webhooks, str]
+) -> None:
+    created = httpx.post(
+        f"{mock_url}/v21.0/200000000000001/message_templates",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        json={
+            "name": "checkin_question",
+            "language": "en",
+            "category": "UTILITY",
+            "components": [
+                {"type": "HEADER", "format": "TEXT", "text": "Check-in"},
+                {"type": "BODY", "text": "Did you do your habit today?"},
+                {"type": "FOOTER", "text": "Your habit coach"},
+                {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Yes"}]},
+            ],
+        },
+    ).json()
+    httpx.post(f"{mock_url}/_mock/templates/{created['id']}/review", json={"status": "APPROVED"})
+    wamid = business_sends(
+        mock_url,
+        {
+            "type": "template",
+            "template": {
+                "name": "checkin_question",
+                "language": {"code": "en"},
+                "components": [
+                    {
+                        "type": "button",
+                        "sub_type": "quick_reply",
+                        "index": "0",
+                        "parameters": [{"type": "payload", "payload": "checkin-yes"}],
+                    }
+                ],
+            },
+        },
+    )
+    page.locator(f"li[data-phone='{PHONE}']").click(timeout=WAIT_MS)
+    bubble = page.locator(f".bubble[data-id='{wamid}']")
+    expect(bubble.locator(".header")).to_have_text("Check-in", timeout=WAIT_MS)
+    expect(bubble.locator(".footer")).to_have_text("Your habit coach")
+    bubble.get_by_role("button", name="Yes").click()
+    tapped = eventually(
+        lambda: [
+            m
+            for p in list(webhooks[0].received)
+            for m in p["entry"][0]["changes"][0]["value"].get("messages", [])
+            if m["type"] == "button"
+        ],
+        "the quick reply's webhook",
+    )
+    assert tapped[0]["button"] == {"payload": "checkin-yes", "text": "Yes"}
+    assert tapped[0]["context"]["id"] == wamid

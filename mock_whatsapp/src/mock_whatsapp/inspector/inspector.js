@@ -463,9 +463,15 @@ function bubble(p, m) {
   if (m.type === "interactive" && details.type === "list" && details.header) {
     parts.push(el("strong", {}, details.header), "\n");
   }
+  if (m.type === "template" && typeof details.header === "string") {
+    parts.push(el("strong", { class: "header" }, details.header), "\n");
+  }
   parts.push(el("span", { class: "text" }, preview(m)));
-  if (m.type === "interactive" && details.footer) parts.push(el("div", { class: "footer" }, details.footer));
+  if ((m.type === "interactive" || m.type === "template") && details.footer) {
+    parts.push(el("div", { class: "footer" }, details.footer));
+  }
   if (m.direction === "outbound" && m.type === "interactive") parts.push(choices(p, m, details));
+  if (m.direction === "outbound" && m.type === "template") parts.push(templateChoices(p, m, details));
   if (m.errors && m.errors.length) {
     for (const e of m.errors) {
       const why = e.error_data?.details || e.message || e.title || "";
@@ -509,6 +515,24 @@ function choices(p, m, details) {
         );
       }
     }
+  }
+  return box;
+}
+
+// A template's quick-reply buttons: a tap comes back as Meta's `button` message with the
+// payload the send gave the button (its text when it gave none).
+function templateChoices(p, m, details) {
+  const box = el("div", { class: "choices" });
+  for (const b of details.buttons || []) {
+    if (b.type !== "quick_reply") continue;
+    const button = { payload: b.payload || b.text, text: b.text };
+    box.append(
+      el(
+        "button",
+        { type: "button", disabled: m.status === "failed", onclick: () => tap(p.number, m.id, { type: "button", button }) },
+        b.text,
+      ),
+    );
   }
   return box;
 }
