@@ -215,6 +215,22 @@ async def test_rejected_template_cannot_be_sent(mock: httpx.AsyncClient, receive
     ] == "REJECTED"
 
 
+async def test_the_same_decision_twice_is_told_once(
+    mock: httpx.AsyncClient, receiver: Any, drain: Callable[[], Any]
+) -> None:
+    created = await create(mock, streak_template())
+    review = f"/_mock/templates/{created['id']}/review"
+    for _ in range(2):
+        decided = await mock.post(review, json={"status": "APPROVED"})
+        assert decided.status_code == 200
+    bad = await mock.post(review, json={"status": "APPROVED", "reason": "SCAM"})
+    assert bad.status_code == 400  # a reason is for rejections only
+    unknown = await mock.post("/_mock/templates/42/review", json={"status": "APPROVED"})
+    assert unknown.status_code == 404
+    await drain()
+    assert [u["event"] for u in template_updates(receiver)] == ["APPROVED"]
+
+
 @pytest.mark.parametrize(
     ("status", "code"), [("PAUSED", 132015), ("DISABLED", 132016), ("PENDING", 132001)]
 )

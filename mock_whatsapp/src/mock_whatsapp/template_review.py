@@ -98,6 +98,8 @@ class TemplateReview:
         """When the automatic review approves it; None when nothing will."""
         if template.status != "PENDING" or template.on_hold or not self.auto_approve:
             return None
+        if not template.created_at:  # a configured one put back in review: never due
+            return None
         return datetime.fromisoformat(template.created_at) + self.review_for
 
     async def _run(self) -> None:
@@ -124,7 +126,14 @@ class TemplateReview:
         self, template: MessageTemplate, status: str, reason: str | None = None
     ) -> MessageTemplate:
         """Give the template a new status (PENDING: back in review, held there) and tell
-        every subscriber."""
+        every subscriber; the same decision again changes nothing and tells nobody."""
+        unchanged = template.status == status and (
+            (status == "PENDING" and template.on_hold)
+            or (status == "REJECTED" and (reason or "INVALID_FORMAT") == template.rejected_reason)
+            or status not in ("PENDING", "REJECTED")
+        )
+        if unchanged:
+            return template
         template.status = status
         template.on_hold = status == "PENDING"
         if status == "REJECTED":
