@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--web", action="store_true", help="Locust's web UI on 127.0.0.1:8089 instead of headless"
     )
     load.add_argument(
+        "--web-host", default="127.0.0.1", help="the web UI's address (0.0.0.0 in a container)"
+    )
+    load.add_argument(
         "--processes",
         type=int,
         metavar="N",
@@ -181,7 +184,7 @@ def locust_command(args: argparse.Namespace) -> list[str]:
         return [*command, "--worker", "--master-host", args.master_host, *args.locust_args]
     command += ["--users", str(args.participants), "--spawn-rate", str(args.spawn_rate)]
     if args.web:
-        command += ["--web-host", "127.0.0.1", "--web-port", "8089"]
+        command += ["--web-host", args.web_host, "--web-port", "8089"]
     else:
         command += ["--headless", "--run-time", args.duration, "--only-summary"]
     if args.master:
