@@ -145,6 +145,7 @@ class LoadSummary:
     duplicated: list[str] = field(default_factory=list)
     chats_checked: int = 0
     errors: int = 0  # refused or failed HTTP calls, user exceptions
+    error_kinds: dict[str, int] = field(default_factory=dict)  # "POST send: HTTP 429" -> n
 
     @property
     def ok(self) -> bool:
@@ -166,6 +167,8 @@ class LoadSummary:
         ]
         lines += [f"  lost: {what}" for what in self.lost[:20]]
         lines += [f"  replied twice: {what}" for what in self.duplicated[:20]]
+        top = sorted(self.error_kinds.items(), key=lambda kind: -kind[1])[:10]
+        lines += [f"  error: {kind} ({count}x)" for kind, count in top]
         return "\n".join(lines)
 
 

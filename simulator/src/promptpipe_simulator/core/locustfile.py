@@ -168,6 +168,8 @@ def summarize(stats: RequestStats, exceptions: int = 0) -> LoadSummary:
             summary.timed_out += error.occurrences
         elif error.method not in ("reply", "check"):
             summary.errors += error.occurrences
+            kind = f"{error.method} {error.name}: {text}"
+            summary.error_kinds[kind] = summary.error_kinds.get(kind, 0) + error.occurrences
     summary.errors += exceptions
     return summary
 

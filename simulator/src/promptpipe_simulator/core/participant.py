@@ -5,8 +5,9 @@ before its next message, as a person would.
 Every reply is a Locust request of type `reply` named by the step it answers ("hello",
 "personalize", "small talk", "tap Done"...), timed by the mock's own timestamps of the
 message and its reply (see `replies.py`); a reply that does not come within the wait, or
-comes twice, is a failure. The HTTP calls themselves (`enroll`, `send`) are Locust
-requests too.
+comes twice, is a failure. The HTTP calls themselves (`enroll`, `send`) are counted, and
+their failures reported, but not timed: every time in Locust's tables and charts (its web
+UI's response-time chart included) is then a reply latency.
 
 What a participant does, by weights of `Mix`:
 - the intake, by personalize (eight answers) or by try now (two);
@@ -154,10 +155,12 @@ class Participant(FastHttpUser):
     def _send(self, step: str, body: dict[str, Any]) -> Reply | None:
         mix = self.load_run.mix
         url = f"{self.load_run.settings.mock_wa_url}/_mock/phones/{self.phone}/messages"
-        resp = self.client.post(url, json=body, name="send")
-        if resp.status_code != 201:
-            raise StopUser  # Locust counted the failure; this chat cannot go on
-        message = resp.json()
+        with self.client.post(url, json=body, name="send", catch_response=True) as resp:
+            _untimed(resp)
+            if resp.status_code != 201:
+                resp.failure(f"HTTP {resp.status_code}")
+                raise StopUser  # this chat cannot go on
+            message = resp.json()
         self.load_run.book.sent(self.phone, message, step)
         self.sent += 1
         reply = self.load_run.book.wait(str(message["id"]), mix.within)
@@ -195,6 +198,7 @@ class Participant(FastHttpUser):
                 name="enroll",
                 catch_response=True,
             ) as resp:
+                _untimed(resp)
                 if resp.status_code == 409:
                     resp.success()
                     continue
@@ -206,6 +210,12 @@ class Participant(FastHttpUser):
             self.load_run.enrolled_as(persona.phone_number, participant_id)
             return persona.phone_number
         raise StopUser
+
+
+def _untimed(resp: Any) -> None:
+    """Count an HTTP call (and its failure) without timing it, so that every time in
+    Locust's statistics and charts is a reply latency, never an HTTP call's."""
+    resp.request_meta["response_time"] = None
 
 
 def _buttons(message: Message) -> list[dict[str, str]]:
