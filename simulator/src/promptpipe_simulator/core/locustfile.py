@@ -24,7 +24,13 @@ from typing import Any
 import gevent
 from locust import events
 from locust.env import Environment
-from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
+from locust.runners import (
+    STATE_MISSING,
+    STATE_RUNNING,
+    STATE_SPAWNING,
+    MasterRunner,
+    WorkerRunner,
+)
 from locust.stats import RequestStats, StatsEntry
 
 from promptpipe_simulator.core.load import LoadSummary
@@ -119,9 +125,14 @@ def _test_stop(environment: Environment, **_: Any) -> None:
 
 @events.quitting.add_listener
 def _quitting(environment: Environment, **_: Any) -> None:
-    if isinstance(environment.runner, WorkerRunner):
+    runner = environment.runner
+    if runner is None or isinstance(runner, WorkerRunner):
         return
-    exceptions = len(environment.runner.exceptions) if environment.runner else 0
+    if runner.state in (STATE_RUNNING, STATE_SPAWNING):
+        # Stopped by a signal or Ctrl+C, Locust quits without stopping the test first:
+        # stop it here, so that the final check is done and in the figures.
+        runner.stop()
+    exceptions = len(runner.exceptions)
     summary = summarize(environment.stats, exceptions)
     _Process.summary = summary
     if not summary.ok:
