@@ -9,13 +9,13 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from promptpipe_logs import mask_phone
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from promptpipe_agent.coach import Coach, Conversation, Turn
 from promptpipe_agent.errors import NotFound
-from promptpipe_agent.logs import mask_phone
 from promptpipe_agent.schemas import (
     Button,
     ConversationSummary,

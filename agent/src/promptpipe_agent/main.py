@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import promptpipe_logs as logs
 from fastapi import FastAPI
 
-from promptpipe_agent import __version__, db, logs
+from promptpipe_agent import __version__, db
 from promptpipe_agent.conversations import Conversations
 from promptpipe_agent.delivery import DeliveryScheduler
 from promptpipe_agent.errors import install_error_handlers
