@@ -8,8 +8,9 @@ services in their own sessions, Postgres, the mock, Chromium, `go run`) inherits
 deletes its folder. A run that is killed cannot, so the next `scripts/test`,
 `scripts/down` or pytest session calls `reap`: for every run whose owner is gone it stops
 the run's Postgres clusters, then every process still marked with the run's id, and
-deletes the folder. Runs whose owner is alive (another terminal) are left alone, and so is
-every process of another worktree: only ids listed under this worktree's folder are reaped.
+deletes the folder; a Compose project the run recorded is taken down too. Runs whose
+owner is alive (another terminal) are left alone, and so is every process of another
+worktree: only ids listed under this worktree's folder are reaped.
 
     python scripts/lib/testruns.py reap      # what scripts/test and scripts/down run
 """
@@ -21,6 +22,7 @@ import os
 import secrets
 import shutil
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RUNS = ROOT / ".stack" / "test"
 MARK = "PROMPTPIPE_TEST_RUN"
 OWNER = "owner"
+COMPOSE_PROJECT = "compose-project"  # the Compose project a run started, if any
 
 
 def begin(owner_pid: int, runs: Path = RUNS) -> Path:
@@ -48,9 +51,9 @@ def begin(owner_pid: int, runs: Path = RUNS) -> Path:
 
 
 def end(run: Path) -> None:
-    """Close a run that stopped what it started: its folder goes."""
-    _stop_clusters(run)
-    shutil.rmtree(run, ignore_errors=True)
+    """Close a run: stop whatever it still has running (nothing, when its tests cleaned
+    up; its pytest and stacks, when the run is cut short) and delete its folder."""
+    _finish(run)
 
 
 def reap(runs: Path = RUNS) -> list[str]:
@@ -61,11 +64,18 @@ def reap(runs: Path = RUNS) -> list[str]:
     for run in sorted(p for p in runs.iterdir() if p.is_dir()):
         if _owner_alive(run):
             continue
-        _stop_clusters(run)
-        stopped = stop_marked(run.name)
-        shutil.rmtree(run, ignore_errors=True)
+        stopped = _finish(run)
         reaped.append(f"reaped test run {run.name}: {stopped} leftover process(es) stopped")
     return reaped
+
+
+def _finish(run: Path) -> int:
+    """Stop a run's clusters, its marked processes and its Compose project; delete it."""
+    _stop_clusters(run)
+    stopped = stop_marked(run.name)
+    _stop_compose(run)
+    shutil.rmtree(run, ignore_errors=True)
+    return stopped
 
 
 def marked(run_id: str) -> list[int]:
@@ -107,6 +117,21 @@ def _stop_clusters(run: Path) -> None:
         datadir = pidfile.parent
         with contextlib.suppress(Exception):
             pgcluster.Cluster(datadir, 0).stop(mode="immediate")
+
+
+def _stop_compose(run: Path) -> None:
+    """Remove the containers and volumes of the Compose project the run started."""
+    try:
+        project = (run / COMPOSE_PROJECT).read_text().strip()
+    except FileNotFoundError:
+        return
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        subprocess.run(
+            ["docker", "compose", "-p", project, "down", "--volumes", "--remove-orphans"],
+            cwd=ROOT,
+            capture_output=True,
+            timeout=120,
+        )
 
 
 def _owner_alive(run: Path) -> bool:

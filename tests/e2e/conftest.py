@@ -8,11 +8,18 @@ Choosing a stack, for a new test:
   of its own. It is started once per pytest worker and shared by every such test, so it
   costs nothing more. A test that waits for "no further reply" should send a later
   message and wait for its answer (`stack_api.settle`) instead of sleeping.
+- `clock_stack`: a stack shared by tests that move its clock, one after another on one
+  worker. Take it when the test moves the clock but needs no settings of its own and
+  asserts only on its own participants: a jump also fires the jobs that earlier tests'
+  participants left, which reach only their phones.
 - `make_stack(**settings)`: a private stack, started for this test and stopped at the end
   of the session. Take it when the test moves the clock, sets a fault, kills or restarts
   a service, or needs settings of its own (`make_stack(AGENT_INTENSITY_FROM_PROMPT="1")`).
-  Several tests of one module may share one with a module-scoped fixture; mark such a
-  module `pytest.mark.xdist_group("<module>")` so that its tests run on one worker.
+  Several tests of one module may share one with a module-scoped fixture; mark them
+  `pytest.mark.xdist_group("<name>")` so that they run on one worker (test_scenarios.py).
+
+The tests of each shared stack run on one xdist worker (`--dist loadgroup`, set by
+scripts/test), so each shared stack is started once per run, not once per worker.
 
 Each stack keeps its pid files, logs and recorded settings under this test run's folder
 (`.stack/test/<run>/`, see scripts/lib/testruns.py), and its processes carry the run's
@@ -90,6 +97,24 @@ def make_stack(
 def stack(make_stack: Callable[..., NativeStack]) -> NativeStack:
     """The shared stack: see this module's docstring for what a test may do to it."""
     return make_stack()
+
+
+@pytest.fixture(scope="session")
+def clock_stack(make_stack: Callable[..., NativeStack]) -> NativeStack:
+    """The stack shared by tests that move the clock, one after another."""
+    return make_stack()
+
+
+# Which xdist group runs the tests of each shared stack.
+SHARED_STACKS = {"stack": "shared-stack", "clock_stack": "clock-stack"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture, group in SHARED_STACKS.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture
