@@ -54,19 +54,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         testruns.end(_opened_run)
 
 
-# Tests of these kinds share a module-scoped browser or Compose project: one xdist worker
-# runs all of them (scripts/test runs pytest with --dist loadgroup).
-GROUPED_MARKS = ("compose", "browser")
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        for mark in GROUPED_MARKS:
-            if item.get_closest_marker(mark):
-                item.add_marker(pytest.mark.xdist_group(mark))
-
-
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 

@@ -15,11 +15,13 @@ Choosing a stack, for a new test:
 - `make_stack(**settings)`: a private stack, started for this test and stopped at the end
   of the session. Take it when the test moves the clock, sets a fault, kills or restarts
   a service, or needs settings of its own (`make_stack(AGENT_INTENSITY_FROM_PROMPT="1")`).
-  Several tests of one module may share one with a module-scoped fixture; mark them
-  `pytest.mark.xdist_group("<name>")` so that they run on one worker (test_scenarios.py).
+  The tests of one module may share one through a module-scoped fixture
+  (test_scenarios.py).
 
-The tests of each shared stack run on one xdist worker (`--dist loadgroup`, set by
-scripts/test), so each shared stack is started once per run, not once per worker.
+scripts/test runs pytest with `--dist loadfile`: a file's tests run on one xdist worker,
+one after another, so a module-scoped stack is started once, and each worker starts the
+shared stacks at most once, when its first test asks for them. (xdist's `loadgroup`
+would gather them more tightly, but pytest-xdist 3.8 cannot tag the node ids of pytest 9.)
 
 Each stack keeps its pid files, logs and recorded settings under this test run's folder
 (`.stack/test/<run>/`, see scripts/lib/testruns.py), and its processes carry the run's
@@ -103,18 +105,6 @@ def stack(make_stack: Callable[..., NativeStack]) -> NativeStack:
 def clock_stack(make_stack: Callable[..., NativeStack]) -> NativeStack:
     """The stack shared by tests that move the clock, one after another."""
     return make_stack()
-
-
-# Which xdist group runs the tests of each shared stack.
-SHARED_STACKS = {"stack": "shared-stack", "clock_stack": "clock-stack"}
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        for fixture, group in SHARED_STACKS.items():
-            if fixture in getattr(item, "fixturenames", ()):
-                item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture

@@ -23,25 +23,14 @@ ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = scenario_files([ROOT / "simulator" / "scenarios"])
 
 
-# The scenarios run in two halves, each on one xdist worker with a stack of its own, so
-# that the two halves run side by side.
-HALVES = 2
-
-
 @pytest.fixture(scope="module")
 def scenario_stack(make_stack: Callable[..., Any]) -> Any:
-    """A stack of its own (per worker): scenarios move its clock, set faults and restart
-    delivery, so they run one after another on it."""
+    """A stack of its own: scenarios move its clock, set faults and restart delivery, so
+    they run one after another on it."""
     return make_stack()
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param(p, id=p.stem, marks=pytest.mark.xdist_group(f"scenarios-{i % HALVES}"))
-        for i, p in enumerate(SCENARIOS)
-    ],
-)
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
 async def test_scenario(path: Path, scenario_stack: Any) -> None:
     settings = Settings(
         delivery_url=scenario_stack.url("delivery"),
