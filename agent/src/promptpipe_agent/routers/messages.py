@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header
 
-from promptpipe_agent.conversations import Conversations
+from promptpipe_agent.dependencies import ConversationsDep
 from promptpipe_agent.schemas import (
     ProcessEventRequest,
     ProcessMessageRequest,
@@ -22,10 +22,9 @@ router = APIRouter(tags=["messages"])
 )
 async def process_message(
     body: ProcessMessageRequest,
-    request: Request,
+    conversations: ConversationsDep,
     x_promptpipe_now: Annotated[datetime | None, Header()] = None,
 ) -> ProcessMessageResponse:
-    conversations: Conversations = request.app.state.conversations
     return await conversations.process_message(body, x_promptpipe_now)
 
 
@@ -34,8 +33,7 @@ async def process_message(
 )
 async def process_event(
     body: ProcessEventRequest,
-    request: Request,
+    conversations: ConversationsDep,
     x_promptpipe_now: Annotated[datetime | None, Header()] = None,
 ) -> ProcessMessageResponse:
-    conversations: Conversations = request.app.state.conversations
     return await conversations.process_event(body, x_promptpipe_now)
