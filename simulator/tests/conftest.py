@@ -29,12 +29,17 @@ class FakeStack:
     mock_events: list[dict[str, Any]] | None = None  # None: an older mock, no event stream
     # With mock_events: serve them as SSE on /_mock/events too (False: /recent only).
     mock_stream: bool = False
+    whatsapp_faults: list[dict[str, Any]] = field(default_factory=list)  # /_mock/faults
+    reads: list[str] = field(default_factory=list)  # phones that opened their chat
 
     def phone_summary(self, number: str) -> dict[str, Any]:
         chat = self.chats[number]
         return {
             "phone": number,
             "received": sum(1 for m in chat if m["direction"] == "outbound"),
+            "unread": sum(
+                1 for m in chat if m["direction"] == "outbound" and m.get("status") == "delivered"
+            ),
             "last_message_at": chat[-1]["timestamp"] if chat else None,
         }
 
@@ -109,6 +114,26 @@ class FakeStack:
             [p] = [p for p in self.participants if p["id"] == pid]
             p.update(json.loads(request.content))
             return httpx.Response(200, json={"status": "ok", "result": p})
+        if path == "/_mock/faults":
+            if method == "POST":
+                fault = {
+                    "id": f"flt_{len(self.whatsapp_faults) + 1}",
+                    **json.loads(request.content),
+                }
+                self.whatsapp_faults.append(fault)
+                return httpx.Response(201, json={"fault": fault})
+            if method == "DELETE":
+                self.whatsapp_faults.clear()
+                return httpx.Response(204)
+            return httpx.Response(200, json={"faults": self.whatsapp_faults, "limits": {}})
+        if path.startswith("/_mock/phones/") and path.endswith("/read") and method == "POST":
+            phone = path.split("/")[3]
+            self.reads.append(phone)
+            read = 0
+            for m in self.chats.get(phone, []):
+                if m["direction"] == "outbound" and m.get("status") == "delivered":
+                    m["status"], read = "read", read + 1
+            return httpx.Response(200, json={"read": read})
         if path.startswith("/_mock/phones/"):
             phone = path.split("/")[3]
             if method == "PUT":
