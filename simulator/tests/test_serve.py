@@ -37,17 +37,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def app_processes() -> list[int]:
-    """The pids of the app processes serve started (one per browser tab)."""
+def app_processes(server: subprocess.Popen[bytes]) -> list[int]:
+    """The pids of the app processes this serve started (one per browser tab); never
+    anyone else's, who may be running the same test."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            group = os.getpgid(int(entry.name))
+        except (OSError, ValueError, IndexError):
             continue  # gone meanwhile
-        if APP in cmdline:
+        # Once serve has gone, its orphans are re-parented: they count by their group.
+        if APP in cmdline and server.pid in (parent, group):
             pids.append(int(entry.name))
     return pids
 
@@ -81,7 +85,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         wait_for(lambda: _answers(url), "serve did not answer")
         yield url, server
     finally:
-        for pid in [server.pid, *app_processes()]:
+        for pid in [*app_processes(server), server.pid]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         server.wait(timeout=10)
@@ -136,11 +140,11 @@ def test_the_page_is_offline_and_each_tabs_app_ends_with_it(
     url, server = served
     elsewhere: list[str] = []
     page = open_tab(browser, url, elsewhere)
-    wait_for(lambda: len(app_processes()) == 1, "one app for the tab")
+    wait_for(lambda: len(app_processes(server)) == 1, "one app for the tab")
     assert elsewhere == [], f"the page asked other hosts: {elsewhere}"
     assert "PromptPipe simulator" in page.title()
     page.context.close()  # the tab closes: its app ends
-    wait_for(lambda: app_processes() == [], "the app outlived its tab")
+    wait_for(lambda: app_processes(server) == [], "the app outlived its tab")
     assert server.poll() is None
 
 
@@ -150,10 +154,10 @@ def test_stopping_serve_ends_its_apps(
     url, server = served
     elsewhere: list[str] = []
     tabs = [open_tab(browser, url, elsewhere) for _ in range(2)]
-    wait_for(lambda: len(app_processes()) == 2, "one app per tab")
+    wait_for(lambda: len(app_processes(server)) == 2, "one app per tab")
     server.send_signal(signal.SIGTERM)
     server.wait(timeout=20)
-    wait_for(lambda: app_processes() == [], "apps outlived serve")
+    wait_for(lambda: app_processes(server) == [], "apps outlived serve")
     for tab in tabs:
         tab.context.close()
     assert elsewhere == []
