@@ -515,3 +515,23 @@ async def test_the_log_is_in_the_order_of_the_stack_clock_after_a_time_jump(
         assert "sent #ob_1" in texts[0] and "clock moved" in texts[1]
         # Times are the stack's, in the open participant's zone (UTC with nobody open).
         assert texts[0].startswith("12:00:05") and texts[1].startswith("12:00:00")
+
+
+async def test_a_full_log_drops_its_oldest_lines_and_keeps_one_line_per_phone(
+    backend: Backend, fake_stack: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(EventLog, "MAX_ENTRIES", 5)
+    fake_stack.mock_events, fake_stack.mock_stream = [], True
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.query_one(EventLog)
+        fake_stack.mock_events += [stream_event(n, "reset") for n in range(1, 7)]
+        fake_stack.mock_events += [
+            stream_event(7, "phone.updated", phone=PHONE, name=""),
+            stream_event(8, "phone.updated", phone=PHONE, name="Ada"),
+        ]
+        await until(pilot, lambda: ("mock", 8) in log.shown or ("phone", PHONE) in log.shown)
+        await until(pilot, lambda: any("Ada" in t for t in log.texts()))
+        texts = log.texts()
+        assert len(texts) == log.option_count == 5
+        assert [t for t in texts if "phone" in t] == [texts[-1]] and "Ada" in texts[-1]

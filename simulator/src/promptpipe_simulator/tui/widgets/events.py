@@ -13,6 +13,7 @@ later one: it is put in its place rather than at the end."""
 from __future__ import annotations
 
 import bisect
+import contextlib
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -383,7 +384,7 @@ class EventLog(OptionList):
         if key in self.shown:
             if not replace:
                 return
-            self._drop(self.shown.pop(key))
+            self._forget(self.shown.pop(key))
         for wamid in entry.message_ids:
             for phone in entry.phones:
                 self._owners.setdefault(wamid, phone)
@@ -395,9 +396,9 @@ class EventLog(OptionList):
         place = (moment, int(ident), ident)
         at_end = not self.order or place >= self.order[-1]
         bisect.insort(self.order, place)
-        if len(self.order) > self.MAX_ENTRIES:
-            self._drop(self.order[0][2])
-        if not self.concerns(entry):
+        while len(self.order) > self.MAX_ENTRIES:
+            self._forget(self.order[0][2])
+        if ident not in self.entries or not self.concerns(entry):
             return
         if at_end:
             following = self.highlighted is None or self.highlighted >= self.option_count - 1
@@ -407,11 +408,12 @@ class EventLog(OptionList):
         else:
             self.redraw()  # an earlier moment than the last line: into its place
 
-    def _drop(self, ident: str) -> None:
-        entry = self.entries.pop(ident, None)
+    def _forget(self, ident: str) -> None:
+        """Drop a line: from the log's memory and, if shown, from the screen."""
+        self.entries.pop(ident, None)
         self.order = [p for p in self.order if p[2] != ident]
-        if entry is not None and self.concerns(entry):
-            self.redraw()
+        with contextlib.suppress(OptionDoesNotExist):  # not shown under the filter
+            self.remove_option(ident)
 
     def concerns(self, entry: LogEntry) -> bool:
         """Whether the line is shown under the current filter."""
