@@ -147,6 +147,21 @@ async def test_typing_after_a_tap_lands_in_the_composer_and_changes_nothing(
         assert app.screen is app.screen_stack[0]  # no dialog opened either
 
 
+def test_alt_digits_from_any_terminal_are_chords() -> None:
+    """ESC 1 (xterm, tmux, a browser) and CSI u (kitty's protocol) both mean alt+1."""
+    import time
+
+    from textual._xterm_parser import XTermParser
+
+    keys.read_alt_digits_as_chords()
+    for sent in ("\x1b1", "\x1b[49;3u"):
+        parser = XTermParser()
+        found = list(parser.feed(sent))
+        time.sleep(0.15)  # a lone ESC waits a moment for what follows
+        found += list(parser.tick())
+        assert [getattr(k, "key", None) for k in found] == ["alt+1"], sent
+
+
 async def test_no_binding_is_a_bare_printable_key() -> None:
     for binding in keys.BINDINGS:
         for key in binding.key.split(","):

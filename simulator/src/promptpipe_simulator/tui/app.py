@@ -13,6 +13,7 @@ from typing import Any
 
 from textual import on
 from textual.app import SystemCommand
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import OptionList
 
@@ -27,6 +28,8 @@ from promptpipe_simulator.tui.screens.main import MainScreen
 from promptpipe_simulator.tui.time_travel import TimeTravel
 from promptpipe_simulator.tui.widgets.chat import ChatView
 from promptpipe_simulator.tui.widgets.events import EventDetailsScreen
+
+keys.read_alt_digits_as_chords()
 
 # The app's own actions (from its key table), and those of them that still work while
 # a dialog, the help or an event's details is open.
@@ -45,6 +48,12 @@ class SimulatorApp(
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = keys.BINDINGS  # type: ignore[assignment]
+
+    def format_title(self, title: str, sub_title: str) -> Content:
+        """The header: the stack's clock, with the app's name where there is room."""
+        if sub_title and self.size.width < 100:
+            return Content(sub_title)
+        return super().format_title(title, sub_title)
 
     def get_default_screen(self) -> Screen[Any]:
         return MainScreen(self.backend, self.clock)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from textual import _ansi_sequences
 from textual.binding import Binding
 
 # The tasks, in the order the help shows them.
@@ -226,3 +227,17 @@ def by_task(bindings: Iterable[Binding]) -> dict[str, list[Binding]]:
         task = (binding.id or "app.").split(".", 1)[0]
         grouped[TASKS.get(task, "App")].append(binding)
     return {title: found for title, found in grouped.items() if found}
+
+
+def read_alt_digits_as_chords() -> None:
+    """Make alt+1…3 reach the app as alt+1…3 from every terminal.
+
+    Most terminals (xterm, tmux, the browser's xterm.js behind `simulator serve`) send
+    alt+1 as ESC 1. Textual reads ESC 1 as "¡" (and ESC 2, ESC 3 as "™", "£"), the
+    characters WezTerm on macOS means by it; that would type "¡" where the person asked
+    to tap a button. Without those three entries of Textual's table, ESC 1 is alt+1. A
+    test (test_app.py) parses ESC 1, so a Textual that changes this is noticed."""
+    table = _ansi_sequences.ANSI_SEQUENCES_KEYS
+    assert isinstance(table, dict)  # typed as a Mapping, built as a dict
+    for digit in "123":
+        table.pop(f"\x1b{digit}", None)
