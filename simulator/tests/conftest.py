@@ -239,7 +239,8 @@ class FakeStack:
                 "latency_ms": 42,
                 "model": "scripted",
             }
-            view = {"state": "INTAKE", "profile": {"habit_domain": "moving"}, "last_turn": turn}
+            profile = {"habit_domain": "moving", "created_at": "2026-01-01T10:00:00Z"}
+            view = {"state": "INTAKE", "profile": profile, "last_turn": turn}
             return httpx.Response(200, json=view)
         return httpx.Response(404, json={"error": {"code": "not_found", "message": "nope"}})
 

@@ -547,7 +547,8 @@ async def test_inspector_shows_the_agents_time_and_what_the_participant_waited(
         assert "agent's own time 42 ms" in shown
         for part in ("INTAKE", "habit_domain", "daily_prompt", "scripted", "save_user_profile"):
             assert part in shown
-        assert "2026-01-02T" not in shown  # a relative time, not an ISO timestamp
+        assert "2026-01-02T" not in shown  # relative times, not ISO timestamps
+        assert "created_at:[/] 2 h ago" in shown
         assert "in 19 h" in shown
         # It fits its panel: no line wider than the panel, and it scrolls.
         text = app.query_one("#inspector-text", Static)

@@ -83,7 +83,11 @@ class SimulatorApp(
     def _toggle_panel(self, selector: str) -> None:
         # The chat keeps following its newest message (Textual's anchor) while a panel
         # takes room from it.
-        self.query_one(selector).toggle_class("hidden")
+        panel = self.query_one(selector)
+        panel.toggle_class("hidden")
+        if panel is self.event_log and not panel.has_class("hidden"):
+            # It filled up while hidden, where it could not scroll: show the newest.
+            self.call_after_refresh(self.event_log.scroll_end, animate=False)
         self.refresh_all()
 
     def action_filter_events(self) -> None:

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from promptpipe_simulator.tui.stack_time import StackClock, span
+from promptpipe_simulator.tui.stack_time import StackClock, parse_moment, span
 
 
 @dataclass
@@ -86,9 +86,19 @@ def inspector_markup(
         if not profile:
             lines.append("[dim]empty[/]")
         for key, value in profile.items():
-            shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-            lines.append(f"[dim]{escape(key)}:[/] {escape(str(shown))}")
+            lines.append(f"[dim]{escape(key)}:[/] {escape(_readable(value, clock))}")
     return "\n".join(lines)
+
+
+def _readable(value: object, clock: StackClock) -> str:
+    """A profile value for a narrow panel: a time relative to the stack's clock rather
+    than an ISO timestamp, which cannot wrap."""
+    if isinstance(value, str):
+        looks_like_time = len(value) >= 16 and value[4:5] == "-" and value[10:11] == "T"
+        if looks_like_time and parse_moment(value) is not None:
+            return clock.relative(value)
+        return value
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _last_turn(agent_turn: object, turn: Turn | None) -> list[str]:
