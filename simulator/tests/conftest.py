@@ -24,7 +24,7 @@ class FakeStack:
     tap_kinds: list[str] = field(default_factory=list)
     down: bool = False
     clock_offset: float = 0.0
-    agent_fault: dict[str, Any] | None = None  # None: an older delivery, no fault switch
+    agent_fault: dict[str, Any] | None = None  # None: delivery with DEV_CLOCK off, no switch
     delivery_events: list[dict[str, Any]] | None = None  # None: no /dev/events
     mock_events: list[dict[str, Any]] | None = None  # None: an older mock, no event stream
     # With mock_events: serve them as SSE on /_mock/events too (False: /recent only).

@@ -26,7 +26,6 @@ from promptpipe_simulator.tui.scenarios import ScenarioActions
 from promptpipe_simulator.tui.screens.help import HelpScreen
 from promptpipe_simulator.tui.screens.main import MainScreen
 from promptpipe_simulator.tui.time_travel import TimeTravel
-from promptpipe_simulator.tui.widgets.chat import ChatView
 from promptpipe_simulator.tui.widgets.events import EventDetailsScreen
 
 keys.read_alt_digits_as_chords()
@@ -121,10 +120,6 @@ class SimulatorApp(
                 f"{binding.tooltip} ({keys.key_names(binding)})",
                 lambda action=binding.action: self.run_action(action),
             )
-
-    @property
-    def chat(self) -> ChatView:
-        return self.pane.chat
 
     async def on_unmount(self) -> None:
         await self.backend.close()

@@ -9,7 +9,7 @@ time is said once, in the header.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -101,7 +101,3 @@ class StackClock:
             ahead = "ahead of" if self.offset_seconds > 0 else "behind"
             text += f" · {span(self.offset_seconds)} {ahead} real time"
         return text
-
-    def real(self, moment: datetime) -> datetime:
-        """The real (wall-clock) time of a virtual moment, at today's offset."""
-        return moment - timedelta(seconds=self.offset_seconds)
