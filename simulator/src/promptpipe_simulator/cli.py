@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shlex
 import sys
 from pathlib import Path
 
@@ -33,16 +32,9 @@ def main(argv: list[str] | None = None) -> None:
         os.execv(locust[0], locust)
 
     if args.command == "serve":
-        from textual_serve.server import Server
+        from promptpipe_simulator.tui import serve as web
 
-        command = f"{shlex.quote(sys.executable)} -m promptpipe_simulator tui"
-        Server(
-            command,
-            host=args.host,
-            port=args.port,
-            title="PromptPipe simulator",
-            public_url=args.public_url,
-        ).serve()
+        web.serve(args.host, args.port, args.public_url)
         return
 
     # Textual is imported here so that the headless core never pays for it.
@@ -50,7 +42,12 @@ def main(argv: list[str] | None = None) -> None:
     from promptpipe_simulator.tui.app import SimulatorApp
 
     settings = Settings()
-    SimulatorApp(Backend(settings), poll_seconds=settings.poll_seconds).run()
+    app = SimulatorApp(Backend(settings), poll_seconds=settings.poll_seconds)
+    if getattr(args, "served", False):
+        from promptpipe_simulator.tui.serve import ParentWatch
+
+        ParentWatch(app).start()
+    app.run()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("tui", help="open the terminal interface (the default)")
+    tui = sub.add_parser("tui", help="open the terminal interface (the default)")
+    # Set by `simulator serve` for the app process of each browser tab.
+    tui.add_argument("--served", action="store_true", help=argparse.SUPPRESS)
     serve = sub.add_parser("serve", help="serve the terminal interface to web browsers")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
