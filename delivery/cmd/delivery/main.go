@@ -25,6 +25,7 @@ import (
 	"promptpipe/delivery/internal/jobs"
 	"promptpipe/delivery/internal/metrics"
 	"promptpipe/delivery/internal/outbox"
+	"promptpipe/delivery/internal/retry"
 	"promptpipe/delivery/internal/store"
 	"promptpipe/delivery/internal/whatsapp"
 )
@@ -112,16 +113,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if cfg.MarkRead {
 		// Short: a receipt only matters while the answer is being made.
 		workers.Receipts = &inbound.Receipts{WhatsApp: waClient, Timeout: 2 * time.Second,
-			RetryDelay: 200 * time.Millisecond, Metrics: m, Log: log, Events: events}
+			Retry:   retry.Policy{Attempts: 2, Base: 200 * time.Millisecond, Cap: 200 * time.Millisecond},
+			Metrics: m, Log: log, Events: events}
 	}
 	sender := &outbox.Sender{
 		Store: db, WhatsApp: waClient,
 		Wake: outboxWake, Metrics: m, Log: log, PollInterval: 500 * time.Millisecond,
-		MaxAttempts: 10, BaseDelay: time.Second, MaxDelay: 5 * time.Minute, Events: events,
+		Retry: retry.Policy{Attempts: 10, Base: time.Second, Cap: 5 * time.Minute}, Events: events,
 	}
 	runner := &jobs.Runner{
 		Store: db, Agent: agentClient, AgentAttempts: cfg.AgentRetryCount, Now: clk.Now, Wake: jobsWake,
-		OutboxWake: outboxWake, Metrics: m, Log: log, PollInterval: time.Second, MaxAttempts: 5, RetryDelay: 30 * time.Second,
+		OutboxWake: outboxWake, Metrics: m, Log: log, PollInterval: time.Second,
+		Retry: retry.Policy{Attempts: 5, Base: 30 * time.Second, Cap: 10 * time.Minute},
 	}
 	api := &httpapi.Server{
 		Store: db, Metrics: m, Log: log, AppSecret: cfg.WhatsAppAppSecret, VerifyToken: cfg.WhatsAppVerifyToken,

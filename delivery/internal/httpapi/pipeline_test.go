@@ -23,6 +23,7 @@ import (
 	"promptpipe/delivery/internal/metrics"
 	"promptpipe/delivery/internal/outbox"
 	"promptpipe/delivery/internal/pgtest"
+	"promptpipe/delivery/internal/retry"
 	"promptpipe/delivery/internal/store"
 	"promptpipe/delivery/internal/whatsapp"
 )
@@ -161,10 +162,10 @@ func newHarness(t *testing.T, agentHandler http.HandlerFunc) *harness {
 	workers := &inbound.Workers{Store: db, Agent: client, AgentAttempts: 3, Count: 3, Wake: inWake,
 		OutboxWake: outWake, Metrics: m, Log: log, PollInterval: 50 * time.Millisecond, Events: events}
 	workers.Receipts = &inbound.Receipts{WhatsApp: whatsapp.NewClient(waServer.URL+"/v21.0", phoneID, token),
-		Timeout: 300 * time.Millisecond, RetryDelay: 5 * time.Millisecond, Metrics: m, Log: log, Events: events}
+		Timeout: 300 * time.Millisecond, Retry: retry.Policy{Attempts: 2, Base: 5 * time.Millisecond, Cap: 5 * time.Millisecond}, Metrics: m, Log: log, Events: events}
 	sender := &outbox.Sender{Store: db, WhatsApp: whatsapp.NewClient(waServer.URL+"/v21.0", phoneID, token),
-		Wake: outWake, Metrics: m, Log: log, PollInterval: 20 * time.Millisecond, MaxAttempts: 5,
-		BaseDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond, Events: events}
+		Wake: outWake, Metrics: m, Log: log, PollInterval: 20 * time.Millisecond,
+		Retry: retry.Policy{Attempts: 5, Base: 10 * time.Millisecond, Cap: 50 * time.Millisecond}, Events: events}
 	jobsWake := inbound.NewSignal()
 	clk, err := clock.New(ctx, db.Pool, true)
 	if err != nil {
@@ -173,8 +174,8 @@ func newHarness(t *testing.T, agentHandler http.HandlerFunc) *harness {
 	clk.OnChange = func(time.Time) { jobsWake.Notify() }
 	client.Now = clk.Now
 	runner := &jobs.Runner{Store: db, Agent: client, AgentAttempts: 2, Now: clk.Now, Wake: jobsWake,
-		OutboxWake: outWake, Metrics: m, Log: log, PollInterval: 50 * time.Millisecond, MaxAttempts: 2,
-		RetryDelay: time.Minute}
+		OutboxWake: outWake, Metrics: m, Log: log, PollInterval: 50 * time.Millisecond,
+		Retry: retry.Policy{Attempts: 2, Base: time.Minute, Cap: time.Minute}}
 	srv := &httpapi.Server{Store: db, Metrics: m, Log: log, AppSecret: secret, VerifyToken: "verify",
 		InboundWake: inWake, OutboxWake: outWake, JobsWake: jobsWake, Clock: clk, AgentFaults: client.Faults, Events: events}
 	api := httptest.NewServer(srv.Routes())

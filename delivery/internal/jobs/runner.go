@@ -15,6 +15,7 @@ import (
 	"promptpipe/delivery/internal/agent"
 	"promptpipe/delivery/internal/inbound"
 	"promptpipe/delivery/internal/metrics"
+	"promptpipe/delivery/internal/retry"
 	"promptpipe/delivery/internal/store"
 	"promptpipe/delivery/internal/whatsapp"
 )
@@ -35,10 +36,9 @@ type Runner struct {
 	Metrics       *metrics.Metrics
 	Log           *slog.Logger
 	PollInterval  time.Duration
-	// MaxAttempts bounds retries of one occurrence; a schedule then moves on to its next one.
-	MaxAttempts int
-	// RetryDelay is the wait after a first failure; it doubles with every further one.
-	RetryDelay time.Duration
+	// Retry bounds the attempts at one occurrence (a schedule then moves on to its next
+	// one) and spaces them.
+	Retry retry.Policy
 }
 
 // Run fires jobs until ctx is done.
@@ -85,11 +85,11 @@ func (r *Runner) fire(tx pgx.Tx, d store.DueJob) error {
 			ScheduledFor:  j.OccurrenceAt,
 		}, r.AgentAttempts)
 		if err != nil {
-			if j.Attempts+1 < r.MaxAttempts {
+			if !r.Retry.Last(j.Attempts + 1) {
 				log.Warn("job failed, will retry", "attempt", j.Attempts+1, "error", err)
 				r.Metrics.JobsFired.WithLabelValues(j.Kind, "retry").Inc()
 				return store.SettleJob(ctx, tx, j.ID, store.JobOutcome{
-					Status: "pending", OccurrenceAt: j.OccurrenceAt, RunAt: r.Now().Add(r.RetryDelay << j.Attempts),
+					Status: "pending", OccurrenceAt: j.OccurrenceAt, RunAt: r.Now().Add(r.Retry.Delay(j.Attempts+1, err)),
 					Attempts: j.Attempts + 1, Error: err.Error(),
 				})
 			}

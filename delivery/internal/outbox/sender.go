@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,6 +13,7 @@ import (
 	"promptpipe/delivery/internal/inbound"
 	"promptpipe/delivery/internal/metrics"
 	"promptpipe/delivery/internal/phone"
+	"promptpipe/delivery/internal/retry"
 	"promptpipe/delivery/internal/store"
 	"promptpipe/delivery/internal/whatsapp"
 )
@@ -31,11 +31,10 @@ type Sender struct {
 	Metrics      *metrics.Metrics
 	Log          *slog.Logger
 	PollInterval time.Duration
-	// MaxAttempts bounds retries of a retryable error before the row is marked failed.
-	MaxAttempts int
-	BaseDelay   time.Duration
-	MaxDelay    time.Duration
-	Events      *devevents.Feed // dev stack only: every send and its outcome
+	// Retry bounds the attempts at a retryable error before the row is marked failed,
+	// and spaces them.
+	Retry  retry.Policy
+	Events *devevents.Feed // dev stack only: every send and its outcome
 }
 
 // Run sends until ctx is done.
@@ -75,9 +74,9 @@ func (s *Sender) send(tx pgx.Tx, it store.OutboxItem) error {
 		log.Info("outbound message sent", "message_id", wamid)
 		return s.Store.MarkOutboxSent(ctx, tx, it, wamid)
 	}
-	if whatsapp.IsRetryable(err) && it.Attempts+1 < s.MaxAttempts {
+	if retry.Retryable(err) && !s.Retry.Last(it.Attempts+1) {
 		s.Metrics.OutboxSends.WithLabelValues("retry").Inc()
-		next := time.Now().Add(s.backoff(it.Attempts))
+		next := time.Now().Add(s.Retry.Delay(it.Attempts+1, err))
 		log.Warn("outbound send failed, will retry", "error", err, "next_attempt_at", next)
 		s.Events.Record("outbox.retry", event)
 		return store.MarkOutboxRetry(ctx, tx, it, err, next)
@@ -91,9 +90,4 @@ func (s *Sender) send(tx pgx.Tx, it store.OutboxItem) error {
 		code = &apiErr.Code
 	}
 	return s.Store.MarkOutboxFailed(ctx, tx, it, err, code)
-}
-
-func (s *Sender) backoff(attempts int) time.Duration {
-	ceiling := min(s.BaseDelay<<attempts, s.MaxDelay)
-	return ceiling/2 + time.Duration(rand.Int64N(int64(ceiling/2)+1))
 }
