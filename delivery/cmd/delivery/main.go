@@ -25,6 +25,7 @@ import (
 	"promptpipe/delivery/internal/jobs"
 	"promptpipe/delivery/internal/metrics"
 	"promptpipe/delivery/internal/outbox"
+	"promptpipe/delivery/internal/queue"
 	"promptpipe/delivery/internal/retry"
 	"promptpipe/delivery/internal/store"
 	"promptpipe/delivery/internal/whatsapp"
@@ -50,7 +51,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})).With("service", "delivery")
 	log.Info("starting", "config", cfg)
 
-	db, err := store.Open(ctx, cfg.DatabaseURL, int32(cfg.Workers+8))
+	db, err := store.Open(ctx, cfg.DatabaseURL, int32(cfg.DBConnections))
 	if err != nil {
 		return err
 	}
@@ -71,7 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return float64(n)
 	}))
 
-	inboundWake, outboxWake, jobsWake := inbound.NewSignal(), inbound.NewSignal(), inbound.NewSignal()
+	outboxWake, jobsWake := inbound.NewSignal(), inbound.NewSignal()
 	clk, err := clock.New(ctx, db.Pool, cfg.DevClock)
 	if err != nil {
 		return err
@@ -79,11 +80,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	clk.OnChange = func(now time.Time) {
 		// Peers first, so that what the due jobs send is stamped with the new time.
 		notifyClock(cfg.ClockNotifyURLs, now, log)
-		jobsWake.Notify()
+		jobsWake.Wake()
 	}
 	if clk.Virtual() {
 		log.Info("virtual clock", "now", clk.Now(), "offset", clk.Offset().String())
 		notifyClock(cfg.ClockNotifyURLs, clk.Now(), log) // peers may have restarted since
+	}
+
+	tasks := queue.Postgres{Pool: db.Pool}
+	owner := queue.NewOwner()
+	// runner works one kind of task; every kind shares the lease, the concurrency and the
+	// clock, and differs in its handler and how it retries.
+	runner := func(kind string, handle queue.Handler, policy retry.Policy) *queue.Runner {
+		return &queue.Runner{Kind: kind, Handle: handle, Store: tasks, Owner: owner, Concurrency: cfg.Concurrency,
+			Lease: cfg.Lease, Poll: time.Second, Grace: 5 * time.Second, Retry: policy, Now: clk.Now, Log: log}
 	}
 
 	agentClient := agent.NewClient(cfg.AgentURL, cfg.AgentTimeout, m, log)
@@ -105,14 +115,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	cancel()
 
 	waClient := whatsapp.NewClient(cfg.WhatsAppAPIURL, cfg.WhatsAppPhoneNumberID, cfg.WhatsAppAccessToken)
-	workers := &inbound.Workers{
-		Store: db, Agent: agentClient, AgentAttempts: cfg.AgentRetryCount, Count: cfg.Workers,
-		Wake: inboundWake, OutboxWake: outboxWake, Metrics: m, Log: log, PollInterval: time.Second,
-		Events: events,
+	answerer := &inbound.Answerer{
+		Messages: db, Agent: agentClient, AgentAttempts: cfg.AgentRetryCount, Replied: outboxWake.Wake,
+		Metrics: m, Log: log, Events: events,
 	}
 	if cfg.MarkRead {
 		// Short: a receipt only matters while the answer is being made.
-		workers.Receipts = &inbound.Receipts{WhatsApp: waClient, Timeout: 2 * time.Second,
+		answerer.Receipts = &inbound.Receipts{WhatsApp: waClient, Timeout: 2 * time.Second,
 			Retry:   retry.Policy{Attempts: 2, Base: 200 * time.Millisecond, Cap: 200 * time.Millisecond},
 			Metrics: m, Log: log, Events: events}
 	}
@@ -121,23 +130,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Wake: outboxWake, Metrics: m, Log: log, PollInterval: 500 * time.Millisecond,
 		Retry: retry.Policy{Attempts: 10, Base: time.Second, Cap: 5 * time.Minute}, Events: events,
 	}
-	runner := &jobs.Runner{
+	// Answering never gives up on its own (the agent's failure is answered with an
+	// apology); what is retried here is a failed settle, such as the database away.
+	answers := runner(store.TaskAnswer, answerer.Handle, retry.Policy{Attempts: 20, Base: time.Second, Cap: time.Minute})
+	jobRunner := &jobs.Runner{
 		Store: db, Agent: agentClient, AgentAttempts: cfg.AgentRetryCount, Now: clk.Now, Wake: jobsWake,
 		OutboxWake: outboxWake, Metrics: m, Log: log, PollInterval: time.Second,
 		Retry: retry.Policy{Attempts: 5, Base: 30 * time.Second, Cap: 10 * time.Minute},
 	}
 	api := &httpapi.Server{
 		Store: db, Metrics: m, Log: log, AppSecret: cfg.WhatsAppAppSecret, VerifyToken: cfg.WhatsAppVerifyToken,
-		APIToken: cfg.APIToken, InboundWake: inboundWake, OutboxWake: outboxWake, JobsWake: jobsWake, Clock: clk,
+		APIToken: cfg.APIToken, InboundWake: answers, OutboxWake: outboxWake, JobsWake: jobsWake, Clock: clk,
 		AgentFaults: agentFaults, Events: events,
 	}
 	srv := &http.Server{Addr: cfg.Addr, Handler: api.Routes(), ReadHeaderTimeout: 10 * time.Second}
 
 	var wg sync.WaitGroup
 	wg.Add(3)
-	go func() { defer wg.Done(); workers.Run(ctx) }()
+	go func() { defer wg.Done(); answers.Run(ctx) }()
 	go func() { defer wg.Done(); sender.Run(ctx) }()
-	go func() { defer wg.Done(); runner.Run(ctx) }()
+	go func() { defer wg.Done(); jobRunner.Run(ctx) }()
 
 	errc := make(chan error, 1)
 	go func() {

@@ -92,7 +92,7 @@ func (s *Server) handleCreateSchedule(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, err, "")
 		return
 	}
-	s.JobsWake.Notify()
+	s.JobsWake.Wake()
 	ok(w, http.StatusCreated, "Schedule created", job)
 }
 
@@ -137,7 +137,7 @@ func (s *Server) handleCreateEvent(w http.ResponseWriter, r *http.Request) {
 		ok(w, http.StatusOK, "An event with this dedupe_key is already pending", job)
 		return
 	}
-	s.JobsWake.Notify()
+	s.JobsWake.Wake()
 	ok(w, http.StatusCreated, "Event scheduled", job)
 }
 
@@ -241,7 +241,7 @@ func (s *Server) travel(ctx context.Context, target time.Time) error {
 				return err
 			}
 		} else {
-			s.JobsWake.Notify()
+			s.JobsWake.Wake()
 		}
 		if err := s.waitSettled(ctx); err != nil {
 			return err

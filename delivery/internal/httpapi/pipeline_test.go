@@ -23,6 +23,7 @@ import (
 	"promptpipe/delivery/internal/metrics"
 	"promptpipe/delivery/internal/outbox"
 	"promptpipe/delivery/internal/pgtest"
+	"promptpipe/delivery/internal/queue"
 	"promptpipe/delivery/internal/retry"
 	"promptpipe/delivery/internal/store"
 	"promptpipe/delivery/internal/whatsapp"
@@ -158,11 +159,14 @@ func newHarness(t *testing.T, agentHandler http.HandlerFunc) *harness {
 	client.Faults = &agent.Faults{}
 	events := devevents.NewFeed(100, time.Now)
 	client.Events = events
-	inWake, outWake := inbound.NewSignal(), inbound.NewSignal()
-	workers := &inbound.Workers{Store: db, Agent: client, AgentAttempts: 3, Count: 3, Wake: inWake,
-		OutboxWake: outWake, Metrics: m, Log: log, PollInterval: 50 * time.Millisecond, Events: events}
-	workers.Receipts = &inbound.Receipts{WhatsApp: whatsapp.NewClient(waServer.URL+"/v21.0", phoneID, token),
+	outWake := inbound.NewSignal()
+	answerer := &inbound.Answerer{Messages: db, Agent: client, AgentAttempts: 3, Replied: outWake.Wake,
+		Metrics: m, Log: log, Events: events}
+	answerer.Receipts = &inbound.Receipts{WhatsApp: whatsapp.NewClient(waServer.URL+"/v21.0", phoneID, token),
 		Timeout: 300 * time.Millisecond, Retry: retry.Policy{Attempts: 2, Base: 5 * time.Millisecond, Cap: 5 * time.Millisecond}, Metrics: m, Log: log, Events: events}
+	answers := &queue.Runner{Kind: store.TaskAnswer, Handle: answerer.Handle, Store: queue.Postgres{Pool: db.Pool},
+		Owner: queue.NewOwner(), Concurrency: 8, Lease: 10 * time.Second, Poll: 50 * time.Millisecond, Grace: time.Second,
+		Retry: retry.Policy{Attempts: 3, Base: 10 * time.Millisecond, Cap: 10 * time.Millisecond}, Now: time.Now, Log: log}
 	sender := &outbox.Sender{Store: db, WhatsApp: whatsapp.NewClient(waServer.URL+"/v21.0", phoneID, token),
 		Wake: outWake, Metrics: m, Log: log, PollInterval: 20 * time.Millisecond,
 		Retry: retry.Policy{Attempts: 5, Base: 10 * time.Millisecond, Cap: 50 * time.Millisecond}, Events: events}
@@ -171,17 +175,17 @@ func newHarness(t *testing.T, agentHandler http.HandlerFunc) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk.OnChange = func(time.Time) { jobsWake.Notify() }
+	clk.OnChange = func(time.Time) { jobsWake.Wake() }
 	client.Now = clk.Now
 	runner := &jobs.Runner{Store: db, Agent: client, AgentAttempts: 2, Now: clk.Now, Wake: jobsWake,
 		OutboxWake: outWake, Metrics: m, Log: log, PollInterval: 50 * time.Millisecond,
 		Retry: retry.Policy{Attempts: 2, Base: time.Minute, Cap: time.Minute}}
 	srv := &httpapi.Server{Store: db, Metrics: m, Log: log, AppSecret: secret, VerifyToken: "verify",
-		InboundWake: inWake, OutboxWake: outWake, JobsWake: jobsWake, Clock: clk, AgentFaults: client.Faults, Events: events}
+		InboundWake: answers, OutboxWake: outWake, JobsWake: jobsWake, Clock: clk, AgentFaults: client.Faults, Events: events}
 	api := httptest.NewServer(srv.Routes())
 	var wg sync.WaitGroup
 	wg.Add(3)
-	go func() { defer wg.Done(); workers.Run(ctx) }()
+	go func() { defer wg.Done(); answers.Run(ctx) }()
 	go func() { defer wg.Done(); sender.Run(ctx) }()
 	go func() { defer wg.Done(); runner.Run(ctx) }()
 	t.Cleanup(func() {
@@ -437,16 +441,21 @@ func TestStatusesNeverMoveBackwards(t *testing.T) {
 	id := h.enroll("15550007777")
 	h.postSigned(inboundWebhook("15550007777", "wamid.s", "hi"))
 	h.waitFor("the reply", func() bool { return len(h.wa.texts()) == 1 })
-	// read arrives before delivered, and "sent" comes twice: the final status is read.
+	// read arrives before delivered, and "sent" comes twice, maybe even before delivery
+	// has recorded the send's wamid: the final status is read.
 	for _, st := range []string{"read", "delivered", "sent", "sent"} {
 		if code := h.postSigned(statusWebhook("wamid.out-1", st)); code != 200 {
 			t.Fatalf("status %s: %d", st, code)
 		}
 	}
-	_, log := h.do("GET", "/conversation/participants/"+id+"/messages", nil, nil)
-	out := log["result"].([]any)[1].(map[string]any)
-	if out["status"] != "read" {
-		t.Fatalf("status = %v", out["status"])
+	status := func() any {
+		_, log := h.do("GET", "/conversation/participants/"+id+"/messages", nil, nil)
+		return log["result"].([]any)[1].(map[string]any)["status"]
+	}
+	h.waitFor("the reply to be read", func() bool { return status() == "read" })
+	time.Sleep(100 * time.Millisecond)
+	if got := status(); got != "read" {
+		t.Fatalf("status went back to %v", got)
 	}
 }
 

@@ -106,7 +106,7 @@ func (r *Runner) fire(tx pgx.Tx, d store.DueJob) error {
 			if err := store.EnqueueReply(ctx, tx, inbound.Reply(d.Participant.PhoneNumber, &pid, *resp)); err != nil {
 				return err
 			}
-			r.OutboxWake.Notify()
+			r.OutboxWake.Wake()
 		}
 		r.Metrics.JobsFired.WithLabelValues(j.Kind, "fired").Inc()
 		log.Info("job fired", "scheduled_for", j.OccurrenceAt, "replied", resp.Response != "")
@@ -133,7 +133,7 @@ func (r *Runner) firePrompt(ctx context.Context, tx pgx.Tx, j store.Job, outcome
 	}); err != nil {
 		return err
 	}
-	r.OutboxWake.Notify()
+	r.OutboxWake.Wake()
 	r.Metrics.JobsFired.WithLabelValues(j.Kind, "fired").Inc()
 	log.Info("scheduled prompt sent", "scheduled_for", j.OccurrenceAt)
 	return store.SettleJob(ctx, tx, j.ID, outcome)

@@ -120,3 +120,11 @@ func Sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// Permanent marks err as not worth retrying: the same call would fail the same way.
+func Permanent(err error) error { return permanent{err} }
+
+type permanent struct{ error }
+
+func (p permanent) Unwrap() error   { return p.error }
+func (p permanent) Retryable() bool { return false }

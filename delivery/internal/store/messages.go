@@ -28,37 +28,6 @@ type Message struct {
 	UpdatedAt     time.Time `json:"updated_at"`
 }
 
-// InboundMessage is what the webhook hands to RecordInbound.
-type InboundMessage struct {
-	Wamid string
-	Phone string
-	Type  string
-	Body  string
-}
-
-// RecordInbound stores an inbound message and queues it for processing, in one
-// transaction. A wamid seen before changes nothing and returns recorded=false.
-func (s *Store) RecordInbound(ctx context.Context, m InboundMessage) (recorded bool, err error) {
-	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		var id int64
-		err := tx.QueryRow(ctx, `INSERT INTO messages (wamid, direction, phone, participant_id, type, body, status)
-			VALUES ($1, 'inbound', $2, (SELECT id FROM participants WHERE phone_number = $2), $3, $4, 'received')
-			ON CONFLICT (wamid) DO NOTHING RETURNING id`, m.Wamid, m.Phone, m.Type, m.Body).Scan(&id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil // a duplicate delivery of a message we already have
-		}
-		if err != nil {
-			return fmt.Errorf("inserting inbound message: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO inbound_queue (message_id, phone) VALUES ($1, $2)`, id, m.Phone); err != nil {
-			return fmt.Errorf("queueing inbound message: %w", err)
-		}
-		recorded = true
-		return nil
-	})
-	return recorded, err
-}
-
 // statusRank orders outbound statuses so a late "delivered" never overwrites "read".
 const statusRank = `CASE %s WHEN 'queued' THEN 0 WHEN 'sent' THEN 1 WHEN 'failed' THEN 2
 	WHEN 'delivered' THEN 3 WHEN 'read' THEN 4 ELSE -1 END`
@@ -154,66 +123,6 @@ func (s *Store) ListMessages(ctx context.Context, participantID string) ([]Messa
 		out = append(out, m)
 	}
 	return out, rows.Err()
-}
-
-// InboundWork is a claimed inbound message, with the participant its phone belongs to now.
-type InboundWork struct {
-	MessageID   int64
-	Wamid       string
-	Phone       string
-	Body        string
-	Participant *Participant // nil for an unknown sender
-}
-
-// WithNextInbound claims the oldest unfinished message of some phone whose earlier
-// messages are all done, and calls fn inside the claiming transaction. fn queues the reply
-// with EnqueueReply on the same tx; the message is then marked done and everything
-// commits together. If fn fails or the process dies, nothing is kept and the message
-// stays queued. Returns false when there is nothing to do.
-func (s *Store) WithNextInbound(ctx context.Context, fn func(tx pgx.Tx, w InboundWork) error) (bool, error) {
-	tx, err := s.Pool.Begin(ctx)
-	if err != nil {
-		return false, fmt.Errorf("beginning inbound claim: %w", err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
-	var w InboundWork
-	// The head-of-line condition keeps one phone's messages in order: a later message is
-	// never claimable while an earlier one is unfinished, and a head that another worker
-	// holds is skipped, so that worker keeps the phone to itself.
-	err = tx.QueryRow(ctx, `SELECT q.message_id, m.wamid, m.phone, m.body FROM inbound_queue q
-		JOIN messages m ON m.id = q.message_id
-		WHERE q.done_at IS NULL AND q.message_id = (
-			SELECT min(q2.message_id) FROM inbound_queue q2 WHERE q2.phone = q.phone AND q2.done_at IS NULL)
-		ORDER BY q.message_id LIMIT 1 FOR UPDATE OF q SKIP LOCKED`).Scan(&w.MessageID, &w.Wamid, &w.Phone, &w.Body)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("claiming inbound message: %w", err)
-	}
-	if w.Participant, err = participantWhere(ctx, tx, "phone_number", w.Phone); err != nil {
-		return false, err
-	}
-	if err := fn(tx, w); err != nil {
-		return true, err
-	}
-	if _, err := tx.Exec(ctx, `UPDATE inbound_queue SET done_at = now(), attempts = attempts + 1 WHERE message_id = $1`, w.MessageID); err != nil {
-		return true, fmt.Errorf("marking inbound done: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `UPDATE messages SET status = 'done', updated_at = now() WHERE id = $1`, w.MessageID); err != nil {
-		return true, fmt.Errorf("marking inbound done: %w", err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return true, fmt.Errorf("committing inbound: %w", err)
-	}
-	return true, nil
-}
-
-// InboundQueueDepth counts inbound messages not yet answered.
-func (s *Store) InboundQueueDepth(ctx context.Context) (int, error) {
-	var n int
-	err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM inbound_queue WHERE done_at IS NULL`).Scan(&n)
-	return n, err
 }
 
 // Outbound is a message to send.

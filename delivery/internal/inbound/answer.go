@@ -1,20 +1,22 @@
-// Package inbound answers queued inbound messages: enrolled participants through the
-// agent, everyone else with a short acknowledgement. Replies go to the outbox.
+// Package inbound answers inbound messages: enrolled participants through the agent,
+// everyone else with a short acknowledgement. It is the handler of the queue's answer
+// tasks; the reply goes to the outbox.
 package inbound
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"sync"
+	"strconv"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"promptpipe/delivery/internal/agent"
 	"promptpipe/delivery/internal/devevents"
 	"promptpipe/delivery/internal/metrics"
 	"promptpipe/delivery/internal/phone"
+	"promptpipe/delivery/internal/queue"
+	"promptpipe/delivery/internal/retry"
 	"promptpipe/delivery/internal/store"
 	"promptpipe/delivery/internal/whatsapp"
 )
@@ -27,76 +29,47 @@ const (
 	Acknowledgement = "Thanks, your message has been received."
 )
 
-// Agent is what the worker needs of the agent client.
+// Agent is what answering needs of the agent client.
 type Agent interface {
 	ProcessMessageWithRetry(ctx context.Context, req agent.ProcessMessageRequest, maxAttempts int) (*agent.ProcessMessageResponse, error)
 }
 
-// Signal wakes sleeping loops at once when new work is committed; loops also poll, so a
-// lost signal (or work committed by another process) only costs a poll interval.
-type Signal chan struct{}
-
-// NewSignal makes a Signal.
-func NewSignal() Signal { return make(Signal, 1) }
-
-// Notify wakes one waiting loop without blocking.
-func (s Signal) Notify() {
-	select {
-	case s <- struct{}{}:
-	default:
-	}
+// Messages is what answering needs of the store: the message a task is about, and the
+// settle that queues its reply only while the task's lease holds.
+type Messages interface {
+	InboundWork(ctx context.Context, messageID int64) (store.InboundWork, error)
+	AnswerInbound(ctx context.Context, t queue.Task, messageID int64, reply store.Outbound) error
 }
 
-// Workers process the inbound queue.
-type Workers struct {
-	Store         *store.Store
+// Answerer handles answer tasks.
+type Answerer struct {
+	Messages      Messages
 	Agent         Agent
 	AgentAttempts int
-	Count         int
-	Wake          Signal // new inbound work
-	OutboxWake    Signal // new outbound work
+	Replied       func()    // a reply was queued (wakes the outbox)
+	Receipts      *Receipts // nil: messages are not marked read
 	Metrics       *metrics.Metrics
 	Log           *slog.Logger
-	PollInterval  time.Duration
 	Events        *devevents.Feed // dev stack only: what was answered, and how
-	Receipts      *Receipts       // nil: messages are not marked read
 }
 
-// Run starts Count workers and blocks until ctx is done and they have stopped.
-func (w *Workers) Run(ctx context.Context) {
-	var wg sync.WaitGroup
-	for range w.Count {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w.loop(ctx)
-		}()
+// Handle answers the message of one task: it reads the message, asks the agent with no
+// transaction open, then settles. A crash before the settle leaves the lease to run out
+// and the task is worked again; the agent answers a repeated message id from its record.
+func (a *Answerer) Handle(ctx context.Context, t queue.Task) error {
+	id, err := strconv.ParseInt(t.Ref, 10, 64)
+	if err != nil {
+		return retry.Permanent(fmt.Errorf("answer task with a bad message id %q", t.Ref))
 	}
-	wg.Wait()
-}
-
-func (w *Workers) loop(ctx context.Context) {
-	for ctx.Err() == nil {
-		found, err := w.Store.WithNextInbound(ctx, w.answer)
-		if err != nil && ctx.Err() == nil {
-			w.Log.Error("processing inbound message", "error", err)
-			Signal(nil).Sleep(ctx, time.Second+time.Duration(rand.Int64N(int64(time.Second))))
-			continue
-		}
-		if found {
-			w.OutboxWake.Notify()
-			w.Wake.Notify() // there may be more: let a sibling look too
-			continue
-		}
-		w.Wake.Sleep(ctx, w.PollInterval)
+	m, err := a.Messages.InboundWork(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return retry.Permanent(fmt.Errorf("answer task for message %d, which is gone", id))
 	}
-}
-
-// answer decides the reply to one message and queues it, inside the claim's transaction.
-func (w *Workers) answer(tx pgx.Tx, m store.InboundWork) error {
-	ctx := context.Background() // the agent call must not be cut short by shutdown mid-turn
+	if err != nil {
+		return err
+	}
 	start := time.Now()
-	log := w.Log.With("message_id", m.Wamid, "phone", phone.Mask(m.Phone))
+	log := a.Log.With("message_id", m.Wamid, "phone", phone.Mask(m.Phone), "attempt", t.Attempt)
 	answer, route := agent.ProcessMessageResponse{Response: Acknowledgement}, "acknowledged"
 	var participantID *string
 	receiptSent := func() {}
@@ -108,11 +81,14 @@ func (w *Workers) answer(tx pgx.Tx, m store.InboundWork) error {
 			// answer in the making, and blue ticks say someone read them. Neither is true
 			// for a paused or withdrawn participant or a stranger, whose message no one
 			// reads and who gets the instant acknowledgement.
-			receiptSent = w.Receipts.Start(m.Wamid, m.Phone)
-			resp, err := w.Agent.ProcessMessageWithRetry(ctx, agent.ProcessMessageRequest{
+			receiptSent = a.Receipts.Start(m.Wamid, m.Phone)
+			resp, err := a.Agent.ProcessMessageWithRetry(ctx, agent.ProcessMessageRequest{
 				ParticipantID: p.ID, Message: m.Body, PhoneNumber: "+" + m.Phone, MessageID: m.Wamid,
-			}, w.AgentAttempts)
+			}, a.AgentAttempts)
 			if err != nil {
+				if ctx.Err() != nil {
+					return err // shutting down: the task goes back, the apology would be wrong
+				}
 				log.Error("agent failed, sending fallback apology", "error", err)
 				answer, route = agent.ProcessMessageResponse{Response: FallbackApology}, "fallback"
 			} else {
@@ -122,28 +98,19 @@ func (w *Workers) answer(tx pgx.Tx, m store.InboundWork) error {
 		}
 	}
 	receiptSent() // before the reply can go out: see Receipts.Start
-	if err := store.EnqueueReply(ctx, tx, Reply(m.Phone, participantID, answer)); err != nil {
+	if err := a.Messages.AnswerInbound(ctx, t, m.MessageID, Reply(m.Phone, participantID, answer)); err != nil {
 		return err
 	}
-	w.Metrics.InboundProcessed.WithLabelValues(route).Inc()
-	w.Events.Record("reply.queued", map[string]any{
+	if a.Replied != nil {
+		a.Replied()
+	}
+	a.Metrics.InboundProcessed.WithLabelValues(route).Inc()
+	a.Events.Record("reply.queued", map[string]any{
 		"message_id": m.Wamid, "phone": phone.Mask(m.Phone), "route": route,
 		"duration_ms": time.Since(start).Milliseconds(),
 	})
 	log.Info("inbound message answered", "route", route, "duration_ms", time.Since(start).Milliseconds())
 	return nil
-}
-
-// Sleep waits for d, a Notify, or the end of ctx, whichever comes first. A nil Signal
-// never wakes early.
-func (s Signal) Sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-s:
-	case <-t.C:
-	}
 }
 
 // Reply is the outbound message for what the agent said: text, or text with reply

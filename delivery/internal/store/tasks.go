@@ -1,0 +1,11 @@
+package store
+
+// The kinds of work in the queue (package queue). The store writes each task in the
+// transaction that makes the work necessary; a handler in the package named beside it
+// does the work and settles it through the store.
+const (
+	TaskAnswer = "answer" // answer an inbound message (inbound)
+)
+
+// inboundLane keeps one phone's inbound messages in order.
+func inboundLane(phone string) string { return "inbound:" + phone }
