@@ -72,7 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return float64(n)
 	}))
 
-	outboxWake, jobsWake := inbound.NewSignal(), inbound.NewSignal()
+	jobsWake := inbound.NewSignal()
 	clk, err := clock.New(ctx, db.Pool, cfg.DevClock)
 	if err != nil {
 		return err
@@ -116,7 +116,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	waClient := whatsapp.NewClient(cfg.WhatsAppAPIURL, cfg.WhatsAppPhoneNumberID, cfg.WhatsAppAccessToken)
 	answerer := &inbound.Answerer{
-		Messages: db, Agent: agentClient, AgentAttempts: cfg.AgentRetryCount, Replied: outboxWake.Wake,
+		Messages: db, Agent: agentClient, AgentAttempts: cfg.AgentRetryCount,
 		Metrics: m, Log: log, Events: events,
 	}
 	if cfg.MarkRead {
@@ -125,22 +125,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			Retry:   retry.Policy{Attempts: 2, Base: 200 * time.Millisecond, Cap: 200 * time.Millisecond},
 			Metrics: m, Log: log, Events: events}
 	}
-	sender := &outbox.Sender{
-		Store: db, WhatsApp: waClient,
-		Wake: outboxWake, Metrics: m, Log: log, PollInterval: 500 * time.Millisecond,
-		Retry: retry.Policy{Attempts: 10, Base: time.Second, Cap: 5 * time.Minute}, Events: events,
-	}
+	sendPolicy := retry.Policy{Attempts: 10, Base: time.Second, Cap: 5 * time.Minute}
+	sender := &outbox.Sender{Outbox: db, WhatsApp: waClient, Retry: sendPolicy, Metrics: m, Log: log, Events: events}
+	sends := runner(store.TaskSend, sender.Handle, sendPolicy)
+	answerer.Replied = sends.Wake
 	// Answering never gives up on its own (the agent's failure is answered with an
 	// apology); what is retried here is a failed settle, such as the database away.
 	answers := runner(store.TaskAnswer, answerer.Handle, retry.Policy{Attempts: 20, Base: time.Second, Cap: time.Minute})
 	jobRunner := &jobs.Runner{
 		Store: db, Agent: agentClient, AgentAttempts: cfg.AgentRetryCount, Now: clk.Now, Wake: jobsWake,
-		OutboxWake: outboxWake, Metrics: m, Log: log, PollInterval: time.Second,
+		OutboxWake: sends, Metrics: m, Log: log, PollInterval: time.Second,
 		Retry: retry.Policy{Attempts: 5, Base: 30 * time.Second, Cap: 10 * time.Minute},
 	}
 	api := &httpapi.Server{
 		Store: db, Metrics: m, Log: log, AppSecret: cfg.WhatsAppAppSecret, VerifyToken: cfg.WhatsAppVerifyToken,
-		APIToken: cfg.APIToken, InboundWake: answers, OutboxWake: outboxWake, JobsWake: jobsWake, Clock: clk,
+		APIToken: cfg.APIToken, InboundWake: answers, OutboxWake: sends, JobsWake: jobsWake, Clock: clk,
 		AgentFaults: agentFaults, Events: events,
 	}
 	srv := &http.Server{Addr: cfg.Addr, Handler: api.Routes(), ReadHeaderTimeout: 10 * time.Second}
@@ -148,7 +147,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() { defer wg.Done(); answers.Run(ctx) }()
-	go func() { defer wg.Done(); sender.Run(ctx) }()
+	go func() { defer wg.Done(); sends.Run(ctx) }()
 	go func() { defer wg.Done(); jobRunner.Run(ctx) }()
 
 	errc := make(chan error, 1)

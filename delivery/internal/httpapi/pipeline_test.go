@@ -159,17 +159,21 @@ func newHarness(t *testing.T, agentHandler http.HandlerFunc) *harness {
 	client.Faults = &agent.Faults{}
 	events := devevents.NewFeed(100, time.Now)
 	client.Events = events
-	outWake := inbound.NewSignal()
-	answerer := &inbound.Answerer{Messages: db, Agent: client, AgentAttempts: 3, Replied: outWake.Wake,
+	answerer := &inbound.Answerer{Messages: db, Agent: client, AgentAttempts: 3,
 		Metrics: m, Log: log, Events: events}
 	answerer.Receipts = &inbound.Receipts{WhatsApp: whatsapp.NewClient(waServer.URL+"/v21.0", phoneID, token),
 		Timeout: 300 * time.Millisecond, Retry: retry.Policy{Attempts: 2, Base: 5 * time.Millisecond, Cap: 5 * time.Millisecond}, Metrics: m, Log: log, Events: events}
-	answers := &queue.Runner{Kind: store.TaskAnswer, Handle: answerer.Handle, Store: queue.Postgres{Pool: db.Pool},
-		Owner: queue.NewOwner(), Concurrency: 8, Lease: 10 * time.Second, Poll: 50 * time.Millisecond, Grace: time.Second,
-		Retry: retry.Policy{Attempts: 3, Base: 10 * time.Millisecond, Cap: 10 * time.Millisecond}, Now: time.Now, Log: log}
-	sender := &outbox.Sender{Store: db, WhatsApp: whatsapp.NewClient(waServer.URL+"/v21.0", phoneID, token),
-		Wake: outWake, Metrics: m, Log: log, PollInterval: 20 * time.Millisecond,
-		Retry: retry.Policy{Attempts: 5, Base: 10 * time.Millisecond, Cap: 50 * time.Millisecond}, Events: events}
+	tasks, owner := queue.Postgres{Pool: db.Pool}, queue.NewOwner()
+	runner := func(kind string, handle queue.Handler, policy retry.Policy) *queue.Runner {
+		return &queue.Runner{Kind: kind, Handle: handle, Store: tasks, Owner: owner, Concurrency: 8, Lease: 10 * time.Second,
+			Poll: 50 * time.Millisecond, Grace: time.Second, Retry: policy, Now: time.Now, Log: log}
+	}
+	answers := runner(store.TaskAnswer, answerer.Handle, retry.Policy{Attempts: 3, Base: 10 * time.Millisecond, Cap: 10 * time.Millisecond})
+	sendPolicy := retry.Policy{Attempts: 5, Base: 10 * time.Millisecond, Cap: 50 * time.Millisecond}
+	sender := &outbox.Sender{Outbox: db, WhatsApp: whatsapp.NewClient(waServer.URL+"/v21.0", phoneID, token),
+		Retry: sendPolicy, Metrics: m, Log: log, Events: events}
+	sends := runner(store.TaskSend, sender.Handle, sendPolicy)
+	answerer.Replied = sends.Wake
 	jobsWake := inbound.NewSignal()
 	clk, err := clock.New(ctx, db.Pool, true)
 	if err != nil {
@@ -177,17 +181,17 @@ func newHarness(t *testing.T, agentHandler http.HandlerFunc) *harness {
 	}
 	clk.OnChange = func(time.Time) { jobsWake.Wake() }
 	client.Now = clk.Now
-	runner := &jobs.Runner{Store: db, Agent: client, AgentAttempts: 2, Now: clk.Now, Wake: jobsWake,
-		OutboxWake: outWake, Metrics: m, Log: log, PollInterval: 50 * time.Millisecond,
+	jobRunner := &jobs.Runner{Store: db, Agent: client, AgentAttempts: 2, Now: clk.Now, Wake: jobsWake,
+		OutboxWake: sends, Metrics: m, Log: log, PollInterval: 50 * time.Millisecond,
 		Retry: retry.Policy{Attempts: 2, Base: time.Minute, Cap: time.Minute}}
 	srv := &httpapi.Server{Store: db, Metrics: m, Log: log, AppSecret: secret, VerifyToken: "verify",
-		InboundWake: answers, OutboxWake: outWake, JobsWake: jobsWake, Clock: clk, AgentFaults: client.Faults, Events: events}
+		InboundWake: answers, OutboxWake: sends, JobsWake: jobsWake, Clock: clk, AgentFaults: client.Faults, Events: events}
 	api := httptest.NewServer(srv.Routes())
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() { defer wg.Done(); answers.Run(ctx) }()
-	go func() { defer wg.Done(); sender.Run(ctx) }()
-	go func() { defer wg.Done(); runner.Run(ctx) }()
+	go func() { defer wg.Done(); sends.Run(ctx) }()
+	go func() { defer wg.Done(); jobRunner.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		wg.Wait()

@@ -32,7 +32,7 @@ type Runner struct {
 	AgentAttempts int
 	Now           func() time.Time
 	Wake          inbound.Signal // the clock moved or a job was created
-	OutboxWake    inbound.Signal
+	OutboxWake    interface{ Wake() }
 	Metrics       *metrics.Metrics
 	Log           *slog.Logger
 	PollInterval  time.Duration

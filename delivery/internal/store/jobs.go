@@ -190,6 +190,7 @@ func (s *Store) NextDueAt(ctx context.Context, upTo time.Time) (time.Time, bool,
 func (s *Store) Settled(ctx context.Context, now time.Time) (bool, error) {
 	var busy bool
 	err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 'pending' AND run_at <= $1)
-		OR EXISTS (SELECT 1 FROM outbox WHERE status = 'queued' AND attempts = 0)`, now).Scan(&busy)
+		OR EXISTS (SELECT 1 FROM tasks WHERE kind = $2 AND state <> 'failed'
+			AND (attempt = 0 OR (state = 'leased' AND attempt = 1)))`, now, TaskSend).Scan(&busy)
 	return !busy, err
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -97,12 +96,7 @@ func (s *Store) reengage(ctx context.Context, tx pgx.Tx, where string, arg any) 
 	if err != nil {
 		return fmt.Errorf("queueing re-engagement template: %w", err)
 	}
-	payload, _ := json.Marshal(whatsapp.TemplateMessage(phone, template))
-	if _, err := tx.Exec(ctx, `INSERT INTO outbox (id, message_id, phone, payload, status) VALUES ($1, $2, $3, $4, 'queued')`,
-		newID("ob_"), msgID, phone, payload); err != nil {
-		return fmt.Errorf("queueing re-engagement template: %w", err)
-	}
-	return nil
+	return queueSend(ctx, tx, msgID, phone, whatsapp.TemplateMessage(phone, template))
 }
 
 // ListMessages returns a participant's message log, oldest first.
@@ -123,103 +117,4 @@ func (s *Store) ListMessages(ctx context.Context, participantID string) ([]Messa
 		out = append(out, m)
 	}
 	return out, rows.Err()
-}
-
-// Outbound is a message to send.
-type Outbound struct {
-	Phone         string
-	ParticipantID *string
-	Type          string         // "text" or "interactive"
-	Body          string         // what the log shows
-	Payload       map[string]any // the Graph API request body
-	// Fallback, when set, replaces the configured re-engagement template if WhatsApp
-	// refuses this message because the 24-hour window is closed.
-	Fallback *whatsapp.Template
-}
-
-// EnqueueReply logs an outbound message and queues it in the outbox, inside tx.
-func EnqueueReply(ctx context.Context, tx pgx.Tx, o Outbound) error {
-	var msgID int64
-	if err := tx.QueryRow(ctx, `INSERT INTO messages (direction, phone, participant_id, type, body, status, fallback_template)
-		VALUES ('outbound', $1, $2, $3, $4, 'queued', $5) RETURNING id`,
-		o.Phone, o.ParticipantID, o.Type, o.Body, o.Fallback).Scan(&msgID); err != nil {
-		return fmt.Errorf("logging outbound message: %w", err)
-	}
-	payload, err := json.Marshal(o.Payload)
-	if err != nil {
-		return fmt.Errorf("encoding outbound payload: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO outbox (id, message_id, phone, payload, status) VALUES ($1, $2, $3, $4, 'queued')`,
-		newID("ob_"), msgID, o.Phone, payload); err != nil {
-		return fmt.Errorf("queueing outbound message: %w", err)
-	}
-	return nil
-}
-
-// OutboxItem is a claimed outbox row.
-type OutboxItem struct {
-	ID        string
-	MessageID int64
-	Phone     string
-	Payload   []byte
-	Attempts  int
-}
-
-// WithNextOutbox claims one due outbox row and calls fn inside the claiming transaction;
-// fn must settle it with MarkOutboxSent, MarkOutboxRetry or MarkOutboxFailed.
-func (s *Store) WithNextOutbox(ctx context.Context, fn func(tx pgx.Tx, item OutboxItem) error) (bool, error) {
-	tx, err := s.Pool.Begin(ctx)
-	if err != nil {
-		return false, fmt.Errorf("beginning outbox claim: %w", err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
-	var it OutboxItem
-	err = tx.QueryRow(ctx, `SELECT id, message_id, phone, payload, attempts FROM outbox
-		WHERE status = 'queued' AND next_attempt_at <= now()
-		ORDER BY next_attempt_at, created_at LIMIT 1 FOR UPDATE SKIP LOCKED`).Scan(&it.ID, &it.MessageID, &it.Phone, &it.Payload, &it.Attempts)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("claiming outbox row: %w", err)
-	}
-	if err := fn(tx, it); err != nil {
-		return true, err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return true, fmt.Errorf("committing outbox row: %w", err)
-	}
-	return true, nil
-}
-
-// MarkOutboxSent records the wamid WhatsApp returned and any statuses that came first.
-func (s *Store) MarkOutboxSent(ctx context.Context, tx pgx.Tx, it OutboxItem, wamid string) error {
-	if _, err := tx.Exec(ctx, `UPDATE outbox SET status = 'sent', attempts = attempts + 1, updated_at = now() WHERE id = $1`, it.ID); err != nil {
-		return fmt.Errorf("marking outbox sent: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `UPDATE messages SET wamid = $2, status = 'sent', updated_at = now() WHERE id = $1`, it.MessageID, wamid); err != nil {
-		return fmt.Errorf("recording wamid: %w", err)
-	}
-	return s.applyStatuses(ctx, tx, wamid)
-}
-
-// MarkOutboxRetry counts a failed attempt and schedules the next one at next.
-func MarkOutboxRetry(ctx context.Context, tx pgx.Tx, it OutboxItem, cause error, next time.Time) error {
-	_, err := tx.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3,
-		updated_at = now() WHERE id = $1`, it.ID, cause.Error(), next)
-	return err
-}
-
-// MarkOutboxFailed gives up on a row whose error no retry can fix (and sends the
-// re-engagement template when the error was the closed 24-hour window).
-func (s *Store) MarkOutboxFailed(ctx context.Context, tx pgx.Tx, it OutboxItem, cause error, code *int) error {
-	if _, err := tx.Exec(ctx, `UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $2,
-		updated_at = now() WHERE id = $1`, it.ID, cause.Error()); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, `UPDATE messages SET status = 'failed', error_code = $2, error_title = $3,
-		updated_at = now() WHERE id = $1`, it.MessageID, code, cause.Error()); err != nil {
-		return err
-	}
-	return s.reengage(ctx, tx, "id = $1", it.MessageID)
 }

@@ -5,7 +5,11 @@ package store
 // does the work and settles it through the store.
 const (
 	TaskAnswer = "answer" // answer an inbound message (inbound)
+	TaskSend   = "send"   // send an outbox row to WhatsApp (outbox)
 )
 
 // inboundLane keeps one phone's inbound messages in order.
 func inboundLane(phone string) string { return "inbound:" + phone }
+
+// outboundLane keeps one phone's outbound messages in order.
+func outboundLane(phone string) string { return "outbound:" + phone }
