@@ -72,15 +72,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return float64(n)
 	}))
 
-	jobsWake := inbound.NewSignal()
 	clk, err := clock.New(ctx, db.Pool, cfg.DevClock)
 	if err != nil {
 		return err
-	}
-	clk.OnChange = func(now time.Time) {
-		// Peers first, so that what the due jobs send is stamped with the new time.
-		notifyClock(cfg.ClockNotifyURLs, now, log)
-		jobsWake.Wake()
 	}
 	if clk.Virtual() {
 		log.Info("virtual clock", "now", clk.Now(), "offset", clk.Offset().String())
@@ -132,23 +126,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	// Answering never gives up on its own (the agent's failure is answered with an
 	// apology); what is retried here is a failed settle, such as the database away.
 	answers := runner(store.TaskAnswer, answerer.Handle, retry.Policy{Attempts: 20, Base: time.Second, Cap: time.Minute})
-	jobRunner := &jobs.Runner{
-		Store: db, Agent: agentClient, AgentAttempts: cfg.AgentRetryCount, Now: clk.Now, Wake: jobsWake,
-		OutboxWake: sends, Metrics: m, Log: log, PollInterval: time.Second,
-		Retry: retry.Policy{Attempts: 5, Base: 30 * time.Second, Cap: 10 * time.Minute},
+	firePolicy := retry.Policy{Attempts: 5, Base: 30 * time.Second, Cap: 10 * time.Minute}
+	firer := &jobs.Firer{Jobs: db, Agent: agentClient, AgentAttempts: cfg.AgentRetryCount, Retry: firePolicy,
+		Replied: sends.Wake, Metrics: m, Log: log}
+	fires := runner(store.TaskFire, firer.Handle, firePolicy)
+	clk.OnChange = func(now time.Time) {
+		// Peers first, so that what the due jobs send is stamped with the new time.
+		notifyClock(cfg.ClockNotifyURLs, now, log)
+		fires.Wake()
 	}
 	api := &httpapi.Server{
 		Store: db, Metrics: m, Log: log, AppSecret: cfg.WhatsAppAppSecret, VerifyToken: cfg.WhatsAppVerifyToken,
-		APIToken: cfg.APIToken, InboundWake: answers, OutboxWake: sends, JobsWake: jobsWake, Clock: clk,
+		APIToken: cfg.APIToken, InboundWake: answers, OutboxWake: sends, JobsWake: fires, Clock: clk,
 		AgentFaults: agentFaults, Events: events,
 	}
 	srv := &http.Server{Addr: cfg.Addr, Handler: api.Routes(), ReadHeaderTimeout: 10 * time.Second}
 
 	var wg sync.WaitGroup
-	wg.Add(3)
-	go func() { defer wg.Done(); answers.Run(ctx) }()
-	go func() { defer wg.Done(); sends.Run(ctx) }()
-	go func() { defer wg.Done(); jobRunner.Run(ctx) }()
+	for _, r := range []*queue.Runner{answers, sends, fires} {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.Run(ctx) }()
+	}
 
 	errc := make(chan error, 1)
 	go func() {

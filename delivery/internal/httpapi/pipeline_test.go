@@ -174,24 +174,24 @@ func newHarness(t *testing.T, agentHandler http.HandlerFunc) *harness {
 		Retry: sendPolicy, Metrics: m, Log: log, Events: events}
 	sends := runner(store.TaskSend, sender.Handle, sendPolicy)
 	answerer.Replied = sends.Wake
-	jobsWake := inbound.NewSignal()
 	clk, err := clock.New(ctx, db.Pool, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk.OnChange = func(time.Time) { jobsWake.Wake() }
 	client.Now = clk.Now
-	jobRunner := &jobs.Runner{Store: db, Agent: client, AgentAttempts: 2, Now: clk.Now, Wake: jobsWake,
-		OutboxWake: sends, Metrics: m, Log: log, PollInterval: 50 * time.Millisecond,
-		Retry: retry.Policy{Attempts: 2, Base: time.Minute, Cap: time.Minute}}
+	firePolicy := retry.Policy{Attempts: 2, Base: time.Minute, Cap: time.Minute}
+	firer := &jobs.Firer{Jobs: db, Agent: client, AgentAttempts: 2, Retry: firePolicy, Replied: sends.Wake, Metrics: m, Log: log}
+	fires := runner(store.TaskFire, firer.Handle, firePolicy)
+	fires.Now = clk.Now
+	clk.OnChange = func(time.Time) { fires.Wake() }
 	srv := &httpapi.Server{Store: db, Metrics: m, Log: log, AppSecret: secret, VerifyToken: "verify",
-		InboundWake: answers, OutboxWake: sends, JobsWake: jobsWake, Clock: clk, AgentFaults: client.Faults, Events: events}
+		InboundWake: answers, OutboxWake: sends, JobsWake: fires, Clock: clk, AgentFaults: client.Faults, Events: events}
 	api := httptest.NewServer(srv.Routes())
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() { defer wg.Done(); answers.Run(ctx) }()
 	go func() { defer wg.Done(); sends.Run(ctx) }()
-	go func() { defer wg.Done(); jobRunner.Run(ctx) }()
+	go func() { defer wg.Done(); fires.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		wg.Wait()

@@ -14,11 +14,11 @@ import (
 	"promptpipe/delivery/internal/agent"
 	"promptpipe/delivery/internal/devevents"
 	"promptpipe/delivery/internal/metrics"
+	"promptpipe/delivery/internal/outbox"
 	"promptpipe/delivery/internal/phone"
 	"promptpipe/delivery/internal/queue"
 	"promptpipe/delivery/internal/retry"
 	"promptpipe/delivery/internal/store"
-	"promptpipe/delivery/internal/whatsapp"
 )
 
 // Texts delivery sends on its own; every other word comes from the agent.
@@ -98,7 +98,7 @@ func (a *Answerer) Handle(ctx context.Context, t queue.Task) error {
 		}
 	}
 	receiptSent() // before the reply can go out: see Receipts.Start
-	if err := a.Messages.AnswerInbound(ctx, t, m.MessageID, Reply(m.Phone, participantID, answer)); err != nil {
+	if err := a.Messages.AnswerInbound(ctx, t, m.MessageID, outbox.Reply(m.Phone, participantID, answer)); err != nil {
 		return err
 	}
 	if a.Replied != nil {
@@ -111,19 +111,4 @@ func (a *Answerer) Handle(ctx context.Context, t queue.Task) error {
 	})
 	log.Info("inbound message answered", "route", route, "duration_ms", time.Since(start).Milliseconds())
 	return nil
-}
-
-// Reply is the outbound message for what the agent said: text, or text with reply
-// buttons when the agent offered some, with the agent's template fallback if any.
-func Reply(phone string, participantID *string, answer agent.ProcessMessageResponse) store.Outbound {
-	replyButtons := make([]whatsapp.ReplyButton, 0, len(answer.Buttons))
-	for _, b := range answer.Buttons {
-		replyButtons = append(replyButtons, whatsapp.ReplyButton{ID: b.ID, Title: b.Title})
-	}
-	kind, payload := whatsapp.ReplyMessage(phone, answer.Response, replyButtons)
-	out := store.Outbound{Phone: phone, ParticipantID: participantID, Type: kind, Body: answer.Response, Payload: payload}
-	if t := answer.Template; t != nil && t.Name != "" {
-		out.Fallback = &whatsapp.Template{Name: t.Name, Language: t.Language, Parameters: t.Parameters}
-	}
-	return out
 }

@@ -113,9 +113,8 @@ func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
 		if tag.RowsAffected() == 0 {
 			return ErrNotFound
 		}
-		if _, err := tx.Exec(ctx, `UPDATE jobs SET status = 'canceled', updated_at = now()
-			WHERE participant_id = $1 AND status = 'pending'`, id); err != nil {
-			return fmt.Errorf("canceling jobs: %w", err)
+		if err := cancelJobs(ctx, tx, `participant_id = $1`, id); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
 		}
 		return nil
 	})

@@ -6,6 +6,7 @@ package store
 const (
 	TaskAnswer = "answer" // answer an inbound message (inbound)
 	TaskSend   = "send"   // send an outbox row to WhatsApp (outbox)
+	TaskFire   = "fire"   // fire a due job occurrence (jobs)
 )
 
 // inboundLane keeps one phone's inbound messages in order.
