@@ -56,7 +56,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer db.Close()
-	db.Reengagement = whatsapp.Template{Name: cfg.ReengagementTemplate, Language: cfg.TemplateLanguage}
 
 	m := metrics.New()
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -123,6 +122,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	sender := &outbox.Sender{Outbox: db, WhatsApp: waClient, Retry: sendPolicy, Metrics: m, Log: log, Events: events}
 	sends := runner(store.TaskSend, sender.Handle, sendPolicy)
 	answerer.Replied = sends.Wake
+	reengager := &outbox.Reengager{Refusals: db, Queued: sends.Wake, Log: log,
+		Default: whatsapp.Template{Name: cfg.ReengagementTemplate, Language: cfg.TemplateLanguage}}
+	reengages := runner(store.TaskReengage, reengager.Handle, retry.Policy{Attempts: 10, Base: time.Second, Cap: time.Minute})
 	// Answering never gives up on its own (the agent's failure is answered with an
 	// apology); what is retried here is a failed settle, such as the database away.
 	answers := runner(store.TaskAnswer, answerer.Handle, retry.Policy{Attempts: 20, Base: time.Second, Cap: time.Minute})
@@ -143,7 +145,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	srv := &http.Server{Addr: cfg.Addr, Handler: api.Routes(), ReadHeaderTimeout: 10 * time.Second}
 
 	var wg sync.WaitGroup
-	for _, r := range []*queue.Runner{answers, sends, fires} {
+	for _, r := range []*queue.Runner{answers, sends, fires, reengages} {
 		wg.Add(1)
 		go func() { defer wg.Done(); r.Run(ctx) }()
 	}

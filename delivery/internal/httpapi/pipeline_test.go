@@ -148,7 +148,6 @@ func newHarness(t *testing.T, agentHandler http.HandlerFunc) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.Reengagement = whatsapp.Template{Name: "habit_checkin", Language: "en"}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m := metrics.New()
 	wa := &fakeWhatsApp{keys: map[string]string{}}
@@ -174,6 +173,9 @@ func newHarness(t *testing.T, agentHandler http.HandlerFunc) *harness {
 		Retry: sendPolicy, Metrics: m, Log: log, Events: events}
 	sends := runner(store.TaskSend, sender.Handle, sendPolicy)
 	answerer.Replied = sends.Wake
+	reengager := &outbox.Reengager{Refusals: db, Queued: sends.Wake, Log: log,
+		Default: whatsapp.Template{Name: "habit_checkin", Language: "en"}}
+	reengages := runner(store.TaskReengage, reengager.Handle, retry.Policy{Attempts: 3, Base: 10 * time.Millisecond, Cap: 10 * time.Millisecond})
 	clk, err := clock.New(ctx, db.Pool, true)
 	if err != nil {
 		t.Fatal(err)
@@ -192,6 +194,8 @@ func newHarness(t *testing.T, agentHandler http.HandlerFunc) *harness {
 	go func() { defer wg.Done(); answers.Run(ctx) }()
 	go func() { defer wg.Done(); sends.Run(ctx) }()
 	go func() { defer wg.Done(); fires.Run(ctx) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); reengages.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		wg.Wait()

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"promptpipe/delivery/internal/queue"
 	"promptpipe/delivery/internal/whatsapp"
 )
 
@@ -39,64 +41,88 @@ func (s *Store) RecordStatus(ctx context.Context, wamid, status string, at time.
 			VALUES ($1, $2, $3, $4, $5)`, wamid, status, at, errCode, errTitle); err != nil {
 			return fmt.Errorf("recording status: %w", err)
 		}
-		return s.applyStatuses(ctx, tx, wamid)
+		return applyStatuses(ctx, tx, wamid)
 	})
 }
 
-// applyStatuses sets an outbound message's status to the most advanced one received, and
-// answers a 131047 failure with the re-engagement template.
-func (s *Store) applyStatuses(ctx context.Context, tx pgx.Tx, wamid string) error {
-	_, err := tx.Exec(ctx, fmt.Sprintf(`UPDATE messages m SET status = e.status,
+// applyStatuses sets an outbound message's status to the most advanced one received;
+// when that makes it failed, the task of finding it a replacement is queued with it.
+func applyStatuses(ctx context.Context, tx pgx.Tx, wamid string) error {
+	var id int64
+	var status string
+	err := tx.QueryRow(ctx, fmt.Sprintf(`UPDATE messages m SET status = e.status,
 			error_code = COALESCE(e.error_code, m.error_code),
 			error_title = COALESCE(e.error_title, m.error_title), updated_at = now()
 		FROM (SELECT status, error_code, error_title FROM status_events WHERE wamid = $1
 		      ORDER BY %s DESC, id LIMIT 1) e
-		WHERE m.wamid = $1 AND m.direction = 'outbound' AND %s > %s`,
-		fmt.Sprintf(statusRank, "status"), fmt.Sprintf(statusRank, "e.status"), fmt.Sprintf(statusRank, "m.status")), wamid)
+		WHERE m.wamid = $1 AND m.direction = 'outbound' AND %s > %s
+		RETURNING m.id, m.status`,
+		fmt.Sprintf(statusRank, "status"), fmt.Sprintf(statusRank, "e.status"), fmt.Sprintf(statusRank, "m.status")), wamid).
+		Scan(&id, &status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // not sent yet, or nothing new
+	}
 	if err != nil {
 		return fmt.Errorf("applying statuses: %w", err)
 	}
-	return s.reengage(ctx, tx, "wamid = $1", wamid)
+	if status == "failed" {
+		return queueReengage(ctx, tx, id)
+	}
+	return nil
 }
 
-// reengage queues a template for the message `where` selects, if WhatsApp refused it
-// because the 24-hour window was closed, once per refused message: the message's own
-// fallback template when it has one, else the configured re-engagement template.
-func (s *Store) reengage(ctx context.Context, tx pgx.Tx, where string, arg any) error {
-	var refusedID int64
-	var phone string
-	var own *whatsapp.Template
-	err := tx.QueryRow(ctx, `SELECT id, phone, fallback_template FROM messages
-		WHERE `+where+` AND direction = 'outbound' AND status = 'failed' AND error_code = $2 AND type <> 'template'`,
-		arg, whatsapp.ErrCodeReengagement).Scan(&refusedID, &phone, &own)
+// queueReengage queues the task that decides what to send in place of a failed
+// outbound message (package outbox: a template when the 24-hour window had closed).
+func queueReengage(ctx context.Context, tx pgx.Tx, messageID int64) error {
+	return queue.Enqueue(ctx, tx, queue.New{Kind: TaskReengage, Ref: strconv.FormatInt(messageID, 10)})
+}
+
+// FailedMessage is an outbound message WhatsApp refused, as a reengage task sees it.
+type FailedMessage struct {
+	ID            int64
+	Phone         string
+	ParticipantID *string
+	Type          string
+	ErrorCode     *int
+	// Fallback is the template the agent named to send instead, if it named one.
+	Fallback *whatsapp.Template
+}
+
+// FailedMessage reads the message a reengage task is about; ErrNotFound if there is none.
+func (s *Store) FailedMessage(ctx context.Context, id int64) (FailedMessage, error) {
+	m := FailedMessage{ID: id}
+	err := s.Pool.QueryRow(ctx, `SELECT phone, participant_id, type, error_code, fallback_template FROM messages
+		WHERE id = $1 AND direction = 'outbound' AND status = 'failed'`, id).
+		Scan(&m.Phone, &m.ParticipantID, &m.Type, &m.ErrorCode, &m.Fallback)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil
+		return m, ErrNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("finding the refused message: %w", err)
+		return m, fmt.Errorf("reading failed message: %w", err)
 	}
-	template := s.Reengagement
-	if own != nil && own.Name != "" {
-		template = *own
-		if template.Language == "" {
-			template.Language = s.Reengagement.Language
+	return m, nil
+}
+
+// QueueReplacement settles a reengage task by queueing o in place of the refused
+// message, once per refused message (a repeated failure queues nothing more), only under
+// the task's lease.
+func (s *Store) QueueReplacement(ctx context.Context, t queue.Task, refusedID int64, o Outbound) error {
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if err := queue.Complete(ctx, tx, t); err != nil {
+			return err
 		}
-	}
-	if template.Name == "" {
-		return nil
-	}
-	var msgID int64
-	err = tx.QueryRow(ctx, `INSERT INTO messages (direction, phone, participant_id, type, body, status, fallback_for)
-		SELECT 'outbound', phone, participant_id, 'template', $2, 'queued', id FROM messages WHERE id = $1
-		ON CONFLICT (fallback_for) DO NOTHING RETURNING id`,
-		refusedID, "[template "+template.Name+"]").Scan(&msgID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil // already queued for an earlier copy of the failure
-	}
-	if err != nil {
-		return fmt.Errorf("queueing re-engagement template: %w", err)
-	}
-	return queueSend(ctx, tx, msgID, phone, whatsapp.TemplateMessage(phone, template))
+		var msgID int64
+		err := tx.QueryRow(ctx, `INSERT INTO messages (direction, phone, participant_id, type, body, status, fallback_for)
+			VALUES ('outbound', $1, $2, $3, $4, 'queued', $5) ON CONFLICT (fallback_for) DO NOTHING RETURNING id`,
+			o.Phone, o.ParticipantID, o.Type, o.Body, refusedID).Scan(&msgID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // already queued for an earlier copy of the failure
+		}
+		if err != nil {
+			return fmt.Errorf("queueing replacement: %w", err)
+		}
+		return queueSend(ctx, tx, msgID, o.Phone, o.Payload)
+	})
 }
 
 // ListMessages returns a participant's message log, oldest first.

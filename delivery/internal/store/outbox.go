@@ -88,13 +88,13 @@ func (s *Store) MarkOutboxSent(ctx context.Context, t queue.Task, it OutboxItem,
 			it.MessageID, wamid); err != nil {
 			return fmt.Errorf("recording wamid: %w", err)
 		}
-		return s.applyStatuses(ctx, tx, wamid)
+		return applyStatuses(ctx, tx, wamid)
 	})
 }
 
 // MarkOutboxFailed settles a send task that no retry can fix: the row and its message
-// are failed (and the re-engagement template queued when the error was the closed
-// 24-hour window). Only under the task's lease.
+// are failed, and the task of finding a replacement is queued. Only under the task's
+// lease.
 func (s *Store) MarkOutboxFailed(ctx context.Context, t queue.Task, it OutboxItem, cause error, code *int) error {
 	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		if err := queue.Complete(ctx, tx, t); err != nil {
@@ -108,7 +108,7 @@ func (s *Store) MarkOutboxFailed(ctx context.Context, t queue.Task, it OutboxIte
 			updated_at = now() WHERE id = $1`, it.MessageID, code, cause.Error()); err != nil {
 			return fmt.Errorf("marking message failed: %w", err)
 		}
-		return s.reengage(ctx, tx, "id = $1", it.MessageID)
+		return queueReengage(ctx, tx, it.MessageID)
 	})
 }
 

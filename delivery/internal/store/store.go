@@ -13,8 +13,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/tern/v2/migrate"
-
-	"promptpipe/delivery/internal/whatsapp"
 )
 
 //go:embed migrations/*.sql
@@ -36,12 +34,10 @@ func newID(prefix string) string {
 	return prefix + hex.EncodeToString(b[:])
 }
 
-// Store wraps the connection pool.
+// Store wraps the connection pool. It only stores: what to send, and when, is decided by
+// the packages that own the work (inbound, outbox, jobs).
 type Store struct {
 	Pool *pgxpool.Pool
-	// Reengagement is sent in place of a free-form message that WhatsApp refused with
-	// 131047; with no name, nothing is sent.
-	Reengagement whatsapp.Template
 }
 
 // Open connects with search_path set to delivery's schema, and migrates.

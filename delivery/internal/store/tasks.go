@@ -7,6 +7,8 @@ const (
 	TaskAnswer = "answer" // answer an inbound message (inbound)
 	TaskSend   = "send"   // send an outbox row to WhatsApp (outbox)
 	TaskFire   = "fire"   // fire a due job occurrence (jobs)
+	// TaskReengage finds a replacement for an outbound message WhatsApp refused (outbox).
+	TaskReengage = "reengage"
 )
 
 // inboundLane keeps one phone's inbound messages in order.
