@@ -36,6 +36,15 @@ def _user_messages(http: httpx.Client, stack: Any, participant_id: str) -> list[
     return [item["content"] for item in resp.json()["history"] if item["role"] == "user"]
 
 
+def _received(http: httpx.Client, stack: Any, participant_id: str) -> list[str]:
+    """What delivery received from a participant, in the order it received it. The mock
+    posts its webhooks concurrently, so that may differ from the order the phone sent
+    them in (as with WhatsApp's webhooks); delivery keeps the order it received."""
+    log = http.get(f"{stack.url('delivery')}/conversation/participants/{participant_id}/messages")
+    log.raise_for_status()
+    return [m["body"] for m in log.json()["result"] if m["direction"] == "inbound"]
+
+
 def _answered_exactly_once(
     http: httpx.Client, stack: Any, phones: list[str], per_phone: int, wait_for: Callable[..., Any]
 ) -> None:
@@ -75,10 +84,9 @@ def test_killed_during_slow_agent_calls_each_message_is_answered_once(
 
     _answered_exactly_once(http, stack, phones, 2, wait_for)
     for phone in phones:
-        assert _user_messages(http, stack, ids[phone]) == [
-            f"first from {phone}",
-            f"second from {phone}",
-        ]
+        received = _received(http, stack, ids[phone])
+        assert sorted(received) == [f"first from {phone}", f"second from {phone}"]
+        assert _user_messages(http, stack, ids[phone]) == received
     http.close()
 
 
@@ -141,11 +149,7 @@ def test_one_phones_messages_are_answered_in_order_among_many(
         timeout=90,
         what="every reply to the talkative phone",
     )
-    # The order delivery received them in: the mock posts its webhooks concurrently, so
-    # that may differ from the order the phone sent them (as with WhatsApp's webhooks).
-    log = http.get(f"{stack.url('delivery')}/conversation/participants/{talkative_id}/messages")
-    log.raise_for_status()
-    received = [m["body"] for m in log.json()["result"] if m["direction"] == "inbound"]
+    received = _received(http, stack, talkative_id)
     assert sorted(received) == sorted(f"message {i}" for i in range(rounds))
     assert _user_messages(http, stack, talkative_id) == received
     messages = chat(http, stack, talkative)
