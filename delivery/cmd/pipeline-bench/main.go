@@ -290,11 +290,12 @@ func postWebhook(client *http.Client, base, phone, wamid string) error {
 type dbUse struct {
 	connections, busy int           // most connections open, most of them not idle, at once
 	longestTx         time.Duration // the oldest open transaction seen
+	longestWhat       string        // what it was doing when seen: state, wait, statement
 }
 
 func (u dbUse) String() string {
-	return fmt.Sprintf("postgres: %d connections (%d busy at most), longest transaction seen %s",
-		u.connections, u.busy, ms(u.longestTx))
+	return fmt.Sprintf("postgres: %d connections (%d busy at most), longest transaction seen %s (%s)",
+		u.connections, u.busy, ms(u.longestTx), u.longestWhat)
 }
 
 type sampler struct {
@@ -317,12 +318,17 @@ func startSampler(ctx context.Context, server, database string) (*sampler, error
 		for {
 			var conns, busy int
 			var longest float64
+			var what string
 			err := conn.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE state <> 'idle'),
-					COALESCE(max(extract(epoch FROM clock_timestamp() - xact_start)), 0)
-				FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, database).Scan(&conns, &busy, &longest)
+					COALESCE(max(extract(epoch FROM clock_timestamp() - xact_start)), 0),
+					COALESCE((array_agg(state || ', ' || COALESCE(wait_event_type || ':' || wait_event, 'no wait') || ', ' ||
+						left(regexp_replace(query, '\s+', ' ', 'g'), 50) ORDER BY xact_start) FILTER (WHERE xact_start IS NOT NULL))[1], '')
+				FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, database).Scan(&conns, &busy, &longest, &what)
 			if err == nil {
 				use.connections, use.busy = max(use.connections, conns), max(use.busy, busy)
-				use.longestTx = max(use.longestTx, time.Duration(longest*float64(time.Second)))
+				if d := time.Duration(longest * float64(time.Second)); d > use.longestTx {
+					use.longestTx, use.longestWhat = d, what
+				}
 			}
 			select {
 			case <-s.stopc:
