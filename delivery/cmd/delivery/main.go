@@ -25,6 +25,8 @@ import (
 	"promptpipe/delivery/internal/jobs"
 	"promptpipe/delivery/internal/metrics"
 	"promptpipe/delivery/internal/outbox"
+	"promptpipe/delivery/internal/queue"
+	"promptpipe/delivery/internal/retry"
 	"promptpipe/delivery/internal/store"
 	"promptpipe/delivery/internal/whatsapp"
 )
@@ -49,12 +51,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})).With("service", "delivery")
 	log.Info("starting", "config", cfg)
 
-	db, err := store.Open(ctx, cfg.DatabaseURL, int32(cfg.Workers+8))
+	db, err := store.Open(ctx, cfg.DatabaseURL, int32(cfg.DBConnections))
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	db.Reengagement = whatsapp.Template{Name: cfg.ReengagementTemplate, Language: cfg.TemplateLanguage}
 
 	m := metrics.New()
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -70,19 +71,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return float64(n)
 	}))
 
-	inboundWake, outboxWake, jobsWake := inbound.NewSignal(), inbound.NewSignal(), inbound.NewSignal()
 	clk, err := clock.New(ctx, db.Pool, cfg.DevClock)
 	if err != nil {
 		return err
 	}
-	clk.OnChange = func(now time.Time) {
-		// Peers first, so that what the due jobs send is stamped with the new time.
-		notifyClock(cfg.ClockNotifyURLs, now, log)
-		jobsWake.Notify()
-	}
 	if clk.Virtual() {
 		log.Info("virtual clock", "now", clk.Now(), "offset", clk.Offset().String())
 		notifyClock(cfg.ClockNotifyURLs, clk.Now(), log) // peers may have restarted since
+	}
+
+	tasks := queue.Postgres{Pool: db.Pool}
+	owner := queue.NewOwner()
+	// runner works one kind of task; every kind shares the lease, the concurrency and the
+	// clock, and differs in its handler and how it retries.
+	runner := func(kind string, handle queue.Handler, policy retry.Policy) *queue.Runner {
+		return &queue.Runner{Kind: kind, Handle: handle, Store: tasks, Owner: owner, Concurrency: cfg.Concurrency,
+			Lease: cfg.Lease, Poll: time.Second, Grace: 5 * time.Second, Retry: policy, Now: clk.Now, Log: log}
 	}
 
 	agentClient := agent.NewClient(cfg.AgentURL, cfg.AgentTimeout, m, log)
@@ -104,37 +108,47 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	cancel()
 
 	waClient := whatsapp.NewClient(cfg.WhatsAppAPIURL, cfg.WhatsAppPhoneNumberID, cfg.WhatsAppAccessToken)
-	workers := &inbound.Workers{
-		Store: db, Agent: agentClient, AgentAttempts: cfg.AgentRetryCount, Count: cfg.Workers,
-		Wake: inboundWake, OutboxWake: outboxWake, Metrics: m, Log: log, PollInterval: time.Second,
-		Events: events,
+	answerer := &inbound.Answerer{
+		Messages: db, Agent: agentClient, AgentAttempts: cfg.AgentRetryCount,
+		Metrics: m, Log: log, Events: events,
 	}
 	if cfg.MarkRead {
 		// Short: a receipt only matters while the answer is being made.
-		workers.Receipts = &inbound.Receipts{WhatsApp: waClient, Timeout: 2 * time.Second,
-			RetryDelay: 200 * time.Millisecond, Metrics: m, Log: log, Events: events}
+		answerer.Receipts = &inbound.Receipts{WhatsApp: waClient, Timeout: 2 * time.Second,
+			Retry:   retry.Policy{Attempts: 2, Base: 200 * time.Millisecond, Cap: 200 * time.Millisecond},
+			Metrics: m, Log: log, Events: events}
 	}
-	sender := &outbox.Sender{
-		Store: db, WhatsApp: waClient,
-		Wake: outboxWake, Metrics: m, Log: log, PollInterval: 500 * time.Millisecond,
-		MaxAttempts: 10, BaseDelay: time.Second, MaxDelay: 5 * time.Minute, Events: events,
-	}
-	runner := &jobs.Runner{
-		Store: db, Agent: agentClient, AgentAttempts: cfg.AgentRetryCount, Now: clk.Now, Wake: jobsWake,
-		OutboxWake: outboxWake, Metrics: m, Log: log, PollInterval: time.Second, MaxAttempts: 5, RetryDelay: 30 * time.Second,
+	sendPolicy := retry.Policy{Attempts: 10, Base: time.Second, Cap: 5 * time.Minute}
+	sender := &outbox.Sender{Outbox: db, WhatsApp: waClient, Retry: sendPolicy, Metrics: m, Log: log, Events: events}
+	sends := runner(store.TaskSend, sender.Handle, sendPolicy)
+	answerer.Replied = sends.Wake
+	reengager := &outbox.Reengager{Refusals: db, Queued: sends.Wake, Log: log,
+		Default: whatsapp.Template{Name: cfg.ReengagementTemplate, Language: cfg.TemplateLanguage}}
+	reengages := runner(store.TaskReengage, reengager.Handle, retry.Policy{Attempts: 10, Base: time.Second, Cap: time.Minute})
+	// Answering never gives up on its own (the agent's failure is answered with an
+	// apology); what is retried here is a failed settle, such as the database away.
+	answers := runner(store.TaskAnswer, answerer.Handle, retry.Policy{Attempts: 20, Base: time.Second, Cap: time.Minute})
+	firePolicy := retry.Policy{Attempts: 5, Base: 30 * time.Second, Cap: 10 * time.Minute}
+	firer := &jobs.Firer{Jobs: db, Agent: agentClient, AgentAttempts: cfg.AgentRetryCount, Retry: firePolicy,
+		Replied: sends.Wake, Metrics: m, Log: log}
+	fires := runner(store.TaskFire, firer.Handle, firePolicy)
+	clk.OnChange = func(now time.Time) {
+		// Peers first, so that what the due jobs send is stamped with the new time.
+		notifyClock(cfg.ClockNotifyURLs, now, log)
+		fires.Wake()
 	}
 	api := &httpapi.Server{
 		Store: db, Metrics: m, Log: log, AppSecret: cfg.WhatsAppAppSecret, VerifyToken: cfg.WhatsAppVerifyToken,
-		APIToken: cfg.APIToken, InboundWake: inboundWake, OutboxWake: outboxWake, JobsWake: jobsWake, Clock: clk,
+		APIToken: cfg.APIToken, InboundWake: answers, OutboxWake: sends, JobsWake: fires, Clock: clk,
 		AgentFaults: agentFaults, Events: events,
 	}
 	srv := &http.Server{Addr: cfg.Addr, Handler: api.Routes(), ReadHeaderTimeout: 10 * time.Second}
 
 	var wg sync.WaitGroup
-	wg.Add(3)
-	go func() { defer wg.Done(); workers.Run(ctx) }()
-	go func() { defer wg.Done(); sender.Run(ctx) }()
-	go func() { defer wg.Done(); runner.Run(ctx) }()
+	for _, r := range []*queue.Runner{answers, sends, fires, reengages} {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.Run(ctx) }()
+	}
 
 	errc := make(chan error, 1)
 	go func() {

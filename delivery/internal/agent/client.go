@@ -10,13 +10,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"time"
 
 	"promptpipe/delivery/internal/devevents"
 	"promptpipe/delivery/internal/metrics"
+	"promptpipe/delivery/internal/retry"
 )
 
 // Client represents the Python agent HTTP client.
@@ -25,9 +24,8 @@ type Client struct {
 	httpClient *http.Client
 	metrics    *metrics.Metrics
 	log        *slog.Logger
-	// baseDelay is the first retry's backoff; each retry doubles it (with full jitter).
-	baseDelay time.Duration
-	maxDelay  time.Duration
+	// backoff is the retry policy's waits; the number of attempts comes with each call.
+	backoff retry.Policy
 	// Now, when set, is sent as X-PromptPipe-Now: the agent's "now" in the dev stack's
 	// virtual time.
 	Now func() time.Time
@@ -87,27 +85,32 @@ type ProcessEventRequest struct {
 type StatusError struct {
 	StatusCode int
 	Body       string
-	RetryAfter time.Duration
+	Wait       time.Duration // from Retry-After
 }
 
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("agent returned error: %s (status %d)", e.Body, e.StatusCode)
 }
 
+// Retryable tells the retry policy whether the agent may answer better later.
+func (e *StatusError) Retryable() bool { return retry.Status(e.StatusCode) }
+
+// RetryAfter is the wait the agent asked for, if any.
+func (e *StatusError) RetryAfter() time.Duration { return e.Wait }
+
 // NewClient creates a new agent client; timeout bounds each attempt.
 func NewClient(baseURL string, timeout time.Duration, m *metrics.Metrics, log *slog.Logger) *Client {
 	return &Client{
 		baseURL:    baseURL,
-		httpClient: &http.Client{Timeout: timeout},
+		httpClient: &http.Client{Timeout: timeout, Transport: keepAlive()},
 		metrics:    m,
 		log:        log,
-		baseDelay:  250 * time.Millisecond,
-		maxDelay:   5 * time.Second,
+		backoff:    retry.Policy{Base: 250 * time.Millisecond, Cap: 5 * time.Second},
 	}
 }
 
 // SetBackoff changes the retry delays (tests use tiny ones).
-func (c *Client) SetBackoff(base, max time.Duration) { c.baseDelay, c.maxDelay = base, max }
+func (c *Client) SetBackoff(base, max time.Duration) { c.backoff.Base, c.backoff.Cap = base, max }
 
 // ProcessMessage sends one message to the agent, once.
 func (c *Client) ProcessMessage(ctx context.Context, req ProcessMessageRequest) (*ProcessMessageResponse, error) {
@@ -155,7 +158,8 @@ func (c *Client) post(ctx context.Context, path string, body any, needsResponse 
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return nil, &StatusError{StatusCode: resp.StatusCode, Body: string(body), RetryAfter: retryAfter(resp)}
+		return nil, &StatusError{StatusCode: resp.StatusCode, Body: string(body),
+			Wait: retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
 	var result ProcessMessageResponse
 	if err := json.NewDecoder(resp.Body).Decode(&result); err != nil {
@@ -183,29 +187,29 @@ func (c *Client) ProcessEventWithRetry(ctx context.Context, req ProcessEventRequ
 	})
 }
 
+// withRetry makes the attempts under delivery's retry policy, recording each one.
 func (c *Client) withRetry(ctx context.Context, maxAttempts int, participantID, key string, attempt func() (*ProcessMessageResponse, error)) (*ProcessMessageResponse, error) {
-	var lastErr error
-	for n := 1; n <= maxAttempts; n++ {
+	policy := c.backoff
+	policy.Attempts = maxAttempts
+	var resp *ProcessMessageResponse
+	err := policy.Do(ctx, func(n int) error {
 		if n > 1 {
 			c.metrics.AgentRetries.Inc()
-			if err := sleep(ctx, c.backoff(n-1, lastErr)); err != nil {
-				return nil, fmt.Errorf("waiting to retry: %w (last error: %v)", err, lastErr)
-			}
 		}
 		started := time.Now()
-		resp, err := attempt()
+		var err error
+		resp, err = attempt()
 		c.Events.Record("agent.call", attemptData(participantID, key, n, maxAttempts, time.Since(started), err))
-		if err == nil {
-			return resp, nil
+		if err != nil && !policy.Last(n) && retry.Retryable(err) {
+			c.log.Warn("agent request failed", "attempt", n, "max_attempts", maxAttempts,
+				"participant_id", participantID, "message_id", key, "error", err)
 		}
-		lastErr = err
-		if !retryable(ctx, err) {
-			break
-		}
-		c.log.Warn("agent request failed", "attempt", n, "max_attempts", maxAttempts,
-			"participant_id", participantID, "message_id", key, "error", err)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("agent failed after retries: %w", err)
 	}
-	return nil, fmt.Errorf("agent failed after retries: %w", lastErr)
+	return resp, nil
 }
 
 func attemptData(participantID, key string, n, maxAttempts int, took time.Duration, err error) map[string]any {
@@ -236,41 +240,14 @@ func (c *Client) Health(ctx context.Context) error {
 	return nil
 }
 
-func (c *Client) backoff(retry int, lastErr error) time.Duration {
-	var se *StatusError
-	if errors.As(lastErr, &se) && se.RetryAfter > 0 {
-		return min(se.RetryAfter, c.maxDelay)
-	}
-	ceiling := min(c.baseDelay<<(retry-1), c.maxDelay)
-	return time.Duration(rand.Int64N(int64(ceiling) + 1)) // full jitter
-}
+func sleep(ctx context.Context, d time.Duration) error { return retry.Sleep(ctx, d) }
 
-func retryable(ctx context.Context, err error) bool {
-	if ctx.Err() != nil {
-		return false
-	}
-	var se *StatusError
-	if errors.As(err, &se) {
-		return se.StatusCode == http.StatusTooManyRequests ||
-			(se.StatusCode >= 500 && se.StatusCode != http.StatusNotImplemented)
-	}
-	return true // network errors, timeouts, undecodable answers
-}
-
-func retryAfter(resp *http.Response) time.Duration {
-	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
-		return time.Duration(secs) * time.Second
-	}
-	return 0
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+// keepAlive is Go's default transport keeping many connections to one host alive: with
+// many calls in flight (DELIVERY_CONCURRENCY), the default two would have most calls
+// dial a new connection.
+func keepAlive() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 0 // no limit over all hosts
+	t.MaxIdleConnsPerHost = 512
+	return t
 }

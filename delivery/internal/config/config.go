@@ -15,8 +15,17 @@ type Config struct {
 	DatabaseURL string
 	Addr        string
 	LogLevel    slog.Level
-	Workers     int
 	APIToken    string // empty: the admin API is open (local development)
+
+	// Concurrency is how many calls each kind of work (answering, sending, jobs) may have
+	// in flight; it costs goroutines, not database connections.
+	Concurrency int
+	// DBConnections bounds the database pool; work holds a connection only for its short
+	// claims, reads and settles, never across a network call.
+	DBConnections int
+	// Lease is how long a claimed task stays claimed without renewal; a crashed
+	// process's work is taken up again after at most this long.
+	Lease time.Duration
 
 	// DevClock enables the virtual clock (/dev/clock); ClockNotifyURLs are told every move
 	// with PUT {"now": RFC3339} so the whole stack keeps one time (mock_whatsapp's /_mock/clock).
@@ -68,8 +77,11 @@ func Load(getenv func(string) string) (Config, error) {
 	c := Config{
 		DatabaseURL: str("DATABASE_URL", "postgres://promptpipe:promptpipe@127.0.0.1:5433/promptpipe?sslmode=disable"),
 		Addr:        str("DELIVERY_ADDR", "127.0.0.1:8080"),
-		Workers:     num("DELIVERY_WORKERS", 4, 1),
 		APIToken:    str("DELIVERY_API_TOKEN", ""),
+
+		Concurrency:   num("DELIVERY_CONCURRENCY", 256, 1),
+		DBConnections: num("DELIVERY_DB_CONNECTIONS", 10, 2),
+		Lease:         dur("DELIVERY_LEASE", 30*time.Second),
 
 		AgentURL:        strings.TrimRight(str("PYTHON_AGENT_URL", "http://127.0.0.1:8001"), "/"),
 		AgentTimeout:    dur("PYTHON_AGENT_TIMEOUT", 30*time.Second),
@@ -112,7 +124,9 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("addr", c.Addr),
 		slog.String("database_url", maskURL(c.DatabaseURL)),
-		slog.Int("workers", c.Workers),
+		slog.Int("concurrency", c.Concurrency),
+		slog.Int("db_connections", c.DBConnections),
+		slog.Duration("lease", c.Lease),
 		slog.Bool("dev_clock", c.DevClock),
 		slog.Bool("api_token_set", c.APIToken != ""),
 		slog.String("agent_url", c.AgentURL),

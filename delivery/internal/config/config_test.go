@@ -11,18 +11,19 @@ func TestDefaultsNeedNoEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != "127.0.0.1:8080" || c.AgentTimeout != 30*time.Second || c.AgentRetryCount != 3 || c.Workers != 4 || !c.MarkRead {
+	if c.Addr != "127.0.0.1:8080" || c.AgentTimeout != 30*time.Second || c.AgentRetryCount != 3 || c.Concurrency != 256 ||
+		c.DBConnections != 10 || c.Lease != 30*time.Second || !c.MarkRead {
 		t.Fatalf("defaults = %+v", c)
 	}
 }
 
 func TestBadValuesAreAllReported(t *testing.T) {
-	env := map[string]string{"DELIVERY_WORKERS": "0", "PYTHON_AGENT_TIMEOUT": "soon", "DELIVERY_LOG_LEVEL": "loud", "WHATSAPP_MARK_READ": "maybe"}
+	env := map[string]string{"DELIVERY_CONCURRENCY": "0", "DELIVERY_LEASE": "-1s", "PYTHON_AGENT_TIMEOUT": "soon", "DELIVERY_LOG_LEVEL": "loud", "WHATSAPP_MARK_READ": "maybe"}
 	_, err := Load(func(k string) string { return env[k] })
 	if err == nil {
 		t.Fatal("accepted bad config")
 	}
-	for _, key := range []string{"DELIVERY_WORKERS", "PYTHON_AGENT_TIMEOUT", "DELIVERY_LOG_LEVEL", "WHATSAPP_MARK_READ"} {
+	for _, key := range []string{"DELIVERY_CONCURRENCY", "DELIVERY_LEASE", "PYTHON_AGENT_TIMEOUT", "DELIVERY_LOG_LEVEL", "WHATSAPP_MARK_READ"} {
 		if !strings.Contains(err.Error(), key) {
 			t.Errorf("error does not name %s: %v", key, err)
 		}

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -92,7 +91,7 @@ func (s *Server) handleCreateSchedule(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, err, "")
 		return
 	}
-	s.JobsWake.Notify()
+	s.JobsWake.Wake()
 	ok(w, http.StatusCreated, "Schedule created", job)
 }
 
@@ -137,7 +136,7 @@ func (s *Server) handleCreateEvent(w http.ResponseWriter, r *http.Request) {
 		ok(w, http.StatusOK, "An event with this dedupe_key is already pending", job)
 		return
 	}
-	s.JobsWake.Notify()
+	s.JobsWake.Wake()
 	ok(w, http.StatusCreated, "Event scheduled", job)
 }
 
@@ -180,9 +179,8 @@ func (s *Server) handleGetClock(w http.ResponseWriter, _ *http.Request) {
 }
 
 // handleMoveClock moves virtual time: {"advance": "5h"} or {"set": RFC3339}. Jobs due on
-// the way fire at their own time, in order, as if the time had really passed: the clock
-// stops at each, waits for what it sends, then goes on. So a prompt due at 07:20 is
-// stamped 07:20 and judged by the 24-hour window as of 07:20, not as of the jump's end.
+// the way fire at their own time, in order, as if the time had really passed (see
+// clock.Travel).
 func (s *Server) handleMoveClock(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Advance string     `json:"advance"`
@@ -206,11 +204,7 @@ func (s *Server) handleMoveClock(w http.ResponseWriter, r *http.Request) {
 		}
 		target = s.Clock.Now().Add(d)
 	}
-	if target.Before(s.Clock.Now()) {
-		fail(w, http.StatusBadRequest, "the clock only moves forward")
-		return
-	}
-	err := s.travel(r.Context(), target)
+	stragglers, err := s.Clock.Travel(r.Context(), target, s.Store, s.JobsWake.Wake)
 	if errors.Is(err, clock.ErrBackwards) {
 		fail(w, http.StatusBadRequest, "the clock only moves forward")
 		return
@@ -219,55 +213,8 @@ func (s *Server) handleMoveClock(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, err, "")
 		return
 	}
+	if stragglers > 0 {
+		s.Log.Warn("time travel went on before due work settled", "stops", stragglers)
+	}
 	s.handleGetClock(w, r)
-}
-
-// maxStops bounds one trip through time; a job that keeps rescheduling itself within the
-// trip (a failing one retrying) cannot hold the request forever.
-const maxStops = 500
-
-// travel moves the clock to target, stopping at every job due on the way.
-func (s *Server) travel(ctx context.Context, target time.Time) error {
-	for range maxStops {
-		next, found, err := s.Store.NextDueAt(ctx, target)
-		if err != nil {
-			return err
-		}
-		if !found {
-			break
-		}
-		if next.After(s.Clock.Now()) {
-			if _, err := s.Clock.Set(ctx, next); err != nil {
-				return err
-			}
-		} else {
-			s.JobsWake.Notify()
-		}
-		if err := s.waitSettled(ctx); err != nil {
-			return err
-		}
-	}
-	if target.After(s.Clock.Now()) {
-		_, err := s.Clock.Set(ctx, target)
-		return err
-	}
-	return nil
-}
-
-// waitSettled waits (boundedly) until the jobs due now have fired and their messages left.
-func (s *Server) waitSettled(ctx context.Context) error {
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		settled, err := s.Store.Settled(ctx, s.Clock.Now())
-		if err != nil || settled {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	s.Log.Warn("time travel went on before due work settled")
-	return nil
 }

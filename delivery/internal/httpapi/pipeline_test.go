@@ -23,6 +23,8 @@ import (
 	"promptpipe/delivery/internal/metrics"
 	"promptpipe/delivery/internal/outbox"
 	"promptpipe/delivery/internal/pgtest"
+	"promptpipe/delivery/internal/queue"
+	"promptpipe/delivery/internal/retry"
 	"promptpipe/delivery/internal/store"
 	"promptpipe/delivery/internal/whatsapp"
 )
@@ -146,7 +148,6 @@ func newHarness(t *testing.T, agentHandler http.HandlerFunc) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.Reengagement = whatsapp.Template{Name: "habit_checkin", Language: "en"}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m := metrics.New()
 	wa := &fakeWhatsApp{keys: map[string]string{}}
@@ -157,32 +158,44 @@ func newHarness(t *testing.T, agentHandler http.HandlerFunc) *harness {
 	client.Faults = &agent.Faults{}
 	events := devevents.NewFeed(100, time.Now)
 	client.Events = events
-	inWake, outWake := inbound.NewSignal(), inbound.NewSignal()
-	workers := &inbound.Workers{Store: db, Agent: client, AgentAttempts: 3, Count: 3, Wake: inWake,
-		OutboxWake: outWake, Metrics: m, Log: log, PollInterval: 50 * time.Millisecond, Events: events}
-	workers.Receipts = &inbound.Receipts{WhatsApp: whatsapp.NewClient(waServer.URL+"/v21.0", phoneID, token),
-		Timeout: 300 * time.Millisecond, RetryDelay: 5 * time.Millisecond, Metrics: m, Log: log, Events: events}
-	sender := &outbox.Sender{Store: db, WhatsApp: whatsapp.NewClient(waServer.URL+"/v21.0", phoneID, token),
-		Wake: outWake, Metrics: m, Log: log, PollInterval: 20 * time.Millisecond, MaxAttempts: 5,
-		BaseDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond, Events: events}
-	jobsWake := inbound.NewSignal()
+	answerer := &inbound.Answerer{Messages: db, Agent: client, AgentAttempts: 3,
+		Metrics: m, Log: log, Events: events}
+	answerer.Receipts = &inbound.Receipts{WhatsApp: whatsapp.NewClient(waServer.URL+"/v21.0", phoneID, token),
+		Timeout: 300 * time.Millisecond, Retry: retry.Policy{Attempts: 2, Base: 5 * time.Millisecond, Cap: 5 * time.Millisecond}, Metrics: m, Log: log, Events: events}
+	tasks, owner := queue.Postgres{Pool: db.Pool}, queue.NewOwner()
+	runner := func(kind string, handle queue.Handler, policy retry.Policy) *queue.Runner {
+		return &queue.Runner{Kind: kind, Handle: handle, Store: tasks, Owner: owner, Concurrency: 8, Lease: 10 * time.Second,
+			Poll: 50 * time.Millisecond, Grace: time.Second, Retry: policy, Now: time.Now, Log: log}
+	}
+	answers := runner(store.TaskAnswer, answerer.Handle, retry.Policy{Attempts: 3, Base: 10 * time.Millisecond, Cap: 10 * time.Millisecond})
+	sendPolicy := retry.Policy{Attempts: 5, Base: 10 * time.Millisecond, Cap: 50 * time.Millisecond}
+	sender := &outbox.Sender{Outbox: db, WhatsApp: whatsapp.NewClient(waServer.URL+"/v21.0", phoneID, token),
+		Retry: sendPolicy, Metrics: m, Log: log, Events: events}
+	sends := runner(store.TaskSend, sender.Handle, sendPolicy)
+	answerer.Replied = sends.Wake
+	reengager := &outbox.Reengager{Refusals: db, Queued: sends.Wake, Log: log,
+		Default: whatsapp.Template{Name: "habit_checkin", Language: "en"}}
+	reengages := runner(store.TaskReengage, reengager.Handle, retry.Policy{Attempts: 3, Base: 10 * time.Millisecond, Cap: 10 * time.Millisecond})
 	clk, err := clock.New(ctx, db.Pool, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk.OnChange = func(time.Time) { jobsWake.Notify() }
 	client.Now = clk.Now
-	runner := &jobs.Runner{Store: db, Agent: client, AgentAttempts: 2, Now: clk.Now, Wake: jobsWake,
-		OutboxWake: outWake, Metrics: m, Log: log, PollInterval: 50 * time.Millisecond, MaxAttempts: 2,
-		RetryDelay: time.Minute}
+	firePolicy := retry.Policy{Attempts: 2, Base: time.Minute, Cap: time.Minute}
+	firer := &jobs.Firer{Jobs: db, Agent: client, AgentAttempts: 2, Retry: firePolicy, Replied: sends.Wake, Metrics: m, Log: log}
+	fires := runner(store.TaskFire, firer.Handle, firePolicy)
+	fires.Now = clk.Now
+	clk.OnChange = func(time.Time) { fires.Wake() }
 	srv := &httpapi.Server{Store: db, Metrics: m, Log: log, AppSecret: secret, VerifyToken: "verify",
-		InboundWake: inWake, OutboxWake: outWake, JobsWake: jobsWake, Clock: clk, AgentFaults: client.Faults, Events: events}
+		InboundWake: answers, OutboxWake: sends, JobsWake: fires, Clock: clk, AgentFaults: client.Faults, Events: events}
 	api := httptest.NewServer(srv.Routes())
 	var wg sync.WaitGroup
 	wg.Add(3)
-	go func() { defer wg.Done(); workers.Run(ctx) }()
-	go func() { defer wg.Done(); sender.Run(ctx) }()
-	go func() { defer wg.Done(); runner.Run(ctx) }()
+	go func() { defer wg.Done(); answers.Run(ctx) }()
+	go func() { defer wg.Done(); sends.Run(ctx) }()
+	go func() { defer wg.Done(); fires.Run(ctx) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); reengages.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		wg.Wait()
@@ -436,16 +449,21 @@ func TestStatusesNeverMoveBackwards(t *testing.T) {
 	id := h.enroll("15550007777")
 	h.postSigned(inboundWebhook("15550007777", "wamid.s", "hi"))
 	h.waitFor("the reply", func() bool { return len(h.wa.texts()) == 1 })
-	// read arrives before delivered, and "sent" comes twice: the final status is read.
+	// read arrives before delivered, and "sent" comes twice, maybe even before delivery
+	// has recorded the send's wamid: the final status is read.
 	for _, st := range []string{"read", "delivered", "sent", "sent"} {
 		if code := h.postSigned(statusWebhook("wamid.out-1", st)); code != 200 {
 			t.Fatalf("status %s: %d", st, code)
 		}
 	}
-	_, log := h.do("GET", "/conversation/participants/"+id+"/messages", nil, nil)
-	out := log["result"].([]any)[1].(map[string]any)
-	if out["status"] != "read" {
-		t.Fatalf("status = %v", out["status"])
+	status := func() any {
+		_, log := h.do("GET", "/conversation/participants/"+id+"/messages", nil, nil)
+		return log["result"].([]any)[1].(map[string]any)["status"]
+	}
+	h.waitFor("the reply to be read", func() bool { return status() == "read" })
+	time.Sleep(100 * time.Millisecond)
+	if got := status(); got != "read" {
+		t.Fatalf("status went back to %v", got)
 	}
 }
 

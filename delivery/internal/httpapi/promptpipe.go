@@ -111,7 +111,7 @@ func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, err, "")
 		return
 	}
-	s.OutboxWake.Notify()
+	s.OutboxWake.Wake()
 	ok(w, http.StatusOK, "Message sent successfully", nil)
 }
 
@@ -144,7 +144,7 @@ func (s *Server) handleSchedule(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, err, "")
 		return
 	}
-	s.JobsWake.Notify()
+	s.JobsWake.Wake()
 	ok(w, http.StatusCreated, "Scheduled successfully", job.ID)
 }
 

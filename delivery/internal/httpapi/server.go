@@ -12,7 +12,6 @@ import (
 	"promptpipe/delivery/internal/agent"
 	"promptpipe/delivery/internal/clock"
 	"promptpipe/delivery/internal/devevents"
-	"promptpipe/delivery/internal/inbound"
 	"promptpipe/delivery/internal/metrics"
 	"promptpipe/delivery/internal/store"
 )
@@ -25,9 +24,11 @@ type Server struct {
 	AppSecret   string
 	VerifyToken string
 	APIToken    string
-	InboundWake inbound.Signal
-	OutboxWake  inbound.Signal
-	JobsWake    inbound.Signal
+	// Told when new work is committed, so that it starts at once rather than at the
+	// next poll: an inbound message, an outbound message, a job or a clock move.
+	InboundWake Waker
+	OutboxWake  Waker
+	JobsWake    Waker
 	Clock       *clock.Clock
 	// AgentFaults is the dev stack's agent fault switch; nil (no /dev/faults routes)
 	// unless the clock is virtual, the same gate as /dev/clock.
@@ -35,6 +36,9 @@ type Server struct {
 	// Events is the dev stack's feed of delivery's work (GET /dev/events); nil otherwise.
 	Events *devevents.Feed
 }
+
+// Waker is a queue runner (or anything) told that work may be waiting.
+type Waker interface{ Wake() }
 
 // envelope is PromptPipe's response shape.
 type envelope struct {

@@ -90,7 +90,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if queued {
-		s.InboundWake.Notify()
+		s.InboundWake.Wake()
 	}
 	s.Metrics.WebhooksReceived.WithLabelValues("accepted").Inc()
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

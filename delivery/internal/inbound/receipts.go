@@ -8,7 +8,7 @@ import (
 	"promptpipe/delivery/internal/devevents"
 	"promptpipe/delivery/internal/metrics"
 	"promptpipe/delivery/internal/phone"
-	"promptpipe/delivery/internal/whatsapp"
+	"promptpipe/delivery/internal/retry"
 )
 
 // ReadMarker is what Receipts needs of the WhatsApp client.
@@ -21,12 +21,13 @@ type ReadMarker interface {
 // best-effort: a receipt that fails or is slow is logged and counted, never allowed to
 // fail the turn. A nil *Receipts sends nothing (WHATSAPP_MARK_READ=false).
 type Receipts struct {
-	WhatsApp   ReadMarker
-	Timeout    time.Duration // for the receipt and its one retry together
-	RetryDelay time.Duration
-	Metrics    *metrics.Metrics
-	Log        *slog.Logger
-	Events     *devevents.Feed
+	WhatsApp ReadMarker
+	Timeout  time.Duration // for the receipt and its retry together
+	// Retry is the policy for the receipt: one retry, soon, is all it is worth.
+	Retry   retry.Policy
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
+	Events  *devevents.Feed
 }
 
 // Start sends the receipt for wamid in the background and returns a function that
@@ -50,17 +51,13 @@ func (r *Receipts) send(wamid, phoneNumber string) {
 	ctx, cancel := context.WithTimeout(context.Background(), r.Timeout)
 	defer cancel()
 	start := time.Now()
-	err := r.WhatsApp.MarkRead(ctx, wamid, true)
-	attempts := 1
-	// One retry, only for what may pass a moment later (network, 429, 5xx), and only
-	// within the same budget: a receipt is worth little once the answer is out.
-	if err != nil && whatsapp.IsRetryable(err) && ctx.Err() == nil {
-		Signal(nil).Sleep(ctx, r.RetryDelay)
-		if ctx.Err() == nil {
-			attempts++
-			err = r.WhatsApp.MarkRead(ctx, wamid, true)
-		}
-	}
+	attempts := 0
+	// Only what may pass a moment later is retried (network, 429, 5xx), and only within
+	// the same budget: a receipt is worth little once the answer is out.
+	err := r.Retry.Do(ctx, func(n int) error {
+		attempts = n
+		return r.WhatsApp.MarkRead(ctx, wamid, true)
+	})
 	log := r.Log.With("message_id", wamid, "phone", phone.Mask(phoneNumber), "attempt", attempts,
 		"duration_ms", time.Since(start).Milliseconds())
 	data := map[string]any{"message_id": wamid, "phone": phone.Mask(phoneNumber), "attempts": attempts, "ok": err == nil}

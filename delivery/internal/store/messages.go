@@ -2,13 +2,14 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"promptpipe/delivery/internal/queue"
 	"promptpipe/delivery/internal/whatsapp"
 )
 
@@ -28,37 +29,6 @@ type Message struct {
 	UpdatedAt     time.Time `json:"updated_at"`
 }
 
-// InboundMessage is what the webhook hands to RecordInbound.
-type InboundMessage struct {
-	Wamid string
-	Phone string
-	Type  string
-	Body  string
-}
-
-// RecordInbound stores an inbound message and queues it for processing, in one
-// transaction. A wamid seen before changes nothing and returns recorded=false.
-func (s *Store) RecordInbound(ctx context.Context, m InboundMessage) (recorded bool, err error) {
-	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		var id int64
-		err := tx.QueryRow(ctx, `INSERT INTO messages (wamid, direction, phone, participant_id, type, body, status)
-			VALUES ($1, 'inbound', $2, (SELECT id FROM participants WHERE phone_number = $2), $3, $4, 'received')
-			ON CONFLICT (wamid) DO NOTHING RETURNING id`, m.Wamid, m.Phone, m.Type, m.Body).Scan(&id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil // a duplicate delivery of a message we already have
-		}
-		if err != nil {
-			return fmt.Errorf("inserting inbound message: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO inbound_queue (message_id, phone) VALUES ($1, $2)`, id, m.Phone); err != nil {
-			return fmt.Errorf("queueing inbound message: %w", err)
-		}
-		recorded = true
-		return nil
-	})
-	return recorded, err
-}
-
 // statusRank orders outbound statuses so a late "delivered" never overwrites "read".
 const statusRank = `CASE %s WHEN 'queued' THEN 0 WHEN 'sent' THEN 1 WHEN 'failed' THEN 2
 	WHEN 'delivered' THEN 3 WHEN 'read' THEN 4 ELSE -1 END`
@@ -71,69 +41,106 @@ func (s *Store) RecordStatus(ctx context.Context, wamid, status string, at time.
 			VALUES ($1, $2, $3, $4, $5)`, wamid, status, at, errCode, errTitle); err != nil {
 			return fmt.Errorf("recording status: %w", err)
 		}
-		return s.applyStatuses(ctx, tx, wamid)
+		return applyStatuses(ctx, tx, wamid)
 	})
 }
 
-// applyStatuses sets an outbound message's status to the most advanced one received, and
-// answers a 131047 failure with the re-engagement template.
-func (s *Store) applyStatuses(ctx context.Context, tx pgx.Tx, wamid string) error {
-	_, err := tx.Exec(ctx, fmt.Sprintf(`UPDATE messages m SET status = e.status,
+// applyStatuses sets an outbound message's status to the most advanced one received;
+// when that makes it failed, the task of finding it a replacement is queued with it.
+func applyStatuses(ctx context.Context, tx pgx.Tx, wamid string) error {
+	b := &pgx.Batch{}
+	failed := queueApplyStatuses(b, wamid)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	if *failed != 0 {
+		return queueReengage(ctx, tx, *failed)
+	}
+	return nil
+}
+
+// queueApplyStatuses adds applyStatuses's update to b; once b has run, the returned
+// value is the id of a message the update made failed, or 0.
+func queueApplyStatuses(b *pgx.Batch, wamid string) *int64 {
+	failed := new(int64)
+	b.Queue(fmt.Sprintf(`UPDATE messages m SET status = e.status,
 			error_code = COALESCE(e.error_code, m.error_code),
 			error_title = COALESCE(e.error_title, m.error_title), updated_at = now()
 		FROM (SELECT status, error_code, error_title FROM status_events WHERE wamid = $1
 		      ORDER BY %s DESC, id LIMIT 1) e
-		WHERE m.wamid = $1 AND m.direction = 'outbound' AND %s > %s`,
-		fmt.Sprintf(statusRank, "status"), fmt.Sprintf(statusRank, "e.status"), fmt.Sprintf(statusRank, "m.status")), wamid)
-	if err != nil {
-		return fmt.Errorf("applying statuses: %w", err)
-	}
-	return s.reengage(ctx, tx, "wamid = $1", wamid)
+		WHERE m.wamid = $1 AND m.direction = 'outbound' AND %s > %s
+		RETURNING m.id, m.status`,
+		fmt.Sprintf(statusRank, "status"), fmt.Sprintf(statusRank, "e.status"), fmt.Sprintf(statusRank, "m.status")), wamid).
+		QueryRow(func(row pgx.Row) error {
+			var id int64
+			var status string
+			err := row.Scan(&id, &status)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil // not sent yet, or nothing new
+			}
+			if err != nil {
+				return fmt.Errorf("applying statuses: %w", err)
+			}
+			if status == "failed" {
+				*failed = id
+			}
+			return nil
+		})
+	return failed
 }
 
-// reengage queues a template for the message `where` selects, if WhatsApp refused it
-// because the 24-hour window was closed, once per refused message: the message's own
-// fallback template when it has one, else the configured re-engagement template.
-func (s *Store) reengage(ctx context.Context, tx pgx.Tx, where string, arg any) error {
-	var refusedID int64
-	var phone string
-	var own *whatsapp.Template
-	err := tx.QueryRow(ctx, `SELECT id, phone, fallback_template FROM messages
-		WHERE `+where+` AND direction = 'outbound' AND status = 'failed' AND error_code = $2 AND type <> 'template'`,
-		arg, whatsapp.ErrCodeReengagement).Scan(&refusedID, &phone, &own)
+// queueReengage queues the task that decides what to send in place of a failed
+// outbound message (package outbox: a template when the 24-hour window had closed).
+func queueReengage(ctx context.Context, tx pgx.Tx, messageID int64) error {
+	return queue.Enqueue(ctx, tx, queue.New{Kind: TaskReengage, Ref: strconv.FormatInt(messageID, 10)})
+}
+
+// FailedMessage is an outbound message WhatsApp refused, as a reengage task sees it.
+type FailedMessage struct {
+	ID            int64
+	Phone         string
+	ParticipantID *string
+	Type          string
+	ErrorCode     *int
+	// Fallback is the template the agent named to send instead, if it named one.
+	Fallback *whatsapp.Template
+}
+
+// FailedMessage reads the message a reengage task is about; ErrNotFound if there is none.
+func (s *Store) FailedMessage(ctx context.Context, id int64) (FailedMessage, error) {
+	m := FailedMessage{ID: id}
+	err := s.Pool.QueryRow(ctx, `SELECT phone, participant_id, type, error_code, fallback_template FROM messages
+		WHERE id = $1 AND direction = 'outbound' AND status = 'failed'`, id).
+		Scan(&m.Phone, &m.ParticipantID, &m.Type, &m.ErrorCode, &m.Fallback)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil
+		return m, ErrNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("finding the refused message: %w", err)
+		return m, fmt.Errorf("reading failed message: %w", err)
 	}
-	template := s.Reengagement
-	if own != nil && own.Name != "" {
-		template = *own
-		if template.Language == "" {
-			template.Language = s.Reengagement.Language
+	return m, nil
+}
+
+// QueueReplacement settles a reengage task by queueing o in place of the refused
+// message, once per refused message (a repeated failure queues nothing more), only under
+// the task's lease.
+func (s *Store) QueueReplacement(ctx context.Context, t queue.Task, refusedID int64, o Outbound) error {
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if err := queue.Complete(ctx, tx, t); err != nil {
+			return err
 		}
-	}
-	if template.Name == "" {
-		return nil
-	}
-	var msgID int64
-	err = tx.QueryRow(ctx, `INSERT INTO messages (direction, phone, participant_id, type, body, status, fallback_for)
-		SELECT 'outbound', phone, participant_id, 'template', $2, 'queued', id FROM messages WHERE id = $1
-		ON CONFLICT (fallback_for) DO NOTHING RETURNING id`,
-		refusedID, "[template "+template.Name+"]").Scan(&msgID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil // already queued for an earlier copy of the failure
-	}
-	if err != nil {
-		return fmt.Errorf("queueing re-engagement template: %w", err)
-	}
-	payload, _ := json.Marshal(whatsapp.TemplateMessage(phone, template))
-	if _, err := tx.Exec(ctx, `INSERT INTO outbox (id, message_id, phone, payload, status) VALUES ($1, $2, $3, $4, 'queued')`,
-		newID("ob_"), msgID, phone, payload); err != nil {
-		return fmt.Errorf("queueing re-engagement template: %w", err)
-	}
-	return nil
+		var msgID int64
+		err := tx.QueryRow(ctx, `INSERT INTO messages (direction, phone, participant_id, type, body, status, fallback_for)
+			VALUES ('outbound', $1, $2, $3, $4, 'queued', $5) ON CONFLICT (fallback_for) DO NOTHING RETURNING id`,
+			o.Phone, o.ParticipantID, o.Type, o.Body, refusedID).Scan(&msgID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // already queued for an earlier copy of the failure
+		}
+		if err != nil {
+			return fmt.Errorf("queueing replacement: %w", err)
+		}
+		return queueSend(ctx, tx, msgID, o.Phone, o.Payload)
+	})
 }
 
 // ListMessages returns a participant's message log, oldest first.
@@ -154,163 +161,4 @@ func (s *Store) ListMessages(ctx context.Context, participantID string) ([]Messa
 		out = append(out, m)
 	}
 	return out, rows.Err()
-}
-
-// InboundWork is a claimed inbound message, with the participant its phone belongs to now.
-type InboundWork struct {
-	MessageID   int64
-	Wamid       string
-	Phone       string
-	Body        string
-	Participant *Participant // nil for an unknown sender
-}
-
-// WithNextInbound claims the oldest unfinished message of some phone whose earlier
-// messages are all done, and calls fn inside the claiming transaction. fn queues the reply
-// with EnqueueReply on the same tx; the message is then marked done and everything
-// commits together. If fn fails or the process dies, nothing is kept and the message
-// stays queued. Returns false when there is nothing to do.
-func (s *Store) WithNextInbound(ctx context.Context, fn func(tx pgx.Tx, w InboundWork) error) (bool, error) {
-	tx, err := s.Pool.Begin(ctx)
-	if err != nil {
-		return false, fmt.Errorf("beginning inbound claim: %w", err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
-	var w InboundWork
-	// The head-of-line condition keeps one phone's messages in order: a later message is
-	// never claimable while an earlier one is unfinished, and a head that another worker
-	// holds is skipped, so that worker keeps the phone to itself.
-	err = tx.QueryRow(ctx, `SELECT q.message_id, m.wamid, m.phone, m.body FROM inbound_queue q
-		JOIN messages m ON m.id = q.message_id
-		WHERE q.done_at IS NULL AND q.message_id = (
-			SELECT min(q2.message_id) FROM inbound_queue q2 WHERE q2.phone = q.phone AND q2.done_at IS NULL)
-		ORDER BY q.message_id LIMIT 1 FOR UPDATE OF q SKIP LOCKED`).Scan(&w.MessageID, &w.Wamid, &w.Phone, &w.Body)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("claiming inbound message: %w", err)
-	}
-	if w.Participant, err = participantWhere(ctx, tx, "phone_number", w.Phone); err != nil {
-		return false, err
-	}
-	if err := fn(tx, w); err != nil {
-		return true, err
-	}
-	if _, err := tx.Exec(ctx, `UPDATE inbound_queue SET done_at = now(), attempts = attempts + 1 WHERE message_id = $1`, w.MessageID); err != nil {
-		return true, fmt.Errorf("marking inbound done: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `UPDATE messages SET status = 'done', updated_at = now() WHERE id = $1`, w.MessageID); err != nil {
-		return true, fmt.Errorf("marking inbound done: %w", err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return true, fmt.Errorf("committing inbound: %w", err)
-	}
-	return true, nil
-}
-
-// InboundQueueDepth counts inbound messages not yet answered.
-func (s *Store) InboundQueueDepth(ctx context.Context) (int, error) {
-	var n int
-	err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM inbound_queue WHERE done_at IS NULL`).Scan(&n)
-	return n, err
-}
-
-// Outbound is a message to send.
-type Outbound struct {
-	Phone         string
-	ParticipantID *string
-	Type          string         // "text" or "interactive"
-	Body          string         // what the log shows
-	Payload       map[string]any // the Graph API request body
-	// Fallback, when set, replaces the configured re-engagement template if WhatsApp
-	// refuses this message because the 24-hour window is closed.
-	Fallback *whatsapp.Template
-}
-
-// EnqueueReply logs an outbound message and queues it in the outbox, inside tx.
-func EnqueueReply(ctx context.Context, tx pgx.Tx, o Outbound) error {
-	var msgID int64
-	if err := tx.QueryRow(ctx, `INSERT INTO messages (direction, phone, participant_id, type, body, status, fallback_template)
-		VALUES ('outbound', $1, $2, $3, $4, 'queued', $5) RETURNING id`,
-		o.Phone, o.ParticipantID, o.Type, o.Body, o.Fallback).Scan(&msgID); err != nil {
-		return fmt.Errorf("logging outbound message: %w", err)
-	}
-	payload, err := json.Marshal(o.Payload)
-	if err != nil {
-		return fmt.Errorf("encoding outbound payload: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO outbox (id, message_id, phone, payload, status) VALUES ($1, $2, $3, $4, 'queued')`,
-		newID("ob_"), msgID, o.Phone, payload); err != nil {
-		return fmt.Errorf("queueing outbound message: %w", err)
-	}
-	return nil
-}
-
-// OutboxItem is a claimed outbox row.
-type OutboxItem struct {
-	ID        string
-	MessageID int64
-	Phone     string
-	Payload   []byte
-	Attempts  int
-}
-
-// WithNextOutbox claims one due outbox row and calls fn inside the claiming transaction;
-// fn must settle it with MarkOutboxSent, MarkOutboxRetry or MarkOutboxFailed.
-func (s *Store) WithNextOutbox(ctx context.Context, fn func(tx pgx.Tx, item OutboxItem) error) (bool, error) {
-	tx, err := s.Pool.Begin(ctx)
-	if err != nil {
-		return false, fmt.Errorf("beginning outbox claim: %w", err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
-	var it OutboxItem
-	err = tx.QueryRow(ctx, `SELECT id, message_id, phone, payload, attempts FROM outbox
-		WHERE status = 'queued' AND next_attempt_at <= now()
-		ORDER BY next_attempt_at, created_at LIMIT 1 FOR UPDATE SKIP LOCKED`).Scan(&it.ID, &it.MessageID, &it.Phone, &it.Payload, &it.Attempts)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("claiming outbox row: %w", err)
-	}
-	if err := fn(tx, it); err != nil {
-		return true, err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return true, fmt.Errorf("committing outbox row: %w", err)
-	}
-	return true, nil
-}
-
-// MarkOutboxSent records the wamid WhatsApp returned and any statuses that came first.
-func (s *Store) MarkOutboxSent(ctx context.Context, tx pgx.Tx, it OutboxItem, wamid string) error {
-	if _, err := tx.Exec(ctx, `UPDATE outbox SET status = 'sent', attempts = attempts + 1, updated_at = now() WHERE id = $1`, it.ID); err != nil {
-		return fmt.Errorf("marking outbox sent: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `UPDATE messages SET wamid = $2, status = 'sent', updated_at = now() WHERE id = $1`, it.MessageID, wamid); err != nil {
-		return fmt.Errorf("recording wamid: %w", err)
-	}
-	return s.applyStatuses(ctx, tx, wamid)
-}
-
-// MarkOutboxRetry counts a failed attempt and schedules the next one at next.
-func MarkOutboxRetry(ctx context.Context, tx pgx.Tx, it OutboxItem, cause error, next time.Time) error {
-	_, err := tx.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3,
-		updated_at = now() WHERE id = $1`, it.ID, cause.Error(), next)
-	return err
-}
-
-// MarkOutboxFailed gives up on a row whose error no retry can fix (and sends the
-// re-engagement template when the error was the closed 24-hour window).
-func (s *Store) MarkOutboxFailed(ctx context.Context, tx pgx.Tx, it OutboxItem, cause error, code *int) error {
-	if _, err := tx.Exec(ctx, `UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $2,
-		updated_at = now() WHERE id = $1`, it.ID, cause.Error()); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, `UPDATE messages SET status = 'failed', error_code = $2, error_title = $3,
-		updated_at = now() WHERE id = $1`, it.MessageID, code, cause.Error()); err != nil {
-		return err
-	}
-	return s.reengage(ctx, tx, "id = $1", it.MessageID)
 }

@@ -113,9 +113,8 @@ func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
 		if tag.RowsAffected() == 0 {
 			return ErrNotFound
 		}
-		if _, err := tx.Exec(ctx, `UPDATE jobs SET status = 'canceled', updated_at = now()
-			WHERE participant_id = $1 AND status = 'pending'`, id); err != nil {
-			return fmt.Errorf("canceling jobs: %w", err)
+		if err := cancelJobs(ctx, tx, `participant_id = $1`, id); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
 		}
 		return nil
 	})
@@ -128,10 +127,15 @@ func (s *Store) CountActive(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// participantWhere looks a participant up inside tx by "id" or "phone_number"; nil, not an
-// error, when there is none (an unknown sender, or one deleted meanwhile).
-func participantWhere(ctx context.Context, tx pgx.Tx, column, value string) (*Participant, error) {
-	p, err := scanParticipant(tx.QueryRow(ctx, `SELECT `+participantColumns+` FROM participants WHERE `+column+` = $1`, value))
+// querier is a transaction or the pool.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// participantWhere looks a participant up by "id" or "phone_number"; nil, not an error,
+// when there is none (an unknown sender, or one deleted meanwhile).
+func participantWhere(ctx context.Context, db querier, column, value string) (*Participant, error) {
+	p, err := scanParticipant(db.QueryRow(ctx, `SELECT `+participantColumns+` FROM participants WHERE `+column+` = $1`, value))
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}

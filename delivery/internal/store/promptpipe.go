@@ -76,19 +76,12 @@ func (s *Store) Responses(ctx context.Context) ([]Response, error) {
 
 // GetJob looks a job up by id.
 func (s *Store) GetJob(ctx context.Context, id string) (*Job, error) {
-	return scanJob(s.Pool.QueryRow(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = $1`, id))
+	return scanJob(s.Pool.QueryRow(ctx, `SELECT `+jobColumns+` FROM `+jobsWithTasks+` WHERE j.id = $1`, id))
 }
 
 // CancelJobByID cancels a pending job whoever it belongs to (DELETE /timers/{id}).
 func (s *Store) CancelJobByID(ctx context.Context, id string) error {
-	tag, err := s.Pool.Exec(ctx, `UPDATE jobs SET status = 'canceled', updated_at = now() WHERE id = $1 AND status = 'pending'`, id)
-	if err != nil {
-		return fmt.Errorf("canceling job: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return cancelJobs(ctx, s.Pool, `id = $1`, id)
 }
 
 // QueueText queues a text message to any phone (PromptPipe's POST /send).
@@ -102,8 +95,12 @@ func (s *Store) QueueText(ctx context.Context, o Outbound) error {
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("looking up participant: %w", err)
 	}
-	if err := EnqueueReply(ctx, tx, o); err != nil {
+	b := &pgx.Batch{}
+	if err := queueReply(b, o); err != nil {
 		return err
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("queueing text: %w", err)
 	}
 	return tx.Commit(ctx)
 }

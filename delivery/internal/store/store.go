@@ -9,13 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"sort"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"promptpipe/delivery/internal/whatsapp"
+	"github.com/jackc/tern/v2/migrate"
 )
 
 //go:embed migrations/*.sql
@@ -37,12 +34,10 @@ func newID(prefix string) string {
 	return prefix + hex.EncodeToString(b[:])
 }
 
-// Store wraps the connection pool.
+// Store wraps the connection pool. It only stores: what to send, and when, is decided by
+// the packages that own the work (inbound, outbox, jobs).
 type Store struct {
 	Pool *pgxpool.Pool
-	// Reengagement is sent in place of a free-form message that WhatsApp refused with
-	// 131047; with no name, nothing is sent.
-	Reengagement whatsapp.Template
 }
 
 // Open connects with search_path set to delivery's schema, and migrates.
@@ -71,56 +66,66 @@ func (s *Store) Close() { s.Pool.Close() }
 // Ping checks the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.Pool.Ping(ctx) }
 
-// migrate applies the embedded migrations not yet recorded, in file-name order, each in
-// its own transaction, under an advisory lock so that two instances starting together
-// cannot race.
+// versionTable is where tern records how far delivery's schema has migrated.
+const versionTable = Schema + ".schema_version"
+
+// migrate applies the embedded migrations not yet applied, in order, each in its own
+// transaction (tern, the migration library of pgx's author). Two instances starting
+// together cannot race: both tern and adoptLegacyVersions run under advisory locks.
 func (s *Store) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
 	conn, err := s.Pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("acquiring connection for migrations: %w", err)
 	}
 	defer conn.Release()
-	const lockKey = 727_001 // arbitrary, fixed: delivery's migration lock
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+Schema); err != nil {
+		return fmt.Errorf("creating schema: %w", err)
+	}
+	if err := adoptLegacyVersions(ctx, conn.Conn()); err != nil {
+		return err
+	}
+	m, err := migrate.NewMigrator(ctx, conn.Conn(), versionTable)
+	if err != nil {
+		return fmt.Errorf("preparing migrations: %w", err)
+	}
+	files, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	if err := m.LoadMigrations(files); err != nil {
+		return fmt.Errorf("loading migrations: %w", err)
+	}
+	if err := m.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrating: %w", err)
+	}
+	return nil
+}
+
+// adoptLegacyVersions carries a database migrated by delivery's former hand-written
+// runner (one row per applied file in delivery.schema_migrations) over to tern's version
+// table, so that tern does not run those files again. The first six versions are the
+// files that runner applied, unchanged.
+func adoptLegacyVersions(ctx context.Context, conn *pgx.Conn) error {
+	const lockKey = 727_001 // arbitrary, fixed: the key the former runner locked too
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockKey); err != nil {
 		return fmt.Errorf("locking for migrations: %w", err)
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lockKey) //nolint:errcheck
-	if _, err := conn.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS delivery;
-		CREATE TABLE IF NOT EXISTS delivery.schema_migrations (
-			version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-		return fmt.Errorf("creating migrations table: %w", err)
-	}
-	for _, name := range names {
-		version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
-		var done bool
-		if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM delivery.schema_migrations WHERE version = $1)", version).Scan(&done); err != nil {
-			return fmt.Errorf("reading migrations: %w", err)
+	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		var legacy, current bool
+		if err := tx.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL`,
+			Schema+".schema_migrations", versionTable).Scan(&legacy, &current); err != nil {
+			return fmt.Errorf("reading migration state: %w", err)
 		}
-		if done {
-			continue
+		if !legacy || current {
+			return nil
 		}
-		sql, err := migrations.ReadFile(name)
-		if err != nil {
-			return err
+		// The former runner applied files in name order, so the count is the version.
+		if _, err := tx.Exec(ctx, `CREATE TABLE `+versionTable+` (version int4 NOT NULL);
+			INSERT INTO `+versionTable+` SELECT count(*) FROM `+Schema+`.schema_migrations;
+			DROP TABLE `+Schema+`.schema_migrations`); err != nil {
+			return fmt.Errorf("adopting the former migration record: %w", err)
 		}
-		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, "SET LOCAL search_path TO delivery"); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, string(sql)); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, "INSERT INTO delivery.schema_migrations (version) VALUES ($1)", version)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("applying migration %s: %w", version, err)
-		}
-	}
-	return nil
+		return nil
+	})
 }

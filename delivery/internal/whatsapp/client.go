@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"time"
+
+	"promptpipe/delivery/internal/retry"
 )
 
 // Client sends messages through the Graph API's messages endpoint.
@@ -22,7 +23,7 @@ type Client struct {
 // NewClient returns a client with a bounded per-request timeout.
 func NewClient(apiURL, phoneNumberID, token string) *Client {
 	return &Client{apiURL: apiURL, phoneNumberID: phoneNumberID, token: token,
-		http: &http.Client{Timeout: 15 * time.Second}}
+		http: &http.Client{Timeout: 15 * time.Second, Transport: keepAlive()}}
 }
 
 // APIError is Meta's error object: build logic on Code, not on the HTTP status.
@@ -32,25 +33,38 @@ type APIError struct {
 	Type       string `json:"type"`
 	Code       int    `json:"code"`
 	FBTraceID  string `json:"fbtrace_id"`
+	// Wait is what a Retry-After header asked for (Meta sends none; a proxy or our mock may).
+	Wait time.Duration `json:"-"`
 }
 
 func (e *APIError) Error() string {
 	return fmt.Sprintf("whatsapp error %d (http %d): %s", e.Code, e.HTTPStatus, e.Message)
 }
 
-// Retryable tells whether sending again later may succeed: rate limits and server errors.
+// Retryable tells whether sending again later may succeed: rate limits (429, and Meta's
+// throughput and pair-rate codes) and server errors (5xx but 501, Meta's codes 1 and 2).
 func (e *APIError) Retryable() bool {
-	return e.HTTPStatus == http.StatusTooManyRequests || e.HTTPStatus >= 500 ||
-		e.Code == 130429 || e.Code == 131056 || e.Code == 1 || e.Code == 2
+	return retry.Status(e.HTTPStatus) || e.Code == 130429 || e.Code == 131056 || e.Code == 1 || e.Code == 2
 }
 
+// RetryAfter is the wait the answer asked for, if any.
+func (e *APIError) RetryAfter() time.Duration { return e.Wait }
+
 // IsRetryable reports whether err from Send is worth retrying (network errors are).
-func IsRetryable(err error) bool {
-	var apiErr *APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.Retryable()
+func IsRetryable(err error) bool { return retry.Retryable(err) }
+
+// apiError reads Meta's error answer (or anything else a non-200 carried).
+func apiError(resp *http.Response, body []byte) *APIError {
+	var envelope struct {
+		Error *APIError `json:"error"`
 	}
-	return true
+	e := &APIError{Message: string(body)}
+	if json.Unmarshal(body, &envelope) == nil && envelope.Error != nil {
+		e = envelope.Error
+	}
+	e.HTTPStatus = resp.StatusCode
+	e.Wait = retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	return e
 }
 
 // TextMessage is the body of a plain text send.
@@ -155,14 +169,7 @@ func (c *Client) Send(ctx context.Context, payload []byte, idempotencyKey string
 		return "", fmt.Errorf("reading whatsapp response: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		var envelope struct {
-			Error *APIError `json:"error"`
-		}
-		if json.Unmarshal(body, &envelope) == nil && envelope.Error != nil {
-			envelope.Error.HTTPStatus = resp.StatusCode
-			return "", envelope.Error
-		}
-		return "", &APIError{HTTPStatus: resp.StatusCode, Message: string(body)}
+		return "", apiError(resp, body)
 	}
 	var ok struct {
 		Messages []struct {
@@ -205,14 +212,7 @@ func (c *Client) MarkRead(ctx context.Context, wamid string, typing bool) error 
 		return fmt.Errorf("reading whatsapp response: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		var envelope struct {
-			Error *APIError `json:"error"`
-		}
-		if json.Unmarshal(answer, &envelope) == nil && envelope.Error != nil {
-			envelope.Error.HTTPStatus = resp.StatusCode
-			return envelope.Error
-		}
-		return &APIError{HTTPStatus: resp.StatusCode, Message: string(answer)}
+		return apiError(resp, answer)
 	}
 	var ok struct {
 		Success bool `json:"success"`
@@ -221,4 +221,14 @@ func (c *Client) MarkRead(ctx context.Context, wamid string, typing bool) error 
 		return fmt.Errorf("whatsapp did not confirm the read receipt: %s", answer)
 	}
 	return nil
+}
+
+// keepAlive is Go's default transport keeping many connections to one host alive: with
+// many calls in flight (DELIVERY_CONCURRENCY), the default two would have most calls
+// dial a new connection.
+func keepAlive() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 0 // no limit over all hosts
+	t.MaxIdleConnsPerHost = 512
+	return t
 }
