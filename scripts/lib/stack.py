@@ -41,6 +41,8 @@ DEFAULTS = {
     "MOCK_WA_PORT": "8090",
     "POSTGRES_PORT": "5433",
     "DEV_CLOCK": "true",
+    # delivery sends it to the agent, which refuses callers without it.
+    "AGENT_API_TOKEN": "dev-agent-token",
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,6 +18,7 @@ class AgentError(Exception):
 
     status_code = 500
     code = "internal_error"
+    headers: ClassVar[dict[str, str] | None] = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -27,6 +28,14 @@ class AgentError(Exception):
 class NotFound(AgentError):
     status_code = 404
     code = "not_found"
+
+
+class Unauthorized(AgentError):
+    """The caller did not send the agent's bearer token."""
+
+    status_code = 401
+    code = "unauthorized"
+    headers: ClassVar[dict[str, str] | None] = {"WWW-Authenticate": "Bearer"}
 
 
 class Unavailable(AgentError):
@@ -48,7 +57,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AgentError)
     async def on_agent_error(_: Request, exc: AgentError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status_code)
+        return JSONResponse(
+            error_body(exc.code, exc.message), status_code=exc.status_code, headers=exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
-from promptpipe_agent import __version__, db, logs
+from promptpipe_agent import __version__, auth, db, logs
 from promptpipe_agent.conversations import Conversations
 from promptpipe_agent.delivery import DeliveryScheduler
 from promptpipe_agent.errors import install_error_handlers
@@ -65,9 +65,12 @@ def create_app(
             await pool.close()
 
     app = FastAPI(title="PromptPipe agent", version=__version__, lifespan=lifespan)
+    app.state.settings = settings
     install_error_handlers(app)
-    app.include_router(messages.router)
-    app.include_router(conversations.router)
+    app.include_router(messages.router, dependencies=auth.REQUIRED, responses=auth.UNAUTHORIZED)
+    app.include_router(
+        conversations.router, dependencies=auth.REQUIRED, responses=auth.UNAUTHORIZED
+    )
     app.include_router(health.router)
     return app
 

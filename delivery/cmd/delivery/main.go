@@ -87,6 +87,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	agentClient := agent.NewClient(cfg.AgentURL, cfg.AgentTimeout, m, log)
 	agentClient.Now = clk.Now
+	agentClient.Token = cfg.AgentAPIToken
 	var agentFaults *agent.Faults
 	var events *devevents.Feed
 	if clk.Virtual() { // a dev stack: let the simulator make the agent look down or slow, and watch

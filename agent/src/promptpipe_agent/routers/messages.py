@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Depends, Request
 
+from promptpipe_agent.auth import trusted_now
 from promptpipe_agent.conversations import Conversations
 from promptpipe_agent.schemas import (
     ProcessEventRequest,
@@ -23,10 +24,10 @@ router = APIRouter(tags=["messages"])
 async def process_message(
     body: ProcessMessageRequest,
     request: Request,
-    x_promptpipe_now: Annotated[datetime | None, Header()] = None,
+    now: Annotated[datetime | None, Depends(trusted_now)],
 ) -> ProcessMessageResponse:
     conversations: Conversations = request.app.state.conversations
-    return await conversations.process_message(body, x_promptpipe_now)
+    return await conversations.process_message(body, now)
 
 
 @router.post(
@@ -35,7 +36,7 @@ async def process_message(
 async def process_event(
     body: ProcessEventRequest,
     request: Request,
-    x_promptpipe_now: Annotated[datetime | None, Header()] = None,
+    now: Annotated[datetime | None, Depends(trusted_now)],
 ) -> ProcessMessageResponse:
     conversations: Conversations = request.app.state.conversations
-    return await conversations.process_event(body, x_promptpipe_now)
+    return await conversations.process_event(body, now)
