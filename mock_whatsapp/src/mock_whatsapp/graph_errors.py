@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from mock_whatsapp.events import report_refusal
+
+log = logging.getLogger("mock_whatsapp")
 
 # Meta's error codes the mock can answer with: code → (HTTP status, title). Statuses follow
 # Meta's error-code table; builders should branch on the code, as Meta advises.
@@ -113,7 +118,29 @@ class ControlError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+def is_control_path(path: str) -> bool:
+    """The mock's own API (errors {"error": {"code", "message"}}); the rest plays Meta."""
+    return path.startswith("/_mock") or path in ("/healthz", "/readyz", "/openapi.json")
+
+
+def control_error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves on this path. Each route here has one method, so
+    Starlette's own 405 would name only the first route's."""
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    """Every refusal in the shape its API documents, and never an exception's text."""
+
     @app.exception_handler(GraphError)
     async def on_graph(request: Request, exc: GraphError) -> JSONResponse:
         body = exc.body()
@@ -122,17 +149,37 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ControlError)
     async def on_control(_: Request, exc: ControlError) -> JSONResponse:
-        return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, exc.status)
+        return control_error(exc.status, exc.code, exc.message)
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors()
         )
-        if request.url.path.startswith("/_mock"):
-            return JSONResponse(
-                {"error": {"code": "invalid_request", "message": problems}}, status_code=400
-            )
+        if is_control_path(request.url.path):
+            return control_error(400, "invalid_request", problems)
         body = invalid_parameter(problems).body()
         report_refusal(request.app.state, request.method, request.url.path, 400, body)
         return JSONResponse(body, status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Unknown paths (404), other methods (405) and bodies that are not JSON (400).
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        if is_control_path(request.url.path):
+            code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code)
+            response = control_error(exc.status_code, code or "invalid_request", str(exc.detail))
+        else:
+            error = GraphError(exc.status_code, 100, "Invalid parameter", str(exc.detail))
+            response = JSONResponse(error.body(), status_code=exc.status_code)
+        response.headers.update(headers)
+        return response
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", extra={"path": request.url.path})
+        if is_control_path(request.url.path):
+            return control_error(500, "internal_error", "The mock could not do this.")
+        return JSONResponse(GraphError.of(1).body(), status_code=500)

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mock_whatsapp.subscriber_urls import DEFAULT_ALLOWED_HOSTS
+
 
 @dataclass(frozen=True)
 class BusinessNumber:
@@ -34,6 +36,9 @@ class Settings(BaseSettings):
     port: int = 8090
     log_level: str = "info"
     webhook_url: str = "http://127.0.0.1:8080/webhooks/whatsapp"
+    # Hosts (names, IP addresses or networks, comma-separated) that POST
+    # /_mock/webhooks/subscribers may add: the mock calls them, so not just any.
+    webhook_allowed_hosts: str = DEFAULT_ALLOWED_HOSTS
     app_secret: SecretStr = SecretStr("dev-app-secret")
     access_token: SecretStr = SecretStr("dev-access-token")
     phone_number_id: str = "100000000000001"
