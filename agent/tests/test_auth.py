@@ -137,3 +137,22 @@ async def test_the_virtual_now_of_a_refused_caller_moves_nothing(
 ) -> None:
     assert_refused(await guarded.post("/process-message", json=TURN, headers=NOW))
     assert (await guarded.get("/conversations/p_auth", headers=HEADERS)).status_code == 404
+
+
+@pytest.mark.parametrize("value", ["0.5", "1700000000", "2031-05-06T07:08:09", "tomorrow"])
+async def test_the_virtual_now_must_be_an_rfc3339_time(
+    guarded: httpx.AsyncClient, value: str
+) -> None:
+    resp = await guarded.post(
+        "/process-message", json=TURN, headers={**HEADERS, "X-PromptPipe-Now": value}
+    )
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["error"]["code"] == "invalid_request"
+    assert (await guarded.get("/conversations/p_auth", headers=HEADERS)).status_code == 404
+
+
+async def test_a_wrong_method_is_answered_with_allow(guarded: httpx.AsyncClient) -> None:
+    resp = await guarded.get("/process-message", headers=HEADERS)
+    assert resp.status_code == 405
+    assert resp.headers["allow"] == "POST"
+    assert "detail" not in resp.json()

@@ -169,3 +169,11 @@ async def test_phone_numbers_are_e164(mock: httpx.AsyncClient, number: str) -> N
     assert (await mock.get("/_mock/phones")).json() == []
     created = await mock.post("/_mock/phones", json={"phone": "+1 (555) 123-4567"})
     assert created.status_code == 201 and created.json()["phone"] == "15551234567"
+
+
+@pytest.mark.parametrize("now", [1893456000, 1.5, None, True])
+async def test_the_clock_moves_only_to_a_written_time(mock: httpx.AsyncClient, now: Any) -> None:
+    before = (await mock.get("/_mock/clock")).json()
+    resp = await mock.put("/_mock/clock", json={"now": now})
+    assert resp.status_code == 400 and error_code(resp) == "invalid_request"
+    assert (await mock.get("/_mock/clock")).json()["offset_seconds"] == before["offset_seconds"]

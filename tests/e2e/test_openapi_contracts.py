@@ -2,37 +2,33 @@
 
 schemathesis reads each service's /openapi.json from a private native stack (real
 processes, real Postgres, real HTTP) and sends generated requests, valid and invalid, to
-every operation: no answer may be a server error, and every answer must be one the
-document describes (status, content type, body schema), 401s and 404s included. The
-examples per operation are bounded so that the three documents take a minute or two.
+every operation, then follows the documents' links (stateful phase): no answer may be a
+server error, and every answer must be one its document describes (status, content type,
+headers, body schema), 401s and 404s included; invalid input must be refused, and a call
+without the token refused. The examples per operation are bounded (and the seed fixed,
+so a failure reproduces) so that the three documents take a minute or two.
+
+schemathesis runs as its command-line tool: its pytest plugin does not run under the
+pytest this repository pins.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
 
-import hypothesis
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, Phase
-from schemathesis import Case
 
 from stack import NativeStack
 
 pytestmark = pytest.mark.e2e
 
 DELIVERY_TOKEN = "contract-admin-token"
-
-# Bounded: a few dozen cases per operation, no shrinking (a failure is reported as
-# found), no example database left behind in the working tree.
-BOUNDED = hypothesis.settings(
-    max_examples=25,
-    deadline=None,
-    database=None,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
-)
+# A different seed explores other inputs: CONTRACT_SEED=n ./scripts/test ...
+SEED = os.environ.get("CONTRACT_SEED", "15")
 
 
 @pytest.fixture(scope="module")
@@ -42,51 +38,82 @@ def contract_stack(make_stack: Callable[..., NativeStack]) -> NativeStack:
     return make_stack(DELIVERY_API_TOKEN=DELIVERY_TOKEN)
 
 
-def auth_header(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture(scope="module")
-def delivery_api(contract_stack: NativeStack) -> Any:
-    return schemathesis.openapi.from_url(f"{contract_stack.url('delivery')}/openapi.json")
-
-
-@pytest.fixture(scope="module")
-def agent_api(contract_stack: NativeStack) -> Any:
-    return schemathesis.openapi.from_url(f"{contract_stack.url('agent')}/openapi.json")
-
-
-@pytest.fixture(scope="module")
-def mock_api(contract_stack: NativeStack) -> Any:
-    return schemathesis.openapi.from_url(f"{contract_stack.url('mock_whatsapp')}/openapi.json")
-
-
-delivery_schema = schemathesis.pytest.from_fixture("delivery_api")
-agent_schema = schemathesis.pytest.from_fixture("agent_api")
-mock_schema = schemathesis.pytest.from_fixture("mock_api")
-
-
-@delivery_schema.parametrize()
-@BOUNDED
-def test_delivery_answers_as_documented(case: Case, contract_stack: NativeStack) -> None:
-    case.call_and_validate(
-        base_url=contract_stack.url("delivery"), headers=auth_header(DELIVERY_TOKEN), timeout=15
+def schemathesis(
+    base_url: str, token: str, workdir: Path, *options: str
+) -> subprocess.CompletedProcess[str]:
+    """One bounded run over the service's document; its report is the output."""
+    command = [
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "run",
+        f"{base_url}/openapi.json",
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--checks",
+        "all",
+        "--max-examples",
+        "25",
+        "--seed",
+        SEED,
+        "--no-shrink",
+        "--workers",
+        "1",
+        "--request-timeout",
+        "15",
+        "--suppress-health-check",
+        "all",
+        "--generation-database",
+        "none",
+        "--no-color",
+        *options,
+    ]
+    return subprocess.run(
+        command, cwd=workdir, capture_output=True, text=True, timeout=600, check=False
     )
 
 
-@agent_schema.parametrize()
-@BOUNDED
-def test_agent_answers_as_documented(case: Case, contract_stack: NativeStack) -> None:
-    token = contract_stack.settings()["AGENT_API_TOKEN"]
-    case.call_and_validate(
-        base_url=contract_stack.url("agent"), headers=auth_header(token), timeout=15
-    )
+# Valid input may still be refused (an unknown participant, a phone that exists): that is
+# the API's business, not a breach of its document.
+EXCLUDED = ("--exclude-checks", "positive_data_acceptance")
+
+# The runs, in order. The mock's in three: a fault added by the generated requests may
+# slow its Graph API for minutes, so faults come last; its event stream (GET
+# /_mock/events) never ends by itself, so it is left to test_stream.py.
+RUNS = {
+    "agent": ("agent", EXCLUDED),
+    "delivery": ("delivery", EXCLUDED),
+    # Meta answers a method a Graph path does not have with its 400 "(#100) Unsupported
+    # ... request", and so does the mock, rather than the 405 schemathesis expects.
+    "mock_whatsapp graph": (
+        "mock_whatsapp",
+        ("--exclude-checks", "positive_data_acceptance,unsupported_method")
+        + ("--include-path-regex", "^/({version}|whatsapp_business)"),
+    ),
+    "mock_whatsapp control": (
+        "mock_whatsapp",
+        EXCLUDED
+        + ("--include-path-regex", "^/(_mock|healthz|readyz)")
+        + ("--exclude-path-regex", "^/_mock/(faults|events$)"),
+    ),
+    "mock_whatsapp faults": (
+        "mock_whatsapp",
+        EXCLUDED + ("--include-path-regex", "^/_mock/faults"),
+    ),
+}
 
 
-@mock_schema.parametrize()
-@BOUNDED
-def test_mock_answers_as_documented(case: Case, contract_stack: NativeStack) -> None:
-    token = contract_stack.settings()["WHATSAPP_ACCESS_TOKEN"]
-    case.call_and_validate(
-        base_url=contract_stack.url("mock_whatsapp"), headers=auth_header(token), timeout=15
-    )
+@pytest.mark.parametrize("run_name", list(RUNS))
+def test_every_answer_is_one_the_document_describes(
+    contract_stack: NativeStack, run_name: str, tmp_path: Path
+) -> None:
+    service, options = RUNS[run_name]
+    settings = contract_stack.settings()
+    token = {
+        "agent": settings["AGENT_API_TOKEN"],
+        "delivery": DELIVERY_TOKEN,
+        "mock_whatsapp": settings["WHATSAPP_ACCESS_TOKEN"],
+    }[service]
+    run = schemathesis(contract_stack.url(service), token, tmp_path, *options)
+    assert run.returncode == 0, f"schemathesis found problems in {run_name}:\n{run.stdout}"
+    assert "Server error" not in run.stdout

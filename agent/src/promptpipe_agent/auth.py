@@ -8,14 +8,16 @@ anyone on the machine.
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AwareDatetime, BeforeValidator
 
-from promptpipe_agent.errors import Unauthorized
+from promptpipe_agent.errors import ErrorBody, Unauthorized
 from promptpipe_agent.settings import Settings
 
 # auto_error=False: a missing header becomes our own 401 in the agent's error shape, not
@@ -44,10 +46,23 @@ async def require_caller(
         raise Unauthorized("Send the agent's token: Authorization: Bearer <AGENT_API_TOKEN>.")
 
 
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _rfc3339(value: object) -> object:
+    # pydantic would also read a bare number as Unix time; the header is RFC 3339 only.
+    if isinstance(value, str) and not RFC3339.match(value):
+        raise ValueError("X-PromptPipe-Now must be an RFC 3339 time, e.g. 2030-01-02T07:50:00Z")
+    return value
+
+
+VirtualNow = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+
+
 async def trusted_now(
     request: Request,
     _: Annotated[None, Depends(require_caller)],
-    x_promptpipe_now: Annotated[datetime | None, Header()] = None,
+    x_promptpipe_now: Annotated[VirtualNow | None, Header()] = None,
 ) -> datetime | None:
     """The turn's "now" from X-PromptPipe-Now: honoured only on a virtual clock
     (DEV_CLOCK=true) and from an authenticated caller; otherwise the real time is used."""
@@ -57,5 +72,8 @@ async def trusted_now(
 # For app.include_router: the routers behind the token, and their documented 401.
 REQUIRED = [Depends(require_caller)]
 UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No valid `Authorization: Bearer <AGENT_API_TOKEN>` header."}
+    401: {
+        "model": ErrorBody,
+        "description": "No valid `Authorization: Bearer <AGENT_API_TOKEN>` header.",
+    }
 }

@@ -6,8 +6,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
+	"strings"
 
 	"promptpipe/delivery/internal/agent"
 	"promptpipe/delivery/internal/clock"
@@ -68,6 +71,52 @@ func (s *Server) storeError(w http.ResponseWriter, r *http.Request, err error, n
 		s.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 		fail(w, http.StatusInternalServerError, "Internal server error")
 	}
+}
+
+// jsonProblem says what is wrong with a body that did not decode, in JSON's terms: the
+// field's path and the JSON types, never the Go types of delivery's decoder.
+func jsonProblem(err error) string {
+	var syntax *json.SyntaxError
+	var mismatch *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return "not valid JSON (" + syntax.Error() + ")"
+	case errors.As(err, &mismatch) && mismatch.Field == "":
+		return fmt.Sprintf("the body must be a JSON %s, not %s", jsonType(mismatch.Type), article(mismatch.Value))
+	case errors.As(err, &mismatch):
+		return fmt.Sprintf("%s must be %s, not %s", mismatch.Field, article(jsonType(mismatch.Type)), article(mismatch.Value))
+	}
+	return err.Error()
+}
+
+// jsonType names the JSON type a Go type is decoded from.
+func jsonType(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.Struct, reflect.Map:
+		return "object"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return "number"
+	}
+	return "value"
+}
+
+// article puts "a" or "an" before a JSON type ("a string", "an array", "a number 1e999").
+func article(kind string) string {
+	if kind != "" && strings.ContainsRune("aeiou", rune(kind[0])) {
+		return "an " + kind
+	}
+	return "a " + kind
 }
 
 // decodeJSON reads a JSON body into v; PromptPipe's text on failure.

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from promptpipe_agent.conversations import Conversations
+from promptpipe_agent.errors import ErrorBody
 from promptpipe_agent.schemas import ConversationList, ConversationView
 
 router = APIRouter(tags=["conversations"])
@@ -17,7 +18,11 @@ async def list_conversations(request: Request) -> ConversationList:
     return ConversationList(conversations=await conversations.summaries())
 
 
-@router.get("/conversations/{participant_id}", response_model=ConversationView)
+@router.get(
+    "/conversations/{participant_id}",
+    response_model=ConversationView,
+    responses={404: {"model": ErrorBody, "description": "No conversation with this participant"}},
+)
 async def get_conversation(participant_id: str, request: Request) -> ConversationView:
     conversations: Conversations = request.app.state.conversations
     return await conversations.get(participant_id)

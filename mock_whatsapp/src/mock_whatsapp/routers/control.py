@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mock_whatsapp.business import Business
 from mock_whatsapp.graph_errors import ControlError
@@ -116,6 +116,14 @@ async def unsubscribe(subscriber_id: str, request: Request, force: bool = False)
 
 class ClockMove(BaseModel):
     now: datetime
+
+    @field_validator("now", mode="before")
+    @classmethod
+    def _written_time(cls, value: object) -> object:
+        # pydantic alone would read a bare number as Unix time; delivery sends RFC 3339.
+        if not isinstance(value, str):
+            raise ValueError("now must be an RFC 3339 time, e.g. 2030-01-02T07:50:00Z")
+        return value
 
 
 @router.get("/_mock/clock", response_model=None, responses={200: {"model": ClockView}})
