@@ -156,3 +156,24 @@ async def test_a_wrong_method_is_answered_with_allow(guarded: httpx.AsyncClient)
     assert resp.status_code == 405
     assert resp.headers["allow"] == "POST"
     assert "detail" not in resp.json()
+
+
+async def test_a_body_over_the_cap_is_refused_unread(guarded: httpx.AsyncClient) -> None:
+    huge = {**TURN, "message": "x" * (2 * 2**20)}
+    resp = await guarded.post("/process-message", json=huge, headers=HEADERS)
+    assert resp.status_code == 413, resp.text[:200]
+    assert resp.json()["error"]["code"] == "too_large"
+
+    async def streamed() -> AsyncIterator[bytes]:  # no Content-Length: counted as it comes
+        yield b'{"participant_id": "p_auth", "phone_number": "+15551234567", "message": "'
+        for _ in range(40):
+            yield b"x" * 65536
+        yield b'"}'
+
+    chunked = await guarded.post(
+        "/process-message",
+        content=streamed(),
+        headers={**HEADERS, "Content-Type": "application/json"},
+    )
+    assert chunked.status_code == 413 and chunked.json()["error"]["code"] == "too_large"
+    assert (await guarded.get("/conversations/p_auth", headers=HEADERS)).status_code == 404

@@ -177,3 +177,29 @@ async def test_the_clock_moves_only_to_a_written_time(mock: httpx.AsyncClient, n
     resp = await mock.put("/_mock/clock", json={"now": now})
     assert resp.status_code == 400 and error_code(resp) == "invalid_request"
     assert (await mock.get("/_mock/clock")).json()["offset_seconds"] == before["offset_seconds"]
+
+
+async def test_a_body_over_the_cap_is_refused_in_each_apis_shape(
+    mock: httpx.AsyncClient, receiver: Any
+) -> None:
+    huge = {"text": "x" * (2 * 2**20)}
+    control = await mock.post(f"/_mock/phones/{PHONE}/messages", json=huge)
+    assert control.status_code == 413 and error_code(control) == "too_large"
+    assert (await mock.get(f"/_mock/phones/{PHONE}/messages")).json() == []
+    graph = await mock.post(
+        "/v21.0/123456789/messages",
+        json={"messaging_product": "whatsapp", "to": PHONE, "text": {"body": "x" * 2**21}},
+        headers={"Authorization": "Bearer test-token"},
+    )
+    assert graph.status_code == 413 and graph.json()["error"]["code"] == 100
+
+
+async def test_media_uploads_may_be_as_large_as_meta_allows(mock: httpx.AsyncClient) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * (2 * 2**20)
+    resp = await mock.post(
+        "/v21.0/123456789/media",
+        data={"messaging_product": "whatsapp", "type": "image/png"},
+        files={"file": ("big.png", png, "image/png")},
+        headers={"Authorization": "Bearer test-token"},
+    )
+    assert resp.status_code == 200, resp.text[:300]

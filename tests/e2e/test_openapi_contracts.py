@@ -21,7 +21,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from stack import NativeStack
 
 pytestmark = pytest.mark.e2e
@@ -87,18 +86,26 @@ RUNS = {
     # ... request", and so does the mock, rather than the 405 schemathesis expects.
     "mock_whatsapp graph": (
         "mock_whatsapp",
-        ("--exclude-checks", "positive_data_acceptance,unsupported_method")
-        + ("--include-path-regex", "^/({version}|whatsapp_business)"),
+        (
+            "--exclude-checks",
+            "positive_data_acceptance,unsupported_method",
+            "--include-path-regex",
+            "^/({version}|whatsapp_business)",
+        ),
     ),
     "mock_whatsapp control": (
         "mock_whatsapp",
-        EXCLUDED
-        + ("--include-path-regex", "^/(_mock|healthz|readyz)")
-        + ("--exclude-path-regex", "^/_mock/(faults|events$)"),
+        (
+            *EXCLUDED,
+            "--include-path-regex",
+            "^/(_mock|healthz|readyz)",
+            "--exclude-path-regex",
+            "^/_mock/(faults|events$)",
+        ),
     ),
     "mock_whatsapp faults": (
         "mock_whatsapp",
-        EXCLUDED + ("--include-path-regex", "^/_mock/faults"),
+        (*EXCLUDED, "--include-path-regex", "^/_mock/faults"),
     ),
 }
 

@@ -65,6 +65,11 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": error}
 
 
+def too_large(_: Any) -> JSONResponse:
+    """The 413 of a body over the cap (body_limit.py), refused before it is read."""
+    return JSONResponse(error_body("too_large", "The request body is too large."), status_code=413)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every error leaves as {"error": {"code", "message"}}; exception text never does."""
 
@@ -88,7 +93,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = "not_found" if exc.status_code == 404 else "http_error"
+        code = {404: "not_found", 413: "too_large"}.get(exc.status_code, "http_error")
         # exc.headers carries what the status needs, e.g. a 405's Allow.
         return JSONResponse(
             error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers

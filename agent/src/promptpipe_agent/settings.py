@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     delivery_api_token: SecretStr = Field(SecretStr(""), alias="DELIVERY_API_TOKEN")
     # Callers (delivery, the stack's tools) send it as a bearer token; empty refuses them all.
     api_token: SecretStr = Field(SecretStr(""), alias="AGENT_API_TOKEN")
+    # Larger request bodies are refused (413) before they are read: a turn is a short text.
+    max_body_bytes: int = Field(2**20, alias="AGENT_MAX_BODY_BYTES", ge=1024)
     # The dev stack's virtual clock: only then is a caller's X-PromptPipe-Now honoured.
     dev_clock: bool = Field(False, alias="DEV_CLOCK")
 

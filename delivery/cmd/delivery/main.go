@@ -129,7 +129,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		APIToken: cfg.APIToken, InboundWake: inboundWake, OutboxWake: outboxWake, JobsWake: jobsWake, Clock: clk,
 		AgentFaults: agentFaults, Events: events,
 	}
-	srv := &http.Server{Addr: cfg.Addr, Handler: api.Routes(), ReadHeaderTimeout: 10 * time.Second}
+	srv := httpapi.NewHTTPServer(cfg.Addr, api.Routes(), httpapi.DefaultTimeouts)
 
 	var wg sync.WaitGroup
 	wg.Add(3)

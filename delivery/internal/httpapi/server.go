@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"time"
 
 	"promptpipe/delivery/internal/agent"
 	"promptpipe/delivery/internal/clock"
@@ -37,6 +38,29 @@ type Server struct {
 	AgentFaults *agent.Faults
 	// Events is the dev stack's feed of delivery's work (GET /dev/events); nil otherwise.
 	Events *devevents.Feed
+}
+
+// Timeouts bound how long one client may hold a connection in each phase.
+type Timeouts struct {
+	ReadHeader time.Duration // until the headers are in
+	Read       time.Duration // until the whole request, body included, is in
+	Write      time.Duration // until the answer is written: the longest handler is a
+	// /dev/clock trip, whose due jobs each wait for the agent (retries included)
+	Idle time.Duration // a keep-alive connection between requests
+}
+
+// DefaultTimeouts are delivery's: a slow body or an idle keep-alive is cut off, and a
+// handler still has time for a trip through time.
+var DefaultTimeouts = Timeouts{ReadHeader: 10 * time.Second, Read: 30 * time.Second, Write: 5 * time.Minute, Idle: time.Minute}
+
+// NewHTTPServer is delivery's http.Server: every phase of a connection has a timeout and
+// headers are capped at 64 KiB (bodies are capped by each handler, 1 MiB).
+func NewHTTPServer(addr string, handler http.Handler, t Timeouts) *http.Server {
+	return &http.Server{
+		Addr: addr, Handler: handler,
+		ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read, WriteTimeout: t.Write, IdleTimeout: t.Idle,
+		MaxHeaderBytes: 64 << 10,
+	}
 }
 
 // envelope is PromptPipe's response shape.

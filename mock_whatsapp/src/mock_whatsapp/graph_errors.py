@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from mock_whatsapp.events import report_refusal
+from mock_whatsapp.logs import mask_phones_in_paths
 
 log = logging.getLogger("mock_whatsapp")
 
@@ -127,6 +128,20 @@ def control_error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
+def refusal(path: str, status: int, detail: str) -> JSONResponse:
+    """An HTTP-level refusal (no route, wrong method, unreadable or too large body) in
+    the shape of the API the path belongs to."""
+    if is_control_path(path):
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+        return control_error(status, codes.get(status, "invalid_request"), detail)
+    return JSONResponse(GraphError(status, 100, "Invalid parameter", detail).body(), status)
+
+
+def too_large(scope: Any) -> JSONResponse:
+    """The 413 of a body over the cap (body_limit.py), refused before it is read."""
+    return refusal(scope["path"], 413, "The request body is too large.")
+
+
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route serves on this path. Each route here has one method, so
     Starlette's own 405 would name only the first route's."""
@@ -164,22 +179,17 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        # Unknown paths (404), other methods (405) and bodies that are not JSON (400).
-        headers = dict(exc.headers or {})
+        # Unknown paths (404), other methods (405), bodies that are not JSON (400) or
+        # too large (413).
+        response = refusal(request.url.path, exc.status_code, str(exc.detail))
+        response.headers.update(exc.headers or {})
         if exc.status_code == 405:
-            headers["Allow"] = ", ".join(allowed_methods(request))
-        if is_control_path(request.url.path):
-            code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code)
-            response = control_error(exc.status_code, code or "invalid_request", str(exc.detail))
-        else:
-            error = GraphError(exc.status_code, 100, "Invalid parameter", str(exc.detail))
-            response = JSONResponse(error.body(), status_code=exc.status_code)
-        response.headers.update(headers)
+            response.headers["Allow"] = ", ".join(allowed_methods(request))
         return response
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error", extra={"path": request.url.path})
+        log.exception("unexpected error", extra={"path": mask_phones_in_paths(request.url.path)})
         if is_control_path(request.url.path):
             return control_error(500, "internal_error", "The mock could not do this.")
         return JSONResponse(GraphError.of(1).body(), status_code=500)
