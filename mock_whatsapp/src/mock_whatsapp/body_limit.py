@@ -45,7 +45,7 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         cap = self.cap(scope)
-        declared = dict(scope["headers"]).get(b"content-length", b"")
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
         if declared.isdigit() and int(declared) > cap:
             await self.refuse(scope)(scope, receive, send)
             return
