@@ -72,6 +72,7 @@ class Delivery:
         self.jobs: dict[str, dict[str, Any]] = {}
         self.said: list[str] = []
         self.count = 0
+        self.status = "active"
 
     def due(self, kind: str) -> dict[str, Any]:
         """The pending job of this kind that falls due; a one-shot event fires once."""
@@ -82,6 +83,10 @@ class Delivery:
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         parts = request.url.path.strip("/").split("/")
+        if request.method == "PUT":  # the participant's status
+            self.status = json.loads(request.content)["status"]
+            self.said.append(f"participant status {self.status}")
+            return httpx.Response(200, json={"status": "ok", "result": {"status": self.status}})
         if request.method == "GET":
             mine = [j for j in self.jobs.values() if j["type"] == "schedule"]
             return httpx.Response(200, json={"status": "ok", "result": mine})

@@ -30,11 +30,15 @@ class FakeDelivery:
     schedules: list[dict[str, Any]] = field(default_factory=list)
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     canceled: list[str] = field(default_factory=list)
+    statuses: dict[str, str] = field(default_factory=dict)  # set by the agent, by participant
     requests: int = 0
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests += 1
         parts = request.url.path.strip("/").split("/")  # conversation/participants/{id}/...
+        if request.method == "PUT" and len(parts) == 3:
+            self.statuses[parts[2]] = json.loads(request.content)["status"]
+            return httpx.Response(200, json={"status": "ok", "result": {"id": parts[2]}})
         pid, what = parts[2], parts[3]
         if what == "schedules" and request.method == "GET":
             mine = [s for s in self.schedules if s["participant_id"] == pid]
