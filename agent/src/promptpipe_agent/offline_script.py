@@ -177,7 +177,11 @@ class Moment:
         return self.pick(QUESTIONS[step], step)
 
     def reask(self, step: str) -> str:
-        return self.pick(REASKS.get(step, []) + QUESTIONS[step], "again", step)
+        """The question again, in other words: a re-ask first, the plain ones if it was
+        just used."""
+        said = set(sentences(self.previous))
+        fresh = [r for r in REASKS.get(step, []) if not set(sentences(r)) & said]
+        return self.pick(fresh or QUESTIONS[step], "again", step)
 
     def ack(self, options: Sequence[str], *salt: object) -> str:
         """An acknowledgement, left out for a participant who asked for short messages."""

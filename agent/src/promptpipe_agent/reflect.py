@@ -94,10 +94,19 @@ TRAILERS = re.compile(
 )
 
 
+GREETING = re.compile(
+    r"^(?:hi|hey|hello|hiya|heya|yo|good (?:morning|afternoon|evening)|ok|okay|so|well|um|hmm)"
+    r"(?: there)?\s*[,.!]*\s+",
+    re.IGNORECASE,
+)
+
+
 def clean(text: str) -> str:
-    """The words without emoji, extra spaces, or a full stop or exclamation at the end."""
+    """The words without emoji, a greeting in front ('hey, I want...'), extra spaces, or a
+    full stop or exclamation at the end."""
     text = EMOJI.sub(" ", text)
     text = re.sub(r"\s+", " ", text).strip()
+    text = GREETING.sub("", text)
     return text.rstrip(" .!,;:").strip()
 
 

@@ -21,6 +21,8 @@ NAMED_TIMES = (
     ("night", "21:30"),
 )
 CLOCK = re.compile(r"\b(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?", re.IGNORECASE)
+# A clock time as written: minutes or am/pm ("7:30", "8pm"), not a bare number.
+CLOCK_TIME = re.compile(r"\b\d{1,2}(?:[:.h]\d{2}|\s*(?:am|pm|a\.m\.|p\.m\.))", re.IGNORECASE)
 _WORDS = re.compile(r"[a-z']+")
 
 YES = {
@@ -156,9 +158,15 @@ TIME_CHANGE = ("change", "move", "switch", "instead", "earlier", "later", "resch
 
 
 def wants_new_time(text: str) -> bool:
-    """'Can you move it to 8pm?': a time and a word asking for a change."""
+    """'Can you move it to 8pm?', '7am instead': a time and a word asking for a change. A
+    time of day by name needs a verb of change ('can I do it later in the evening?' is a
+    question, not a new time)."""
     lowered = text.lower()
-    return parse_time(text) is not None and any(w in lowered for w in TIME_CHANGE)
+    if parse_time(text) is None:
+        return False
+    if CLOCK_TIME.search(text):
+        return any(w in lowered for w in TIME_CHANGE)
+    return any(w in lowered for w in ("change", "move", "switch", "resched"))
 
 
 def wants_time_change(text: str) -> bool:
