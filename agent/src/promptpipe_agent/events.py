@@ -36,7 +36,7 @@ KINDS = (
     RETIRED_INTENSITY_CHECK,
 )
 
-OPENERS = ["Time for your habit!", "Here's today's nudge.", "Quick habit moment:"]
+OPENERS = ["Time for your habit!", "Here's today's nudge.", "A quick habit moment."]
 REMINDERS = [
     "Just checking in: did you get a chance to try your habit today?",
     "Hi! Just checking in on today's habit. Did it happen?",
@@ -205,10 +205,9 @@ async def pause_ends(turn: TurnContext, payload: dict[str, Any]) -> Said:
     paused = turn.flow.get("paused") or {}
     if not paused or paused.get("pause_id") != payload.get("pause_id"):
         return Said()
-    result = json.loads(await resume_coaching(turn, pause_over=True))
-    turn.tool_calls.append(
-        {"name": "pause_coaching", "args": {"action": "resume"}, "result": result}
-    )
+    said = await resume_coaching(turn, pause_over=True)
+    turn.tool_calls.append({"name": "pause_coaching", "args": {"action": "resume"}, "result": said})
+    result = json.loads(said)
     if not result.get("success"):
         return Said("Welcome back! Your break is over. What time would you like your daily nudge?")
     return Said(

@@ -161,6 +161,8 @@ class GraphCoach:
         today = events.local_day(turn)
         if not (
             turn.sub_state == FEEDBACK
+            and not turn.flow.get("paused")  # they asked for quiet: no question now
+            and not turn.flow.get("stopped")
             and turn.flow.get("prompt_answered_on") == today.isoformat()
             and intensity.closes_exchange(reply)
             and intensity.due(

@@ -115,7 +115,8 @@ def feedback(m: Moment) -> Plan:
         again = m.asked == "new_time"
         return Plan(reply=lambda _: m.reask("new_time") if again else m.ask("new_time"))
     if wants_easier(text) or wants_harder(text):
-        return _resize(m, "easier" if wants_easier(text) else "harder")
+        cheer = m.pick(CHEERS, "cheer") if is_done(text) else ""  # "done, but too easy"
+        return _resize(m, "easier" if wants_easier(text) else "harder", cheer)
     if m.asked == "barrier" and not tapped and not is_question(text):
         return _barrier(m, text.strip())
     if is_done(text) or _went_well(m):
@@ -157,13 +158,13 @@ def _no_to_the_prompt(m: Moment) -> bool:
 
 
 def _rest_after(text: str, markers: tuple[str, ...]) -> str:
-    """What follows 'done' or 'not today': a reason, or what helped."""
-    lowered = clean(text).lower()
+    """What follows 'done' or 'not today', in their words: a reason, or what helped."""
+    rest = clean(text)
     for marker in sorted(markers, key=len, reverse=True):
-        at = lowered.find(marker)
+        at = rest.lower().find(marker)
         if at >= 0:
-            lowered = lowered[:at] + lowered[at + len(marker) :]
-    return lowered.strip(" ,.;:!-—")
+            rest = rest[:at] + rest[at + len(marker) :]
+    return rest.strip(" ,.;:!-—")
 
 
 def _done(m: Moment) -> Plan:
@@ -221,8 +222,12 @@ def suggest_tweak(barrier: str, profile: dict[str, Any]) -> str:
         return f"shrink it to a 30-second version {anchor}"
     if any(w in lowered for w in ("tired", "energy", "sick", "exhausted", "sleep", "ill")):
         return f"do the easiest possible version {anchor}, even sitting down"
-    if any(w in lowered for w in ("away", "travel", "trip", "holiday", "guests", "visit")):
+    if any(w in lowered for w in ("away", "travel", "trip", "holiday")):
         return "do it wherever you are, at the first quiet moment of the day"
+    if any(
+        w in lowered for w in ("friend", "guest", "visit", "family", "party", "kids", "came over")
+    ):
+        return f"when people are around, slip away for the 30-second version {anchor}"
     if any(w in lowered for w in ("motivat", "lazy", "didn't feel", "didnt feel", "bored")):
         return f"promise yourself just the first five seconds {anchor}; starting is the hard part"
     return f"try it {anchor}, even for just 30 seconds"
@@ -257,7 +262,7 @@ DURATIONS = {"low": "30 seconds", "normal": "a minute", "high": "two minutes or 
 SIZE_NAMES = {"low": "a 30-second version", "normal": "about a minute", "high": "a bigger step"}
 
 
-def _resize(m: Moment, direction: str) -> Plan:
+def _resize(m: Moment, direction: str, cheer: str = "") -> Plan:
     def reply(results: dict[str, str]) -> str:
         result = _result_json(results.get("adjust_intensity", ""))
         level = str(result.get("new_level") or "normal")
@@ -277,7 +282,7 @@ def _resize(m: Moment, direction: str) -> Plan:
             if direction == "easier"
             else m.pick(["Let's step it up.", "Love the ambition."], "up")
         )
-        return join(lead, f"From your next nudge, {SIZE_NAMES[level]}: {action}.")
+        return join(cheer, lead, f"From your next nudge, {SIZE_NAMES[level]}: {action}.")
 
     return Plan(rounds=[[("adjust_intensity", {"direction": direction})]], reply=reply)
 

@@ -187,7 +187,7 @@ def _habit(m: Moment, greet: bool = False) -> Plan:
 def _noted(detail: str) -> str:
     """'my back is stiff' → "I've noted that your back is stiff." (quoted if it is no clause)."""
     first = (words(detail) or [""])[0]
-    if first in ("i", "my", "i'm", "im", "we", "our", "it", "the", "there"):
+    if first in ("i", "my", "i'm", "im", "we", "our", "it", "it's", "its", "the", "there", "they"):
         return f"I've noted that {second_person(clean(detail))}."
     return f"I've noted {quoted(detail)}."
 

@@ -176,6 +176,8 @@ def write_prompt(request: dict[str, Any]) -> str:
         ]
         line = seeded(shapes, seed, mode)
     tweak = request.get("tweak")  # only in the one scheduled prompt that uses it
+    if tweak and level == "low" and "30" in tweak:
+        tweak = None  # "shrink it to 30 seconds": the habit is that size already
     if tweak:
         line = f"{line} (Today's tweak: {tweak}.)"
     return line
