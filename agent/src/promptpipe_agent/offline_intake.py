@@ -244,7 +244,7 @@ def _anchor(m: Moment) -> Plan:
     also = parse_time(text) if CLOCK.search(text) else None
     if also and not m.profile.get("preferred_time"):
         saved["preferred_time"] = also
-    ack = m.ack(["Good choice, that happens every day anyway.", "Perfect.", "Nice anchor."])
+    ack = m.ack(["Good choice, that happens every day anyway.", "Perfect.", "That works well."])
     return _then(m, saved, ack)
 
 
