@@ -136,6 +136,12 @@ CASES: dict[str, Case] = {
         [(SAVE, {"habit_domain": "learn Spanish"})],
         "^Learning Spanish",
     ),
+    "for the mind": Case(
+        "asked_habit",
+        "idk, something for my mind",
+        [(SAVE, {"habit_domain": "easing stress"})],
+        "Easing stress",
+    ),
     "no idea": Case("asked_habit", "idk 🤷", [], r"^No problem\. .*habit"),
     "habit with its reason": Case(
         "asked_habit",
@@ -227,7 +233,7 @@ CASES: dict[str, Case] = {
         "asked_extra",
         "I have a bad knee",
         [(SAVE, {"additional_info": "my back is stiff; I have a bad knee"})],
-        r"keep that in mind.*cat-cow",  # not the knee hugs
+        r"(keep that in mind|Good to know).*reach up tall",  # nothing on the knees
     ),
     "that's all": Case("asked_extra", "nope, that's all 👍", [], "^Here's your plan"),
     # Try now? ----------------------------------------------------------------------------
@@ -268,6 +274,16 @@ CASES: dict[str, Case] = {
         [(SAVE, {"last_motivator": "the mat was already out"})],
         "remember|build on",
     ),
+    "what helped, with did": Case(
+        "asked_motivator",
+        "I did it while the kettle boiled",
+        [(SAVE, {"last_motivator": "I did it while the kettle boiled"})],
+        "^(Thanks, I'll remember that|Good to know)",
+    ),
+    "thanks, not what helped": Case(
+        "asked_motivator", "thank you!!", [], "welcome|Anytime|pleasure|Glad"
+    ),
+    "lol, not what helped": Case("asked_motivator", "lol ok", [], "Ha|smiling"),
     # FEEDBACK: not today -----------------------------------------------------------------
     "next time": Case("prompted", "Next time", [], asks("barrier")),
     "not today": Case("prompted", "not today sorry", [], asks("barrier")),
@@ -349,6 +365,7 @@ CASES: dict[str, Case] = {
         r"^Your habit: after you brush your teeth, do eight slow cat-cow",
     ),
     "later": Case("feedback", "can I do it later in the evening?", [], "any time that day counts"),
+    "if it hurts": Case("feedback", "should I still do it if it hurts?", [], "^If it hurts, stop"),
     # FEEDBACK: pause and stop ------------------------------------------------------------
     "pause a week": Case(
         "feedback",

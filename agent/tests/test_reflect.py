@@ -99,6 +99,8 @@ def test_a_sore_back_never_gets_squats() -> None:
             assert "squat" not in action
             stretch = habits.action("stretching", "my back is stiff", level, str(seed))
             assert "cat-cow" in stretch or "hug your knees" in stretch
+            knee = habits.action("stretching", "my back is stiff, bad knee", level, str(seed))
+            assert "knee" not in knee
 
 
 def test_no_action_is_part_of_another() -> None:

@@ -125,6 +125,7 @@ AREAS: tuple[Area, ...] = (
                 "do eight slow cat-cow stretches on your hands and knees",
                 "do cat-cow stretches for two minutes, then rest in child's pose",
                 suits="back spine stiff lower pain sore ache",
+                avoid="knee",
             ),
             _idea(
                 "lie on your back and hug your knees to your chest for 30 seconds",
@@ -260,6 +261,7 @@ AREAS: tuple[Area, ...] = (
             "tension",
             "peace",
             "mental",
+            "mind",
             "mood",
             "panic",
             "burnout",

@@ -119,10 +119,10 @@ def feedback(m: Moment) -> Plan:
         return _resize(m, "easier" if wants_easier(text) else "harder", cheer)
     if m.asked == "barrier" and not tapped and not is_question(text):
         return _barrier(m, text.strip())
+    if m.asked == "motivator" and _answers_what_helped(text):
+        return _motivator(m, text.strip())
     if is_done(text) or _went_well(m):
         return _done(m)
-    if m.asked == "motivator" and not tapped and not is_question(text) and not is_next_time(text):
-        return _motivator(m, text.strip())
     if is_next_time(text) or _went_badly(m) or _no_to_the_prompt(m):
         return _not_today(m)
     if is_thanks(text):
@@ -173,6 +173,16 @@ def _done(m: Moment) -> Plan:
     if len(words(told)) >= 3:  # "done! having the mat out helped": what helped is told
         return _motivator(m, told, cheer=cheer)
     return Plan(reply=lambda _: join(cheer, m.ask("motivator")))
+
+
+def _answers_what_helped(text: str) -> bool:
+    """A reply to "what helped?" that says something (not a tap, a question, thanks or
+    'lol'; 'I did it while the kettle boiled' is an answer, a bare 'done' is not)."""
+    if text.strip().lower() in ("done", "next time") or is_question(text) or is_next_time(text):
+        return False
+    if is_thanks(text) or is_small_talk(text) or wants_easier(text) or wants_harder(text):
+        return False
+    return not (is_done(text) and len(words(_rest_after(text, DONE_WORDS))) < 3)
 
 
 def _motivator(m: Moment, said: str, cheer: str = "") -> Plan:
@@ -395,6 +405,11 @@ def _answer(m: Moment) -> Plan:
         ),
         "what": f"Your habit: {anchor}, {action}.",
         "bot": "I'm an automated habit coach, here to help you keep one tiny habit going.",
+        "hurt": join(
+            "If it hurts, stop: skip it today or do a gentler, smaller version, and tell me "
+            "'make it easier' if you'd like one.",
+            "For pain that doesn't go away, please check with a doctor.",
+        ),
         "other": join(
             "Good question! I'm a simple coach and can't answer everything.",
             "I can change your nudge's time, make the habit easier or harder, or pause it.",

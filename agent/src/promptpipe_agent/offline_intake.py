@@ -156,6 +156,8 @@ def _habit(m: Moment, greet: bool = False) -> Plan:
             )
         return Plan(reply=lambda _: join("No problem.", m.reask("habit_domain")))
     head, joined, detail = split_detail(text)
+    if is_vague(head) and detail:  # "idk, something for my mind"
+        text, head, joined, detail = detail, detail, "", ""
     area = habits.area_of(head)  # "guitar, my back hurts" is about the guitar
     saved: dict[str, Any] = {}
     if area is not None:

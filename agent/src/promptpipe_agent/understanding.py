@@ -473,6 +473,7 @@ def topic_of_question(text: str) -> str:
     lowered = text.lower()
     topics = (
         ("forget", ("forget", "forgot", "remember")),
+        ("hurt", ("hurt", "pain", "sore", "injur", "ache")),
         ("miss", ("miss a day", "skip a day", "skip one", "miss one", "weekend", "day off")),
         ("how_long", ("how long", "how much", "how many", "minutes", "seconds")),
         ("when", ("what time", "when is", "when's", "when will", "when do you", "next nudge")),
