@@ -269,7 +269,7 @@ def _new_time(m: Moment, target: str) -> Plan:
 
 
 DURATIONS = {"low": "30 seconds", "normal": "a minute", "high": "two minutes or so"}
-SIZE_NAMES = {"low": "a 30-second version", "normal": "about a minute", "high": "a bigger step"}
+SIZE_NAMES = {"low": "a 30-second version", "normal": "the one-minute version", "high": "a bigger step"}
 
 
 def _resize(m: Moment, direction: str, cheer: str = "") -> Plan:
