@@ -41,6 +41,7 @@ SETUPS["prompted"] = [*SETUPS["feedback"], ("event", "daily_prompt")]
 SETUPS["asked_barrier"] = [*SETUPS["prompted"], "Next time"]
 SETUPS["asked_motivator"] = [*SETUPS["prompted"], "Done"]
 SETUPS["asked_new_time"] = [*SETUPS["feedback"], "can we change the time?"]
+SETUPS["asked_am_pm"] = [*SETUPS["feedback"], "can you remind me at 7 instead?"]
 SETUPS["paused"] = [*SETUPS["feedback"], "pause the nudges please"]
 
 
@@ -343,6 +344,13 @@ CASES: dict[str, Case] = {
         "7am",
         [(SAVE, {"preferred_time": "07:00"}), (SCHEDULE, {**CREATE, "fixed_time": "07:00"})],
         "06:50",
+    ),
+    "7 instead": Case("feedback", "can you remind me at 7 instead?", [], r"7am or 7pm\?"),
+    "pm": Case(
+        "asked_am_pm",
+        "pm",
+        [(SAVE, {"preferred_time": "19:00"}), (SCHEDULE, {**CREATE, "fixed_time": "19:00"})],
+        "18:50",
     ),
     # FEEDBACK: questions about the habit -------------------------------------------------
     "what if I forget": Case(

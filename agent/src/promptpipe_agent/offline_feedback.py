@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from promptpipe_agent.offline_intake import PERSONALIZE_ORDER
+from promptpipe_agent.offline_intake import PERSONALIZE_ORDER, read_time
 from promptpipe_agent.offline_script import (
     Moment,
     Plan,
@@ -32,7 +32,6 @@ from promptpipe_agent.understanding import (
     is_question,
     is_small_talk,
     is_thanks,
-    parse_time,
     pause_days,
     topic_of_question,
     wants_easier,
@@ -109,11 +108,14 @@ def feedback(m: Moment) -> Plan:
     ):
         if wants(text):
             return plan(m)
-    if wants_new_time(text) or (m.asked == "new_time" and parse_time(text)):
-        return _new_time(m, parse_time(text) or "09:00")
-    if wants_time_change(text) or m.asked == "new_time":
-        again = m.asked == "new_time"
-        return Plan(reply=lambda _: m.reask("new_time") if again else m.ask("new_time"))
+    asked_time = m.asked in ("new_time", "preferred_time")  # "is that 7am or 7pm?" too
+    if wants_new_time(text) or wants_time_change(text) or asked_time:
+        at, clarify = read_time(m)
+        if at and (asked_time or wants_new_time(text) or wants_time_change(text)):
+            return _new_time(m, at)
+        if clarify:
+            return Plan(reply=lambda _: clarify)
+        return Plan(reply=lambda _: m.reask("new_time") if asked_time else m.ask("new_time"))
     if wants_easier(text) or wants_harder(text):
         cheer = m.pick(CHEERS, "cheer") if is_done(text) else ""  # "done, but too easy"
         return _resize(m, "easier" if wants_easier(text) else "harder", cheer)
@@ -269,7 +271,11 @@ def _new_time(m: Moment, target: str) -> Plan:
 
 
 DURATIONS = {"low": "30 seconds", "normal": "a minute", "high": "two minutes or so"}
-SIZE_NAMES = {"low": "a 30-second version", "normal": "the one-minute version", "high": "a bigger step"}
+SIZE_NAMES = {
+    "low": "a 30-second version",
+    "normal": "the one-minute version",
+    "high": "a bigger step",
+}
 
 
 def _resize(m: Moment, direction: str, cheer: str = "") -> Plan:

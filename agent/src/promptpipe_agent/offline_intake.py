@@ -250,14 +250,20 @@ def _anchor(m: Moment) -> Plan:
     return _then(m, saved, ack)
 
 
-HOUR_ONLY = re.compile(r"^\s*(?:at|around|about)?\s*(\d{1,2})\s*(?:ish)?\s*[.!]?\s*$", re.I)
+# An hour alone, which could be morning or evening: "9", "at 9", "remind me at 7 instead".
+BARE_HOUR = re.compile(
+    r"(?:^|\bat\s+|\baround\s+|\babout\s+)(\d{1,2})\s*(?:ish)?\s*"
+    r"(?:instead|please|pls|o'clock)?\s*[.!?]*\s*$",
+    re.IGNORECASE,
+)
 ASKED_HOUR = re.compile(r"Just to be sure, is that (\d{1,2})am or \d{1,2}pm\?")
 
 
-def _time(m: Moment) -> Plan:
+def read_time(m: Moment) -> tuple[str | None, str | None]:
+    """The time in the message ('21:00'), or else the question that pins down an hour said
+    alone ('Just to be sure, is that 9am or 9pm?'), or neither."""
     text = m.text
     at = parse_time(text)
-    hour = HOUR_ONLY.match(text)
     earlier = ASKED_HOUR.search(m.previous)
     if earlier and at is None:  # "pm", "in the evening" after "is that 9am or 9pm?"
         said = set(words(text))
@@ -266,9 +272,17 @@ def _time(m: Moment) -> Plan:
             at = f"{h + 12:02d}:00"
         elif said & {"am", "morning", "a"}:
             at = f"{h:02d}:00"
+    hour = BARE_HOUR.search(text)
     if at is None and hour and 1 <= int(hour.group(1)) <= 12:
         h = int(hour.group(1))
-        return Plan(reply=lambda _: f"Just to be sure, is that {h}am or {h}pm?")
+        return None, f"Just to be sure, is that {h}am or {h}pm?"
+    return at, None
+
+
+def _time(m: Moment) -> Plan:
+    at, clarify = read_time(m)
+    if clarify:
+        return Plan(reply=lambda _: clarify)
     if at is None:
         return Plan(reply=lambda _: m.reask("preferred_time"))
     step = _next(m.profile, {"preferred_time": at}) or "additional_info"

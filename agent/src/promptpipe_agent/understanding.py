@@ -173,7 +173,7 @@ def wants_time_change(text: str) -> bool:
     """'Can we change the time?': a change of the nudge's time, the new time not yet said."""
     lowered = text.lower()
     about = ("time", "nudge", "reminder", "remind", "when you message", "when you text")
-    changes = ("change", "move", "switch", "resched", "different", "another", "other")
+    changes = ("change", "move", "switch", "resched", "different", "another", "other", "instead")
     return any(w in lowered for w in about) and any(w in lowered for w in changes)
 
 
