@@ -253,7 +253,7 @@ def _new_time(m: Moment, target: str) -> Plan:
         schedule = _result_json(results.get("scheduler", ""))
         if not schedule.get("success"):
             return "Hmm, I couldn't move your nudge just now. Could you try again later?"
-        done = m.pick(["All set:", "Done:", "Sure thing:"], "moved")
+        done = m.pick(["All set:", "Okay:", "Sure thing:"], "moved")
         return (
             f"{done} your daily nudge now comes at {schedule['prompt_time']}, a few minutes "
             f"before {target}."
