@@ -131,12 +131,13 @@ func (f *fakeWhatsApp) texts() []string {
 }
 
 type harness struct {
-	t     *testing.T
-	db    *store.Store
-	clock *clock.Clock
-	api   *httptest.Server
-	wa    *fakeWhatsApp
-	agent *httptest.Server
+	t      *testing.T
+	db     *store.Store
+	clock  *clock.Clock
+	api    *httptest.Server
+	wa     *fakeWhatsApp
+	agent  *httptest.Server
+	events *devevents.Feed // the dev feed, for tests that read it
 }
 
 // newHarness runs delivery's HTTP API, workers and outbox sender against a fresh database,
@@ -204,7 +205,7 @@ func newHarness(t *testing.T, agentHandler http.HandlerFunc) *harness {
 		agentServer.Close()
 		db.Close()
 	})
-	return &harness{t: t, db: db, clock: clk, api: api, wa: wa, agent: agentServer}
+	return &harness{t: t, db: db, clock: clk, api: api, wa: wa, agent: agentServer, events: events}
 }
 
 func (h *harness) do(method, path string, body any, header map[string]string) (int, map[string]any) {

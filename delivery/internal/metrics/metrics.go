@@ -20,6 +20,7 @@ type Metrics struct {
 	OutboxSends      *prometheus.CounterVec
 	JobsFired        *prometheus.CounterVec
 	ReadReceipts     *prometheus.CounterVec
+	DeadLetters      *prometheus.CounterVec
 }
 
 // New creates the collectors and registers them, with the Go and process collectors.
@@ -59,12 +60,16 @@ func New() *Metrics {
 			Name: "delivery_read_receipts_total",
 			Help: "Read receipts with the typing indicator sent to WhatsApp, by result (ok, failed).",
 		}, []string{"result"}),
+		DeadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "delivery_dead_letters_total",
+			Help: "Webhook messages and statuses that can never be stored, set aside instead, by reason.",
+		}, []string{"reason"}),
 	}
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.AgentRequestDuration, m.AgentRequestCount, m.AgentRetries,
-		m.WebhooksReceived, m.InboundProcessed, m.OutboxSends, m.JobsFired, m.ReadReceipts,
+		m.WebhooksReceived, m.InboundProcessed, m.OutboxSends, m.JobsFired, m.ReadReceipts, m.DeadLetters,
 	)
 	return m
 }
