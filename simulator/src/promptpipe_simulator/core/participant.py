@@ -5,9 +5,11 @@ before its next message, as a person would.
 Every reply is a Locust request of type `reply` named by the step it answers ("hello",
 "personalize", "small talk", "tap Done"...), timed by the mock's own timestamps of the
 message and its reply (see `replies.py`); a reply that does not come within the wait, or
-comes twice, is a failure. The HTTP calls themselves (`enroll`, `send`) are counted, and
-their failures reported, but not timed: every time in Locust's tables and charts (its web
-UI's response-time chart included) is then a reply latency.
+comes twice, is a failure. delivery's apology when the agent cannot be reached is a reply
+too, but of type `fallback`, so that it is counted apart from the agent's answers. The
+HTTP calls themselves (`enroll`, `send`) are counted, and their failures reported, but not
+timed: every time in Locust's tables and charts (its web UI's response-time chart
+included) is then a reply latency.
 
 What a participant does, by weights of `Mix`:
 - the intake, by personalize (eight answers) or by try now (two);
@@ -167,15 +169,17 @@ class Participant(FastHttpUser):
         if reply is None:
             self._report(step, None, LostReply(f"no reply within {mix.within:g}s"))
             raise StopUser  # a person would give up here; the final check counts it
-        self._report(step, reply.latency, None)
+        self._report(step, reply.latency, None, kind="fallback" if reply.fallback else "reply")
         self.asked = reply.message if reply.buttons else None
         if mix.messages and self.sent >= mix.messages:
             raise StopUser
         return reply
 
-    def _report(self, step: str, seconds: float | None, error: Exception | None) -> None:
+    def _report(
+        self, step: str, seconds: float | None, error: Exception | None, kind: str = "reply"
+    ) -> None:
         self.environment.events.request.fire(
-            request_type="reply",
+            request_type=kind,
             name=step,
             response_time=None if seconds is None else seconds * 1000,
             response_length=0,
