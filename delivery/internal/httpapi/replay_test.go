@@ -53,6 +53,13 @@ func TestAnAgentOutageKeepsTheTurnAndHandsItToTheAgentWhenItIsBack(t *testing.T)
 	if got := h.wa.texts(); got[1] != "echo: moving more" {
 		t.Fatalf("sends = %q", got)
 	}
+	// It quotes the message it answers, so the participant sees what it is about.
+	h.wa.mu.Lock()
+	context := h.wa.sends[1]["context"]
+	h.wa.mu.Unlock()
+	if quoted, _ := context.(map[string]any); quoted["message_id"] != "wamid.k1" {
+		t.Fatalf("the late answer's context = %v, want the message it answers", context)
+	}
 }
 
 func TestMessagesKeptDuringAnOutageReachTheAgentInOrderBeforeTheNextOne(t *testing.T) {

@@ -125,6 +125,9 @@ func (r *Replayer) lateReply(ctx context.Context, m store.InboundWork, answer ag
 		return nil, nil
 	}
 	reply := outbox.Reply(m.Phone, &m.Participant.ID, answer)
+	// Sent as a WhatsApp reply to the message, which the phone shows quoted above the
+	// answer: coming after an apology, it says which message it answers.
+	reply.Payload["context"] = map[string]any{"message_id": m.Wamid}
 	return &reply, nil
 }
 

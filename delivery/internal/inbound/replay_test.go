@@ -2,6 +2,7 @@ package inbound
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -52,6 +53,9 @@ func TestAReplaySendsTheLateAnswerOnlyToTheLatestRecentMessage(t *testing.T) {
 			}
 			if sent := len(messages.replies) == 1 && messages.replies[0].Body == "echo: hello"; sent != c.late {
 				t.Fatalf("late answer sent = %v, want %v (replies %+v)", sent, c.late, messages.replies)
+			}
+			if c.late && fmt.Sprint(messages.replies[0].Payload["context"]) != "map[message_id:wamid.7]" {
+				t.Fatalf("the late answer does not quote its message: %v", messages.replies[0].Payload)
 			}
 		})
 	}
