@@ -72,6 +72,22 @@ def test_an_apology_is_a_reply_counted_apart_and_the_late_answer_after_it_no_dup
     assert check.lost == []
 
 
+def test_a_late_answer_quoting_its_message_belongs_to_it_even_after_the_next_one() -> None:
+    hello = msg("inbound", "Hello!", "00.000")
+    late = msg("outbound", "Hi there!", "09.100")
+    late.context_id = hello.id  # delivery quotes the message a late answer is for
+    chat = [
+        hello,
+        msg("outbound", FALLBACK_APOLOGY, "03.000"),
+        msg("inbound", "personalize", "09.000"),  # written just before the late answer
+        late,
+        msg("outbound", "What habit?", "09.500"),
+    ]
+    check = check_chat(chat)
+    assert check.ok and check.fallbacks == ["Hello!"] and check.late == ["Hello!"]
+    assert check.latencies == [3.0, 0.5]
+
+
 def test_messages_after_a_clock_move_are_due_jobs_and_jumps_are_not_latency() -> None:
     chat = [
         msg("inbound", "Thanks!", "00.000"),

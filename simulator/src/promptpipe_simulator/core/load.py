@@ -101,23 +101,37 @@ def check_chat(
     moves = sorted(clock_moves)
     result = ChatCheck()
     turns: list[tuple[ChatMessage, list[ChatMessage]]] = []
+    # Replies that quote one of the participant's messages belong to it, wherever they
+    # landed: the agent's late answer may come after the participant's next message.
+    inbound = {m.id for m in chat if m.direction == "inbound"}
+    quoting: dict[str, list[ChatMessage]] = {}
     for message in chat:
         if message.direction == "inbound":
             turns.append((message, []))
+        elif message.context_id in inbound:
+            quoting.setdefault(str(message.context_id), []).append(message)
         elif turns:
             turns[-1][1].append(message)
     for sent, replies in turns:
+        quoted = quoting.get(sent.id, [])
         if not replies:
             result.lost.append(sent.text)
+            result.duplicated += [sent.text] if quoted else []
             continue
         sent_at = _time(sent.timestamp)
         settled = sent_at - timedelta(seconds=SETTLE_SECONDS)
         extras = replies[1:]
         if is_fallback(replies[0].text):
             result.fallbacks.append(sent.text)
-            if extras:  # the agent, back, answered the message it had missed
+            if quoted:  # the agent, back, answered the message it had missed
+                result.late.append(sent.text)
+                quoted = quoted[1:]
+            elif extras:  # the same, from a delivery that does not quote
                 result.late.append(sent.text)
                 extras = extras[1:]
+        if quoted:
+            result.duplicated.append(sent.text)
+            continue
         for extra in extras:
             at = _time(extra.timestamp)
             if not any(settled < moved_to <= at for moved_to, _ in moves):

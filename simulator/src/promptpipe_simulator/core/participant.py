@@ -47,6 +47,7 @@ from promptpipe_simulator.core.replies import Message, Reply
 
 ENROLL_ATTEMPTS = 5  # phone numbers already taken, in a row, before giving up
 IDLE_SECONDS = 1.0  # waiting for the next daily prompt: look again this often
+SEND_RETRY_SECONDS = 0.5  # the mock unreachable: the phone tries again this often
 
 
 class _ParticipantTasks(TaskSet):
@@ -156,13 +157,7 @@ class Participant(FastHttpUser):
 
     def _send(self, step: str, body: dict[str, Any]) -> Reply | None:
         mix = self.load_run.mix
-        url = f"{self.load_run.settings.mock_wa_url}/_mock/phones/{self.phone}/messages"
-        with self.client.post(url, json=body, name="send", catch_response=True) as resp:
-            _untimed(resp)
-            if resp.status_code != 201:
-                resp.failure(f"HTTP {resp.status_code}")
-                raise StopUser  # this chat cannot go on
-            message = resp.json()
+        message = self._post_message(body)
         self.load_run.book.sent(self.phone, message, step)
         self.sent += 1
         reply = self.load_run.book.wait(str(message["id"]), mix.within)
@@ -174,6 +169,25 @@ class Participant(FastHttpUser):
         if mix.messages and self.sent >= mix.messages:
             raise StopUser
         return reply
+
+    def _post_message(self, body: dict[str, Any]) -> Message:
+        """The phone sends `body`. While the mock cannot be reached or fails (it restarts,
+        its database restarts), the phone tries again for up to the reply wait, as a phone
+        without signal does; those tries are counted as `send retried`, not as sends."""
+        url = f"{self.load_run.settings.mock_wa_url}/_mock/phones/{self.phone}/messages"
+        deadline = time.monotonic() + self.load_run.mix.within
+        while True:
+            with self.client.post(url, json=body, name="send", catch_response=True) as resp:
+                _untimed(resp)
+                if resp.status_code == 201:
+                    return cast("Message", resp.json())
+                unreachable = resp.status_code == 0 or resp.status_code >= 500
+                if not unreachable or time.monotonic() > deadline:
+                    resp.failure(f"HTTP {resp.status_code}")
+                    raise StopUser  # this chat cannot go on
+                resp.request_meta["name"] = "send retried"
+                resp.success()
+            time.sleep(SEND_RETRY_SECONDS)
 
     def _report(
         self, step: str, seconds: float | None, error: Exception | None, kind: str = "reply"

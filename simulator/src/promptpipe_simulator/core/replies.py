@@ -20,7 +20,8 @@ jump in between, so neither the stream's delay nor time travel blurs it.
 When the agent cannot be reached, delivery answers with its fixed apology (a *fallback*:
 the message still got a reply, counted apart from real ones) and keeps the message for
 the agent; once the agent is back, its late answer may follow the apology (delivery's
-`DELIVERY_LATE_REPLY_WITHIN`). One such late reply after an apology is expected, not a
+`DELIVERY_LATE_REPLY_WITHIN`), quoting the message it answers (`context_id`), even after
+the participant's next message. One such late reply after an apology is expected, not a
 duplicate.
 
 Nothing here does I/O: a stream consumer feeds `take`, participants call `sent` and
@@ -193,6 +194,11 @@ class ReplyBook:
         return turn
 
     def _answered(self, phone: str, message: Message) -> None:
+        quoted = self.turns.get(str(message.get("context_id") or ""))
+        apologised = quoted is not None and quoted.reply is not None and quoted.reply.fallback
+        if quoted is not None and apologised and quoted.late is None:
+            quoted.late = message  # the agent's late answer to the message it had missed
+            return
         turn = self.latest.get(phone)
         moved = turn is not None and (len(self.clock_moves) > turn.clock_moves or turn.after_move)
         if turn is None or (turn.reply is not None and moved):
