@@ -52,7 +52,7 @@ type Answerer struct {
 	// ReplayAfter is how long a message answered with the apology waits before the agent
 	// is asked again (a replay task, see Replayer), in delivery's clock (Now).
 	ReplayAfter time.Duration
-	Now         func() time.Time
+	Now         func() time.Time // nil: real time
 	Replied     func()    // a reply was queued (wakes the outbox)
 	Receipts    *Receipts // nil: messages are not marked read
 	Metrics     *metrics.Metrics
@@ -117,7 +117,11 @@ func (a *Answerer) Handle(ctx context.Context, t queue.Task) error {
 	receiptSent() // before the reply can go out: see Receipts.Start
 	reply := outbox.Reply(m.Phone, participantID, answer)
 	if route == "fallback" {
-		if err := a.Messages.AnswerWithApology(ctx, t, m, reply, a.Now().Add(a.ReplayAfter)); err != nil {
+		now := time.Now
+		if a.Now != nil {
+			now = a.Now
+		}
+		if err := a.Messages.AnswerWithApology(ctx, t, m, reply, now().Add(a.ReplayAfter)); err != nil {
 			return err
 		}
 	} else if err := a.Messages.AnswerInbound(ctx, t, m.MessageID, reply); err != nil {

@@ -125,11 +125,12 @@ type KeptTurn struct {
 }
 
 // AgentBacklog returns the phone's messages awaiting the agent, oldest first, up to and
-// including message upTo (at most 100 at a time).
+// including message upTo. All of them: the agent must see them in order, and they are
+// only what one person wrote while the agent was away.
 func (s *Store) AgentBacklog(ctx context.Context, phone string, upTo int64) ([]KeptTurn, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT id, wamid, body FROM messages
-		WHERE phone = $1 AND direction = 'inbound' AND status = $3 AND id <= $2 ORDER BY id LIMIT 100`,
-		phone, upTo, InboundAwaitingAgent)
+		WHERE phone = $1 AND direction = 'inbound' AND status = 'awaiting_agent' AND id <= $2 ORDER BY id`,
+		phone, upTo) // the status literal, so that the plan can use the partial index
 	if err != nil {
 		return nil, fmt.Errorf("reading the agent's backlog: %w", err)
 	}
