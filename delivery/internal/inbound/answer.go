@@ -53,8 +53,8 @@ type Answerer struct {
 	// is asked again (a replay task, see Replayer), in delivery's clock (Now).
 	ReplayAfter time.Duration
 	Now         func() time.Time // nil: real time
-	Replied     func()    // a reply was queued (wakes the outbox)
-	Receipts    *Receipts // nil: messages are not marked read
+	Replied     func()           // a reply was queued (wakes the outbox)
+	Receipts    *Receipts        // nil: messages are not marked read
 	Metrics     *metrics.Metrics
 	Log         *slog.Logger
 	Events      *devevents.Feed // dev stack only: what was answered, and how
