@@ -24,6 +24,11 @@ type InboundMessage struct {
 // transaction. A wamid seen before changes nothing and returns recorded=false.
 func (s *Store) RecordInbound(ctx context.Context, m InboundMessage) (recorded bool, err error) {
 	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		// The lane first: two messages of one phone arriving together then get their ids
+		// in the order of their answers, so the log, the agent's history and the lane agree.
+		if err := queue.LockLane(ctx, tx, inboundLane(m.Phone)); err != nil {
+			return fmt.Errorf("locking the phone's lane: %w", err)
+		}
 		var id int64
 		err := tx.QueryRow(ctx, `INSERT INTO messages (wamid, direction, phone, participant_id, type, body, status)
 			VALUES ($1, 'inbound', $2, (SELECT id FROM participants WHERE phone_number = $2), $3, $4, 'received')

@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -134,5 +137,46 @@ func TestAMessageAnsweredWithTheApologyIsKeptWithItsReplay(t *testing.T) {
 	var outbound int
 	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE direction = 'outbound'`).Scan(&outbound); err != nil || outbound != 1 {
 		t.Fatalf("outbound = %d, %v; want the apology only", outbound, err)
+	}
+}
+
+// Messages of one phone that arrive together are answered in the order of the message
+// log (their ids), the order the agent's history and the backlog of messages awaiting
+// the agent rely on.
+func TestConcurrentMessagesOfOnePhoneQueueInTheOrderOfTheLog(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	q := queue.Postgres{Pool: s.Pool}
+	const n = 40
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.RecordInbound(ctx, InboundMessage{Wamid: fmt.Sprintf("wamid.%d", i), Phone: "15550001111", Type: "text", Body: "hi"})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var order []int64
+	for range n {
+		tasks, err := q.Claim(ctx, TaskAnswer, "me", time.Now(), time.Minute, 10)
+		if err != nil || len(tasks) != 1 {
+			t.Fatalf("claimed %+v, %v; want the lane's head only", tasks, err)
+		}
+		order = append(order, mustID(t, tasks[0].Ref))
+		if err := s.CompleteTask(ctx, tasks[0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.IsSorted(order) {
+		t.Fatalf("the lane answers messages %v, not in the log's order", order)
 	}
 }
