@@ -38,6 +38,7 @@ import httpx
 import pgcluster
 import pytest
 from stack import SERVICES, NativeStack, Ports, is_ready
+from stack_api import agent_conversation
 
 pytestmark = pytest.mark.e2e
 
@@ -279,7 +280,7 @@ def _check_every_chat(
         sent_by_delivery = [m for m in log if m["direction"] == "outbound" and m["wamid"]]
         doubled += sum(received.values()) - len(received)  # one message shown twice
         doubled += max(0, len(received) - len(sent_by_delivery))  # one send shown twice
-        conversation = http.get(f"{stack.url('agent')}/conversations/{p['id']}").json()
+        conversation = agent_conversation(http, stack, p["id"])
         told = [h["content"] for h in conversation["history"] if h["role"] == "user"]
         if told != [m["body"] for m in logged]:
             problems.append(f"{who}: the agent's history {told} != delivery's log")
