@@ -13,6 +13,10 @@ def main() -> None:
         port=settings.port,
         log_config=None,
         access_log=False,
+        # libuv's event loop and the C HTTP parser: the mock must keep up with Meta's
+        # own pace (up to 1,000 messages a second), so it may not be the bottleneck.
+        loop="uvloop",
+        http="httptools",
         # Event streams never end by themselves: without a limit, one open inspector page
         # or simulator would hold a shutdown forever.
         timeout_graceful_shutdown=3,

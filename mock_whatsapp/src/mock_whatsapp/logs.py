@@ -38,6 +38,10 @@ def configure(service: str, level: str) -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # A line per webhook posted, or per migration step, is noise (and, per webhook, cost):
+    # failures surface through the mock's own logs.
+    for name in ("httpx", "httpcore", "yoyo"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
 
 
 def mask_phone(phone: str) -> str:

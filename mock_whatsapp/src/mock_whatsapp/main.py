@@ -15,6 +15,7 @@ from mock_whatsapp.faults import FaultBook
 from mock_whatsapp.graph_errors import install_error_handlers
 from mock_whatsapp.journal import open_journal
 from mock_whatsapp.routers import control, faults, graph, inspector, phones, stream
+from mock_whatsapp.scheduler import Scheduler
 from mock_whatsapp.settings import Settings
 from mock_whatsapp.webhooks import WebhookSender
 
@@ -33,6 +34,7 @@ def create_app(
         log.info("starting", extra={"config": settings.masked()})
         journal = events.observe(open_journal(settings.database_url), app.state.bus)
         fault_book = FaultBook(on_change=app.state.bus.publish)
+        scheduler = Scheduler()
         webhooks = WebhookSender(
             settings.webhook_url,
             settings.app_secret.get_secret_value(),
@@ -42,18 +44,22 @@ def create_app(
             transport=webhook_transport,
             journal=journal,
             faults=fault_book,
+            scheduler=scheduler,
+            concurrency=settings.webhook_concurrency,
         )
         app.state.business = Business(
             settings, webhooks, journal, fault_book, publish=app.state.bus.publish
         )
         app.state.bus.now = app.state.business.clock.now
-        app.state.business.restore()
+        scheduler.start()
         try:
+            await app.state.business.restore()
             yield
         finally:
             await app.state.business.close()
+            await scheduler.close()
             await webhooks.close()
-            journal.close()
+            await journal.close()
 
     app = FastAPI(title="mock_whatsapp", version=__version__, lifespan=lifespan)
     app.state.bus = events.EventBus()

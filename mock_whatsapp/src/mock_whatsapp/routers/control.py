@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from mock_whatsapp.business import Business
@@ -72,7 +74,7 @@ async def subscribe(body: Subscription, request: Request) -> dict[str, Any]:
 )
 async def unsubscribe(subscriber_id: str, request: Request) -> Response:
     business: Business = request.app.state.business
-    if not business.webhooks.unsubscribe(subscriber_id):
+    if not await business.webhooks.unsubscribe(subscriber_id):
         raise ControlError(404, "not_found", f"no subscriber {subscriber_id!r}")
     return Response(status_code=204)
 
@@ -96,14 +98,14 @@ async def get_clock(request: Request) -> dict[str, Any]:
 async def set_clock(body: ClockMove, request: Request) -> dict[str, Any]:
     """delivery's virtual clock calls this after every move."""
     business: Business = request.app.state.business
-    business.set_clock(body.now)
+    await business.set_clock(body.now)
     return await get_clock(request)
 
 
 @router.post("/_mock/reset")
 async def reset(request: Request) -> dict[str, str]:
     business: Business = request.app.state.business
-    business.reset()
+    await business.reset()
     business.webhooks.deliveries.clear()
     return {"status": "reset"}
 
@@ -113,7 +115,16 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
-async def readyz() -> dict[str, str]:
-    # Everything lives in this process, so being up is being ready.
-    return {"status": "ready"}
+@router.get("/readyz", responses={503: CONTROL_ERRORS[400]})
+async def readyz(request: Request) -> JSONResponse:
+    """Ready when the journal can write (always, without a database)."""
+    business: Business = request.app.state.business
+    try:
+        async with asyncio.timeout(2):
+            await business.journal.ping()
+    except Exception:
+        return JSONResponse(
+            {"error": {"code": "unavailable", "message": "the database cannot be written"}},
+            status_code=503,
+        )
+    return JSONResponse({"status": "ready"})

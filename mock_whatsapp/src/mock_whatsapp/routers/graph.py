@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
 from starlette.convertors import Convertor, register_url_convertor
 
+from mock_whatsapp.answers import FastJSON
 from mock_whatsapp.business import Business
 from mock_whatsapp.graph_errors import GraphError, invalid_parameter
 from mock_whatsapp.media import Media, kind_of
@@ -101,7 +102,7 @@ async def send_message(
     request: Request,
     authorization: Annotated[str, Header()] = "",
     idempotency_key: Annotated[str | None, Header()] = None,
-) -> dict[str, Any]:
+) -> FastJSON:
     """Send a message (text, interactive, template, media, reaction, location, contacts)
     or mark one read; Meta's answer or Meta's error."""
     business = _business(request)
@@ -113,7 +114,7 @@ async def send_message(
         raise invalid_parameter("request body must be JSON") from exc
     if not isinstance(payload, dict):
         raise invalid_parameter("request body must be a JSON object")
-    return business.send(number, payload, idempotency_key)
+    return FastJSON(await business.send(number, payload, idempotency_key))
 
 
 @router.post(
@@ -148,7 +149,7 @@ async def upload_media(
         filename = upload.filename or ""
     finally:
         await form.close()
-    media = business.media.upload(number.phone_number_id, mime_type, content, filename)
+    media = await business.media.upload(number.phone_number_id, mime_type, content, filename)
     return {"id": media.id}
 
 
@@ -206,7 +207,7 @@ async def delete_media(
     business = _business(request)
     media = _media(business, authorization, media_id, phone_number_id)
     await _faults(business, "media")
-    business.media.delete(media.id)
+    await business.media.delete(media.id)
     return {"success": True}
 
 
