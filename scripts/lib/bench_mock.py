@@ -37,6 +37,7 @@ SECRET = "bench-secret"
 TOKEN = "bench-token"
 NUMBER_ID = "100000000000001"
 STATUS_DELAY = 0.05  # seconds between sent, delivered and read
+PHASE_SECONDS = 120  # a phase sends no more after this long (a mock that cannot keep up)
 
 RECEIVER = r'''
 """An instant webhook receiver: answers 200 at once and notes when each id arrived."""
@@ -164,6 +165,8 @@ async def inbound(mock: str, receiver: str, concurrency: int, total: int) -> dic
     numbers = phones(concurrency)
     sent: dict[str, float] = {}
     answers: list[float] = []
+    errors = 0
+    begin = time.monotonic()
     async with contextlib.AsyncExitStack() as stack:
         clients = [
             await stack.enter_async_context(
@@ -177,10 +180,19 @@ async def inbound(mock: str, receiver: str, concurrency: int, total: int) -> dic
         remaining = iter(range(total))
 
         async def phone(number: str, client: httpx.AsyncClient) -> None:
+            nonlocal errors
             for n in remaining:
+                if time.monotonic() > begin + PHASE_SECONDS:
+                    return
                 started = time.monotonic()
-                r = await client.post(f"/_mock/phones/{number}/messages", json={"text": f"m{n}"})
-                r.raise_for_status()
+                try:
+                    r = await client.post(
+                        f"/_mock/phones/{number}/messages", json={"text": f"m{n}"}
+                    )
+                    r.raise_for_status()
+                except httpx.HTTPError:
+                    errors += 1
+                    continue
                 answers.append(time.monotonic() - started)
                 sent[r.json()["id"]] = started
 
@@ -197,6 +209,8 @@ async def inbound(mock: str, receiver: str, concurrency: int, total: int) -> dic
         "p99": p(latencies, 99),
         "answer_p99": p(answers, 99),
         "lost": len(sent) - len(got),
+        "errors": errors,
+        "sent": len(sent),
         "duplicates": (await arrivals(receiver))["duplicates"],
     }
 
@@ -208,6 +222,8 @@ async def sends(mock: str, receiver: str, concurrency: int, total: int) -> dict[
     auth = {"Authorization": f"Bearer {TOKEN}"}
     sent: dict[str, float] = {}
     answers: list[float] = []
+    errors = 0
+    begin = time.monotonic()
     async with contextlib.AsyncExitStack() as stack:
         clients = [
             await stack.enter_async_context(
@@ -225,7 +241,10 @@ async def sends(mock: str, receiver: str, concurrency: int, total: int) -> dict[
         remaining = iter(range(total))
 
         async def business(number: str, client: httpx.AsyncClient) -> None:
+            nonlocal errors
             for n in remaining:
+                if time.monotonic() > begin + PHASE_SECONDS:
+                    return
                 body = {
                     "messaging_product": "whatsapp",
                     "to": number,
@@ -233,8 +252,12 @@ async def sends(mock: str, receiver: str, concurrency: int, total: int) -> dict[
                     "text": {"body": f"reply {n}"},
                 }
                 started = time.monotonic()
-                r = await client.post(f"/v21.0/{NUMBER_ID}/messages", json=body, headers=auth)
-                r.raise_for_status()
+                try:
+                    r = await client.post(f"/v21.0/{NUMBER_ID}/messages", json=body, headers=auth)
+                    r.raise_for_status()
+                except httpx.HTTPError:
+                    errors += 1
+                    continue
                 answers.append(time.monotonic() - started)
                 sent[r.json()["messages"][0]["id"]] = started
 
@@ -254,6 +277,8 @@ async def sends(mock: str, receiver: str, concurrency: int, total: int) -> dict[
         "p50": p(read, 50) - 3 * STATUS_DELAY,
         "p99": p(read, 99) - 3 * STATUS_DELAY,
         "lost": len(keys) - len(got),
+        "errors": errors,
+        "sent": len(sent),
         "duplicates": (await arrivals(receiver))["duplicates"],
     }
 
@@ -377,7 +402,8 @@ def run(args: argparse.Namespace) -> None:
                     f"{concurrency:>6} {'inbound messages → webhook':<28} {got['rate']:>8.0f} "
                     f"{got['p50'] * 1000:>8.1f} {got['p99'] * 1000:>8.1f} "
                     f"{got['rate'] / raw['rate']:>6.2f} {got['lost']:>5} "
-                    f"{got['duplicates']:>4} {cpu / total * 1000:>16.2f}"
+                    f"{got['duplicates']:>4} {got['errors']:>6} "
+                    f"{cpu / max(1, got['sent']) * 1000:>16.2f}"
                 )
                 cpu = cpu_seconds(mock_proc.pid)
                 out = asyncio.run(sends(mock, receiver, concurrency, total))
@@ -387,7 +413,8 @@ def run(args: argparse.Namespace) -> None:
                     f"{concurrency:>6} {'Graph sends + 3 statuses':<28} {out['rate']:>8.0f} "
                     f"{out['p50'] * 1000:>8.1f} {out['p99'] * 1000:>8.1f} "
                     f"{out['rate'] * 3 / raw['rate']:>6.2f} {out['lost']:>5} "
-                    f"{out['duplicates']:>4} {cpu / total * 1000:>16.2f}"
+                    f"{out['duplicates']:>4} {out['errors']:>6} "
+                    f"{cpu / max(1, out['sent']) * 1000:>16.2f}"
                 )
                 print(
                     f"{'':>6} {'  (send answers)':<28} {out['ack_rate']:>8.0f} {'':>8} "

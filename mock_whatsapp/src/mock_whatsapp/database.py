@@ -178,17 +178,31 @@ class Database:
         raise NotImplementedError
 
 
+# What acknowledged means: committed and on disk, even where the server's default says
+# otherwise (the test clusters run with synchronous_commit=off).
+DURABLE = "-c synchronous_commit=on"
+# Taken while migrating, so that two mocks starting on one database take turns.
+MIGRATION_LOCK = 7_345_001
+
+
 def yoyo_url(database_url: str) -> str:
     """The yoyo URL of a Postgres URL: psycopg 3 as the driver, our schema first."""
     parts = urlsplit(database_url)
-    query = [*parse_qsl(parts.query), ("schema", SCHEMA)]
+    query = [*parse_qsl(parts.query), ("schema", SCHEMA), ("options", DURABLE)]
     return urlunsplit(("postgresql+psycopg", parts.netloc, parts.path, urlencode(query), ""))
 
 
 def migrate(url: str) -> None:
-    """Apply the migrations not yet applied (yoyo keeps its log beside our tables)."""
+    """Apply the migrations not yet applied (yoyo keeps its log beside our tables).
+
+    yoyo marks a migration in progress with a row of its own, which a mock killed at
+    that moment would leave behind for good; a Postgres advisory lock, which ends with
+    the session that holds it, says who migrates instead, so any such row is stale."""
     backend = get_backend(url)
     try:
+        if url.startswith("postgresql"):
+            backend.execute(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
+        backend.break_lock()  # one mock per SQLite file: a row there is stale too
         migrations = read_migrations(str(MIGRATIONS))
         with backend.lock():
             backend.apply_migrations(backend.to_apply(migrations))
@@ -207,7 +221,7 @@ class PostgresDatabase(Database):
             max_size=4,
             open=False,
             # The schema is the connections' search path, so statements name tables alone.
-            kwargs={"autocommit": True, "options": f"-c search_path={SCHEMA}"},
+            kwargs={"autocommit": True, "options": f"-c search_path={SCHEMA} {DURABLE}"},
             check=AsyncConnectionPool.check_connection,
             timeout=5,
             reconnect_timeout=0,  # never give up reconnecting: Postgres may be restarting

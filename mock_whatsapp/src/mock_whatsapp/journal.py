@@ -32,9 +32,11 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from mock_whatsapp.database import CLEARED, UNREACHABLE, Database, Saved, Write
 
@@ -48,8 +50,9 @@ class JournalUnavailable(Exception):
 
 
 def to_json(obj: Any) -> str:
-    data = asdict(obj) if hasattr(obj, "__dataclass_fields__") else obj
-    return json.dumps(data, default=lambda v: v.isoformat() if isinstance(v, datetime) else v)
+    """A dataclass or plain data as JSON text; datetimes as ISO-8601 (orjson does both,
+    several times faster than json and dataclasses.asdict)."""
+    return orjson.dumps(obj).decode()
 
 
 class Journal:

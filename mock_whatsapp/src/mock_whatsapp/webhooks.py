@@ -18,7 +18,7 @@ import json
 import logging
 import secrets
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -103,9 +103,18 @@ class Delivery:
 
     def record(self) -> dict[str, Any]:
         """What the journal keeps (the payload is the body, parsed again on restore)."""
-        data = asdict(self)
-        del data["payload"], data["deadline"]
-        return data
+        return {
+            "id": self.id,
+            "url": self.url,
+            "body": self.body,
+            "signature": self.signature,
+            "state": self.state,
+            "attempts": self.attempts,
+            "subscriber_id": self.subscriber_id,
+            "fault": self.fault,
+            "duplicate_of": self.duplicate_of,
+            "delay_seconds": self.delay_seconds,
+        }
 
 
 class Lane:
