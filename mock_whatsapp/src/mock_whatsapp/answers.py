@@ -1,5 +1,6 @@
 """JSON answers written by orjson, for the routes that answer most (a Graph send, a
-phone's message): returned as a response, they skip FastAPI's generic encoding."""
+phone's message, a chat read): returned as a response, they skip FastAPI's generic
+encoding."""
 
 from __future__ import annotations
 
