@@ -106,11 +106,6 @@ def drain(mock: httpx.AsyncClient) -> Callable[[], Any]:
     """Wait until every status timeline and webhook under way has finished."""
 
     async def wait() -> None:
-        import asyncio
-
-        business = mock.app.state.business  # type: ignore[attr-defined]
-        while business.status_tasks or business.webhooks.tasks:
-            await asyncio.gather(*business.status_tasks, return_exceptions=True)
-            await business.webhooks.drain()
+        await mock.app.state.business.settled()  # type: ignore[attr-defined]
 
     return wait

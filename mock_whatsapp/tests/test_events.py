@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mock_whatsapp import business as business_module
+from mock_whatsapp import typing_indicator
 from mock_whatsapp.events import EventBus, ListenerDropped
 from mock_whatsapp.journal import Journal
 from mock_whatsapp.main import create_app
@@ -231,7 +231,7 @@ async def test_a_webhook_the_receiver_keeps_refusing_is_given_up(
     app = create_app(settings, webhook_transport=httpx.MockTransport(receiver.handle))
     async with app.router.lifespan_context(app):
         app.state.business.webhooks.first_backoff = 0.01
-        app.state.business.phone_sends(PHONE, {"text": "Hello?"})
+        await app.state.business.phone_sends(PHONE, {"text": "Hello?"})
         await app.state.business.webhooks.drain()
         events = app.state.bus.recent()
     attempts = [e["data"] for e in events if e["kind"] == "webhook.attempt"]
@@ -306,7 +306,7 @@ async def test_a_restart_does_not_replay_old_changes_as_new(
     first = create_app(settings, webhook_transport=httpx.MockTransport(receiver.handle))
     async with first.router.lifespan_context(first):
         first.state.business.webhooks.first_backoff = 20  # one attempt before the restart
-        first.state.business.phone_sends(PHONE, {"text": "Hello!"})
+        await first.state.business.phone_sends(PHONE, {"text": "Hello!"})
         while not first.state.business.webhooks.deliveries[0].attempts:
             await asyncio.sleep(0.01)
 
@@ -404,7 +404,7 @@ async def test_typing_ends_by_itself_when_its_time_is_up(
     mock: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Meta's 25 s, shortened so that the timer itself runs out during the test.
-    monkeypatch.setattr(business_module, "TYPING_FOR", timedelta(milliseconds=50))
+    monkeypatch.setattr(typing_indicator, "TYPING_FOR", timedelta(milliseconds=50))
     sent = (await mock.post(f"/_mock/phones/{PHONE}/messages", json={"text": "hi"})).json()
     bus = mock.app.state.bus  # type: ignore[attr-defined]
     with bus.subscribe() as (_, subscription):

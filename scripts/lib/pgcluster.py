@@ -129,7 +129,8 @@ class Cluster:
         self._ensure_database()
 
     def stop(self, mode: str = "fast") -> None:
-        """Stop the server; `immediate` skips the shutdown checkpoint (for data thrown away)."""
+        """Stop the server; mode "immediate" is a crash (no shutdown checkpoint): for data
+        thrown away, and for tests of reconnecting."""
         if not self.is_running():
             return
         self._run_as_owner(

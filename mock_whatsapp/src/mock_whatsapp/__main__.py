@@ -13,9 +13,13 @@ def main() -> None:
         port=settings.port,
         log_config=None,
         access_log=False,
-        # What one client may hold: an idle keep-alive closes after 5 s, headers are capped
-        # at h11's 16 KiB (bodies by body_limit.py). uvicorn has no timeout for a slow body; the
-        # cap bounds what it costs.
+        # libuv's event loop and the C HTTP parser: the mock must keep up with Meta's
+        # own pace (up to 1,000 messages a second), so it may not be the bottleneck.
+        loop="uvloop",
+        http="httptools",
+        # What one client may hold: an idle keep-alive closes after 5 s, bodies are capped
+        # by body_limit.py. uvicorn has no timeout for a slow body; the cap bounds what it
+        # costs.
         timeout_keep_alive=5,
         # Event streams never end by themselves: without a limit, one open inspector page
         # or simulator would hold a shutdown forever.

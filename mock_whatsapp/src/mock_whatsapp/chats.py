@@ -1,8 +1,5 @@
-"""The phones and their chats with the business, held in memory.
-
-A small store behind methods, so that a Postgres-backed one can replace it without the
-routers noticing.
-"""
+"""The phones and their chats with the business, held in memory; every change is also
+recorded in the journal."""
 
 from __future__ import annotations
 
@@ -195,20 +192,25 @@ class Chats:
         self.journal.save_phone_state(number, phone.state.view())
         return phone
 
-    def wrote(self, number: str, at: datetime) -> None:
-        """The phone wrote to the business at `at`: its 24-hour window starts again."""
+    def wrote(self, number: str, at: datetime, record: bool = True) -> None:
+        """The phone wrote to the business at `at`: its 24-hour window starts again.
+        `record=False` when the journal has it already (an acknowledged change)."""
         phone = self.phone(number)
         phone.last_inbound_at = at
-        self.journal.save_phone(number, phone.name, at)
+        if record:
+            self.journal.save_phone(number, phone.name, at)
 
-    def remember_answer(self, key: str, answer: dict[str, Any]) -> None:
+    def remember_answer(self, key: str, answer: dict[str, Any], record: bool = True) -> None:
         self.idempotent_answers[key] = answer
-        self.journal.save_answer(key, answer)
+        if record:
+            self.journal.save_answer(key, answer)
 
-    def add(self, message: ChatMessage) -> ChatMessage:
+    def add(self, message: ChatMessage, record: bool = True) -> ChatMessage:
+        """Put the message in its chat; `record=False` when the journal has it already."""
         self.phone(message.phone).messages.append(message)
         self.by_id[message.id] = message
-        self.journal.save_message(message)
+        if record:
+            self.journal.save_message(message)
         return message
 
     def advance(self, wamid: str, status: str) -> bool:
@@ -222,8 +224,8 @@ class Chats:
         self.journal.save_message(message)
         return True
 
-    def reset(self) -> None:
-        self.journal.clear()
+    def forget(self) -> None:
+        """Forget every phone and chat in memory (the journal is cleared by the caller)."""
         self.phones.clear()
         self.by_id.clear()
         self.idempotent_answers.clear()

@@ -12,9 +12,9 @@ the process (a reset does not restart it, so a reconnecting listener never mista
 events for old ones), `time` is the mock's clock. The bus keeps the last `capacity` events
 for replay; a listener resuming after a seq this process never reached (the mock restarted
 and counts from 1 again) is given everything from the start. Publishing never waits: a
-listener that falls `backlog` events behind is dropped (its stream ends) rather than
-slowing the mock down; it reconnects with the last seq it saw and gets what the replay
-buffer still holds.
+listener that falls `backlog` events behind is dropped (its stream ends with a notice)
+rather than slowing the mock down; it reconnects with the last seq it saw and gets what
+the replay buffer still holds.
 """
 
 from __future__ import annotations
@@ -157,10 +157,13 @@ class EventBus:
 
 class JournalEvents:
     """Turns journal writes into events. The journal is told "this object changed", so
-    this remembers what it last saw of each message and delivery to say what changed."""
+    this remembers what it last saw of each message and delivery to say what changed.
+    Each event is made at once (from the object as it is now) and published through
+    `publish`, which `observe` defers until the write is committed."""
 
-    def __init__(self, bus: EventBus) -> None:
+    def __init__(self, bus: EventBus, publish: Callable[[str, dict[str, Any]], Any]) -> None:
         self.bus = bus
+        self.publish = publish
         self.statuses: dict[str, str | None] = {}  # wamid -> last status seen
         self.read_by_business: set[str] = set()  # inbound wamids the business marked read
         self.deliveries: dict[int, tuple[int, str]] = {}  # id -> (attempts seen, state)
@@ -177,7 +180,7 @@ class JournalEvents:
     def save_phone(
         self, number: str, name: str, last_inbound_at: datetime | None = None, **more: Any
     ) -> None:
-        self.bus.publish(
+        self.publish(
             PHONE_UPDATED,
             {
                 "phone": number,
@@ -188,18 +191,18 @@ class JournalEvents:
         )
 
     def save_phone_state(self, number: str, state: dict[str, bool]) -> None:
-        self.bus.publish(PHONE_UPDATED, {"phone": number, **state})
+        self.publish(PHONE_UPDATED, {"phone": number, **state})
 
     def save_message(self, message: Any) -> None:
         if message.id not in self.statuses:
             self.statuses[message.id] = message.status
             kind = MESSAGE_INBOUND if message.direction == "inbound" else MESSAGE_OUTBOUND
-            self.bus.publish(kind, {"phone": message.phone, **message.view()})
+            self.publish(kind, {"phone": message.phone, **message.view()})
             return
         if getattr(message, "read_by_business", False) and message.id not in self.read_by_business:
             # The business read the phone's message: blue ticks on the phone's side.
             self.read_by_business.add(message.id)
-            self.bus.publish(MESSAGE_READ_BY_BUSINESS, {"phone": message.phone, "id": message.id})
+            self.publish(MESSAGE_READ_BY_BUSINESS, {"phone": message.phone, "id": message.id})
             return
         if message.status == self.statuses[message.id]:
             return
@@ -207,13 +210,13 @@ class JournalEvents:
         data: dict[str, Any] = {"id": message.id, "phone": message.phone, "status": message.status}
         if message.errors:
             data["errors"] = message.errors
-        self.bus.publish(MESSAGE_STATUS, data)
+        self.publish(MESSAGE_STATUS, data)
 
     def save_delivery(self, delivery: Any) -> None:
         seen, state = self.deliveries.get(delivery.id, (-1, "pending"))
         if seen < 0:
             seen = 0
-            self.bus.publish(WEBHOOK_QUEUED, self._delivery(delivery))
+            self.publish(WEBHOOK_QUEUED, self._delivery(delivery))
         for attempt in delivery.attempts[seen:]:
             data = self._delivery(delivery)
             # Every field of the attempt (status_code, error, latency_ms, at, and whatever is
@@ -221,10 +224,10 @@ class JournalEvents:
             details = dict(vars(attempt))
             data["attempt"] = details.pop("number")
             data.update(details)
-            self.bus.publish(WEBHOOK_ATTEMPT, data)
+            self.publish(WEBHOOK_ATTEMPT, data)
         if delivery.state == "gave_up" and state != "gave_up":
             last = delivery.attempts[-1] if delivery.attempts else None
-            self.bus.publish(
+            self.publish(
                 WEBHOOK_GAVE_UP,
                 {
                     "delivery_id": delivery.id,
@@ -247,15 +250,13 @@ class JournalEvents:
         }
 
     def save_clock(self, offset_seconds: float) -> None:
-        self.bus.publish(
-            CLOCK_CHANGED, {"now": iso(self.bus.now()), "offset_seconds": offset_seconds}
-        )
+        self.publish(CLOCK_CHANGED, {"now": iso(self.bus.now()), "offset_seconds": offset_seconds})
 
     def clear(self) -> None:
         self.statuses.clear()
         self.read_by_business.clear()
         self.deliveries.clear()
-        self.bus.publish(RESET, {})
+        self.publish(RESET, {})
 
 
 OBSERVED = (
@@ -273,9 +274,13 @@ def observe(journal: Journal, bus: EventBus) -> Journal:
 
     The hooks are put on the instance rather than in a subclass so that any journal
     (memory, Postgres, or one added later) is observed, and methods added to journals
-    later keep working untouched. The event follows the write, so a listener never hears
-    of a change the journal failed to keep."""
-    events = JournalEvents(bus)
+    later keep working untouched. The event is published once the journal has committed
+    the write, so a listener never hears of a change the journal failed to keep."""
+
+    def publish(kind: str, data: dict[str, Any]) -> None:
+        journal.after_commit(lambda: bus.publish(kind, data))
+
+    events = JournalEvents(bus, publish)
 
     def chain(write: Callable[..., Any], hook: Callable[..., Any]) -> Callable[..., Any]:
         def both(*args: Any, **kwargs: Any) -> Any:
@@ -288,14 +293,14 @@ def observe(journal: Journal, bus: EventBus) -> Journal:
     for name in OBSERVED:
         setattr(journal, name, chain(getattr(journal, name), getattr(events, name)))
 
-    load = journal.load
+    open_ = journal.open
 
-    def load_and_remember() -> Saved:
-        saved = load()
+    async def open_and_remember() -> Saved:
+        saved = await open_()
         events.load(saved)
         return saved
 
-    setattr(journal, "load", load_and_remember)  # noqa: B010 (mypy forbids assigning a method)
+    setattr(journal, "open", open_and_remember)  # noqa: B010 (mypy forbids assigning a method)
     return journal
 
 

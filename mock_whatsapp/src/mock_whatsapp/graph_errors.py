@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from mock_whatsapp.events import report_refusal
+from mock_whatsapp.journal import JournalUnavailable
 
 log = logging.getLogger("mock_whatsapp")
 
@@ -161,6 +162,17 @@ def install_error_handlers(app: FastAPI) -> None:
         body = exc.body()
         report_refusal(request.app.state, request.method, request.url.path, exc.status, body)
         return JSONResponse(body, status_code=exc.status)
+
+    @app.exception_handler(JournalUnavailable)
+    async def on_unavailable(request: Request, exc: JournalUnavailable) -> JSONResponse:
+        # Nothing of the change was applied: the caller may simply try again.
+        message = "the mock's database cannot be written now; nothing was changed"
+        if request.url.path.startswith("/_mock"):
+            return JSONResponse({"error": {"code": "unavailable", "message": message}}, 503)
+        error = GraphError.of(131016, message)
+        body = error.body()
+        report_refusal(request.app.state, request.method, request.url.path, error.status, body)
+        return JSONResponse(body, status_code=error.status)
 
     @app.exception_handler(ControlError)
     async def on_control(_: Request, exc: ControlError) -> JSONResponse:

@@ -26,10 +26,10 @@ from mock_whatsapp.routers import (
     system_errors,
     templates,
 )
+from mock_whatsapp.scheduler import Scheduler
 from mock_whatsapp.settings import Settings
 from mock_whatsapp.template_registry import TemplateRegistry
 from mock_whatsapp.template_review import TemplateReview
-from mock_whatsapp.template_store import open_template_store
 from mock_whatsapp.webhooks import WebhookSender
 
 log = logging.getLogger("mock_whatsapp")
@@ -47,6 +47,7 @@ def create_app(
         log.info("starting", extra={"config": settings.masked()})
         journal = events.observe(open_journal(settings.database_url), app.state.bus)
         fault_book = FaultBook(on_change=app.state.bus.publish)
+        scheduler = Scheduler()
         webhooks = WebhookSender(
             settings.webhook_url,
             settings.app_secret.get_secret_value(),
@@ -56,11 +57,13 @@ def create_app(
             transport=webhook_transport,
             journal=journal,
             faults=fault_book,
+            scheduler=scheduler,
+            concurrency=settings.webhook_concurrency,
         )
         template_registry = TemplateRegistry.configured(
             settings.templates_file or None,
             [n.waba_id for n in settings.business_numbers().values()],
-            open_template_store(settings.database_url),
+            journal,
         )
         template_registry.on_change = lambda kind, t: app.state.bus.publish(kind, t.summary())
         app.state.business = Business(
@@ -72,24 +75,25 @@ def create_app(
             templates=template_registry,
         )
         app.state.bus.now = app.state.business.clock.now
-        app.state.business.restore()
+        scheduler.start()
         review = TemplateReview(
             template_registry,
             app.state.business.clock,
-            webhooks.send,
+            webhooks,
             settings.template_review_seconds,
             settings.template_auto_approve,
         )
         app.state.template_review = review
-        review.start()
         try:
+            await app.state.business.restore()
+            review.start()  # after the restore: templates left pending are reviewed as due
             yield
         finally:
             await review.close()
             await app.state.business.close()
+            await scheduler.close()
             await webhooks.close()
-            template_registry.close()
-            journal.close()
+            await journal.close()
 
     app = FastAPI(title="mock_whatsapp", version=__version__, lifespan=lifespan)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, refuse=too_large)

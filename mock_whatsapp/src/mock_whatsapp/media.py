@@ -71,7 +71,9 @@ class MediaStore:
         self.url_ttl = url_ttl
         self.secret = secret or os.urandom(16)
 
-    def upload(self, business_id: str, mime_type: str, content: bytes, filename: str) -> Media:
+    async def upload(
+        self, business_id: str, mime_type: str, content: bytes, filename: str
+    ) -> Media:
         kind = kind_of(mime_type)
         if kind is None:
             raise invalid_parameter(
@@ -86,23 +88,30 @@ class MediaStore:
         media = Media(
             str(int.from_bytes(os.urandom(7), "big")), business_id, mime_type, content, filename
         )
-        return self._keep(media)
+        return await self._keep(media)
 
-    def add_received(self, business_id: str, mime_type: str, content: bytes) -> Media:
-        """Media a phone sent: stored without the upload checks, so the bot can fetch it."""
+    def received(self, business_id: str, mime_type: str, content: bytes) -> Media:
+        """Media a phone sent, made without the upload checks so the bot can fetch it;
+        journaled, and kept by `keep` once the journal has it."""
         media = Media(
             str(int.from_bytes(os.urandom(7), "big")), business_id, mime_type, content, ""
         )
-        return self._keep(media)
-
-    def _keep(self, media: Media) -> Media:
-        self.items[media.id] = media
         self.journal.save_media(media)
         return media
 
-    def delete(self, media_id: str) -> None:
+    def keep(self, media: Media) -> None:
+        self.items[media.id] = media
+
+    async def _keep(self, media: Media) -> Media:
+        async with self.journal.acknowledged():
+            self.journal.save_media(media)
+        self.keep(media)
+        return media
+
+    async def delete(self, media_id: str) -> None:
+        async with self.journal.acknowledged():
+            self.journal.delete_media(media_id)
         self.items.pop(media_id, None)
-        self.journal.delete_media(media_id)
 
     def restore(self, saved: list[dict[str, Any]]) -> None:
         for data in saved:

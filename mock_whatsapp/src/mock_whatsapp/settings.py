@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mock_whatsapp.subscriber_urls import DEFAULT_ALLOWED_HOSTS
+from mock_whatsapp.webhook_retries import RetrySchedule
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,13 @@ class Settings(BaseSettings):
     status_skip_delivered: float = Field(default=0.0, ge=0, le=1)
     status_out_of_order: float = Field(default=0.0, ge=0, le=1)
     status_duplicate: float = Field(default=0.0, ge=0, le=1)
-    # How long a failing webhook is retried before the mock gives up on it.
-    webhook_retry_for_seconds: float = 300
-    # Retries back off exponentially from 0.5 s up to this ceiling.
-    webhook_max_backoff_seconds: float = 30
+    # How long a failing webhook is retried before the mock gives up on it, and the
+    # longest wait between two tries: Meta's schedule by default (webhooks.RetrySchedule).
+    webhook_retry_for_seconds: float = Field(default=RetrySchedule.give_up_after, gt=0)
+    webhook_max_backoff_seconds: float = Field(default=RetrySchedule.ceiling, gt=0)
     webhook_timeout_seconds: float = 10
+    # Requests in flight at once to each subscriber (a slow one never holds up another).
+    webhook_concurrency: int = Field(default=16, ge=1, le=256)
     # Refuse free-form messages to phones that have not written in 24 hours (error 131047,
     # reported as a `failed` status after the send returned a wamid, as Meta does).
     enforce_window: bool = True

@@ -1,6 +1,7 @@
 """The message templates of every WhatsApp Business Account the mock serves: each WABA
 starts with the configured ones (templates.configured), gains those created through the
-Graph API and loses those deleted; the store keeps every change across restarts."""
+Graph API and loses those deleted; the journal keeps every change across restarts (one
+row per template, migrations/0002.templates.sql)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mock_whatsapp import templates
-from mock_whatsapp.template_store import TemplateStore
+from mock_whatsapp.journal import Journal
 from mock_whatsapp.templates import MessageTemplate
 
 log = logging.getLogger("mock_whatsapp")
@@ -21,19 +22,23 @@ def log_fields(template: MessageTemplate) -> dict[str, str]:
 
 
 class TemplateRegistry:
-    """Templates by id, in the order they were created. Every change goes to the store and
-    is told to `on_change(kind, template)` (the event stream)."""
+    """Templates by id, in the order they were created. Every change goes to the journal
+    and, once kept, is told to `on_change(kind, template)` (the event stream)."""
 
     def __init__(
         self,
         seeded: list[MessageTemplate],
-        store: TemplateStore | None = None,
+        journal: Journal | None = None,
         on_change: Callable[[str, MessageTemplate], object] | None = None,
     ) -> None:
-        self.store = store or TemplateStore()
+        self.journal = journal or Journal()
         self.on_change = on_change or (lambda kind, template: None)
         self.by_id: dict[str, MessageTemplate] = {t.id: t for t in seeded}
-        for data in self.store.load():
+
+    def restore(self, saved: list[dict[str, Any]]) -> None:
+        """Apply what the journal kept over the configured templates: a deleted one keeps
+        its row, marked, so that a deleted hello_world does not come back."""
+        for data in saved:
             deleted = data.pop("deleted", False)
             if deleted:
                 self.by_id.pop(data["id"], None)
@@ -42,9 +47,9 @@ class TemplateRegistry:
 
     @classmethod
     def configured(
-        cls, templates_file: str | None, waba_ids: list[str], store: TemplateStore | None = None
+        cls, templates_file: str | None, waba_ids: list[str], journal: Journal | None = None
     ) -> TemplateRegistry:
-        return cls(templates.configured(templates_file, waba_ids), store)
+        return cls(templates.configured(templates_file, waba_ids), journal)
 
     def of(self, waba_id: str) -> list[MessageTemplate]:
         return [t for t in self.by_id.values() if t.waba_id == waba_id]
@@ -54,21 +59,25 @@ class TemplateRegistry:
             (t for t in self.of(waba_id) if t.name == name and t.language == language), None
         )
 
-    def add(self, template: MessageTemplate) -> MessageTemplate:
+    async def add(self, template: MessageTemplate) -> MessageTemplate:
+        """A new template, kept before it exists (the caller answers with its id)."""
+        async with self.journal.acknowledged():
+            self.journal.save_template(template.data())
         self.by_id[template.id] = template
-        self.store.save(template.data())
         log.info("template created", extra=log_fields(template))
         self.on_change("template.created", template)
         return template
 
     def changed(self, template: MessageTemplate) -> None:
-        """Its status (or hold) changed: keep it and tell."""
-        self.store.save(template.data())
-        self.on_change("template.status", template)
+        """Its status (or hold) changed: keep it, and tell once it is kept."""
+        self.journal.save_template(template.data())
+        self.journal.after_commit(lambda: self.on_change("template.status", template))
 
-    def remove(self, template: MessageTemplate) -> None:
-        del self.by_id[template.id]
-        self.store.save({**template.data(), "deleted": True})
+    async def remove(self, template: MessageTemplate) -> None:
+        """Delete it, once the journal has the deletion."""
+        async with self.journal.acknowledged():
+            self.journal.save_template({**template.data(), "deleted": True})
+        self.by_id.pop(template.id, None)
         log.info("template deleted", extra=log_fields(template))
         self.on_change("template.deleted", template)
 
@@ -87,6 +96,3 @@ class TemplateRegistry:
     def render_send(self, waba_id: str, payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """Check a template send as Meta does: the text the phone shows and its details."""
         return templates.render_send(self.resolve(waba_id, payload), payload)
-
-    def close(self) -> None:
-        self.store.close()

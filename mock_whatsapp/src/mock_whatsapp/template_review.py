@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from mock_whatsapp.clock import Clock
 from mock_whatsapp.template_registry import TemplateRegistry, log_fields
 from mock_whatsapp.templates import MessageTemplate
+from mock_whatsapp.webhooks import WebhookSender
 
 log = logging.getLogger("mock_whatsapp")
 
@@ -76,11 +77,11 @@ class TemplateReview:
         self,
         registry: TemplateRegistry,
         clock: Clock,
-        send_webhook: Callable[[dict[str, Any]], object],
+        webhooks: WebhookSender,
         review_seconds: float,
         auto_approve: bool = True,
     ) -> None:
-        self.registry, self.clock, self.send_webhook = registry, clock, send_webhook
+        self.registry, self.clock, self.webhooks = registry, clock, webhooks
         self.review_for = timedelta(seconds=review_seconds)
         self.auto_approve = auto_approve
         self.wake = asyncio.Event()
@@ -112,7 +113,7 @@ class TemplateReview:
                 if due is not None and due <= now:
                     try:
                         self.decide(template, "APPROVED")
-                    except Exception:  # the store failed: try again in a while
+                    except Exception:  # a bug must not end the review: try again later
                         log.exception("template review failed", extra=log_fields(template))
                         due = now + RETRY_AFTER
                 if due is not None and due > now and (soonest is None or due < soonest):
@@ -122,28 +123,58 @@ class TemplateReview:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout)
 
-    def decide(
-        self, template: MessageTemplate, status: str, reason: str | None = None
-    ) -> MessageTemplate:
-        """Give the template a new status (PENDING: back in review, held there) and tell
-        every subscriber; the same decision again changes nothing and tells nobody."""
+    @staticmethod
+    def _apply(template: MessageTemplate, status: str, reason: str | None) -> bool:
+        """Give the template the new status; False when that changes nothing."""
         unchanged = template.status == status and (
             (status == "PENDING" and template.on_hold)
             or (status == "REJECTED" and (reason or "INVALID_FORMAT") == template.rejected_reason)
             or status not in ("PENDING", "REJECTED")
         )
         if unchanged:
-            return template
+            return False
         template.status = status
         template.on_hold = status == "PENDING"
         if status == "REJECTED":
             template.rejected_reason = reason or "INVALID_FORMAT"
         elif status in ("PENDING", "APPROVED"):
             template.rejected_reason = "NONE"
-        self.registry.changed(template)
-        self.send_webhook(status_update(template, self.clock.now()))
+        return True
+
+    def _told(self, template: MessageTemplate, status: str) -> None:
         log.info("template reviewed", extra={**log_fields(template), "status": status})
         self.poke()
+
+    def decide(
+        self, template: MessageTemplate, status: str, reason: str | None = None
+    ) -> MessageTemplate:
+        """The automatic review's decision: a new status and a webhook to every
+        subscriber, kept by the journal without waiting (a decision lost in a crash is
+        made again on the next start, as the template is still due)."""
+        if self._apply(template, status, reason):
+            self.registry.changed(template)
+            self.webhooks.send(status_update(template, self.clock.now()))
+            self._told(template, status)
+        return template
+
+    async def decide_now(
+        self, template: MessageTemplate, status: str, reason: str | None = None
+    ) -> MessageTemplate:
+        """The control API's decision (PENDING: back in review, held there), kept with its
+        webhook before the caller is answered; the same decision again changes nothing
+        and tells nobody. If the journal cannot keep it, nothing changes."""
+        decided = dataclasses.replace(template)
+        if not self._apply(decided, status, reason):
+            return template
+        journal = self.registry.journal
+        async with journal.acknowledged():
+            journal.save_template(decided.data())
+            deliveries = self.webhooks.send(status_update(decided, self.clock.now()), start=False)
+        template.status, template.on_hold = decided.status, decided.on_hold
+        template.rejected_reason = decided.rejected_reason
+        self.webhooks.start(deliveries)
+        self.registry.on_change("template.status", template)
+        self._told(template, status)
         return template
 
     async def close(self) -> None:

@@ -1,31 +1,53 @@
-"""Signed webhook delivery with Meta's retry behaviour, and a log of every attempt."""
+"""Signed webhook delivery with Meta's retry behaviour, and a log of every attempt.
+
+Every webhook goes to every subscriber over kept-alive connections. Each subscriber has
+its own lane: a queue served by a bounded number of workers, so a slow receiver is sent
+at most that many requests at once and never holds up another one. Each worker keeps one
+connection (an httpx client of its own, reused for every webhook it posts): one httpx
+pool shared by many requests in flight spends more on its own bookkeeping than on the
+requests (2.5 times the CPU per webhook at 16 in flight, measured here). A body is
+serialized and signed once, whatever the number of subscribers. Retries wait in the
+mock's one scheduler, not in a sleeping task each.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import hashlib
 import hmac
 import json
 import logging
-import random
 import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import orjson
 
 from mock_whatsapp.chats import now_utc
 from mock_whatsapp.faults import FaultBook
 from mock_whatsapp.graph_errors import ControlError
 from mock_whatsapp.journal import Journal
+from mock_whatsapp.scheduler import Scheduler
+from mock_whatsapp.webhook_retries import RetrySchedule
 
 log = logging.getLogger("mock_whatsapp")
+
+WEBHOOK_JOBS = "webhook"  # the scheduler's kind for retries and delayed webhooks
 
 
 def sign(body: bytes, app_secret: str) -> str:
     """X-Hub-Signature-256: HMAC-SHA256 of the exact bytes sent, lowercase hex."""
     return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def serialize(payload: dict[str, Any]) -> bytes:
+    """A webhook's body: compact JSON, UTF-8 as is (what json.dumps with
+    separators=(",", ":") and ensure_ascii=False writes)."""
+    return orjson.dumps(payload)
 
 
 @dataclass
@@ -53,7 +75,7 @@ class Subscriber:
 
 @dataclass
 class Delivery:
-    """One webhook and every attempt to deliver it."""
+    """One webhook to one subscriber and every attempt to deliver it."""
 
     id: int
     url: str
@@ -66,6 +88,8 @@ class Delivery:
     fault: str | None = None  # the webhook fault that hit it: drop, duplicate, delay, ...
     duplicate_of: int | None = None
     delay_seconds: float = 0.0
+    # When this process gives up on it (monotonic), set at its first attempt here.
+    deadline: float | None = field(default=None, repr=False)
 
     def view(self) -> dict[str, Any]:
         return {
@@ -80,9 +104,60 @@ class Delivery:
             "attempts": [a.__dict__ for a in self.attempts],
         }
 
+    def record(self) -> dict[str, Any]:
+        """What the journal keeps (the payload is the body, parsed again on restore)."""
+        return {
+            "id": self.id,
+            "url": self.url,
+            "body": self.body,
+            "signature": self.signature,
+            "state": self.state,
+            "attempts": self.attempts,
+            "subscriber_id": self.subscriber_id,
+            "fault": self.fault,
+            "duplicate_of": self.duplicate_of,
+            "delay_seconds": self.delay_seconds,
+        }
+
+
+class Lane:
+    """One subscriber's queue and its workers (at most `concurrency` requests at once),
+    each with a kept-alive connection of its own."""
+
+    def __init__(self, sender: WebhookSender, concurrency: int) -> None:
+        self.queue: asyncio.Queue[Delivery] = asyncio.Queue()
+        self.busy = 0
+        self.clients = [sender.new_client(connections=1) for _ in range(concurrency)]
+        # Their own empty context: nothing a request set leaks into what they journal.
+        self.workers = [
+            asyncio.create_task(self._work(sender, client), context=contextvars.Context())
+            for client in self.clients
+        ]
+
+    async def _work(self, sender: WebhookSender, client: httpx.AsyncClient) -> None:
+        while True:
+            delivery = await self.queue.get()
+            self.busy += 1
+            try:
+                await sender.attempt(delivery, client)
+            except Exception:
+                log.exception("webhook attempt failed", extra={"delivery_id": delivery.id})
+            finally:
+                self.busy -= 1
+
+    def idle(self) -> bool:
+        return self.queue.empty() and self.busy == 0
+
+    async def close(self) -> None:
+        for worker in self.workers:
+            worker.cancel()
+        await asyncio.gather(*self.workers, return_exceptions=True)
+        for client in self.clients:
+            await client.aclose()
+
 
 class WebhookSender:
-    """Posts webhooks in the background; a failing endpoint is retried with backoff."""
+    """Posts webhooks in the background; a failing endpoint is retried on schedule."""
 
     def __init__(
         self,
@@ -90,31 +165,50 @@ class WebhookSender:
         app_secret: str,
         retry_for: float,
         timeout: float,
-        max_backoff: float = 30.0,
+        max_backoff: float = RetrySchedule.ceiling,
         transport: httpx.AsyncBaseTransport | None = None,
         journal: Journal | None = None,
         faults: FaultBook | None = None,
+        scheduler: Scheduler | None = None,
+        concurrency: int = 16,
     ) -> None:
         self.journal = journal or Journal()
         self.faults = faults or FaultBook()
+        self.scheduler = scheduler or Scheduler()
         self.url = url
         # The configured URL is always subscribed (delivery may not be up to answer a
         # handshake when the mock starts); more endpoints join through `subscribe`.
         self.subscribers = [Subscriber("default", url, verified=False)] if url else []
         self.app_secret = app_secret
         self.retry_for = retry_for
-        self.client = httpx.AsyncClient(timeout=timeout, transport=transport)
-        self.deliveries: list[Delivery] = []
-        self.tasks: set[asyncio.Task[None]] = set()
-        self.first_backoff = 0.5
         self.max_backoff = max_backoff
+        self.first_backoff = RetrySchedule.first
+        self.timeout = timeout
+        self.transport = transport
+        self.client = self.new_client(connections=4)  # for handshakes
+        self.deliveries: list[Delivery] = []
+        self.next_id = 1
+        self.concurrency = concurrency
+        self.lanes: dict[str, Lane] = {}
 
-    def send(self, payload: dict[str, Any]) -> list[Delivery]:
-        """Post one event to every subscriber, each delivery on its own, faults applied."""
-        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-        sent = []
+    def new_client(self, connections: int) -> httpx.AsyncClient:
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        return httpx.AsyncClient(timeout=self.timeout, transport=self.transport, limits=limits)
+
+    @property
+    def schedule(self) -> RetrySchedule:
+        return RetrySchedule(self.first_backoff, self.max_backoff, self.retry_for)
+
+    def send(self, payload: dict[str, Any], start: bool = True) -> list[Delivery]:
+        """Post one event to every subscriber, each delivery on its own, faults applied.
+        With `start=False` the deliveries are journaled but neither logged nor posted
+        until `start` (an acknowledged change applies them once committed)."""
+        body = serialize(payload)
+        text = body.decode()
+        signature = sign(body, self.app_secret)  # once, whatever the subscribers
+        made = []
         for subscriber in list(self.subscribers):
-            delivery = self._new(subscriber, payload, body)
+            delivery = self._new(subscriber, payload, text, signature)
             fired = self.faults.fire("webhooks")
             delivery.delay_seconds = sum(f.latency_ms for f in fired) / 1000
             action = next((f for f in fired if f.webhook), None)
@@ -125,29 +219,58 @@ class WebhookSender:
                 elif action.webhook == "delay":
                     delivery.delay_seconds += action.delay_seconds
                 elif action.webhook == "bad_signature":
-                    delivery.signature = sign(body.encode(), "not-" + self.app_secret)
-            sent.append(delivery)
+                    delivery.signature = sign(body, "not-" + self.app_secret)
+            made.append(delivery)
             if action is not None and action.webhook == "duplicate":
-                twin = self._new(subscriber, payload, body)
+                twin = self._new(subscriber, payload, text, signature)
                 twin.fault, twin.duplicate_of = "duplicate", delivery.id
-                sent.append(twin)
-        for delivery in sent:
+                made.append(twin)
+        for delivery in made:
             self.journal.save_delivery(delivery)
-            if delivery.state == "pending":
-                self._start(delivery)
-        return sent
+        if start:
+            self.start(made)
+        return made
 
-    def _new(self, subscriber: Subscriber, payload: dict[str, Any], body: str) -> Delivery:
+    async def send_acknowledged(self, payload: dict[str, Any]) -> list[Delivery]:
+        """`send`, returning once the journal has the deliveries (for a caller about to
+        say they are on their way)."""
+        async with self.journal.acknowledged():
+            made = self.send(payload, start=False)
+        self.start(made)
+        return made
+
+    def _new(
+        self, subscriber: Subscriber, payload: dict[str, Any], body: str, signature: str
+    ) -> Delivery:
         delivery = Delivery(
-            id=len(self.deliveries) + 1,
+            id=self.next_id,
             url=subscriber.url,
             payload=payload,
             body=body,
-            signature=sign(body.encode(), self.app_secret),
+            signature=signature,
             subscriber_id=subscriber.id,
         )
-        self.deliveries.append(delivery)
+        self.next_id += 1
         return delivery
+
+    def start(self, deliveries: list[Delivery]) -> None:
+        """Log the deliveries and post those still pending."""
+        for delivery in deliveries:
+            self.deliveries.append(delivery)
+            if delivery.state != "pending":
+                continue
+            if delivery.delay_seconds and not delivery.attempts:
+                self.scheduler.later(
+                    delivery.delay_seconds, functools.partial(self._enqueue, delivery), WEBHOOK_JOBS
+                )
+            else:
+                self._enqueue(delivery)
+
+    def _enqueue(self, delivery: Delivery) -> None:
+        lane = self.lanes.get(delivery.subscriber_id)
+        if lane is None:
+            lane = self.lanes[delivery.subscriber_id] = Lane(self, self.concurrency)
+        lane.queue.put_nowait(delivery)
 
     async def subscribe(self, url: str, verify_token: str) -> Subscriber:
         """Register an endpoint as Meta does: GET it with hub.mode=subscribe, the verify
@@ -176,8 +299,9 @@ class WebhookSender:
                 f"the URL answered {resp.status_code}, not 200 with the challenge",
             )
         subscriber = Subscriber("sub_" + secrets.token_hex(4), url, verified=True)
+        async with self.journal.acknowledged():
+            self._save_subscribers([*self.subscribers, subscriber])
         self.subscribers.append(subscriber)
-        self._save_subscribers()
         return subscriber
 
     def restore_default(self) -> bool:
@@ -187,98 +311,96 @@ class WebhookSender:
         self.subscribers.insert(0, Subscriber("default", self.url, verified=False))
         return True
 
-    def unsubscribe(self, subscriber_id: str) -> bool:
-        before = len(self.subscribers)
-        self.subscribers = [s for s in self.subscribers if s.id != subscriber_id]
-        self._save_subscribers()
-        return len(self.subscribers) != before
+    async def unsubscribe(self, subscriber_id: str) -> bool:
+        kept = [s for s in self.subscribers if s.id != subscriber_id]
+        if len(kept) == len(self.subscribers):
+            return False
+        async with self.journal.acknowledged():
+            self._save_subscribers(kept)
+        self.subscribers = kept
+        return True
 
-    def _save_subscribers(self) -> None:
+    def _save_subscribers(self, subscribers: list[Subscriber]) -> None:
         # The configured URL comes from the settings on every start; keep the others.
-        self.journal.save_subscribers([s.view() for s in self.subscribers if s.verified])
+        self.journal.save_subscribers([s.view() for s in subscribers if s.verified])
 
     def restore_subscribers(self, saved: list[dict[str, Any]]) -> None:
         self.subscribers += [Subscriber(**s) for s in saved]
-
-    def _start(self, delivery: Delivery) -> None:
-        task = asyncio.create_task(self._deliver(delivery))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
 
     def restore(self, saved: list[dict[str, Any]]) -> None:
         """Take back the deliveries a journal kept; those still pending are retried, as
         Meta goes on retrying whatever happened to it in between."""
         for data in saved:
             attempts = [Attempt(**a) for a in data.pop("attempts")]
-            delivery = Delivery(**data, attempts=attempts)
-            self.deliveries.append(delivery)
-            if delivery.state == "pending":
-                self._start(delivery)
+            data.pop("payload", None)  # kept by an older mock; the body says the same
+            delivery = Delivery(**data, payload=json.loads(data["body"]), attempts=attempts)
+            self.next_id = max(self.next_id, delivery.id + 1)
+            self.start([delivery])
 
-    async def _deliver(self, d: Delivery) -> None:
-        if d.delay_seconds and not d.attempts:
-            await asyncio.sleep(d.delay_seconds)
-        deadline = time.monotonic() + self.retry_for
-        backoff = self.first_backoff
-        while True:
-            started = time.perf_counter()
-            status, error, answer = None, None, ""
-            try:
-                resp = await self.client.post(
-                    d.url,
-                    content=d.body.encode(),
-                    headers={
-                        "Content-Type": "application/json",
-                        "X-Hub-Signature-256": d.signature,
-                        "User-Agent": "facebookexternalua",
-                    },
-                )
-                status, answer = resp.status_code, resp.text[:1000]
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"
-            d.attempts.append(
-                Attempt(
-                    number=len(d.attempts) + 1,
-                    at=now_utc().isoformat(),
-                    status_code=status,
-                    latency_ms=round((time.perf_counter() - started) * 1000, 1),
-                    error=error,
-                    signature=d.signature,
-                    response_body=answer,
-                )
-            )
-            if status is not None and 200 <= status < 300:
-                d.state = "delivered"
-                self.journal.save_delivery(d)
-                return
-            self.journal.save_delivery(d)
-            if time.monotonic() + backoff > deadline:
-                d.state = "gave_up"
-                self.journal.save_delivery(d)
-                log.warning(
-                    "webhook given up", extra={"delivery_id": d.id, "attempt": len(d.attempts)}
-                )
-                return
-            log.info(
-                "webhook failed, will retry",
-                extra={
-                    "delivery_id": d.id,
-                    "attempt": len(d.attempts),
-                    "status": status,
-                    "error": error,
+    async def attempt(self, d: Delivery, client: httpx.AsyncClient) -> None:
+        """Post the webhook once; on failure, schedule the next try or give up."""
+        if d.deadline is None:
+            d.deadline = time.monotonic() + self.retry_for
+        started = time.perf_counter()
+        status, error, answer = None, None, ""
+        try:
+            resp = await client.post(
+                d.url,
+                content=d.body.encode(),
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Hub-Signature-256": d.signature,
+                    "User-Agent": "facebookexternalua",
                 },
             )
-            # Jitter (±20 %) keeps many failed webhooks from retrying in lockstep.
-            await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
-            backoff = min(backoff * 2, self.max_backoff)
+            status, answer = resp.status_code, resp.text[:1000]
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        d.attempts.append(
+            Attempt(
+                number=len(d.attempts) + 1,
+                at=now_utc().isoformat(),
+                status_code=status,
+                latency_ms=round((time.perf_counter() - started) * 1000, 1),
+                error=error,
+                signature=d.signature,
+                response_body=answer,
+            )
+        )
+        if status is not None and 200 <= status < 300:
+            d.state = "delivered"
+            self.journal.save_delivery(d)
+            return
+        self.journal.save_delivery(d)
+        wait = self.schedule.wait(len(d.attempts))
+        if time.monotonic() + wait > d.deadline:
+            d.state = "gave_up"
+            self.journal.save_delivery(d)
+            log.warning("webhook given up", extra={"delivery_id": d.id, "attempt": len(d.attempts)})
+            return
+        log.info(
+            "webhook failed, will retry",
+            extra={
+                "delivery_id": d.id,
+                "attempt": len(d.attempts),
+                "status": status,
+                "error": error,
+            },
+        )
+        self.scheduler.later(wait, lambda: self._enqueue(d), WEBHOOK_JOBS)
+
+    def idle(self) -> bool:
+        """Nothing being posted, queued or waiting for a retry."""
+        lanes = all(lane.idle() for lane in self.lanes.values())
+        return lanes and not self.scheduler.pending(WEBHOOK_JOBS)
 
     async def drain(self) -> None:
-        """Wait for every delivery under way (tests use it)."""
-        while self.tasks:
-            await asyncio.gather(*list(self.tasks), return_exceptions=True)
+        """Wait for every delivery under way, and for its log to be kept (tests use it)."""
+        while not self.idle():
+            await asyncio.sleep(0.005)
+        await self.journal.flushed()
 
     async def close(self) -> None:
-        for task in list(self.tasks):
-            task.cancel()
-        await asyncio.gather(*list(self.tasks), return_exceptions=True)
+        for lane in self.lanes.values():
+            await lane.close()
         await self.client.aclose()

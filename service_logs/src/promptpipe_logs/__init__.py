@@ -57,11 +57,18 @@ def configure(service: str, level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
-    # One line per outgoing request is noise; failures surface through our own logs.
-    for name in ("httpx", "httpcore", "openai"):
+    # No access line per request (uvicorn runs with access_log=False): uvicorn writes one
+    # whenever its logger has a handler, and propagating to ours gave it one, at a cost
+    # on every request (and a full phone number in every path).
+    access = logging.getLogger("uvicorn.access")
+    access.handlers[:] = []
+    access.propagate = False
+    # A line per outgoing request (a webhook posted, a model called) or per migration step
+    # is noise, and per webhook a cost: failures surface through our own logs.
+    for name in ("httpx", "httpcore", "openai", "yoyo"):
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
 
 

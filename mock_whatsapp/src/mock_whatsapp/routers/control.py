@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mock_whatsapp.business import Business
@@ -108,7 +110,7 @@ async def unsubscribe(subscriber_id: str, request: Request, force: bool = False)
             "the default subscriber is the stack's own webhook URL; delete it with "
             "?force=true (POST /_mock/reset brings it back)",
         )
-    if not business.webhooks.unsubscribe(subscriber_id):
+    if not await business.webhooks.unsubscribe(subscriber_id):
         raise ControlError(404, "not_found", "no such subscriber")
     _subscribers_changed(request, business)
     return Response(status_code=204)
@@ -141,7 +143,7 @@ async def get_clock(request: Request) -> dict[str, Any]:
 async def set_clock(body: ClockMove, request: Request) -> dict[str, Any]:
     """delivery's virtual clock calls this after every move."""
     business: Business = request.app.state.business
-    business.set_clock(body.now)
+    await business.set_clock(body.now)
     request.app.state.template_review.poke()  # reviews the jump made due are decided now
     return await get_clock(request)
 
@@ -149,7 +151,7 @@ async def set_clock(body: ClockMove, request: Request) -> dict[str, Any]:
 @router.post("/_mock/reset")
 async def reset(request: Request) -> dict[str, str]:
     business: Business = request.app.state.business
-    business.reset()
+    await business.reset()
     business.webhooks.deliveries.clear()
     if business.webhooks.restore_default():
         _subscribers_changed(request, business)
@@ -161,7 +163,16 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
-async def readyz() -> dict[str, str]:
-    # Everything lives in this process, so being up is being ready.
-    return {"status": "ready"}
+@router.get("/readyz", responses={503: CONTROL_ERRORS[400]})
+async def readyz(request: Request) -> JSONResponse:
+    """Ready when the journal can write (always, without a database)."""
+    business: Business = request.app.state.business
+    try:
+        async with asyncio.timeout(2):
+            await business.journal.ping()
+    except Exception:
+        return JSONResponse(
+            {"error": {"code": "unavailable", "message": "the database cannot be written"}},
+            status_code=503,
+        )
+    return JSONResponse({"status": "ready"})

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from starlette.convertors import Convertor, register_url_convertor
 
 from mock_whatsapp import system_errors
+from mock_whatsapp.answers import FastJSON
 from mock_whatsapp.business import Business
 from mock_whatsapp.faults import Fault
 from mock_whatsapp.graph_errors import GraphError, invalid_parameter
@@ -107,7 +108,7 @@ async def send_message(
     request: Request,
     authorization: Annotated[str, Header()] = "",
     idempotency_key: Annotated[str | None, Header()] = None,
-) -> dict[str, Any]:
+) -> FastJSON:
     """Send a message (text, interactive, template, media, reaction, location, contacts)
     or mark one read; Meta's answer or Meta's error."""
     business = _business(request)
@@ -123,9 +124,9 @@ async def send_message(
         answer, webhook = system_errors.accepted_then_failed(
             number, payload, reported_later.error_code, reported_later.id
         )
-        business.webhooks.send(webhook)
-        return answer
-    return business.send(number, payload, idempotency_key)
+        await business.webhooks.send_acknowledged(webhook)
+        return FastJSON(answer)
+    return FastJSON(await business.send(number, payload, idempotency_key))
 
 
 @router.post(
@@ -160,7 +161,7 @@ async def upload_media(
         filename = upload.filename or ""
     finally:
         await form.close()
-    media = business.media.upload(number.phone_number_id, mime_type, content, filename)
+    media = await business.media.upload(number.phone_number_id, mime_type, content, filename)
     return {"id": media.id}
 
 
@@ -218,7 +219,7 @@ async def delete_media(
     business = _business(request)
     media = _media(business, authorization, media_id, phone_number_id)
     await _faults(business, "media")
-    business.media.delete(media.id)
+    await business.media.delete(media.id)
     return {"success": True}
 
 

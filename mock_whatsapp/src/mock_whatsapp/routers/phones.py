@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
+from mock_whatsapp.answers import FastJSON
 from mock_whatsapp.business import Business
 from mock_whatsapp.chats import Phone, canonical_phone
 from mock_whatsapp.graph_errors import ControlError
@@ -156,17 +156,19 @@ def _view(business: Business, p: Phone) -> dict[str, Any]:
 
 
 @router.get("", response_model=None, responses={200: {"model": list[PhoneView]}})
-async def list_phones(request: Request) -> list[dict[str, Any]]:
+async def list_phones(request: Request) -> FastJSON:
     business: Business = request.app.state.business
-    return [_view(business, p) for p in business.chats.phones.values()]
+    return FastJSON([_view(business, p) for p in business.chats.phones.values()])
 
 
-def _apply(business: Business, number: str, body: PhoneProfile) -> Phone:
-    if body.name is not None:
-        business.chats.rename(number, body.name)
-    state = body.model_dump(exclude_none=True, exclude={"name", "phone"})
-    before = business.chats.phone(number).state.view()
-    phone = business.chats.set_state(number, **state) if state else business.chats.phone(number)
+async def _apply(business: Business, number: str, body: PhoneProfile) -> Phone:
+    # Answered once the journal has the change (a PUT that fails can simply be repeated).
+    async with business.journal.acknowledged():
+        if body.name is not None:
+            business.chats.rename(number, body.name)
+        state = body.model_dump(exclude_none=True, exclude={"name", "phone"})
+        before = business.chats.phone(number).state.view()
+        phone = business.chats.set_state(number, **state) if state else business.chats.phone(number)
     after = phone.state.view()
     woke = (after["online"] and not before["online"]) or (
         after["auto_read"] and not before["auto_read"]
@@ -188,7 +190,7 @@ async def create_phone(body: NewPhone, request: Request) -> dict[str, Any]:
     number = _number(body.phone)
     if number in business.chats.phones:
         raise ControlError(409, "exists", f"phone {number} exists; PUT changes it")
-    return _view(business, _apply(business, number, body))
+    return _view(business, await _apply(business, number, body))
 
 
 @router.put(
@@ -197,7 +199,7 @@ async def create_phone(body: NewPhone, request: Request) -> dict[str, Any]:
 async def set_profile(phone: str, body: PhoneProfile, request: Request) -> dict[str, Any]:
     """Name the phone, take it offline or back, block the business, stop reading."""
     business: Business = request.app.state.business
-    return _view(business, _apply(business, _number(phone), body))
+    return _view(business, await _apply(business, _number(phone), body))
 
 
 @router.post("/{phone}/read")
@@ -213,7 +215,7 @@ async def phone_reads(phone: str, request: Request) -> dict[str, int]:
     response_model=None,
     responses={201: {"model": ChatMessageView}, **CONTROL_ERRORS},
 )
-async def phone_sends(phone: str, body: PhoneMessage, request: Request) -> JSONResponse:
+async def phone_sends(phone: str, body: PhoneMessage, request: Request) -> FastJSON:
     business: Business = request.app.state.business
     data = body.model_dump(exclude_none=True)
     number = _number(phone)
@@ -224,8 +226,8 @@ async def phone_sends(phone: str, body: PhoneMessage, request: Request) -> JSONR
         raise ControlError(409, "offline", f"phone {number} is offline; bring it back first")
     if body.to and body.to not in business.numbers:
         raise ControlError(404, "unknown_business_number", f"no business number {body.to!r}")
-    message = business.phone_sends(number, data)
-    return JSONResponse(message.view(), status_code=201)
+    message = await business.phone_sends(number, data)
+    return FastJSON(message.view(), status_code=201)
 
 
 @router.get(
@@ -233,8 +235,10 @@ async def phone_sends(phone: str, body: PhoneMessage, request: Request) -> JSONR
     response_model=None,
     responses={200: {"model": list[ChatMessageView]}, **CONTROL_ERRORS},
 )
-async def chat(phone: str, request: Request) -> list[dict[str, Any]]:
+async def chat(phone: str, request: Request) -> FastJSON:
+    # Read many times a second by the simulator and the load driver: orjson, not
+    # FastAPI's generic encoding.
     business: Business = request.app.state.business
     number = _number(phone)
     found = business.chats.phones.get(number)
-    return [m.view() for m in found.messages] if found else []
+    return FastJSON([m.view() for m in found.messages] if found else [])

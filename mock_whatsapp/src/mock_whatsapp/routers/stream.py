@@ -8,12 +8,12 @@ stream starts with the next event.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisconnect
-from fastapi.responses import StreamingResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from mock_whatsapp.events import Event, EventBus, ListenerDropped, Subscription
 from mock_whatsapp.graph_errors import ControlError
@@ -26,6 +26,8 @@ HEARTBEAT_SECONDS = 15.0
 RETRY_MS = 1000
 # WebSocket close code 1013 "try again later": the listener was too slow and was dropped.
 TOO_SLOW = 1013
+# A listener whose socket takes no byte for this long is cut off like one that fell behind.
+SEND_TIMEOUT_SECONDS = 30.0
 
 
 def _bus(app_state: Any) -> EventBus:
@@ -43,12 +45,12 @@ def _seq(raw: str | None, name: str) -> int | None:
 
 def to_json(event: Event) -> str:
     # default=str: a publisher's data may hold a datetime; it must not break the stream.
-    return json.dumps(event, separators=(",", ":"), ensure_ascii=False, default=str)
+    options = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+    return orjson.dumps(event, default=str, option=options).decode()
 
 
-def sse_frame(event: Event) -> str:
-    data = to_json(event)
-    return f"id: {event['seq']}\nevent: {event['kind']}\ndata: {data}\n\n"
+def sse_event(event: Event) -> ServerSentEvent:
+    return ServerSentEvent(to_json(event), id=str(event["seq"]), event=event["kind"], sep="\n")
 
 
 @router.get("/recent")
@@ -61,12 +63,12 @@ async def recent(
     return {"events": _bus(request.app.state).recent(after, limit)}
 
 
-@router.get("", response_class=StreamingResponse)
+@router.get("", response_class=EventSourceResponse)
 async def stream(
     request: Request,
     after: str | None = None,
     last_event_id: Annotated[str | None, Header()] = None,
-) -> StreamingResponse:
+) -> EventSourceResponse:
     """Every event as it happens, as Server-Sent Events (`id`, `event`, `data` lines)."""
     # On reconnect EventSource sends Last-Event-ID; it wins over the page's original ?after.
     start = _seq(last_event_id, "Last-Event-ID")
@@ -74,24 +76,32 @@ async def stream(
         start = _seq(after, "after")
     bus = _bus(request.app.state)
 
-    async def frames() -> AsyncIterator[str]:
+    async def frames() -> AsyncIterator[ServerSentEvent | bytes]:
         with bus.subscribe(start) as (replay, subscription):
-            yield f"retry: {RETRY_MS}\n: connected\n\n"
+            # Written as bytes: the retry line first, as this stream always began.
+            yield f"retry: {RETRY_MS}\n: connected\n\n".encode()
             for old in replay:
-                yield sse_frame(old)
+                yield sse_event(old)
             while True:
                 try:
                     event = await subscription.next(HEARTBEAT_SECONDS)
                 except ListenerDropped:
                     # Ending the response makes the client reconnect with Last-Event-ID.
-                    yield ": dropped, too slow; reconnect to resume\n\n"
+                    yield ServerSentEvent(
+                        comment="dropped, too slow; reconnect to resume", sep="\n"
+                    )
                     return
-                yield sse_frame(event) if event else ": heartbeat\n\n"
+                if event is not None:
+                    yield sse_event(event)
 
-    return StreamingResponse(
+    # sse-starlette writes the frames, the heartbeat comment (its ping) while the stream
+    # is quiet or not, and cuts off a client whose socket takes nothing for a while.
+    return EventSourceResponse(
         frames(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        ping=HEARTBEAT_SECONDS,
+        ping_message_factory=lambda: ServerSentEvent(comment="heartbeat", sep="\n"),
+        sep="\n",
+        send_timeout=SEND_TIMEOUT_SECONDS,
     )
 
 

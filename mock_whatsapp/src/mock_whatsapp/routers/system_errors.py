@@ -56,5 +56,5 @@ async def send_system_error(body: SystemErrorRequest, request: Request) -> dict[
             raise ControlError(404, "not_found", f"no business number {body.phone_number_id!r}")
         number = business.numbers[body.phone_number_id]
     payload = system_errors.system_error(number, body.error_code, body.details)
-    sent = business.webhooks.send(payload)
+    sent = await business.webhooks.send_acknowledged(payload)
     return {"deliveries": [d.id for d in sent], "payload": payload}

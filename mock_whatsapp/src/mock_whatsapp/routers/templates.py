@@ -156,7 +156,7 @@ async def create_template(
     template = submitted(waba_id, body, business.clock.now())
     if business.templates.find(waba_id, template.name, template.language) is not None:
         raise duplicate(template.language)
-    business.templates.add(template)
+    await business.templates.add(template)
     _review(request).poke()
     return {"id": template.id, "status": template.status, "category": template.category}
 
@@ -195,7 +195,7 @@ async def delete_template(
     if any(t.status == "DISABLED" for t in doomed):
         raise invalid_parameter("templates that are disabled cannot be deleted")
     for template in doomed:
-        business.templates.remove(template)
+        await business.templates.remove(template)
     return {"success": True}
 
 
@@ -264,5 +264,5 @@ async def review(template_id: str, decision: ReviewDecision, request: Request) -
     """Decide a template's review (or change an approved one), as Meta would: the status
     changes and a message_template_status_update webhook goes to every subscriber."""
     template = _template(request, template_id)
-    decided = _review(request).decide(template, decision.status, decision.reason)
+    decided = await _review(request).decide_now(template, decision.status, decision.reason)
     return {"template": decided.summary()}
