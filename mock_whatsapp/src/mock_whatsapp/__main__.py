@@ -2,6 +2,7 @@
 
 import uvicorn
 
+from mock_whatsapp.http_head import CappedHttpToolsProtocol
 from mock_whatsapp.settings import Settings
 
 
@@ -14,12 +15,13 @@ def main() -> None:
         log_config=None,
         access_log=False,
         # libuv's event loop and the C HTTP parser: the mock must keep up with Meta's
-        # own pace (up to 1,000 messages a second), so it may not be the bottleneck.
+        # own pace (up to 1,000 messages a second), so it may not be the bottleneck. The
+        # parser with a cap on request heads (http_head.py), as h11 had.
         loop="uvloop",
-        http="httptools",
-        # What one client may hold: an idle keep-alive closes after 5 s, bodies are capped
-        # by body_limit.py. uvicorn has no timeout for a slow body; the cap bounds what it
-        # costs.
+        http=CappedHttpToolsProtocol,
+        # What one client may hold: an idle keep-alive closes after 5 s, a request's head
+        # is capped at 16 KiB (bodies by body_limit.py). uvicorn has no timeout for a slow
+        # body; the cap bounds what it costs.
         timeout_keep_alive=5,
         # Event streams never end by themselves: without a limit, one open inspector page
         # or simulator would hold a shutdown forever.
