@@ -11,9 +11,8 @@ service is ready again, and nothing is forgotten or doubled:
   (a fallback, counted apart), perhaps followed by the agent's late answer.
 
 Two runs, each on a fresh private stack: the three kills, then the Postgres restart (its
-own run, so that the kills are checked while the mock's recovery from a Postgres restart,
-issue-11, is not merged yet). Each stack has a Postgres cluster of its own (the other
-tests share theirs).
+own run, so that a failure says which of the two broke). Each stack has a Postgres
+cluster of its own (the other tests share theirs).
 Killed services are started again by the test, as a supervisor would; what must happen by
 itself is everything else: reconnecting, taking up leases, replaying, retrying webhooks.
 The figures (messages, kills, recovery time per service, lost, duplicated, fallbacks) are
@@ -54,13 +53,6 @@ def test_killed_services_heal_and_forget_nothing(
     _chaos(test_run_dir, tmp_path, wait_for, messages=16, restart_postgres=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue-11: after a Postgres restart the mock keeps its dead connection: every phone "
-    "message answers 500 (yet stays in the chat) while its /readyz says ready, so the "
-    "participants give up and the load driver counts lost messages. delivery and the agent "
-    "recover (asserted first). Remove this mark once the mock's fix is merged.",
-)
 def test_a_postgres_restart_heals_and_forgets_nothing(
     delivery_binary: Path, test_run_dir: Path, wait_for: Callable[..., Any], tmp_path: Path
 ) -> None:
