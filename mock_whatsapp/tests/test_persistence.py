@@ -143,3 +143,47 @@ async def test_restart_keeps_templates_their_reviews_and_deletions(
     assert seen["before"]["waiting_one"] == "PENDING"
     assert "hello_world" not in seen["before"] and "habit_checkin" in seen["before"]
     assert seen["after"] == "APPROVED"
+
+
+async def test_a_message_priced_before_a_restart_is_not_priced_again(
+    database_url: str, receiver: Any
+) -> None:
+    """`pricing` comes with `sent` and the first of delivered/read, once per message: a
+    restart between `delivered` and `read` does not price the `read` again."""
+    settings = Settings(
+        database_url=database_url,
+        access_token="test-token",
+        app_secret="test-secret",
+        phone_number_id="123456789",
+        status_delay_seconds=0.01,
+    )
+    phone = "15557654321"
+
+    async def run(steps: Callable[[httpx.AsyncClient], Any], app: Any) -> Any:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://mock") as mock:
+                result = await steps(mock)
+            await app.state.business.settled()
+            return result
+
+    async def before(mock: httpx.AsyncClient) -> str:
+        await mock.put(f"/_mock/phones/{phone}", json={"auto_read": False})
+        await mock.post(f"/_mock/phones/{phone}/messages", json={"text": "hi"})
+        sent = await mock.post(
+            "/v21.0/123456789/messages",
+            json={"messaging_product": "whatsapp", "to": phone, "text": {"body": "Welcome!"}},
+            headers={"Authorization": "Bearer test-token"},
+        )
+        return str(sent.json()["messages"][0]["id"])
+
+    async def after(mock: httpx.AsyncClient) -> None:
+        assert (await mock.post(f"/_mock/phones/{phone}/read")).json() == {"read": 1}
+
+    transport = httpx.MockTransport(receiver.handle)
+    wamid = await run(before, create_app(settings, webhook_transport=transport))
+    await run(after, create_app(settings, webhook_transport=transport))
+    statuses = {s["status"]: s for s in receiver.statuses() if s["id"] == wamid}
+    assert set(statuses) == {"sent", "delivered", "read"}
+    assert "pricing" in statuses["sent"] and "pricing" in statuses["delivered"]
+    assert "pricing" not in statuses["read"] and "conversation" not in statuses["read"]

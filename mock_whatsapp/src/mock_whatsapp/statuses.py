@@ -120,7 +120,12 @@ class StatusTimelines:
             item["biz_opaque_callback_data"] = m.opaque
         if status == "failed":
             item["errors"] = m.errors
-        item.update(pricing.status_fields(m.billing, status))
+        priced = pricing.status_fields(m.billing, status)
+        if priced:
+            item.update(priced)
+            # Which statuses carried the price is part of the message: kept (in the same
+            # batch as the status) so that a restart does not price it a second time.
+            self.chats.journal.save_message(m)
         # Since the 2026 business-scoped user ids, statuses name the recipient in contacts.
         contacts = [{"wa_id": m.phone, "user_id": user_id}]
         return envelope(business, {"contacts": contacts, "statuses": [item]})
