@@ -395,9 +395,15 @@ class SqlJournal(Journal):
         await self.idle.wait()
 
     async def ping(self) -> None:
-        if self.failure is not None:
-            raise JournalUnavailable(f"the last write failed: {self.failure!r}")
         await self.database.ping()
+        if self.failure is None:
+            return
+        if self.pending:  # writes the writer has yet to get through: not ready until then
+            raise JournalUnavailable(f"the last write failed: {self.failure!r}")
+        # Only acknowledged writes failed (their callers were told), and nothing waits: the
+        # database answers again, so the journal can write again.
+        self.failure = None
+        log.info("journal writes again")
 
     async def close(self) -> None:
         """Commit what is pending (briefly: a database that is away loses the derived

@@ -24,6 +24,7 @@ import pytest
 from .conftest import PHONE_NUMBER_ID, SECRET, TOKEN, Webhooks
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+WABA_ID = "200000000000001"  # the default number's account (MOCK_WA_WABA_ID's default)
 
 
 @pytest.fixture
@@ -191,6 +192,49 @@ def test_the_mock_heals_after_postgres_restarts_and_a_failed_write_changes_nothi
     with httpx.Client(base_url=mock.url, timeout=30) as client:
         kept = [m["text"] for m in client.get(f"/_mock/phones/{phone}/messages").json()]
     assert kept == chat
+
+
+def test_templates_heal_with_the_journal_and_a_refused_change_changes_nothing(
+    cluster: pgcluster.Cluster, mock: Mock
+) -> None:
+    """Templates are written by the journal like everything else: while Postgres is down a
+    creation, a deletion or a review decision is refused and changes nothing; once it is
+    back they are kept, across a restart of the mock too."""
+    path = f"/v21.0/{WABA_ID}/message_templates"
+
+    def submission(name: str) -> dict[str, Any]:
+        body = [{"type": "BODY", "text": f"This is {name}."}]
+        return {"name": name, "language": "en", "category": "UTILITY", "components": body}
+
+    def names(client: httpx.Client) -> dict[str, str]:
+        listed = client.get(path, params={"fields": "name,status"}, headers=AUTH).json()
+        return {t["name"]: t["status"] for t in listed["data"]}
+
+    with httpx.Client(base_url=mock.url, timeout=30) as client:
+        kept = client.post(path, json=submission("kept_one"), headers=AUTH).json()["id"]
+        cluster.stop(mode="immediate")
+        refused = client.post(path, json=submission("while_down"), headers=AUTH)
+        assert refused.status_code == 503 and refused.json()["error"]["code"] == 131016
+        gone = client.delete(path, params={"name": "hello_world"}, headers=AUTH)
+        assert gone.status_code == 503
+        decided = client.post(f"/_mock/templates/{kept}/review", json={"status": "REJECTED"})
+        assert decided.status_code == 503 and decided.json()["error"]["code"] == "unavailable"
+        assert names(client) | {"kept_one": "PENDING"} == names(client)
+        assert "while_down" not in names(client) and "hello_world" in names(client)
+
+        cluster.start()
+        until(mock.ready, timeout=30, what="the mock ready again")
+        assert client.post(path, json=submission("after"), headers=AUTH).status_code == 200
+        assert client.delete(path, params={"name": "hello_world"}, headers=AUTH).is_success
+        decided = client.post(f"/_mock/templates/{kept}/review", json={"status": "REJECTED"})
+        assert decided.status_code == 200
+        before_restart = names(client)
+    mock.stop()
+    mock.start()
+    with httpx.Client(base_url=mock.url, timeout=30) as client:
+        assert names(client) == before_restart
+    assert before_restart["kept_one"] == "REJECTED" and before_restart["after"] == "PENDING"
+    assert "hello_world" not in before_restart and "while_down" not in before_restart
 
 
 async def test_sigkill_under_load_loses_nothing_acknowledged_and_ids_never_change(
