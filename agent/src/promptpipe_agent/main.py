@@ -18,7 +18,7 @@ from promptpipe_agent.errors import install_error_handlers
 from promptpipe_agent.events import Timing
 from promptpipe_agent.graph import GraphCoach
 from promptpipe_agent.llm import make_chat_model
-from promptpipe_agent.routers import conversations, health, messages
+from promptpipe_agent.routers import conversations, health, messages, world
 from promptpipe_agent.settings import Settings
 
 log = logging.getLogger("promptpipe_agent")
@@ -70,6 +70,8 @@ def create_app(
     app.include_router(messages.router)
     app.include_router(conversations.router)
     app.include_router(health.router)
+    if settings.dev:
+        app.include_router(world.router)
     return app
 
 

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # participant has had a couple to judge by).
     intensity_from_prompt: int = Field(3, alias="AGENT_INTENSITY_FROM_PROMPT", ge=1)
     max_tool_rounds: int = Field(6, alias="AGENT_MAX_TOOL_ROUNDS", ge=1, le=20)
+    # The dev stack (the same switch as delivery's virtual clock): /dev/world saves and
+    # loads the agent's state for the simulator's worlds.
+    dev: bool = Field(False, alias="DEV_CLOCK")
     delivery_url: str = Field("http://127.0.0.1:8080", alias="DELIVERY_URL")
     delivery_api_token: SecretStr = Field(SecretStr(""), alias="DELIVERY_API_TOKEN")
 
