@@ -64,6 +64,9 @@ CYCLE: list[tuple[int, str, str | tuple[str, str]]] = [
     (4, "08:14", "Keep current"),
 ]
 
+TOKEN = "local-agent-token"  # any token: the app is in-process
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
 
 class Delivery:
     """delivery's scheduling API, played in memory: what the agent asks for is shown."""
@@ -109,7 +112,13 @@ def quote(text: str) -> str:
 async def play(database_url: str) -> str:
     delivery = Delivery()
     app = create_app(
-        Settings(DATABASE_URL=database_url, AGENT_LOG_LEVEL="warning"),
+        # delivery's token, and its virtual clock so that X-PromptPipe-Now is honoured.
+        Settings(
+            DATABASE_URL=database_url,
+            AGENT_LOG_LEVEL="warning",
+            AGENT_API_TOKEN=TOKEN,
+            DEV_CLOCK=True,
+        ),
         delivery_transport=httpx.MockTransport(delivery.handle),
     )
     lines = [
@@ -123,7 +132,9 @@ async def play(database_url: str) -> str:
     ]
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://agent") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://agent", headers=AUTH
+        ) as client:
             day_shown = -1
             for n, (day, hhmm, step) in enumerate(CYCLE):
                 now = DAY + timedelta(days=day, hours=int(hhmm[:2]), minutes=int(hhmm[3:]))

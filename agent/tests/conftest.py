@@ -14,6 +14,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # fake_openai, shared by the tests here
 
+from caller import HEADERS, TRUSTED
+
 from promptpipe_agent.main import create_app
 from promptpipe_agent.settings import Settings
 
@@ -77,9 +79,12 @@ def delivery() -> FakeDelivery:
 @pytest.fixture
 async def client(database_url: str, delivery: FakeDelivery) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(
-        Settings(DATABASE_URL=database_url), delivery_transport=httpx.MockTransport(delivery.handle)
+        Settings(DATABASE_URL=database_url, **TRUSTED),
+        delivery_transport=httpx.MockTransport(delivery.handle),
     )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://agent") as c:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://agent", headers=HEADERS
+        ) as c:
             yield c

@@ -8,20 +8,30 @@ from typing import Any
 
 import httpx
 import pytest
+from caller import HEADERS, TRUSTED
 
 from promptpipe_agent.main import create_app
 from promptpipe_agent.settings import Settings
 
 
 @pytest.fixture
-async def dev_client(database_url: str, delivery: Any) -> AsyncIterator[httpx.AsyncClient]:
+def dev_client(client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """The agent of the dev stack (DEV_CLOCK=true), called with its token."""
+    return client
+
+
+@pytest.fixture
+async def production(database_url: str, delivery: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """An agent without the dev stack's clock."""
     app = create_app(
-        Settings(DATABASE_URL=database_url, DEV_CLOCK=True),
+        Settings(DATABASE_URL=database_url, **{**TRUSTED, "DEV_CLOCK": False}),
         delivery_transport=httpx.MockTransport(delivery.handle),
     )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://agent") as c:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://agent", headers=HEADERS
+        ) as c:
             yield c
 
 
@@ -37,8 +47,21 @@ async def export(client: httpx.AsyncClient) -> dict[str, Any]:
     return dict(resp.json())
 
 
-async def test_world_routes_exist_only_in_the_dev_stack(client: httpx.AsyncClient) -> None:
-    assert (await client.get("/dev/world")).status_code == 404
+async def test_world_routes_exist_only_in_the_dev_stack_and_want_the_token(
+    production: httpx.AsyncClient, dev_client: httpx.AsyncClient
+) -> None:
+    assert (await production.get("/dev/world")).status_code == 404
+    resp = await dev_client.get("/dev/world", headers={"Authorization": "Bearer wrong"})
+    assert resp.status_code == 401
+
+
+async def test_a_world_larger_than_a_turns_body_cap_loads(dev_client: httpx.AsyncClient) -> None:
+    await say(dev_client, "p_1", "Hello!", "wamid.1")
+    world = await export(dev_client)
+    world["tables"]["history"][0]["content"] = "x" * (3 * 2**20)  # over the 1 MiB cap
+    resp = await dev_client.put("/dev/world", json=world)
+    assert resp.status_code == 200, resp.text
+    assert (await export(dev_client)) == world
 
 
 async def test_round_trip_restores_every_row_and_new_rows_follow(

@@ -95,6 +95,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	agentClient := agent.NewClient(cfg.AgentURL, cfg.AgentTimeout, m, log)
 	agentClient.Now = clk.Now
+	agentClient.Token = cfg.AgentAPIToken
 	var agentFaults *agent.Faults
 	var events *devevents.Feed
 	if clk.Virtual() { // a dev stack: let the simulator make the agent look down or slow, and watch
@@ -146,7 +147,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		APIToken: cfg.APIToken, InboundWake: answers, OutboxWake: sends, JobsWake: fires, Clock: clk,
 		AgentFaults: agentFaults, Events: events, Gate: gate,
 	}
-	srv := &http.Server{Addr: cfg.Addr, Handler: api.Routes(), ReadHeaderTimeout: 10 * time.Second}
+	srv := httpapi.NewHTTPServer(cfg.Addr, api.Routes(), httpapi.DefaultTimeouts)
 
 	var wg sync.WaitGroup
 	for _, r := range []*queue.Runner{answers, sends, fires, reengages} {

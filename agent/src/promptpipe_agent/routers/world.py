@@ -13,6 +13,9 @@ from promptpipe_agent.dependencies import PoolDep
 
 router = APIRouter(prefix="/dev/world", tags=["dev"])
 
+# A world of fifty participants over two weeks is a few megabytes; this leaves room.
+MAX_WORLD_BYTES = 256 * 2**20
+
 
 @router.get("")
 async def export_world(pool: PoolDep) -> dict[str, Any]:
