@@ -1,0 +1,55 @@
+"""/_mock/world: the mock's part of a saved world (see world.py), for the simulator's
+`world save` / `world load`: pause and resume, export and import."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request
+from pydantic import BaseModel, Field
+
+from mock_whatsapp.schemas import ControlErrorBody
+from mock_whatsapp.world import WorldKeeper
+
+router = APIRouter(prefix="/_mock/world", tags=["world"])
+
+
+class Pause(BaseModel):
+    limit_seconds: float = Field(120, gt=0, le=3600)
+
+
+def _keeper(request: Request) -> WorldKeeper:
+    keeper: WorldKeeper = request.app.state.world
+    return keeper
+
+
+@router.post("/pause")
+async def pause(request: Request, body: Pause | None = None) -> dict[str, Any]:
+    """Stop webhooks, status timelines and typing timers (their state is kept) and
+    answer once the posts in flight have stopped; lifts itself after limit_seconds."""
+    await _keeper(request).pause((body or Pause()).limit_seconds)
+    return {"paused": True}
+
+
+@router.post("/resume")
+async def resume(request: Request) -> dict[str, Any]:
+    """Start again what the pause stopped: pending webhooks, unfinished timelines."""
+    _keeper(request).resume()
+    return {"paused": False}
+
+
+@router.get("")
+async def export_world(request: Request) -> dict[str, Any]:
+    """Every phone, chat, answer, webhook delivery, media file and template, and the
+    clock (subscribers are the stack's configuration and stay)."""
+    return await _keeper(request).export()
+
+
+@router.put("", responses={422: {"model": ControlErrorBody, "description": "Does not fit"}})
+async def import_world(
+    request: Request, world: Annotated[dict[str, Any], Body()], dry_run: bool = False
+) -> dict[str, Any]:
+    """Replace the whole state with a saved world's (422 and no change if it does not
+    fit); `dry_run=true` only checks."""
+    rows = await _keeper(request).load(world, dry_run=dry_run)
+    return {"loaded": not dry_run, "rows": rows}
