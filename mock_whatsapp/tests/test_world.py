@@ -115,6 +115,8 @@ async def test_a_world_that_does_not_fit_is_refused_and_changes_nothing(
             assert resp.status_code == 422, (says, resp.text)
             assert resp.json()["error"]["code"] == "world_mismatch"
             assert says in resp.json()["error"]["message"]
+    resp = await mock.put("/_mock/world", content=b"{not json")
+    assert resp.status_code == 400 and resp.json()["error"]["code"] == "invalid_json"
     assert without_now(await export(mock)) == without_now(before)
 
 

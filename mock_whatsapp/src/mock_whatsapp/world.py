@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import json
+from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -114,7 +117,7 @@ class WorldKeeper:
                 "phones": phones,
                 "messages": messages,
                 "answers": [{"key": k, "answer": a} for k, a in b.chats.idempotent_answers.items()],
-                "deliveries": [asdict(d) for d in b.webhooks.deliveries],
+                "deliveries": [_delivery(d) for d in b.webhooks.deliveries],
                 "media": [
                     {**asdict(m), "content": base64.b64encode(m.content).decode()}
                     for m in b.media.items.values()
@@ -145,6 +148,10 @@ class WorldKeeper:
         return counts
 
     def _replace(self, w: Parsed) -> None:
+        with _one_commit(self.business.journal):
+            self._replace_all(w)
+
+    def _replace_all(self, w: Parsed) -> None:
         b = self.business
         journal = b.journal
         # Forget: chats and journal (the clock row stays, and is set below), media.
@@ -231,7 +238,8 @@ def parse(world: Any) -> Parsed:
         table = "deliveries"
         for row in tables.get("deliveries") or []:
             attempts = [Attempt(**a) for a in row.get("attempts") or []]
-            p.deliveries.append(Delivery(**{**row, "attempts": attempts}))
+            payload = json.loads(row["body"])
+            p.deliveries.append(Delivery(**{**row, "payload": payload, "attempts": attempts}))
         table = "media"
         p.media = [
             Media(**{**row, "content": base64.b64decode(row["content"])})
@@ -245,9 +253,38 @@ def parse(world: Any) -> Parsed:
 
 
 def _message(message: ChatMessage) -> dict[str, Any]:
-    data = asdict(message)
-    data["timestamp"] = message.timestamp.isoformat()
+    # Shallow (vars, not asdict): the export is serialized at once, nothing is kept.
+    return {**vars(message), "timestamp": message.timestamp.isoformat()}
+
+
+def _delivery(delivery: Delivery) -> dict[str, Any]:
+    """A delivery without its payload, which is its body parsed (half the world's size)."""
+    data = {k: v for k, v in vars(delivery).items() if k != "payload"}
+    data["attempts"] = [vars(a) for a in delivery.attempts]
     return data
+
+
+@contextlib.contextmanager
+def _one_commit(journal: Any) -> Iterator[None]:
+    """The journal's writes of a load in one transaction, pipelined, rather than one
+    commit and one round trip per row (thousands for a large world). The write-through SQL
+    journal runs each statement on its own; nothing else writes meanwhile, since a load
+    runs without an await. A journal that keeps nothing is used as it is."""
+    execute = getattr(journal, "_execute", None)
+    if execute is None:
+        yield
+        return
+    # On Postgres, psycopg's pipeline mode sends the statements without waiting for each
+    # answer: the round trips, not the writes, are what a large load costs.
+    pipeline = getattr(getattr(journal, "conn", None), "pipeline", None)
+    with pipeline() if pipeline is not None else contextlib.nullcontext():
+        execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            execute("ROLLBACK")
+            raise
+        execute("COMMIT")
 
 
 def _iso(moment: datetime | None) -> str | None:

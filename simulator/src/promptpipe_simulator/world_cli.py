@@ -79,7 +79,9 @@ async def run_world_command(args: argparse.Namespace, settings: Settings) -> int
                 print(await load_or_generate(backend, args.name, print))
             else:
                 info, timing = await worlds.load(args.name)
-                print(f"loaded world {info.name!r}: {info.participants} participants, now {info.now}")
+                print(
+                    f"loaded world {info.name!r}: {info.participants} participants, now {info.now}"
+                )
                 print(_timing("loaded", timing))
         elif args.verb == "generate":
             path = Path(args.spec)

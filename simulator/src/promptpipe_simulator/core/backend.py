@@ -53,7 +53,9 @@ class Backend:
             self.http, settings.agent_url, settings.agent_api_token.get_secret_value()
         )
         # Saved worlds: the whole stack's state, saved and loaded through its APIs.
-        self.worlds = Worlds(self.delivery, self.agent, self.phones, WorldFolder(settings.worlds_dir))
+        self.worlds = Worlds(
+            self.delivery, self.agent, self.phones, WorldFolder(settings.worlds_dir)
+        )
         self.session: SessionLog | None = None  # None: not recording
         self._phones_by_id: dict[str, str] = {}
 

@@ -255,9 +255,7 @@ class WorldGenerator:
     async def _answer_new(self, day: int) -> None:
         """Everyone who answers today answers what the coach sent since last time."""
         counts = {p["phone"]: p["messages"] for p in await self.backend.phones.phones()}
-        due = [
-            p for p in self.people if p.answers_prompts(day) and counts.get(p.phone, 0) > p.seen
-        ]
+        due = [p for p in self.people if p.answers_prompts(day) and counts.get(p.phone, 0) > p.seen]
         await self._each(due, self._answer)
 
     async def _answer(self, person: Person) -> None:

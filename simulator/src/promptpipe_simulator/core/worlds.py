@@ -22,6 +22,7 @@ The file: `{"format": "promptpipe-world", "version": 1, "name", "description",
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -155,7 +156,7 @@ def check_version(data: Any, source: str) -> dict[str, Any]:
     """The world in this version's shape, upgraded if it is older and a way up exists;
     otherwise a WorldError that says what the file is and what this simulator reads."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise WorldError(f"{source} is not a world file (no \"format\": \"{FORMAT}\")")
+        raise WorldError(f'{source} is not a world file (no "format": "{FORMAT}")')
     version = data.get("version")
     if not isinstance(version, int):
         raise WorldError(f"{source} has no version number")
@@ -177,7 +178,8 @@ def check_version(data: Any, source: str) -> dict[str, Any]:
     services = data.get("services")
     if not isinstance(services, dict) or set(services) != set(SERVICES):
         raise WorldError(f"{source} must hold the parts of {', '.join(SERVICES)}")
-    return data
+    world: dict[str, Any] = data
+    return world
 
 
 class Worlds:
@@ -232,10 +234,9 @@ class Worlds:
             return await work()
         finally:
             for service in reversed(paused):
-                try:
+                # If this fails, the pause lifts itself after PAUSE_LIMIT_SECONDS.
+                with contextlib.suppress(StackError):
                     await self._request(service, "POST", "/resume")
-                except StackError:
-                    pass  # the pause lifts itself after PAUSE_LIMIT_SECONDS
 
     # --- save -----------------------------------------------------------------------
 
@@ -292,7 +293,7 @@ class Worlds:
             return_exceptions=True,
         )
         refusals = []
-        for service, result in zip(SERVICES, results, strict=True):
+        for result in results:
             if isinstance(result, StackError):
                 refusals.append(str(result))
             elif isinstance(result, BaseException):
