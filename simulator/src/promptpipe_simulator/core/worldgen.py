@@ -192,10 +192,12 @@ class WorldGenerator:
             if starting:
                 self.progress(f"day {day}: intake of {len(starting)}")
                 await self._each(starting, self._intake)
-            if day == self.spec.days:
-                break
-            self.progress(f"day {day}: 24 hours, prompts answered as they come")
-            for _ in range(24):
+            # The last day goes on for two hours after its intakes, so that no 24-hour
+            # window closes just as the world is saved (a window opened by an intake
+            # would close exactly a day after the save, when a day has just been added).
+            hours = 24 if day < self.spec.days else 2
+            self.progress(f"day {day}: {hours} hours, prompts answered as they come")
+            for _ in range(hours):
                 await self.backend.advance_clock("1h")
                 await self._answer_new(day)
         paused = [p for p in self.people if p.kind == "paused"]
