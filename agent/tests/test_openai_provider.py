@@ -93,6 +93,8 @@ async def test_a_turn_with_tool_calls_over_real_http(
         "scheduler",
         "generate_habit_prompt",
         "transition_state",
+        "adjust_intensity",
+        "pause_coaching",
     }
     assert first["messages"][1]["content"].startswith("Conversation context (JSON):")
     assert fake.headers[0]["authorization"] == "Bearer sk-test-key"

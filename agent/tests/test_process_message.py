@@ -182,7 +182,7 @@ async def test_daily_prompt_offers_buttons_sets_a_reminder_and_runs_once(
     again = await client.post("/process-event", json=event("p_7", "daily_prompt", "e1"))
     assert first.status_code == 200
     body = first.json()
-    assert "after your morning coffee" in body["response"]
+    assert "after your morning coffee" in body["response"].lower()
     assert body["buttons"] == [
         {"id": "done", "title": "Done"},
         {"id": "next_time", "title": "Next time"},
