@@ -183,7 +183,7 @@ async def test_a_file_of_another_version_is_refused_and_changes_nothing(
 
     old = {**data, "version": 0}
     folder.path("old").write_text(json.dumps(old))
-    with pytest.raises(WorldError, match="version 0.*cannot load: generate it again"):
+    with pytest.raises(WorldError, match=r"version 0.*cannot load: generate it again"):
         await backend.worlds.load("old")
 
     # A part a service no longer reads (delivery's schema moved on) is refused by that
@@ -192,7 +192,7 @@ async def test_a_file_of_another_version_is_refused_and_changes_nothing(
     stale["services"]["delivery"]["schema_version"] = 1
     stale["services"]["agent"]["tables"]["conversations"] = []
     folder.path("stale").write_text(json.dumps(stale))
-    with pytest.raises(WorldError, match="delivery: .*schema version 1"):
+    with pytest.raises(WorldError, match=r"delivery: .*schema version 1"):
         await backend.worlds.load("stale")
 
     assert parts(await backend.worlds.capture()) == parts(before)
