@@ -137,3 +137,15 @@ async def test_a_dry_run_changes_nothing(dev_client: httpx.AsyncClient) -> None:
     resp = await dev_client.put("/dev/world?dry_run=true", json=saved)
     assert resp.status_code == 200 and resp.json()["loaded"] is False
     assert await export(dev_client) == now
+
+
+async def test_a_body_that_is_not_json_or_another_method_is_refused(
+    dev_client: httpx.AsyncClient,
+) -> None:
+    resp = await dev_client.put("/dev/world", content=b"\x00{not json")
+    assert resp.status_code == 400 and resp.json()["error"]["code"] == "invalid_json"
+    resp = await dev_client.put("/dev/world", json=[1, 2])
+    assert resp.status_code == 422
+    resp = await dev_client.request("OPTIONS", "/dev/world")
+    assert resp.status_code == 405
+    assert set(resp.headers["allow"].replace(" ", "").split(",")) == {"GET", "PUT"}

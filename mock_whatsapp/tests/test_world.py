@@ -112,7 +112,7 @@ async def test_a_world_that_does_not_fit_is_refused_and_changes_nothing(
         change(world)
         for dry in ("false", "true"):
             resp = await mock.put(f"/_mock/world?dry_run={dry}", json=world)
-            assert resp.status_code == 422, (says, resp.text)
+            assert resp.status_code == 400, (says, resp.text)
             assert resp.json()["error"]["code"] == "world_mismatch"
             assert says in resp.json()["error"]["message"]
     resp = await mock.put("/_mock/world", content=b"{not json")

@@ -31,6 +31,13 @@ class WorldMismatch(AgentError):
     code = "world_mismatch"
 
 
+class InvalidWorld(AgentError):
+    """A body that is not JSON at all."""
+
+    status_code = 400
+    code = "invalid_json"
+
+
 async def _migration(conn: AsyncConnection) -> str:
     """The newest migration applied to the agent's schema (yoyo's record)."""
     cur = await conn.execute("SELECT max(migration_id) FROM _yoyo_migration")

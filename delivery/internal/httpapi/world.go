@@ -32,19 +32,9 @@ type worldLoaded struct {
 // flight have settled, so that a save sees nothing half-done. {"limit_seconds": N}
 // (default 120) lifts the pause by itself if nobody resumes it.
 func (s *Server) handlePauseWork(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		LimitSeconds float64 `json:"limit_seconds"`
-	}
-	if r.ContentLength != 0 && !decodeJSON(w, r, &req) {
+	limit, valid := pauseLimit(w, r)
+	if !valid {
 		return
-	}
-	limit := defaultPauseLimit
-	if req.LimitSeconds != 0 {
-		limit = time.Duration(req.LimitSeconds * float64(time.Second))
-		if limit <= 0 || limit > maxPauseLimit {
-			fail(w, http.StatusBadRequest, "limit_seconds must be between 0 and 3600")
-			return
-		}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), drainTimeout)
 	defer cancel()
@@ -53,6 +43,37 @@ func (s *Server) handlePauseWork(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ok(w, http.StatusOK, "Paused: no work in flight", map[string]any{"paused": true, "now": s.Clock.Now()})
+}
+
+// pauseLimit reads the optional body {"limit_seconds": N}: no body, or no field, is the
+// default; anything else that is not a number in (0, 3600] is refused.
+func pauseLimit(w http.ResponseWriter, r *http.Request) (time.Duration, bool) {
+	if r.ContentLength == 0 {
+		return defaultPauseLimit, true
+	}
+	var req *struct {
+		LimitSeconds json.RawMessage `json:"limit_seconds"`
+	}
+	if !decodeJSON(w, r, &req) {
+		return 0, false
+	}
+	if req == nil {
+		fail(w, http.StatusBadRequest, `the body is an object: {"limit_seconds": 120}, or nothing`)
+		return 0, false
+	}
+	if req.LimitSeconds == nil {
+		return defaultPauseLimit, true
+	}
+	var seconds float64
+	limit := time.Duration(0)
+	if err := json.Unmarshal(req.LimitSeconds, &seconds); err == nil && string(req.LimitSeconds) != "null" {
+		limit = time.Duration(seconds * float64(time.Second))
+	}
+	if limit <= 0 || limit > maxPauseLimit {
+		fail(w, http.StatusBadRequest, "limit_seconds must be a number more than 0 and at most 3600")
+		return 0, false
+	}
+	return limit, true
 }
 
 // handleResumeWork lets the work queue run again.

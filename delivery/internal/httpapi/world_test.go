@@ -186,3 +186,16 @@ func TestImportRefusesAWorldThatDoesNotFitAndChangesNothing(t *testing.T) {
 		t.Fatalf("a dry run replaced the state: %d participants", n)
 	}
 }
+
+func TestPauseRefusesABodyItCannotUse(t *testing.T) {
+	h := newHarness(t, (&echoAgent{}).ServeHTTP)
+	for _, body := range []string{"null", "[]", `{"limit_seconds": 0}`, `{"limit_seconds": -5}`, `{"limit_seconds": 7200}`, `{"limit_seconds": "x"}`, `{"limit_seconds": null}`} {
+		if code, _ := h.do("POST", "/dev/world/pause", body, nil); code != http.StatusBadRequest {
+			t.Errorf("pause %s answered %d", body, code)
+		}
+	}
+	if code, _ := h.do("POST", "/dev/world/pause", nil, nil); code != 200 {
+		t.Fatalf("a pause without a body answered %d", code)
+	}
+	h.do("POST", "/dev/world/resume", nil, nil)
+}

@@ -36,7 +36,7 @@ TABLES = ("phones", "messages", "answers", "deliveries", "media")
 
 
 def mismatch(message: str) -> ControlError:
-    return ControlError(422, "world_mismatch", message)
+    return ControlError(400, "world_mismatch", message)
 
 
 class WorldKeeper:
@@ -130,7 +130,7 @@ class WorldKeeper:
 
     async def load(self, world: dict[str, Any], dry_run: bool = False) -> dict[str, int]:
         """Replace the whole state with the world's; rows per table. A world that does
-        not fit raises a 422 ControlError before anything changed."""
+        not fit raises a 400 ControlError (world_mismatch) before anything changed."""
         parsed = parse(world)
         counts = {name: len(world["tables"].get(name) or []) for name in TABLES}
         if dry_run:

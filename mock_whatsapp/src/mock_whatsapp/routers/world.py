@@ -26,10 +26,10 @@ def _keeper(request: Request) -> WorldKeeper:
 
 
 @router.post("/pause")
-async def pause(request: Request, body: Pause | None = None) -> dict[str, Any]:
+async def pause(request: Request, body: Pause) -> dict[str, Any]:
     """Stop webhooks, status timelines and typing timers (their state is kept) and
     answer once the posts in flight have stopped; lifts itself after limit_seconds."""
-    await _keeper(request).pause((body or Pause()).limit_seconds)
+    await _keeper(request).pause(body.limit_seconds)
     return {"paused": True}
 
 
@@ -50,11 +50,13 @@ async def export_world(request: Request) -> dict[str, Any]:
 @router.put(
     "",
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {}}}},
-    responses={422: {"model": ControlErrorBody, "description": "Does not fit"}},
+    responses={
+        400: {"model": ControlErrorBody, "description": "Not JSON, or does not fit; no change"}
+    },
 )
 async def import_world(request: Request, dry_run: bool = False) -> dict[str, Any]:
-    """Replace the whole state with a saved world's (422 and no change if it does not
-    fit); `dry_run=true` only checks. The body is read as plain JSON: validating
+    """Replace the whole state with a saved world's (400 world_mismatch and no change
+    if it does not fit); `dry_run=true` only checks. The body is read as plain JSON: validating
     megabytes against `dict[str, Any]` would cost more than the load."""
     try:
         world = json.loads(await request.body())
