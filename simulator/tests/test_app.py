@@ -168,6 +168,26 @@ async def test_no_binding_is_a_bare_printable_key() -> None:
             assert "+" in key or key.startswith("f"), f"{key} would act where people type"
 
 
+async def test_world_commands_are_in_the_palette_and_the_help_only(backend: Backend) -> None:
+    """World save/load/list/delete have no key (they replace the whole stack): the
+    palette and the help list them from the same table."""
+    app = app_for(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {c.description for c in keys.COMMANDS} <= titles
+        assert all(hasattr(app, f"action_{c.action}") for c in keys.COMMANDS)
+        assert not {c.action for c in keys.COMMANDS} & {b.action for b in keys.BINDINGS}
+        await pilot.press("f1")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        console = Console(width=200, record=True)
+        for static in app.screen.query(Static):
+            console.print(static.content)
+        text = " ".join(console.export_text().split())
+        assert "Worlds" in text
+        for command in keys.COMMANDS:
+            assert f"ctrl+p {command.tooltip}" in text
+
+
 async def test_the_enroll_button_is_out_of_the_tab_order(backend: Backend) -> None:
     """Shift+Tab then Enter enrolled a persona by accident."""
     app = app_for(backend)

@@ -5,6 +5,7 @@ simulator's native controller of that stack, so scenarios that restart a service
 from __future__ import annotations
 
 import io
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,12 +31,23 @@ def scenario_stack(make_stack: Callable[..., Any]) -> Any:
     return make_stack()
 
 
+@pytest.fixture(scope="module")
+def worlds_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped world descriptions, where a scenario's `world:` is generated and kept
+    for the scenarios after it (not in the working tree)."""
+    folder = tmp_path_factory.mktemp("worlds")
+    for spec in (ROOT / "worlds").glob("*.yaml"):
+        shutil.copy(spec, folder)
+    return folder
+
+
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
-async def test_scenario(path: Path, scenario_stack: Any) -> None:
+async def test_scenario(path: Path, scenario_stack: Any, worlds_dir: Path) -> None:
     settings = Settings(
         delivery_url=scenario_stack.url("delivery"),
         mock_wa_url=scenario_stack.url("mock_whatsapp"),
         agent_url=scenario_stack.url("agent"),
+        worlds_dir=worlds_dir,
     )
     scenario = load(path)
     backend = Backend(settings)

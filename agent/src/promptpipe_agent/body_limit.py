@@ -22,17 +22,26 @@ class BodyTooLarge(HTTPException):
 
 
 class BodyLimit:
-    """ASGI middleware: bodies over `max_bytes` are refused with `refuse(scope)`."""
+    """ASGI middleware: bodies over `max_bytes` are refused with `refuse(scope)`; the
+    paths in `larger` have their own cap (a saved world is megabytes, a turn is not)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, refuse: Callable[[Scope], Response]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        refuse: Callable[[Scope], Response],
+        larger: dict[str, int] | None = None,
+    ) -> None:
         self.app, self.max_bytes, self.refuse = app, max_bytes, refuse
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        cap = self.larger.get(scope["path"], self.max_bytes)
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        if declared.isdigit() and int(declared) > cap:
             await self.refuse(scope)(scope, receive, send)
             return
         received = 0
@@ -42,7 +51,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > cap:
                     raise BodyTooLarge()
             return message
 

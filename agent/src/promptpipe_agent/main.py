@@ -19,7 +19,7 @@ from promptpipe_agent.errors import install_error_handlers, too_large
 from promptpipe_agent.events import Timing
 from promptpipe_agent.graph import GraphCoach
 from promptpipe_agent.llm import make_chat_model
-from promptpipe_agent.routers import conversations, health, messages
+from promptpipe_agent.routers import conversations, health, messages, world
 from promptpipe_agent.settings import Settings
 
 log = logging.getLogger("promptpipe_agent")
@@ -67,7 +67,12 @@ def create_app(
             await pool.close()
 
     app = FastAPI(title="PromptPipe agent", version=__version__, lifespan=lifespan)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, refuse=too_large)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        refuse=too_large,
+        larger={"/dev/world": world.MAX_WORLD_BYTES},
+    )
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(messages.router, dependencies=auth.REQUIRED, responses=auth.UNAUTHORIZED)
@@ -75,6 +80,8 @@ def create_app(
         conversations.router, dependencies=auth.REQUIRED, responses=auth.UNAUTHORIZED
     )
     app.include_router(health.router)
+    if settings.dev_clock:
+        app.include_router(world.router, dependencies=auth.REQUIRED, responses=auth.UNAUTHORIZED)
     return app
 
 

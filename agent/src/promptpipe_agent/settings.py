@@ -52,7 +52,8 @@ class Settings(BaseSettings):
     api_token: SecretStr = Field(SecretStr(""), alias="AGENT_API_TOKEN")
     # Larger request bodies are refused (413) before they are read: a turn is a short text.
     max_body_bytes: int = Field(2**20, alias="AGENT_MAX_BODY_BYTES", ge=1024)
-    # The dev stack's virtual clock: only then is a caller's X-PromptPipe-Now honoured.
+    # The dev stack's virtual clock: only then is a caller's X-PromptPipe-Now honoured,
+    # and /dev/world saves and loads the agent's state for the simulator's worlds.
     dev_clock: bool = Field(False, alias="DEV_CLOCK")
 
     def masked(self) -> dict[str, object]:

@@ -82,11 +82,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	tasks := queue.Postgres{Pool: db.Pool}
 	owner := queue.NewOwner()
+	var gate *queue.Gate
+	if clk.Virtual() { // a dev stack: worlds are saved and loaded with the queue paused
+		gate = queue.NewGate()
+	}
 	// runner works one kind of task; every kind shares the lease, the concurrency and the
 	// clock, and differs in its handler and how it retries.
 	runner := func(kind string, handle queue.Handler, policy retry.Policy) *queue.Runner {
 		return &queue.Runner{Kind: kind, Handle: handle, Store: tasks, Owner: owner, Concurrency: cfg.Concurrency,
-			Lease: cfg.Lease, Poll: time.Second, Grace: 5 * time.Second, Retry: policy, Now: clk.Now, Log: log}
+			Lease: cfg.Lease, Poll: time.Second, Grace: 5 * time.Second, Retry: policy, Now: clk.Now, Log: log, Gate: gate}
 	}
 
 	agentClient := agent.NewClient(cfg.AgentURL, cfg.AgentTimeout, m, log)
@@ -147,7 +151,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	api := &httpapi.Server{
 		Store: db, Metrics: m, Log: log, AppSecret: cfg.WhatsAppAppSecret, VerifyToken: cfg.WhatsAppVerifyToken,
 		APIToken: cfg.APIToken, InboundWake: answers, OutboxWake: sends, JobsWake: fires, Clock: clk,
-		AgentFaults: agentFaults, Events: events,
+		AgentFaults: agentFaults, Events: events, Gate: gate,
 	}
 	srv := httpapi.NewHTTPServer(cfg.Addr, api.Routes(), httpapi.DefaultTimeouts)
 

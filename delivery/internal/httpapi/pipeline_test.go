@@ -183,10 +183,10 @@ func newHarnessWith(t *testing.T, agentHandler http.HandlerFunc, opts harnessOpt
 		Metrics: m, Log: log, Events: events}
 	answerer.Receipts = &inbound.Receipts{WhatsApp: whatsapp.NewClient(waServer.URL+"/v21.0", phoneID, token),
 		Timeout: 300 * time.Millisecond, Retry: retry.Policy{Attempts: 2, Base: 5 * time.Millisecond, Cap: 5 * time.Millisecond}, Metrics: m, Log: log, Events: events}
-	tasks, owner := queue.Postgres{Pool: db.Pool}, queue.NewOwner()
+	tasks, owner, gate := queue.Postgres{Pool: db.Pool}, queue.NewOwner(), queue.NewGate()
 	runner := func(kind string, handle queue.Handler, policy retry.Policy) *queue.Runner {
 		return &queue.Runner{Kind: kind, Handle: handle, Store: tasks, Owner: owner, Concurrency: 8, Lease: 10 * time.Second,
-			Poll: 50 * time.Millisecond, Grace: time.Second, Retry: policy, Now: time.Now, Log: log}
+			Poll: 50 * time.Millisecond, Grace: time.Second, Retry: policy, Now: time.Now, Log: log, Gate: gate}
 	}
 	answers := runner(store.TaskAnswer, answerer.Handle, retry.Policy{Attempts: 3, Base: 10 * time.Millisecond, Cap: 10 * time.Millisecond})
 	sendPolicy := retry.Policy{Attempts: 5, Base: 10 * time.Millisecond, Cap: 50 * time.Millisecond}
@@ -211,7 +211,8 @@ func newHarnessWith(t *testing.T, agentHandler http.HandlerFunc, opts harnessOpt
 	fires.Now = clk.Now
 	clk.OnChange = func(time.Time) { fires.Wake() }
 	srv := &httpapi.Server{Store: db, Metrics: m, Log: log, AppSecret: secret, VerifyToken: "verify",
-		InboundWake: answers, OutboxWake: sends, JobsWake: fires, Clock: clk, AgentFaults: client.Faults, Events: events}
+		InboundWake: answers, OutboxWake: sends, JobsWake: fires, Clock: clk, AgentFaults: client.Faults, Events: events,
+		Gate: gate}
 	api := httptest.NewServer(srv.Routes())
 	var wg sync.WaitGroup
 	wg.Add(3)

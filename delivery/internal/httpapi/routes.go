@@ -57,7 +57,13 @@ func (s *Server) Routes() http.Handler {
 
 	if s.Clock.Virtual() {
 		mux.Handle("GET /dev/clock", admin(s.handleGetClock))
-		mux.Handle("POST /dev/clock", admin(s.handleMoveClock))
+		mux.Handle("POST /dev/clock", admin(s.unlessPaused(s.handleMoveClock)))
+	}
+	if s.Gate != nil { // world save and load (world.go)
+		mux.Handle("GET /dev/world", admin(s.handleExportWorld))
+		mux.Handle("PUT /dev/world", admin(s.handleImportWorld))
+		mux.Handle("POST /dev/world/pause", admin(s.handlePauseWork))
+		mux.Handle("POST /dev/world/resume", admin(s.handleResumeWork))
 	}
 	if s.Events != nil {
 		mux.Handle("GET /dev/events", admin(s.handleDevEvents))

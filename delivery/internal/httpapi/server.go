@@ -17,6 +17,7 @@ import (
 	"promptpipe/delivery/internal/clock"
 	"promptpipe/delivery/internal/devevents"
 	"promptpipe/delivery/internal/metrics"
+	"promptpipe/delivery/internal/queue"
 	"promptpipe/delivery/internal/store"
 )
 
@@ -39,6 +40,9 @@ type Server struct {
 	AgentFaults *agent.Faults
 	// Events is the dev stack's feed of delivery's work (GET /dev/events); nil otherwise.
 	Events *devevents.Feed
+	// Gate pauses the work queue for a world save or load (/dev/world); nil unless the
+	// clock is virtual.
+	Gate *queue.Gate
 }
 
 // Waker is a queue runner (or anything) told that work may be waiting.

@@ -48,6 +48,7 @@ type Runner struct {
 	Retry       retry.Policy  // for a handler's errors
 	Now         func() time.Time
 	Log         *slog.Logger
+	Gate        *Gate // pauses claiming for a world save or load; nil never pauses
 
 	once     sync.Once
 	wake     chan struct{}
@@ -91,7 +92,12 @@ func (r *Runner) Run(ctx context.Context) {
 			continue
 		}
 		limit := min(free, maxClaim)
+		if !r.Gate.enter(ctx) {
+			continue
+		}
 		tasks, err := r.Store.Claim(ctx, r.Kind, r.Owner, r.Now(), r.Lease, limit)
+		r.Gate.hold(len(tasks))
+		r.Gate.leave()
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Error("claiming tasks failed", "error", err)
@@ -104,6 +110,7 @@ func (r *Runner) Run(ctx context.Context) {
 			handlers.Add(1)
 			go func() {
 				defer handlers.Done()
+				defer r.Gate.leave()
 				r.work(handlerCtx, t, log)
 				r.inFlight.Add(-1)
 				r.Wake() // a slot is free, and the task's lane may have a next one

@@ -19,6 +19,8 @@ from mock_whatsapp.media import MEDIA_LIMITS
 # POST /v{N}.0/{phone_number_id}/media: Meta's largest media plus the multipart envelope.
 MEDIA_UPLOAD = re.compile(r"^/v\d+\.\d+/[^/]+/media$")
 MEDIA_UPLOAD_BYTES = max(limit for _, limit in MEDIA_LIMITS.values()) + 2**20
+# A world of fifty participants over two weeks (PUT /_mock/world) is a few megabytes.
+WORLD_BYTES = 256 * 2**20
 
 
 class BodyTooLarge(HTTPException):
@@ -38,6 +40,8 @@ class BodyLimit:
     def cap(self, scope: Scope) -> int:
         if MEDIA_UPLOAD.match(scope["path"]):
             return max(self.max_bytes, MEDIA_UPLOAD_BYTES)
+        if scope["path"] == "/_mock/world":  # a saved world is megabytes
+            return max(self.max_bytes, WORLD_BYTES)
         return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -216,6 +216,11 @@ class Business:
         self.templates.restore(saved.templates)
         self.webhooks.restore_subscribers(saved.subscribers)
         self.webhooks.restore(saved.deliveries)
+        self.resume_timelines()
+
+    def resume_timelines(self) -> None:
+        """Carry on the status timelines that were under way (after a restart, or a
+        world's pause): from the last status kept to read."""
         for message in self.chats.by_id.values():
             if message.direction != "outbound":
                 continue

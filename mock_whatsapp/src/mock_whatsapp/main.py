@@ -25,12 +25,14 @@ from mock_whatsapp.routers import (
     stream,
     system_errors,
     templates,
+    world,
 )
 from mock_whatsapp.scheduler import Scheduler
 from mock_whatsapp.settings import Settings
 from mock_whatsapp.template_registry import TemplateRegistry
 from mock_whatsapp.template_review import TemplateReview
 from mock_whatsapp.webhooks import WebhookSender
+from mock_whatsapp.world import WorldKeeper
 
 log = logging.getLogger("mock_whatsapp")
 
@@ -76,6 +78,7 @@ def create_app(
         )
         app.state.bus.now = app.state.business.clock.now
         scheduler.start()
+        app.state.world = WorldKeeper(app.state.business)
         review = TemplateReview(
             template_registry,
             app.state.business.clock,
@@ -105,6 +108,7 @@ def create_app(
     app.include_router(system_errors.router)
     app.include_router(stream.router)
     app.include_router(inspector.router)
+    app.include_router(world.router)
     app.include_router(templates.router)  # before graph's catch-all for other Graph paths
     app.include_router(graph.router)
     app.openapi = lambda: schemas.openapi_document(app)  # type: ignore[method-assign]

@@ -60,6 +60,15 @@ class Scheduler:
             self.wakeup.set()  # sooner than what the loop sleeps for
         return job
 
+    def drop(self, kind: str) -> None:
+        """Forget every job of `kind` (a world's pause stops them; resuming derives them
+        again from the state)."""
+        self.heap = [job for job in self.heap if job.kind != kind]
+        heapq.heapify(self.heap)
+        self.counts[kind] = 0
+        if not self.heap:
+            self.idle.set()
+
     def pending(self, kind: str) -> int:
         """Jobs of `kind` not yet run (cancelled ones count until their time)."""
         return self.counts.get(kind, 0)

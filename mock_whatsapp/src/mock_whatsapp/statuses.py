@@ -149,5 +149,9 @@ class StatusTimelines:
                 read += 1
         return read
 
+    def pause(self) -> None:
+        """Stop every timeline where it is (`Business.resume_timelines` carries them on)."""
+        self.scheduler.drop(STATUS_JOBS)
+
     def settled(self) -> bool:
         return not self.scheduler.pending(STATUS_JOBS)

@@ -90,6 +90,8 @@ class Delivery:
     delay_seconds: float = 0.0
     # When this process gives up on it (monotonic), set at its first attempt here.
     deadline: float | None = field(default=None, repr=False)
+    # In a lane's queue or waiting in the scheduler, so that it is never posted twice.
+    queued: bool = field(default=False, repr=False)
 
     def view(self) -> dict[str, Any]:
         return {
@@ -137,6 +139,7 @@ class Lane:
     async def _work(self, sender: WebhookSender, client: httpx.AsyncClient) -> None:
         while True:
             delivery = await self.queue.get()
+            delivery.queued = False
             self.busy += 1
             try:
                 await sender.attempt(delivery, client)
@@ -257,14 +260,36 @@ class WebhookSender:
         """Log the deliveries and post those still pending."""
         for delivery in deliveries:
             self.deliveries.append(delivery)
-            if delivery.state != "pending":
-                continue
-            if delivery.delay_seconds and not delivery.attempts:
-                self.scheduler.later(
-                    delivery.delay_seconds, functools.partial(self._enqueue, delivery), WEBHOOK_JOBS
-                )
-            else:
-                self._enqueue(delivery)
+            if delivery.state == "pending":
+                self._post(delivery)
+
+    def _post(self, delivery: Delivery) -> None:
+        if delivery.queued:
+            return
+        delivery.queued = True
+        if delivery.delay_seconds and not delivery.attempts:
+            self.scheduler.later(
+                delivery.delay_seconds, functools.partial(self._enqueue, delivery), WEBHOOK_JOBS
+            )
+        else:
+            self._enqueue(delivery)
+
+    async def pause(self) -> None:
+        """Stop posting: every lane's workers end with their connections (a post cut short
+        stays pending) and the retries waiting are dropped. `resume` posts again."""
+        self.scheduler.drop(WEBHOOK_JOBS)
+        lanes, self.lanes = self.lanes, {}
+        for lane in lanes.values():
+            await lane.close()
+        for delivery in self.deliveries:
+            delivery.queued = False
+
+    def resume(self) -> None:
+        """Post every delivery still pending, as a restart does (one cut short is posted
+        again with the same body: Meta delivers at least once)."""
+        for delivery in self.deliveries:
+            if delivery.state == "pending":
+                self._post(delivery)
 
     def _enqueue(self, delivery: Delivery) -> None:
         lane = self.lanes.get(delivery.subscriber_id)
@@ -387,6 +412,7 @@ class WebhookSender:
                 "error": error,
             },
         )
+        d.queued = True
         self.scheduler.later(wait, lambda: self._enqueue(d), WEBHOOK_JOBS)
 
     def idle(self) -> bool:

@@ -31,6 +31,11 @@ def main(argv: list[str] | None = None) -> None:
         # Locust takes over this process: its signals, its output, its exit code.
         os.execv(locust[0], locust)
 
+    if args.command == "world":
+        from promptpipe_simulator.world_cli import run_world_command
+
+        sys.exit(asyncio.run(run_world_command(args, Settings())))
+
     if args.command == "serve":
         from promptpipe_simulator.tui import serve as web
 
@@ -42,6 +47,11 @@ def main(argv: list[str] | None = None) -> None:
     from promptpipe_simulator.tui.app import SimulatorApp
 
     settings = Settings()
+    if args.world:
+        from promptpipe_simulator.world_cli import open_world
+
+        if not asyncio.run(open_world(args.world, settings)):
+            sys.exit(2)
     app = SimulatorApp(Backend(settings), poll_seconds=settings.poll_seconds)
     if getattr(args, "served", False):
         from promptpipe_simulator.tui.serve import ParentWatch
@@ -56,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="simulator", description="Chat as simulated WhatsApp participants with the stack."
     )
     parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument(
+        "--world",
+        metavar="NAME",
+        help="load the saved world NAME first (generated from worlds/NAME.yaml if not saved yet)",
+    )
     sub = parser.add_subparsers(dest="command")
     tui = sub.add_parser("tui", help="open the terminal interface (the default)")
     # Set by `simulator serve` for the app process of each browser tab.
@@ -80,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
         "started: STACK_MODE, else .stack/mode)",
     )
     run.add_argument("--junit", type=Path, metavar="PATH", help="also write a JUnit XML report")
+    from promptpipe_simulator.world_cli import add_world_parser
+
+    add_world_parser(sub)
     load = sub.add_parser(
         "load",
         help="simulated participants under Locust: reply latency, lost and doubled replies",

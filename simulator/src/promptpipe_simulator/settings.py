@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -18,3 +20,5 @@ class Settings(BaseSettings):
     # Shared with the agent, which shows conversations only to callers with this token;
     # the default is the dev stack's (.env.example, compose.yaml).
     agent_api_token: SecretStr = Field(SecretStr("dev-agent-token"), alias="AGENT_API_TOKEN")
+    # Saved worlds (simulator world ...): ./scripts/sim sets the repository's worlds/.
+    worlds_dir: Path = Path("worlds")

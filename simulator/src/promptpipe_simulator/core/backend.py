@@ -34,6 +34,7 @@ from promptpipe_simulator.core.recorder import (
     write_scenario,
 )
 from promptpipe_simulator.core.scenario import parse_duration
+from promptpipe_simulator.core.worlds import WorldFolder, Worlds
 from promptpipe_simulator.settings import Settings
 
 
@@ -50,6 +51,10 @@ class Backend:
         self.poll_seconds = settings.poll_seconds
         self.agent = AgentClient(
             self.http, settings.agent_url, settings.agent_api_token.get_secret_value()
+        )
+        # Saved worlds: the whole stack's state, saved and loaded through its APIs.
+        self.worlds = Worlds(
+            self.delivery, self.agent, self.phones, WorldFolder(settings.worlds_dir)
         )
         self.session: SessionLog | None = None  # None: not recording
         self._phones_by_id: dict[str, str] = {}

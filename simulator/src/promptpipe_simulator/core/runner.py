@@ -32,6 +32,7 @@ from promptpipe_simulator.core.scenario import (
     parse_signed_duration,
 )
 from promptpipe_simulator.core.timetravel import next_local
+from promptpipe_simulator.core.worldgen import load_or_generate
 
 T = TypeVar("T")
 
@@ -165,7 +166,12 @@ class ScenarioRunner:
 
     async def _cast(self, scenario: Scenario) -> dict[str, Actor]:
         actors = {}
+        if scenario.world:
+            await load_or_generate(self.backend, scenario.world)
         for spec in scenario.participants:
+            if spec.from_world:
+                actors[spec.alias] = await self._from_world(spec.alias, spec.from_world)
+                continue
             persona = self.personas.make()
             persona.name = spec.name or persona.name
             persona.phone_number = spec.phone_number or persona.phone_number
@@ -177,6 +183,17 @@ class ScenarioRunner:
                 spec.alias, persona.phone_number, persona.timezone, participant, len(chat)
             )
         return actors
+
+    async def _from_world(self, alias: str, who: str) -> Actor:
+        """The world's participant named `who` (or with that phone number)."""
+        digits = re.sub(r"\D", "", who)
+        for participant in await self.backend.participants():
+            if who in (participant.name, participant.id) or digits == participant.phone_number:
+                chat = await self.backend.chat(participant.phone_number)
+                return Actor(
+                    alias, participant.phone_number, participant.timezone, participant, len(chat)
+                )
+        raise StackError(f"the world has no participant {who!r} (for {alias})")
 
     async def _restore(self, actors: dict[str, Actor]) -> None:
         """Leave the stack as we found it: faults off, and (if asked) our people gone."""

@@ -87,6 +87,9 @@ class ParticipantSpec:
     timezone: str | None = None
     background: str | None = None
     enrolled: bool = True  # False: an unknown sender, a phone delivery has never heard of
+    # The participant of the scenario's world with this name or phone number, as they are
+    # there (history, sub-state, jobs), instead of a new persona.
+    from_world: str | None = None
 
 
 @dataclass
@@ -160,6 +163,9 @@ class Scenario:
     description: str
     participants: list[ParticipantSpec]
     steps: list[Step] = field(default_factory=list)
+    # The saved world the scenario starts from (`world: demo`): loaded before it runs, or
+    # generated from worlds/<name>.yaml the first time.
+    world: str | None = None
 
     def needs_controller(self) -> bool:
         """Whether a step stops or starts a service (only a stack controller can)."""
@@ -179,7 +185,7 @@ def parse(data: Any, path: Path | None = None) -> Scenario:
     where = str(path) if path else "scenario"
     if not isinstance(data, dict):
         raise ScenarioError(f"{where}: expected a mapping with participants and steps")
-    unknown = set(data) - {"name", "description", "participants", "steps"}
+    unknown = set(data) - {"name", "description", "participants", "steps", "world"}
     if unknown:
         raise ScenarioError(f"{where}: unknown top-level keys {sorted(unknown)}")
     participants = _participants(data.get("participants"), where)
@@ -190,7 +196,13 @@ def parse(data: Any, path: Path | None = None) -> Scenario:
     expanded = _expand_includes(raw_steps, path, where)
     steps = [_step(i, raw, aliases, where) for i, raw in enumerate(expanded, start=1)]
     name = str(data.get("name") or (path.stem if path else "scenario"))
-    return Scenario(name, path, str(data.get("description") or "").strip(), participants, steps)
+    world = data.get("world")
+    if world is not None and not isinstance(world, str):
+        raise ScenarioError(f"{where}: `world` names a saved world, such as demo")
+    if world is None and any(p.from_world for p in participants):
+        raise ScenarioError(f"{where}: `from_world` needs a `world:` to come from")
+    description = str(data.get("description") or "").strip()
+    return Scenario(name, path, description, participants, steps, world=world)
 
 
 def _expand_includes(raw_steps: list[Any], path: Path | None, where: str) -> list[Any]:
@@ -224,7 +236,7 @@ def _participants(raw: Any, where: str) -> list[ParticipantSpec]:
     if not isinstance(raw, dict) or not raw:
         raise ScenarioError(f"{where}: `participants` must map aliases to persona fields")
     specs = []
-    allowed = {"name", "phone_number", "timezone", "background", "enrolled"}
+    allowed = {"name", "phone_number", "timezone", "background", "enrolled", "from_world"}
     for alias, fields in raw.items():
         fields = fields or {}
         if not isinstance(fields, dict) or set(fields) - allowed:
@@ -240,6 +252,7 @@ def _participants(raw: Any, where: str) -> list[ParticipantSpec]:
                 timezone=fields.get("timezone"),
                 background=fields.get("background"),
                 enrolled=bool(fields.get("enrolled", True)),
+                from_world=str(fields["from_world"]) if fields.get("from_world") else None,
             )
         )
     return specs

@@ -2,7 +2,7 @@
 
 SimulatorApp only puts the parts together; each part is one kind of behaviour:
 participants.py (enroll, open, switch, pause, delete), chatting.py (send, tap),
-time_travel.py, faults.py, scenarios.py, following.py (live events and polling). Its
+time_travel.py, faults.py, scenarios.py, worlds.py, following.py (live events and polling). Its
 keys come from keys.py, which also makes the palette and the help.
 """
 
@@ -27,6 +27,7 @@ from promptpipe_simulator.tui.screens.help import HelpScreen
 from promptpipe_simulator.tui.screens.main import MainScreen
 from promptpipe_simulator.tui.time_travel import TimeTravel
 from promptpipe_simulator.tui.widgets.events import EventDetailsScreen
+from promptpipe_simulator.tui.worlds import WorldActions
 
 keys.read_alt_digits_as_chords()
 
@@ -37,7 +38,13 @@ ANYWHERE = {"quit", "command_palette"}
 
 
 class SimulatorApp(
-    ParticipantActions, Chatting, TimeTravel, FaultSwitches, ScenarioActions, Following
+    ParticipantActions,
+    Chatting,
+    TimeTravel,
+    FaultSwitches,
+    ScenarioActions,
+    WorldActions,
+    Following,
 ):
     """Chat as simulated participants with the PromptPipe stack."""
 
@@ -119,6 +126,12 @@ class SimulatorApp(
                 binding.description,
                 f"{binding.tooltip} ({keys.key_names(binding)})",
                 lambda action=binding.action: self.run_action(action),
+            )
+        for command in keys.COMMANDS:
+            yield SystemCommand(
+                command.description,
+                command.tooltip,
+                lambda action=command.action: self.run_action(action),
             )
 
     async def on_unmount(self) -> None:

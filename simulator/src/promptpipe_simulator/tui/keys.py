@@ -11,6 +11,7 @@ palette's title, its `tooltip` the sentence of the help and the palette.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from textual import _ansi_sequences
 from textual.binding import Binding
@@ -23,6 +24,7 @@ TASKS = {
     "faults": "Faults",
     "panels": "Panels and the event log",
     "scenarios": "Scenarios",
+    "worlds": "Worlds",
     "app": "App",
 }
 
@@ -193,6 +195,42 @@ BINDINGS: list[Binding] = [
     ),
 ]
 
+
+@dataclass(frozen=True)
+class Command:
+    """An action reached only from the palette (ctrl+p), by name: rare, and heavy enough
+    (it replaces the whole stack's state) to want no key of its own."""
+
+    action: str
+    id: str
+    description: str
+    tooltip: str
+    key: str = "ctrl+p"  # how the help names the way to it
+
+
+# Palette-only commands, shown by the palette and the help like the keys above.
+COMMANDS: list[Command] = [
+    Command(
+        "world_save",
+        "worlds.save",
+        "World: save",
+        "Save the whole stack's state (every service) under a name, in worlds/",
+    ),
+    Command(
+        "world_load",
+        "worlds.load",
+        "World: load",
+        "Replace the whole stack's state with a saved world (generated from worlds/NAME.yaml "
+        "the first time)",
+    ),
+    Command(
+        "world_list", "worlds.list", "World: list", "The saved worlds, with their time and size"
+    ),
+    Command(
+        "world_delete", "worlds.delete", "World: delete", "Delete a saved world's file (asks first)"
+    ),
+]
+
 KEY_NAMES = {
     "up": "↑",
     "down": "↓",
@@ -203,7 +241,7 @@ KEY_NAMES = {
 }
 
 
-def key_names(binding: Binding) -> str:
+def key_names(binding: Binding | Command) -> str:
     """How the help writes a binding's keys: "F4", "ctrl+n / alt+n", "alt+↑"."""
     shown = []
     for one in binding.key.split(","):
@@ -220,9 +258,9 @@ def documented(bindings: Iterable[object]) -> list[Binding]:
     return [b for b in bindings if isinstance(b, Binding) and b.id and b.tooltip]
 
 
-def by_task(bindings: Iterable[Binding]) -> dict[str, list[Binding]]:
+def by_task(bindings: Iterable[Binding | Command]) -> dict[str, list[Binding | Command]]:
     """Bindings grouped under their task's title, tasks in the help's order."""
-    grouped: dict[str, list[Binding]] = {title: [] for title in TASKS.values()}
+    grouped: dict[str, list[Binding | Command]] = {title: [] for title in TASKS.values()}
     for binding in bindings:
         task = (binding.id or "app.").split(".", 1)[0]
         grouped[TASKS.get(task, "App")].append(binding)

@@ -10,7 +10,14 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from promptpipe_simulator.tui.keys import BINDINGS, by_task, documented, key_names
+from promptpipe_simulator.tui.keys import (
+    BINDINGS,
+    COMMANDS,
+    Command,
+    by_task,
+    documented,
+    key_names,
+)
 from promptpipe_simulator.tui.widgets.chat import TICKS, ReplyButton
 from promptpipe_simulator.tui.widgets.conversation import Composer
 from promptpipe_simulator.tui.widgets.events import EventDetailsScreen, EventLog
@@ -72,7 +79,7 @@ def help_bindings() -> list[Binding]:
     return found
 
 
-def task_table(bindings: list[Binding]) -> Table:
+def task_table(bindings: list[Binding | Command]) -> Table:
     table = Table(box=None, show_header=False, padding=(0, 2, 0, 0), expand=True)
     table.add_column("keys", no_wrap=True, style="bold")
     table.add_column("what", ratio=1)
@@ -97,7 +104,8 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
             yield Static(INTRO, classes="help-text")
-            for title, bindings in by_task(help_bindings()).items():
+            shown: list[Binding | Command] = [*help_bindings(), *COMMANDS]
+            for title, bindings in by_task(shown).items():
                 yield Static(f"[b]{title}[/]", classes="help-task")
                 yield Static(task_table(bindings), classes="help-keys")
             yield Static(LEGEND, classes="help-text", id="help-legend")
