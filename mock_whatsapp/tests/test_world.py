@@ -172,6 +172,37 @@ async def test_a_webhook_waiting_for_its_retry_is_posted_once_after_a_resume(
     assert receiver.attempts == 2
 
 
+async def test_webhooks_after_a_load_take_ids_of_their_own(receiver: Any) -> None:
+    """A world loaded into a mock that numbered fewer webhooks: the next one does not take
+    the id of a loaded one (the journal keeps deliveries by id)."""
+    settings = Settings(
+        app_secret="test-secret", access_token="test-token", status_delay_seconds=0.01
+    )
+
+    async def run(work: Callable[[httpx.AsyncClient], Any]) -> Any:
+        app = create_app(settings, webhook_transport=httpx.MockTransport(receiver.handle))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://mock") as c:
+                result = await work(c)
+                await app.state.business.settled()
+                return result
+
+    async def make_world(c: httpx.AsyncClient) -> dict[str, Any]:
+        for n in range(3):
+            await c.post(f"/_mock/phones/1555123001{n}/messages", json={"text": "Saved"})
+        return await export(c)
+
+    async def load_then_write(c: httpx.AsyncClient) -> list[int]:
+        assert (await c.put("/_mock/world", json=saved)).status_code == 200
+        await c.post("/_mock/phones/15551230019/messages", json={"text": "After the load"})
+        return [d["id"] for d in (await c.get("/_mock/webhooks/deliveries")).json()]
+
+    saved = await run(make_world)
+    ids = await run(load_then_write)
+    assert len(ids) == 4 and len(set(ids)) == 4, ids
+
+
 def _seconds(iso: str) -> float:
     from datetime import datetime
 

@@ -187,6 +187,8 @@ class WorldKeeper:
         for delivery in w.deliveries:
             delivery.url = urls.get(delivery.subscriber_id, delivery.url)
         b.webhooks.deliveries = w.deliveries
+        ids = [d.id for d in w.deliveries]
+        b.webhooks.next_id = max([b.webhooks.next_id, *(i + 1 for i in ids)])
         b.clock.offset = offset
         registry.by_id = {t.id: t for t in w.templates}
 
