@@ -29,6 +29,10 @@ async def test_openapi_covers_graph_and_control_apis(mock: httpx.AsyncClient) ->
         "/_mock/phones/{phone}/messages",
         "/_mock/webhooks/subscribers",
         "/_mock/webhooks/deliveries",
+        "/{version}/{waba_id}/message_templates",
+        "/_mock/templates",
+        "/_mock/templates/{template_id}/review",
+        "/_mock/webhooks/errors",
     ):
         assert path in paths, path
     send = paths["/{version}/{phone_number_id}/messages"]["post"]

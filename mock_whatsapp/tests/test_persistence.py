@@ -3,6 +3,7 @@ keeps chats, phone states and subscribers, and finishes pending webhooks."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -83,3 +84,62 @@ async def test_restart_keeps_chats_and_delivers_pending_webhooks(
     assert receiver.payloads[0]["entry"][0]["changes"][0]["value"]["contacts"][0]["profile"] == {
         "name": "Ada"
     }
+
+
+async def test_restart_keeps_templates_their_reviews_and_deletions(
+    database_url: str, receiver: Any
+) -> None:
+    """Created templates, review decisions, a deleted hello_world and a review still
+    pending all survive a restart; the pending one is approved when it falls due."""
+    settings = Settings(
+        database_url=database_url,
+        access_token="test-token",
+        app_secret="test-secret",
+        template_review_seconds=3600,
+    )
+    auth = {"Authorization": "Bearer test-token"}
+    path = f"/v21.0/{settings.waba_id}/message_templates"
+
+    def submission(name: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "language": "en",
+            "category": "UTILITY",
+            "components": [{"type": "BODY", "text": f"This is {name}."}],
+        }
+
+    async def run(steps: Callable[[httpx.AsyncClient], Any]) -> Any:
+        app = create_app(settings, webhook_transport=httpx.MockTransport(receiver.handle))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://mock") as mock:
+                return await steps(mock)
+
+    async def before(mock: httpx.AsyncClient) -> None:
+        rejected = (await mock.post(path, json=submission("rejected_one"), headers=auth)).json()
+        await mock.post(
+            f"/_mock/templates/{rejected['id']}/review",
+            json={"status": "REJECTED", "reason": "SCAM"},
+        )
+        await mock.post(path, json=submission("waiting_one"), headers=auth)
+        await mock.delete(path, params={"name": "hello_world"}, headers=auth)
+
+    async def after(mock: httpx.AsyncClient) -> dict[str, Any]:
+        kept = (await mock.get(path, params={"fields": "name,status"}, headers=auth)).json()
+        await mock.put("/_mock/clock", json={"now": "2040-01-01T00:00:00Z"})
+        for _ in range(200):  # the review decides in the background
+            listed = (await mock.get(path, params={"name": "waiting_one"}, headers=auth)).json()
+            if listed["data"][0]["status"] == "APPROVED":
+                break
+            await asyncio.sleep(0.01)
+        return {
+            "before": {t["name"]: t["status"] for t in kept["data"]},
+            "after": listed["data"][0]["status"],
+        }
+
+    await run(before)
+    seen = await run(after)
+    assert seen["before"]["rejected_one"] == "REJECTED"
+    assert seen["before"]["waiting_one"] == "PENDING"
+    assert "hello_world" not in seen["before"] and "habit_checkin" in seen["before"]
+    assert seen["after"] == "APPROVED"

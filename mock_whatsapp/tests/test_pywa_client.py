@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,13 @@ import pytest
 from fastapi import FastAPI
 from pywa import WhatsApp, types
 from pywa.errors import WhatsAppError
+from pywa.types import templates
 
 sys.path.insert(0, str(Path(__file__).parent))
 from mock_process import ToMock, mock_process, served
 
 PHONE_ID = "106540352242922"
+WABA_ID = "102290129340398"
 TOKEN = "pywa-token"
 SECRET = "pywa-app-secret"
 VERIFY = "pywa-verify-token"
@@ -36,6 +39,7 @@ class Seen:
     buttons: list[types.CallbackButton] = field(default_factory=list)
     selections: list[types.CallbackSelection] = field(default_factory=list)
     statuses: list[types.MessageStatus] = field(default_factory=list)
+    template_updates: list[templates.TemplateStatusUpdate] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def wait(self, probe: Callable[[], Any], timeout: float = 15) -> Any:
@@ -65,6 +69,7 @@ def setup() -> Iterator[Setup]:
     server = FastAPI()
     with mock_process(
         MOCK_WA_PHONE_NUMBER_ID=PHONE_ID,
+        MOCK_WA_WABA_ID=WABA_ID,
         MOCK_WA_ACCESS_TOKEN=TOKEN,
         MOCK_WA_APP_SECRET=SECRET,
         MOCK_WA_WEBHOOK_URL="",  # pywa's server joins through the handshake below
@@ -74,6 +79,7 @@ def setup() -> Iterator[Setup]:
         session = httpx.Client(mounts={"https://graph.facebook.com": ToMock(base)}, timeout=10)
         wa = WhatsApp(
             phone_id=PHONE_ID,
+            waba_id=WABA_ID,
             token=TOKEN,
             session=session,
             server=server,
@@ -94,6 +100,7 @@ def setup() -> Iterator[Setup]:
         wa.on_callback_button()(keep("buttons"))
         wa.on_callback_selection()(keep("selections"))
         wa.on_message_status()(keep("statuses"))
+        wa.on_template_status_update()(keep("template_updates"))
         with served(server) as receiver, httpx.Client(base_url=base, timeout=10) as mock:
             joined = mock.post(
                 "/_mock/webhooks/subscribers",
@@ -326,3 +333,99 @@ def test_pywa_refuses_a_badly_signed_webhook(setup: Setup) -> None:
     attempt = setup.seen.wait(first_attempt)
     assert attempt["status_code"] == 403  # pywa checked the signature and said no
     assert all(m.text != "forged" for m in setup.seen.messages[before:])
+
+
+def travel(setup: Setup, by: timedelta) -> None:
+    """Move the mock's clock forward, as the stack's time travel does."""
+    now = datetime.fromisoformat(setup.mock.get("/_mock/clock").json()["now"])
+    assert setup.mock.put("/_mock/clock", json={"now": (now + by).isoformat()}).is_success
+
+
+def test_template_created_approved_sent_and_deleted_through_pywa(setup: Setup) -> None:
+    header = templates.HeaderText("Day {{1}}", 12)
+    body = templates.BodyText("Well done {{1}}, keep going!", "Ada")
+    streak = templates.Template(
+        name="streak_update",
+        category=templates.TemplateCategory.MARKETING,
+        language=templates.TemplateLanguage.ENGLISH_US,
+        components=[
+            header,
+            body,
+            templates.FooterText(text="Your habit coach"),
+            templates.Buttons(buttons=[thanks := templates.QuickReplyButton(text="Thanks")]),
+        ],
+    )
+    params = [header.params(3), body.params("Ada"), thanks.params(callback_data="thx", index=0)]
+    created = setup.wa.create_template(template=streak)
+    assert created.status == templates.TemplateStatus.PENDING
+    assert created.category == templates.TemplateCategory.MARKETING
+    pending = setup.wa.get_templates(statuses=[templates.TemplateStatus.PENDING])
+    assert [t.name for t in pending] == ["streak_update"]
+    assert pending.total_count == 1 and pending.message_template_count >= 4
+    with pytest.raises(WhatsAppError) as early:
+        setup.wa.send_template(
+            to=USER,
+            template=streak,
+            params=params,
+        )
+    assert early.value.code == 132001
+
+    travel(setup, timedelta(minutes=5))  # the review's time passes: Meta approves it
+    [update] = setup.seen.wait(
+        lambda: [u for u in setup.seen.template_updates if u.template_id == created.id]
+    )
+    assert update.new_status == templates.TemplateStatus.APPROVED
+    assert update.template_name == "streak_update" and update.id == WABA_ID
+    assert update.template_language == templates.TemplateLanguage.ENGLISH_US
+    assert update.category == templates.TemplateCategory.MARKETING
+
+    [details] = setup.wa.get_templates(name="streak_update")
+    assert details.status == templates.TemplateStatus.APPROVED
+    assert [type(c) for c in details.components] == [
+        templates.HeaderText,
+        templates.BodyText,
+        templates.FooterText,
+        templates.Buttons,
+    ]
+    stranger = "15550002222"  # never wrote: outside the 24-hour window
+    sent = setup.wa.send_template(
+        to=stranger,
+        template=streak,
+        params=params,
+    )
+    setup.seen.wait(lambda: "read" in setup.seen.statuses_of(sent.id))
+    [first] = [s for s in setup.seen.statuses if s.id == sent.id and s.pricing is not None][:1]
+    assert first.pricing.category == "marketing" and first.conversation is not None
+    text = setup.mock.get(f"/_mock/phones/{stranger}/messages").json()[-1]["text"]
+    assert text == "Well done Ada, keep going!"
+
+    assert setup.wa.delete_template(template_name="streak_update").success is True
+    assert [t.name for t in setup.wa.get_templates(name="streak_update")] == []
+
+
+def test_rejection_reaches_pywa_and_the_send_fails(setup: Setup) -> None:
+    reminder = templates.Template(
+        name="spring_offer",
+        category=templates.TemplateCategory.MARKETING,
+        language=templates.TemplateLanguage.ENGLISH,
+        components=[templates.BodyText("Spring offer for {{1}}!", "Ada")],
+    )
+    created = setup.wa.create_template(template=reminder)
+    decided = setup.mock.post(
+        f"/_mock/templates/{created.id}/review",
+        json={"status": "REJECTED", "reason": "INCORRECT_CATEGORY"},
+    )
+    assert decided.status_code == 200, decided.text
+    [update] = setup.seen.wait(
+        lambda: [u for u in setup.seen.template_updates if u.template_id == created.id]
+    )
+    assert update.new_status == templates.TemplateStatus.REJECTED
+    assert update.reason == templates.TemplateRejectionReason.INCORRECT_CATEGORY
+    with pytest.raises(WhatsAppError) as refused:
+        setup.wa.send_template(
+            to=USER,
+            name="spring_offer",
+            language=templates.TemplateLanguage.ENGLISH,
+            params=[reminder.components[0].params("Ada")],
+        )
+    assert refused.value.code == 132001

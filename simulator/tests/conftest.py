@@ -29,6 +29,7 @@ class FakeStack:
     mock_events: list[dict[str, Any]] | None = None  # None: an older mock, no event stream
     # With mock_events: serve them as SSE on /_mock/events too (False: /recent only).
     mock_stream: bool = False
+    templates: list[dict[str, Any]] | None = None  # None: an older mock, no templates
 
     def phone_summary(self, number: str) -> dict[str, Any]:
         chat = self.chats[number]
@@ -83,6 +84,8 @@ class FakeStack:
             return httpx.Response(
                 200, text=": connected\n\n" + frames, headers={"content-type": "text/event-stream"}
             )
+        if path == "/_mock/templates" and self.templates is not None:
+            return httpx.Response(200, json={"templates": self.templates})
         if path == "/_mock/events/recent" and self.mock_events is not None:
             after = int(request.url.params.get("after", 0))
             return httpx.Response(

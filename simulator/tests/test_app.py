@@ -157,6 +157,43 @@ async def test_inspector_shows_jobs_profile_and_last_turn(backend: Backend) -> N
             assert part in shown
 
 
+async def test_inspector_shows_templates_with_their_review_status(
+    backend: Backend, fake_stack: Any
+) -> None:
+    fake_stack.templates = [
+        {"name": "hello_world", "language": "en_US", "status": "APPROVED"},
+        {"name": "streak_update", "language": "en", "status": "PENDING"},
+        {
+            "name": "spring_offer",
+            "language": "en",
+            "status": "REJECTED",
+            "rejected_reason": "PROMOTIONAL",
+        },
+    ]
+    app = app_for(backend)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await enrolled(app, pilot)
+        await pilot.press("f2")
+        inspector = app.query_one("#inspector", Static)
+        await until(pilot, lambda: "Templates" in str(inspector.render()))
+        shown = str(inspector.render())
+        for part in ("hello_world en_US approved", "streak_update en pending"):
+            assert part in shown
+        assert "spring_offer en rejected PROMOTIONAL" in shown
+
+
+async def test_inspector_leaves_templates_out_when_the_mock_has_none(backend: Backend) -> None:
+    app = app_for(backend)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await enrolled(app, pilot)
+        await pilot.press("f2")
+        inspector = app.query_one("#inspector", Static)
+        await until(pilot, lambda: "Pending jobs" in str(inspector.render()))
+        await pilot.pause(0.2)
+        assert "Templates" not in str(inspector.render())
+        assert app.is_running
+
+
 async def test_faults_without_an_api_give_a_notice(backend: Backend, fake_stack: Any) -> None:
     app = app_for(backend)
     async with app.run_test(size=(100, 30)) as pilot:

@@ -58,3 +58,30 @@ func join(s []string) string {
 	}
 	return out
 }
+
+// The other shapes Meta (and the mock) post to the same endpoint parse too: statuses
+// carrying conversation and pricing, a template's status update, system errors.
+func TestWebhooksWithPricingTemplateUpdatesAndSystemErrorsParse(t *testing.T) {
+	for name, body := range map[string]string{
+		"priced status": `{"object":"whatsapp_business_account","entry":[{"id":"2","changes":[{"field":"messages","value":{"statuses":[
+			{"id":"wamid.a","status":"sent","timestamp":"1700000000","recipient_id":"1",
+			 "conversation":{"id":"c0ffee","expiration_timestamp":"1700086400","origin":{"type":"utility"}},
+			 "pricing":{"billable":false,"pricing_model":"PMP","type":"free_customer_service","category":"utility"}}]}}]}]}`,
+		"template status": `{"object":"whatsapp_business_account","entry":[{"id":"2","time":1700000000,"changes":[{"field":"message_template_status_update",
+			"value":{"event":"APPROVED","message_template_id":123,"message_template_name":"hello_world","message_template_language":"en_US","reason":"NONE"}}]}]}`,
+		"system error": `{"object":"whatsapp_business_account","entry":[{"id":"2","changes":[{"field":"messages","value":{"messaging_product":"whatsapp",
+			"errors":[{"code":130429,"title":"Rate limit hit","message":"Rate limit hit","error_data":{"details":"x"}}]}}]}]}`,
+	} {
+		w, err := ParseWebhook([]byte(body))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		statuses := w.Entry[0].Changes[0].Value.Statuses
+		if name == "priced status" && (len(statuses) != 1 || statuses[0].Status != "sent") {
+			t.Fatalf("%s: statuses = %+v", name, statuses)
+		}
+		if name != "priced status" && (len(statuses) != 0 || len(w.Entry[0].Changes[0].Value.Messages) != 0) {
+			t.Fatalf("%s: read as a message or status", name)
+		}
+	}
+}

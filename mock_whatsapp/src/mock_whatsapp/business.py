@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from mock_whatsapp import message_types, templates
+from mock_whatsapp import message_types, pricing
 from mock_whatsapp.chats import ChatMessage, Chats, bsuid, canonical_phone, new_wamid
 from mock_whatsapp.clock import Clock
 from mock_whatsapp.events import TYPING, iso
@@ -20,6 +20,7 @@ from mock_whatsapp.journal import Journal
 from mock_whatsapp.logs import mask_phone
 from mock_whatsapp.media import MediaStore
 from mock_whatsapp.settings import BusinessNumber, Settings
+from mock_whatsapp.template_registry import TemplateRegistry
 from mock_whatsapp.throttle import Throttle
 from mock_whatsapp.webhooks import WebhookSender
 
@@ -91,6 +92,7 @@ class Business:
         faults: FaultBook | None = None,
         rng: random.Random | None = None,
         publish: Callable[[str, dict[str, Any]], Any] | None = None,
+        templates: TemplateRegistry | None = None,
     ) -> None:
         self.settings = settings
         self.numbers = settings.business_numbers()
@@ -98,7 +100,9 @@ class Business:
         self.journal = journal or Journal()
         self.chats = Chats(self.journal)
         self.clock = Clock()
-        self.templates = templates.load(settings.templates_file or None)
+        self.templates = templates or TemplateRegistry.configured(
+            settings.templates_file or None, [n.waba_id for n in self.numbers.values()]
+        )
         self.webhooks = webhooks
         self.faults = faults or FaultBook()
         self.limits = self.default_limits()
@@ -146,7 +150,7 @@ class Business:
         kind = payload.get("type", "text")
         check = message_types.CHECKS.get(kind)
         if kind == "template":
-            text, details = templates.render_send(self.templates, payload)
+            text, details = self.templates.render_send(number.waba_id, payload)
         elif check is not None:
             text, details = check(payload, kind)
         else:
@@ -172,6 +176,13 @@ class Business:
                 context_id=context_id,
                 business_id=number.phone_number_id,
                 opaque=opaque,
+                billing=pricing.bill(
+                    self.chats.phone(to).messages,
+                    number.phone_number_id,
+                    pricing.category_of(kind, details),
+                    self.window_open(to, number.phone_number_id),
+                    self.clock.now(),
+                ),
             )
         )
         answer = {
@@ -409,13 +420,7 @@ class Business:
             item["biz_opaque_callback_data"] = m.opaque
         if status == "failed":
             item["errors"] = m.errors
-        if status == "sent":
-            item["pricing"] = {
-                "billable": True,
-                "pricing_model": "PMP",
-                "category": "utility" if m.type == "template" else "service",
-                "type": "regular",
-            }
+        item.update(pricing.status_fields(m.billing, status))
         # Since the 2026 business-scoped user ids, statuses name the recipient in contacts.
         contacts = [{"wa_id": m.phone, "user_id": user_id}]
         return self._envelope(business, {"contacts": contacts, "statuses": [item]})

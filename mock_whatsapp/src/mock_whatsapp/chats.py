@@ -89,6 +89,8 @@ class ChatMessage:
     opaque: str | None = None
     # Inbound only: the business marked it (or a later message) read: blue ticks.
     read_by_business: bool = False
+    # Outbound only: what Meta charges for it and its conversation (pricing.py).
+    billing: dict[str, Any] | None = None
 
     def view(self) -> dict[str, Any]:
         out: dict[str, Any] = {

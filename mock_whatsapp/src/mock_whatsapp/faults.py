@@ -27,6 +27,9 @@ class Fault:
     delay_seconds: float = 0.0
     times: int | None = None
     hits: int = 0
+    # "response": the error answers the request; "webhook": the send is accepted and the
+    # error comes as a value.errors[] system webhook (system_errors.py).
+    report: str = "response"
 
     def view(self) -> dict[str, Any]:
         return asdict(self)

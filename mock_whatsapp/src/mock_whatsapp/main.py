@@ -14,8 +14,20 @@ from mock_whatsapp.business import Business
 from mock_whatsapp.faults import FaultBook
 from mock_whatsapp.graph_errors import install_error_handlers
 from mock_whatsapp.journal import open_journal
-from mock_whatsapp.routers import control, faults, graph, inspector, phones, stream
+from mock_whatsapp.routers import (
+    control,
+    faults,
+    graph,
+    inspector,
+    phones,
+    stream,
+    system_errors,
+    templates,
+)
 from mock_whatsapp.settings import Settings
+from mock_whatsapp.template_registry import TemplateRegistry
+from mock_whatsapp.template_review import TemplateReview
+from mock_whatsapp.template_store import open_template_store
 from mock_whatsapp.webhooks import WebhookSender
 
 log = logging.getLogger("mock_whatsapp")
@@ -43,16 +55,38 @@ def create_app(
             journal=journal,
             faults=fault_book,
         )
+        template_registry = TemplateRegistry.configured(
+            settings.templates_file or None,
+            [n.waba_id for n in settings.business_numbers().values()],
+            open_template_store(settings.database_url),
+        )
+        template_registry.on_change = lambda kind, t: app.state.bus.publish(kind, t.summary())
         app.state.business = Business(
-            settings, webhooks, journal, fault_book, publish=app.state.bus.publish
+            settings,
+            webhooks,
+            journal,
+            fault_book,
+            publish=app.state.bus.publish,
+            templates=template_registry,
         )
         app.state.bus.now = app.state.business.clock.now
         app.state.business.restore()
+        review = TemplateReview(
+            template_registry,
+            app.state.business.clock,
+            webhooks.send,
+            settings.template_review_seconds,
+            settings.template_auto_approve,
+        )
+        app.state.template_review = review
+        review.start()
         try:
             yield
         finally:
+            await review.close()
             await app.state.business.close()
             await webhooks.close()
+            template_registry.close()
             journal.close()
 
     app = FastAPI(title="mock_whatsapp", version=__version__, lifespan=lifespan)
@@ -61,8 +95,10 @@ def create_app(
     app.include_router(phones.router)
     app.include_router(control.router)
     app.include_router(faults.router)
+    app.include_router(system_errors.router)
     app.include_router(stream.router)
     app.include_router(inspector.router)
+    app.include_router(templates.router)  # before graph's catch-all for other Graph paths
     app.include_router(graph.router)
     app.openapi = lambda: schemas.openapi_document(app)  # type: ignore[method-assign]
     return app

@@ -67,8 +67,13 @@ class Settings(BaseSettings):
     pair_burst: int = Field(default=45, ge=1)
     # Seconds a media download URL stays valid.
     media_url_ttl_seconds: float = Field(default=300, gt=0)
-    # Approved templates (JSON); empty means the built-in registry.
+    # Approved templates (JSON); empty means the built-in registry. Every WABA also has
+    # Meta's sample hello_world (en_US).
     templates_file: str = ""
+    # Seconds of the mock's time a new template waits in review before it is approved, so
+    # moving the clock approves it; with auto-approval off only the control API decides.
+    template_review_seconds: float = Field(default=60, ge=0)
+    template_auto_approve: bool = True
 
     @model_validator(mode="after")
     def _numbers_readable(self) -> Settings:

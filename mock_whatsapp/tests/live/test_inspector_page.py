@@ -427,3 +427,98 @@ def test_a_kept_response_body_is_shown_with_its_attempt(page: Page, mock_url: st
     delivery = page.locator("details.delivery")
     delivery.locator("summary").click(timeout=WAIT_MS)
     expect(delivery.locator("table.attempts .response")).to_have_text('{"status":"ok"}')
+
+
+def test_the_templates_tab_shows_reviews_and_decides_them(
+    page: Page, mock_url: str, webhooks: tuple[Webhooks, str]
+) -> None:
+    page.click("[data-tab=templates]")
+    hello = page.locator("#template-list li", has_text="hello_world")
+    expect(hello).to_contain_text("approved", timeout=WAIT_MS)
+    expect(hello).to_contain_text("en_US · utility")
+
+    created = httpx.post(
+        f"{mock_url}/v21.0/200000000000001/message_templates",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        json={
+            "name": "streak_update",
+            "language": "en",
+            "category": "MARKETING",
+            "components": [{"type": "BODY", "text": "Ten days in a row!"}],
+        },
+    )
+    assert created.status_code == 200, created.text
+    item = page.locator(f"#template-list li[data-template='{created.json()['id']}']")
+    expect(item).to_contain_text("pending · in review", timeout=WAIT_MS)  # followed live
+    expect(page.locator("#pending-count")).to_have_text("1")
+
+    item.locator("select[name=reason]").select_option("PROMOTIONAL")
+    item.get_by_role("button", name="Reject").click()
+    expect(item).to_contain_text("rejected · PROMOTIONAL", timeout=WAIT_MS)
+    expect(page.locator("#pending-count")).to_be_hidden()
+    updates = eventually(
+        lambda: [
+            c["value"]
+            for p in list(webhooks[0].received)
+            for e in p["entry"]
+            for c in e["changes"]
+            if c["field"] == "message_template_status_update"
+        ],
+        "a signed template status webhook",
+    )
+    assert (updates[0]["event"], updates[0]["reason"]) == ("REJECTED", "PROMOTIONAL")
+
+
+def test_a_template_shows_its_header_and_footer_and_its_quick_reply_can_be_tapped(
+    page: Page, mock_url: str, webhooks: tuple[Webhooks, str]
+) -> None:
+    created = httpx.post(
+        f"{mock_url}/v21.0/200000000000001/message_templates",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        json={
+            "name": "checkin_question",
+            "language": "en",
+            "category": "UTILITY",
+            "components": [
+                {"type": "HEADER", "format": "TEXT", "text": "Check-in"},
+                {"type": "BODY", "text": "Did you do your habit today?"},
+                {"type": "FOOTER", "text": "Your habit coach"},
+                {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Yes"}]},
+            ],
+        },
+    ).json()
+    httpx.post(f"{mock_url}/_mock/templates/{created['id']}/review", json={"status": "APPROVED"})
+    wamid = business_sends(
+        mock_url,
+        {
+            "type": "template",
+            "template": {
+                "name": "checkin_question",
+                "language": {"code": "en"},
+                "components": [
+                    {
+                        "type": "button",
+                        "sub_type": "quick_reply",
+                        "index": "0",
+                        "parameters": [{"type": "payload", "payload": "checkin-yes"}],
+                    }
+                ],
+            },
+        },
+    )
+    page.locator(f"li[data-phone='{PHONE}']").click(timeout=WAIT_MS)
+    bubble = page.locator(f".bubble[data-id='{wamid}']")
+    expect(bubble.locator(".header")).to_have_text("Check-in", timeout=WAIT_MS)
+    expect(bubble.locator(".footer")).to_have_text("Your habit coach")
+    bubble.get_by_role("button", name="Yes").click()
+    tapped = eventually(
+        lambda: [
+            m
+            for p in list(webhooks[0].received)
+            for m in p["entry"][0]["changes"][0]["value"].get("messages", [])
+            if m["type"] == "button"
+        ],
+        "the quick reply's webhook",
+    )
+    assert tapped[0]["button"] == {"payload": "checkin-yes", "text": "Yes"}
+    assert tapped[0]["context"]["id"] == wamid

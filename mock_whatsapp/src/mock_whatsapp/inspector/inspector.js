@@ -279,6 +279,7 @@ function apply(event) {
       break;
     default:
       if (event.kind.startsWith("fault.") || event.kind.startsWith("limits.")) loadFaults();
+      if (event.kind.startsWith("template.")) loadTemplates();
   }
   scheduleRender();
 }
@@ -462,9 +463,15 @@ function bubble(p, m) {
   if (m.type === "interactive" && details.type === "list" && details.header) {
     parts.push(el("strong", {}, details.header), "\n");
   }
+  if (m.type === "template" && typeof details.header === "string") {
+    parts.push(el("strong", { class: "header" }, details.header), "\n");
+  }
   parts.push(el("span", { class: "text" }, preview(m)));
-  if (m.type === "interactive" && details.footer) parts.push(el("div", { class: "footer" }, details.footer));
+  if ((m.type === "interactive" || m.type === "template") && details.footer) {
+    parts.push(el("div", { class: "footer" }, details.footer));
+  }
   if (m.direction === "outbound" && m.type === "interactive") parts.push(choices(p, m, details));
+  if (m.direction === "outbound" && m.type === "template") parts.push(templateChoices(p, m, details));
   if (m.errors && m.errors.length) {
     for (const e of m.errors) {
       const why = e.error_data?.details || e.message || e.title || "";
@@ -508,6 +515,24 @@ function choices(p, m, details) {
         );
       }
     }
+  }
+  return box;
+}
+
+// A template's quick-reply buttons: a tap comes back as Meta's `button` message with the
+// payload the send gave the button (its text when it gave none).
+function templateChoices(p, m, details) {
+  const box = el("div", { class: "choices" });
+  for (const b of details.buttons || []) {
+    if (b.type !== "quick_reply") continue;
+    const button = { payload: b.payload || b.text, text: b.text };
+    box.append(
+      el(
+        "button",
+        { type: "button", disabled: m.status === "failed", onclick: () => tap(p.number, m.id, { type: "button", button }) },
+        b.text,
+      ),
+    );
   }
   return box;
 }
@@ -822,6 +847,7 @@ function describeFault(f) {
   if (f.probability != null && f.probability !== 1) parts.push(`p=${f.probability}`);
   if (f.latency_ms) parts.push(`+${f.latency_ms} ms`);
   if (f.webhook) parts.push(`webhook ${f.webhook}${f.delay_seconds ? ` ${f.delay_seconds}s` : ""}`);
+  if (f.report === "webhook") parts.push("reported by webhook");
   if (f.times != null) parts.push(`${f.times} ${f.times === 1 ? "time" : "times"}`);
   return parts.join(" · ");
 }
@@ -837,6 +863,7 @@ async function addFault(event) {
     if (raw !== "") body[name] = Number(raw);
   }
   body.webhook = form.webhook.value || null;
+  if (form.report.value !== "response") body.report = form.report.value;
   try {
     await api("POST", "/_mock/faults", body);
     form.reset();
@@ -865,6 +892,93 @@ async function setLimit(name, on) {
   loadFaults();
 }
 
+// --- templates and their review -------------------------------------------------------------
+
+// What a reviewer may do next, by status: Meta's review outcomes and later changes.
+const REVIEW_ACTIONS = {
+  PENDING: [["Approve", "APPROVED"], ["Reject", "REJECTED"], ["Hold", "PENDING"]],
+  APPROVED: [["Pause", "PAUSED"], ["Disable", "DISABLED"]],
+  PAUSED: [["Approve", "APPROVED"], ["Disable", "DISABLED"]],
+  REJECTED: [["Approve", "APPROVED"], ["Review again", "PENDING"]],
+  DISABLED: [],
+};
+
+async function loadTemplates() {
+  let data;
+  try {
+    data = await api("GET", "/_mock/templates");
+  } catch (error) {
+    $("templates-unavailable").textContent = `Templates unavailable: ${error.message}`;
+    $("templates-unavailable").hidden = false;
+    return;
+  }
+  $("templates-unavailable").hidden = true;
+  const templates = data.templates || [];
+  const wabas = new Set(templates.map((t) => t.waba_id));
+  $("template-list").replaceChildren(...templates.map((t) => templateItem(t, wabas.size > 1)));
+  $("no-templates").hidden = templates.length > 0;
+  const pending = templates.filter((t) => t.status === "PENDING").length;
+  $("pending-count").textContent = String(pending);
+  $("pending-count").hidden = pending === 0;
+}
+
+const REJECTION_REASONS = [
+  "INVALID_FORMAT",
+  "INCORRECT_CATEGORY",
+  "PROMOTIONAL",
+  "ABUSIVE_CONTENT",
+  "SCAM",
+  "TAG_CONTENT_MISMATCH",
+];
+
+function templateItem(t, showWaba) {
+  const actions = [];
+  for (const [label, status] of REVIEW_ACTIONS[t.status] || []) {
+    if (status === "PENDING" && t.on_hold) continue; // already held
+    if (status === "REJECTED") {
+      const reason = el(
+        "select",
+        { name: "reason", "aria-label": "rejection reason" },
+        ...REJECTION_REASONS.map((r) => el("option", {}, r)),
+      );
+      actions.push(reason);
+      actions.push(
+        el("button", { type: "button", class: "ghost danger", onclick: () => review(t, status, reason.value) }, label),
+      );
+    } else {
+      actions.push(el("button", { type: "button", class: "ghost", onclick: () => review(t, status) }, label));
+    }
+  }
+  let status = t.status.toLowerCase();
+  if (t.status === "REJECTED") status += ` · ${t.rejected_reason}`;
+  if (t.status === "PENDING") status += t.on_hold ? " · held" : " · in review";
+  return el(
+    "li",
+    { dataset: { template: t.id, status: t.status } },
+    el(
+      "div",
+      { class: "head" },
+      el("span", { class: "name" }, t.name),
+      el("span", { class: "muted" }, `${t.language} · ${t.category.toLowerCase()}`),
+      el("span", { class: `badge status-${t.status.toLowerCase()}` }, status),
+    ),
+    el("div", { class: "body" }, t.body),
+    showWaba ? el("div", { class: "muted mono" }, `WABA ${t.waba_id}`) : null,
+    actions.length ? el("div", { class: "actions" }, ...actions) : null,
+  );
+}
+
+async function review(t, status, reason) {
+  const body = { status };
+  if (reason) body.reason = reason;
+  try {
+    await api("POST", `/_mock/templates/${encodeURIComponent(t.id)}/review`, body);
+  } catch (error) {
+    toast(`Review not changed: ${error.message}`);
+  }
+  loadTemplates();
+}
+
 // --- wiring -----------------------------------------------------------------------------
 
 function showTab(name) {
@@ -875,6 +989,7 @@ function showTab(name) {
     panel.hidden = panel.id !== `tab-${name}`;
   }
   if (name === "faults") loadFaults();
+  if (name === "templates") loadTemplates();
 }
 
 function bindUi() {
@@ -901,6 +1016,7 @@ async function boot() {
   }
   connect();
   loadFaults();
+  loadTemplates();
 }
 
 boot();

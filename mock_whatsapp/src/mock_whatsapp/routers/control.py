@@ -97,6 +97,7 @@ async def set_clock(body: ClockMove, request: Request) -> dict[str, Any]:
     """delivery's virtual clock calls this after every move."""
     business: Business = request.app.state.business
     business.set_clock(body.now)
+    request.app.state.template_review.poke()  # reviews the jump made due are decided now
     return await get_clock(request)
 
 

@@ -29,6 +29,11 @@ class FaultSpec(BaseModel):
     webhook: Literal["drop", "duplicate", "delay", "bad_signature"] | None = None
     delay_seconds: float = Field(default=0.0, ge=0, le=86_400)
     times: int | None = Field(default=None, ge=1, description="Expires after this many hits")
+    report: Literal["response", "webhook"] = Field(
+        default="response",
+        description="webhook: the send is accepted and its error_code comes as a "
+        "value.errors[] system webhook instead",
+    )
 
     @model_validator(mode="after")
     def _coherent(self) -> FaultSpec:
@@ -43,6 +48,8 @@ class FaultSpec(BaseModel):
             raise ValueError("webhook applies to target webhooks only")
         if self.webhook == "delay" and self.delay_seconds <= 0:
             raise ValueError('webhook "delay" needs delay_seconds > 0')
+        if self.report == "webhook" and (self.target != "messages" or self.error_code is None):
+            raise ValueError('report "webhook" needs target messages and an error_code')
         if self.error_code is None and self.webhook is None and self.latency_ms == 0:
             raise ValueError("a fault needs an error_code, a webhook action or latency_ms")
         return self

@@ -11,7 +11,9 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
 from starlette.convertors import Convertor, register_url_convertor
 
+from mock_whatsapp import system_errors
 from mock_whatsapp.business import Business
+from mock_whatsapp.faults import Fault
 from mock_whatsapp.graph_errors import GraphError, invalid_parameter
 from mock_whatsapp.media import Media, kind_of
 from mock_whatsapp.schemas import GRAPH_ERRORS, MediaId, MediaInfo, SendAnswer, Success
@@ -76,15 +78,19 @@ def _number(business: Business, authorization: str, phone_number_id: str) -> Bus
     raise _unknown_object(phone_number_id)
 
 
-async def _faults(business: Business, target: str) -> None:
-    """Injected faults: added latency, then the first error that strikes."""
+async def _faults(business: Business, target: str) -> Fault | None:
+    """Injected faults: added latency, then the first error that strikes; one reported
+    by webhook instead is returned for the caller to report."""
     fired = business.faults.fire(target)
     latency = sum(f.latency_ms for f in fired)
     if latency:
         await asyncio.sleep(latency / 1000)
     for fault in fired:
+        if fault.error_code is not None and fault.report == "webhook":
+            return fault
         if fault.error_code is not None:
             raise GraphError.of(fault.error_code, f"injected fault {fault.id}")
+    return None
 
 
 @router.post(
@@ -106,13 +112,19 @@ async def send_message(
     or mark one read; Meta's answer or Meta's error."""
     business = _business(request)
     number = _number(business, authorization, phone_number_id)
-    await _faults(business, "messages")
+    reported_later = await _faults(business, "messages")
     try:
         payload = await request.json()
     except ValueError as exc:
         raise invalid_parameter("request body must be JSON") from exc
     if not isinstance(payload, dict):
         raise invalid_parameter("request body must be a JSON object")
+    if reported_later is not None and reported_later.error_code is not None:
+        answer, webhook = system_errors.accepted_then_failed(
+            number, payload, reported_later.error_code, reported_later.id
+        )
+        business.webhooks.send(webhook)
+        return answer
     return business.send(number, payload, idempotency_key)
 
 

@@ -349,6 +349,12 @@ class MockWhatsAppClient:
             json={"name": name},
         )
 
+    async def templates(self) -> list[dict[str, Any]]:
+        """Every message template of the mock's WhatsApp Business Accounts with its review
+        status: [{"name", "language", "category", "status", "rejected_reason", …}]."""
+        resp = await _call(self.client, "mock_whatsapp", "GET", f"{self.base}/_mock/templates")
+        return list(resp.json().get("templates") or [])
+
     async def healthy(self) -> bool:
         return await _ready(self.client, f"{self.base}/readyz")
 

@@ -719,7 +719,12 @@ class SimulatorApp(App[None]):
             jobs = await self.backend.delivery.jobs(self.selected.id)
         except StackError:
             jobs = None
-        panel.update(inspector_markup(state, jobs, self.selected.timezone))
+        templates: list[dict[str, Any]] | None
+        try:
+            templates = await self.backend.phones.templates()
+        except StackError:
+            templates = None  # a mock without templates, or one that is down
+        panel.update(inspector_markup(state, jobs, self.selected.timezone, templates))
 
     def report_once(self, service: str, exc: StackError) -> None:
         """Tell the user a service is unreachable once, not on every poll."""

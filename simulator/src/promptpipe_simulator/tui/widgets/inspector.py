@@ -1,4 +1,5 @@
-"""The inspector's text: the agent's view of the participant and delivery's pending jobs."""
+"""The inspector's text: the agent's view of the participant, delivery's pending jobs and
+the message templates WhatsApp would let the business send."""
 
 from __future__ import annotations
 
@@ -18,13 +19,20 @@ def _local(value: str, timezone: str) -> str:
         return value
 
 
+# How each review status of a template is coloured.
+TEMPLATE_STATUS = {"APPROVED": "green", "PENDING": "yellow", "PAUSED": "dim"}
+
+
 def inspector_markup(
     state: dict[str, Any] | None,
     jobs: list[dict[str, Any]] | None,
     timezone: str,
+    templates: list[dict[str, Any]] | None = None,
 ) -> str:
-    """Sub-state, profile, pending jobs (in the participant's time) and the last turn's
-    tool calls and latency, when the agent reports them. None: that source is down."""
+    """Sub-state, profile, pending jobs (in the participant's time), the last turn's
+    tool calls and latency when the agent reports them, and the message templates with
+    their review status. None: that source is down (no templates: the section is left
+    out, as an older mock has none)."""
     lines = ["[b]Agent[/]"]
     if state is None:
         lines.append("[dim]no conversation yet[/]")
@@ -59,4 +67,16 @@ def inspector_markup(
             lines.append(f"🔧 {escape(str(call.get('name')))} {escape(args)}")
             if call.get("result") is not None:
                 lines.append(f"  [dim]→ {escape(str(call['result'])[:120])}[/]")
+    if templates is not None:
+        lines.append("\n[b]Templates[/]")
+        if not templates:
+            lines.append("[dim]none[/]")
+        for t in templates:
+            status = str(t.get("status", ""))
+            shown = status.lower() + (f" {t['rejected_reason']}" if status == "REJECTED" else "")
+            colour = TEMPLATE_STATUS.get(status, "red")
+            lines.append(
+                f"{escape(str(t.get('name')))} [dim]{escape(str(t.get('language')))}[/] "
+                f"[{colour}]{escape(shown)}[/]"
+            )
     return "\n".join(lines)
