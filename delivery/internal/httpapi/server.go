@@ -35,6 +35,11 @@ type Server struct {
 	AgentFaults *agent.Faults
 	// Events is the dev stack's feed of delivery's work (GET /dev/events); nil otherwise.
 	Events *devevents.Feed
+	// Migration is the agent arms' report and controls (/dev/migration); nil: none.
+	Migration *Migration
+	// CandidateFaults is the candidate agent's fault switch, gated as AgentFaults is and
+	// nil without a candidate.
+	CandidateFaults *agent.Faults
 }
 
 // Waker is a queue runner (or anything) told that work may be waiting.

@@ -51,6 +51,9 @@ type Answerer struct {
 	Metrics       *metrics.Metrics
 	Log           *slog.Logger
 	Events        *devevents.Feed // dev stack only: what was answered, and how
+	// Fallback answers when the agent failed after its retries (package arms: delivery's
+	// Go responder); nil: FallbackApology.
+	Fallback func(agent.ProcessMessageRequest) agent.ProcessMessageResponse
 }
 
 // Handle answers the message of one task: it reads the message, asks the agent with no
@@ -82,15 +85,17 @@ func (a *Answerer) Handle(ctx context.Context, t queue.Task) error {
 			// for a paused or withdrawn participant or a stranger, whose message no one
 			// reads and who gets the instant acknowledgement.
 			receiptSent = a.Receipts.Start(m.Wamid, m.Phone)
-			resp, err := a.Agent.ProcessMessageWithRetry(ctx, agent.ProcessMessageRequest{
-				ParticipantID: p.ID, Message: m.Body, PhoneNumber: "+" + m.Phone, MessageID: m.Wamid,
-			}, a.AgentAttempts)
+			req := agent.ProcessMessageRequest{ParticipantID: p.ID, Message: m.Body, PhoneNumber: "+" + m.Phone, MessageID: m.Wamid}
+			resp, err := a.Agent.ProcessMessageWithRetry(ctx, req, a.AgentAttempts)
 			if err != nil {
 				if ctx.Err() != nil {
 					return err // shutting down: the task goes back, the apology would be wrong
 				}
-				log.Error("agent failed, sending fallback apology", "error", err)
+				log.Error("agent failed, sending the fallback", "error", err)
 				answer, route = agent.ProcessMessageResponse{Response: FallbackApology}, "fallback"
+				if a.Fallback != nil {
+					answer = a.Fallback(req)
+				}
 			} else {
 				answer, route = *resp, "agent"
 				log = log.With("state", resp.State)

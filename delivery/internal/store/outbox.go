@@ -22,14 +22,16 @@ type Outbound struct {
 	// Fallback, when set, replaces the configured re-engagement template if WhatsApp
 	// refuses this message because the 24-hour window is closed.
 	Fallback *whatsapp.Template
+	// Arm is the agent that wrote it (primary, candidate, fallback); "" for none.
+	Arm string
 }
 
 // EnqueueReply logs an outbound message and queues it for sending, inside tx.
 func EnqueueReply(ctx context.Context, tx pgx.Tx, o Outbound) error {
 	var msgID int64
-	if err := tx.QueryRow(ctx, `INSERT INTO messages (direction, phone, participant_id, type, body, status, fallback_template)
-		VALUES ('outbound', $1, $2, $3, $4, 'queued', $5) RETURNING id`,
-		o.Phone, o.ParticipantID, o.Type, o.Body, o.Fallback).Scan(&msgID); err != nil {
+	if err := tx.QueryRow(ctx, `INSERT INTO messages (direction, phone, participant_id, type, body, status, fallback_template, arm)
+		VALUES ('outbound', $1, $2, $3, $4, 'queued', $5, NULLIF($6, '')) RETURNING id`,
+		o.Phone, o.ParticipantID, o.Type, o.Body, o.Fallback, o.Arm).Scan(&msgID); err != nil {
 		return fmt.Errorf("logging outbound message: %w", err)
 	}
 	return queueSend(ctx, tx, msgID, o.Phone, o.Payload)
