@@ -16,7 +16,7 @@ from promptpipe_agent.errors import install_error_handlers
 from promptpipe_agent.events import Timing
 from promptpipe_agent.graph import GraphCoach
 from promptpipe_agent.llm import make_chat_model
-from promptpipe_agent.routers import conversations, health, messages
+from promptpipe_agent.routers import conversations, health, messages, metrics
 from promptpipe_agent.settings import Settings
 
 log = logging.getLogger("promptpipe_agent")
@@ -32,10 +32,10 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logs.configure("agent", settings.log_level)
         log.info("starting", extra={"config": settings.masked()})
-        pool = db.make_pool(settings.database_url)
+        pool = db.make_pool(settings.database_url, settings.db_schema)
         await pool.open(wait=False)
         async with pool.connection() as conn:
-            await db.migrate(conn)
+            await db.migrate(conn, settings.db_schema)
         scheduler = DeliveryScheduler(
             settings.delivery_url,
             settings.delivery_api_token.get_secret_value(),
@@ -48,6 +48,7 @@ def create_app(
             scheduler,
             prep_minutes=settings.prep_time_minutes,
             max_rounds=settings.max_tool_rounds,
+            default_tone=settings.default_tone_tags(),
             timing=Timing(
                 reminder_seconds=settings.reminder_delay_minutes * 60,
                 auto_feedback_seconds=settings.auto_feedback_delay_minutes * 60,
@@ -69,6 +70,7 @@ def create_app(
     app.include_router(messages.router)
     app.include_router(conversations.router)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     return app
 
 

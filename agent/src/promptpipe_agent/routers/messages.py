@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 
+from promptpipe_agent import metrics
 from promptpipe_agent.conversations import Conversations
+from promptpipe_agent.errors import AgentError
 from promptpipe_agent.schemas import (
     ProcessEventRequest,
     ProcessMessageRequest,
@@ -15,6 +19,22 @@ from promptpipe_agent.schemas import (
 )
 
 router = APIRouter(tags=["messages"])
+
+# The migration's markers (shadow.py, docs/migration.md): "true" switches one on.
+ShadowHeader = Annotated[str | None, Header(alias="X-PromptPipe-Shadow")]
+CompareHeader = Annotated[str | None, Header(alias="X-PromptPipe-Compare")]
+
+
+class ShadowStateWithoutMarker(AgentError):
+    """A shadow_state sent without the shadow marker would be ignored, and the turn saved:
+    refused instead, so that a caller's mistake changes nothing."""
+
+    status_code = 422
+    code = "shadow_state_without_marker"
+
+
+def _marked(value: str | None) -> bool:
+    return (value or "").strip().lower() == "true"
 
 
 @router.post(
@@ -24,9 +44,20 @@ async def process_message(
     body: ProcessMessageRequest,
     request: Request,
     x_promptpipe_now: Annotated[datetime | None, Header()] = None,
+    shadow: ShadowHeader = None,
+    compare: CompareHeader = None,
 ) -> ProcessMessageResponse:
     conversations: Conversations = request.app.state.conversations
-    return await conversations.process_message(body, x_promptpipe_now)
+    is_shadow = _marked(shadow)
+    if body.shadow_state is not None and not is_shadow:
+        raise ShadowStateWithoutMarker("shadow_state is only read with X-PromptPipe-Shadow: true.")
+    return await _counted(
+        "message",
+        is_shadow,
+        conversations.process_message(
+            body, x_promptpipe_now, shadow=is_shadow, compare=_marked(compare)
+        ),
+    )
 
 
 @router.post(
@@ -36,6 +67,36 @@ async def process_event(
     body: ProcessEventRequest,
     request: Request,
     x_promptpipe_now: Annotated[datetime | None, Header()] = None,
+    shadow: ShadowHeader = None,
+    compare: CompareHeader = None,
 ) -> ProcessMessageResponse:
     conversations: Conversations = request.app.state.conversations
-    return await conversations.process_event(body, x_promptpipe_now)
+    is_shadow = _marked(shadow)
+    if body.shadow_state is not None and not is_shadow:
+        raise ShadowStateWithoutMarker("shadow_state is only read with X-PromptPipe-Shadow: true.")
+    return await _counted(
+        "event",
+        is_shadow,
+        conversations.process_event(
+            body, x_promptpipe_now, shadow=is_shadow, compare=_marked(compare)
+        ),
+    )
+
+
+async def _counted(
+    kind: str, shadow: bool, turn: Awaitable[ProcessMessageResponse]
+) -> ProcessMessageResponse:
+    """Runs the turn, counting it, its latency and its tool calls."""
+    label = "true" if shadow else "false"
+    started = time.perf_counter()
+    try:
+        answer = await turn
+    except Exception:
+        metrics.TURNS.labels(kind, label, "error").inc()
+        raise
+    finally:
+        metrics.TURN_SECONDS.labels(kind, label).observe(time.perf_counter() - started)
+    metrics.TURNS.labels(kind, label, "ok").inc()
+    for tool in answer.metadata.get("tool_calls") or []:
+        metrics.TOOL_CALLS.labels(str(tool), label).inc()
+    return answer
