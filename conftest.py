@@ -1,16 +1,22 @@
-"""Fixtures shared by every Python test in the repository: a real PostgreSQL server.
+"""Fixtures shared by every Python test in the repository: a real PostgreSQL server, and
+the test run that every process a test starts belongs to.
 
 `TEST_DATABASE_URL` may name a server that the tests can create databases in (./scripts/test
 sets it); otherwise one throwaway cluster is started for the session and removed after.
+
+Each session belongs to a test run (scripts/lib/testruns.py): `scripts/test` opens one and
+exports its id in PROMPTPIPE_TEST_RUN; pytest started by hand opens its own. The processes
+the tests start inherit that mark, so a run that is killed leaves nothing the next run does
+not stop. SIGTERM and SIGHUP (a timeout, a closed terminal) end the session as Ctrl-C
+does, so the fixtures still stop what they started.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
+import signal
 import sys
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,25 +32,53 @@ with contextlib.suppress(ImportError):
 
 sys.path.insert(0, str(Path(__file__).parent / "scripts" / "lib"))
 import pgcluster
+import testruns
+
+_opened_run: Path | None = None  # the run this process opened, if it leads one
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _opened_run
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
+    if testruns.MARK in os.environ:
+        return  # scripts/test's run, or the xdist controller's
+    for line in testruns.reap():
+        print(line, file=sys.stderr)
+    _opened_run = testruns.begin(os.getpid())
+    os.environ[testruns.MARK] = _opened_run.name
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _opened_run is not None:
+        testruns.end(_opened_run)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
 
 @pytest.fixture(scope="session")
-def postgres_server_url() -> Iterator[str]:
+def test_run_dir() -> Path:
+    """This run's folder under .stack/test: private stacks and clusters keep their state
+    (and pid files) here, so that the next run can stop them if this one is killed."""
+    return testruns.RUNS / os.environ[testruns.MARK]
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(test_run_dir: Path) -> Iterator[str]:
     """URL of a PostgreSQL server on which the tests may create and drop databases."""
     given = os.environ.get("TEST_DATABASE_URL")
     if given:
         yield given
         return
-    workdir = Path(tempfile.mkdtemp(prefix="pp-pg-"))
-    os.chmod(workdir, 0o755)
-    cluster = pgcluster.Cluster(workdir / "data", pgcluster.free_port())
+    cluster = pgcluster.Cluster(test_run_dir / f"pg-{os.getpid()}" / "data", pgcluster.free_port())
     cluster.init()
     cluster.start()
     try:
         yield cluster.url
     finally:
-        cluster.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        cluster.stop(mode="immediate")  # its data is thrown away
 
 
 @pytest.fixture(scope="session")

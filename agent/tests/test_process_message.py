@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from promptpipe_agent.db import make_pool
+from promptpipe_agent.dependencies import get_pool
 from promptpipe_agent.main import create_app
 from promptpipe_agent.offline_model import QUESTIONS
 from promptpipe_agent.settings import Settings
@@ -134,9 +136,14 @@ async def test_health_endpoints(client: httpx.AsyncClient) -> None:
 async def test_readyz_reports_an_unreachable_database(
     create_database: Callable[[str], str],
 ) -> None:
-    app = create_app(Settings(DATABASE_URL=create_database("agent_down")))
+    url = create_database("agent_down")
+    app = create_app(Settings(DATABASE_URL=url))
     async with app.router.lifespan_context(app):
-        await app.state.pool.close()
+        # A pool that can no longer connect: readiness must say so, not hang or crash.
+        gone = make_pool(url)
+        await gone.open()
+        await gone.close()
+        app.dependency_overrides[get_pool] = lambda: gone
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://a") as c:
             resp = await c.get("/readyz")

@@ -97,9 +97,13 @@ async def test_phone_that_does_not_read_stays_at_delivered_until_it_opens_the_ch
     await mock.post(URL, json=text(), headers=AUTH)
     await drain()
     assert [s["status"] for s in receiver.statuses()] == ["sent", "delivered"]
+    [phone] = [p for p in (await mock.get("/_mock/phones")).json() if p["phone"] == PHONE]
+    assert phone["unread"] == 1  # what a sidebar shows, the same for every viewer
     assert (await mock.post(f"/_mock/phones/{PHONE}/read")).json() == {"read": 1}
     await drain()
     assert [s["status"] for s in receiver.statuses()] == ["sent", "delivered", "read"]
+    [phone] = [p for p in (await mock.get("/_mock/phones")).json() if p["phone"] == PHONE]
+    assert phone["unread"] == 0
 
 
 async def test_bad_phone_changes_are_refused(mock: httpx.AsyncClient) -> None:

@@ -61,7 +61,7 @@ ensure_venv() {
   uv pip sync --quiet --python "$ROOT/.venv/bin/python" --require-hashes "$ROOT/requirements-dev.lock" \
     || die "installing locked Python dependencies failed"
   uv pip install --quiet --python "$ROOT/.venv/bin/python" --no-deps \
-    -e "$ROOT/agent" -e "$ROOT/mock_whatsapp" -e "$ROOT/simulator" \
+    -e "$ROOT/service_logs" -e "$ROOT/agent" -e "$ROOT/mock_whatsapp" -e "$ROOT/simulator" \
     || die "installing the project's Python packages failed"
   echo "$want" >"$stamp"
 }

@@ -128,11 +128,12 @@ class Cluster:
         self._wait_accepting()
         self._ensure_database()
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server; `immediate` skips the shutdown checkpoint (for data thrown away)."""
         if not self.is_running():
             return
         self._run_as_owner(
-            [str(find_bindir() / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "stop"],
+            [str(find_bindir() / "pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop"],
             stdout=subprocess.DEVNULL,
         )
 

@@ -24,18 +24,23 @@ class FakeStack:
     tap_kinds: list[str] = field(default_factory=list)
     down: bool = False
     clock_offset: float = 0.0
-    agent_fault: dict[str, Any] | None = None  # None: an older delivery, no fault switch
+    agent_fault: dict[str, Any] | None = None  # None: delivery with DEV_CLOCK off, no switch
     delivery_events: list[dict[str, Any]] | None = None  # None: no /dev/events
     mock_events: list[dict[str, Any]] | None = None  # None: an older mock, no event stream
     # With mock_events: serve them as SSE on /_mock/events too (False: /recent only).
     mock_stream: bool = False
-    templates: list[dict[str, Any]] | None = None  # None: an older mock, no templates
+    whatsapp_faults: list[dict[str, Any]] = field(default_factory=list)  # /_mock/faults
+    reads: list[str] = field(default_factory=list)  # phones that opened their chat
+    templates: list[dict[str, Any]] = field(default_factory=list)  # /_mock/templates
 
     def phone_summary(self, number: str) -> dict[str, Any]:
         chat = self.chats[number]
         return {
             "phone": number,
             "received": sum(1 for m in chat if m["direction"] == "outbound"),
+            "unread": sum(
+                1 for m in chat if m["direction"] == "outbound" and m.get("status") == "delivered"
+            ),
             "last_message_at": chat[-1]["timestamp"] if chat else None,
         }
 
@@ -84,8 +89,6 @@ class FakeStack:
             return httpx.Response(
                 200, text=": connected\n\n" + frames, headers={"content-type": "text/event-stream"}
             )
-        if path == "/_mock/templates" and self.templates is not None:
-            return httpx.Response(200, json={"templates": self.templates})
         if path == "/_mock/events/recent" and self.mock_events is not None:
             after = int(request.url.params.get("after", 0))
             return httpx.Response(
@@ -112,6 +115,28 @@ class FakeStack:
             [p] = [p for p in self.participants if p["id"] == pid]
             p.update(json.loads(request.content))
             return httpx.Response(200, json={"status": "ok", "result": p})
+        if path == "/_mock/templates":
+            return httpx.Response(200, json={"templates": self.templates})
+        if path == "/_mock/faults":
+            if method == "POST":
+                fault = {
+                    "id": f"flt_{len(self.whatsapp_faults) + 1}",
+                    **json.loads(request.content),
+                }
+                self.whatsapp_faults.append(fault)
+                return httpx.Response(201, json={"fault": fault})
+            if method == "DELETE":
+                self.whatsapp_faults.clear()
+                return httpx.Response(204)
+            return httpx.Response(200, json={"faults": self.whatsapp_faults, "limits": {}})
+        if path.startswith("/_mock/phones/") and path.endswith("/read") and method == "POST":
+            phone = path.split("/")[3]
+            self.reads.append(phone)
+            read = 0
+            for m in self.chats.get(phone, []):
+                if m["direction"] == "outbound" and m.get("status") == "delivered":
+                    m["status"], read = "read", read + 1
+            return httpx.Response(200, json={"read": read})
         if path.startswith("/_mock/phones/"):
             phone = path.split("/")[3]
             if method == "PUT":
@@ -217,7 +242,8 @@ class FakeStack:
                 "latency_ms": 42,
                 "model": "scripted",
             }
-            view = {"state": "INTAKE", "profile": {"habit_domain": "moving"}, "last_turn": turn}
+            profile = {"habit_domain": "moving", "created_at": "2026-01-01T10:00:00Z"}
+            view = {"state": "INTAKE", "profile": profile, "last_turn": turn}
             return httpx.Response(200, json=view)
         return httpx.Response(404, json={"error": {"code": "not_found", "message": "nope"}})
 

@@ -74,6 +74,8 @@ def test_core_never_imports_textual() -> None:
     code = (
         "import sys, promptpipe_simulator.core.backend, promptpipe_simulator.core.clients, "
         "promptpipe_simulator.core.personas, promptpipe_simulator.core.events, "
-        "promptpipe_simulator.core.runner; sys.exit('textual' in sys.modules)"
+        "promptpipe_simulator.core.runner, promptpipe_simulator.core.load_run, "
+        "promptpipe_simulator.core.participant, promptpipe_simulator.core.locustfile; "
+        "sys.exit('textual' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -8,9 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+from httpx_sse import EventSource
 
 from promptpipe_simulator.core.clients import StackError
-from promptpipe_simulator.core.events import EventFollower, Typing, parse_sse
+from promptpipe_simulator.core.events import EventFollower, Typing, event_from_sse
 
 
 def event(seq: int, kind: str = "phone.updated", **data: Any) -> dict[str, Any]:
@@ -60,18 +61,26 @@ async def run_until(follower: EventFollower, condition: Callable[[], bool]) -> N
     assert condition(), "the follower never got there"
 
 
+def decoded(stream: str) -> list[dict[str, Any] | None]:
+    """What the follower makes of each SSE message of a stream, as httpx-sse splits it."""
+    response = httpx.Response(200, text=stream, headers={"content-type": "text/event-stream"})
+    return [event_from_sse(message) for message in EventSource(response).iter_sse()]
+
+
 def test_sse_frames_carry_the_event_and_comments_carry_nothing() -> None:
     e = event(3, "typing", phone="1555", typing=True)
-    assert parse_sse(["id: 3", "event: typing", f"data: {json.dumps(e)}"]) == e
-    assert parse_sse([": heartbeat"]) is None
-    assert parse_sse(["retry: 1000"]) is None
-    assert parse_sse(["data: not json"]) is None
-    assert parse_sse(['data: {"seq": "7", "kind": "x"}']) is None  # never a crash later
-    assert parse_sse(['data: {"seq": 7, "kind": "x", "data": null}']) == {
-        "seq": 7,
-        "kind": "x",
-        "data": {},
-    }
+    assert decoded(f"id: 3\nevent: typing\ndata: {json.dumps(e)}\n\n") == [e]
+    assert decoded(": heartbeat\n\n") == []
+    assert decoded("retry: 1000\n\n") == [None]
+    assert decoded("data: not json\n\n") == [None]
+    assert decoded('data: {"seq": "7", "kind": "x"}\n\n') == [None]  # never a crash later
+    assert decoded('data: {"seq": 7, "kind": "x", "data": null}\n\n') == [
+        {"seq": 7, "kind": "x", "data": {}}
+    ]
+    # A frame's data split over several lines is joined with newlines, as SSE says.
+    assert decoded('data: {"seq": 8,\ndata: "kind": "x", "data": {}}\n\n') == [
+        {"seq": 8, "kind": "x", "data": {}}
+    ]
 
 
 async def test_the_stream_resumes_after_the_last_seq_it_saw() -> None:
@@ -99,7 +108,11 @@ async def test_a_restarted_mock_counting_from_one_again_is_followed() -> None:
     batches = [[event(7), event(8)], [event(1), event(2)]]
 
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=sse(*(batches.pop(0) if batches else [])))
+        return httpx.Response(
+            200,
+            content=sse(*(batches.pop(0) if batches else [])),
+            headers={"content-type": "text/event-stream"},
+        )
 
     recorder = Recorder()
     follower = recorder.follower(handler)
@@ -142,7 +155,9 @@ async def test_network_trouble_is_told_once_and_the_follower_reconnects() -> Non
         if failures:
             failures -= 1
             raise httpx.ConnectError("connection refused", request=request)
-        return httpx.Response(200, content=sse(event(1)))
+        return httpx.Response(
+            200, content=sse(event(1)), headers={"content-type": "text/event-stream"}
+        )
 
     recorder = Recorder()
     follower = recorder.follower(handler)

@@ -123,7 +123,7 @@ async def test_ctrl_s_in_the_app_saves_the_time_travel_too(
                 await pilot.pause(0.05)
             raise AssertionError("condition not reached in time")
 
-        await pilot.press("n")
+        await pilot.press("ctrl+n")
         await until(lambda: app.selected)
         await pilot.press(*"Hello!", "enter")
         await until(lambda: fake_stack.sent)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts" / "lib"))
+import testruns  # noqa: E402
 from pgcluster import free_port  # noqa: E402
 
 pytestmark = pytest.mark.compose
@@ -68,8 +70,10 @@ def test_compose_file_is_valid_without_an_env_file(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def compose_stack(compose_cli: None) -> Iterator[dict[str, str]]:
-    """The whole stack under a private project name, on free ports, removed afterwards."""
+def compose_stack(compose_cli: None, test_run_dir: Path) -> Iterator[dict[str, str]]:
+    """The whole stack under a private project name, on free ports, removed afterwards.
+    Started once for the module; the project's name is recorded in the test run's folder,
+    so that a killed run's containers are removed by the next run."""
     engine = run_setup("ensure_docker_engine")
     if engine.returncode != 0:
         # Only a machine that cannot run a Docker engine at all lands here; the exact
@@ -91,8 +95,12 @@ def compose_stack(compose_cli: None) -> Iterator[dict[str, str]]:
         "MOCK_WA_STATUS_DELAY_SECONDS": "0.1",
     }
     env.update({k: str(v) for k, v in ports.items()})
-    # A fixed name lets repeated runs reuse the built images and their layer cache.
-    env["COMPOSE_PROJECT_NAME"] = "promptpipe-test"
+    # A name fixed per worktree lets repeated runs reuse the built images, and keeps
+    # two worktrees on one Docker engine apart.
+    worktree = hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]
+    env["COMPOSE_PROJECT_NAME"] = f"promptpipe-test-{worktree}"
+    (test_run_dir / testruns.COMPOSE_PROJECT).write_text(env["COMPOSE_PROJECT_NAME"])
+    compose("down", "--volumes", "--remove-orphans", env=env, check=False)  # a leftover
     started = time.monotonic()
     up = compose("up", "--build", "--detach", "--wait", env=env, check=False)
     print(f"compose up --build --wait: {time.monotonic() - started:.1f}s")

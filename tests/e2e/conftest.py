@@ -1,9 +1,40 @@
-"""A private native stack (real processes, real Postgres, real HTTP) for end-to-end tests."""
+"""Native stacks (real processes, real Postgres, real HTTP) for the end-to-end tests.
+
+Choosing a stack, for a new test:
+
+- `stack`: the shared stack. Take it when the test only acts on participants and phones of
+  its own (`stack_api.unique_phone()`, then `enroll`), reads only what belongs to them,
+  and leaves the stack as it found it: no clock moves, no faults, no restarts, no settings
+  of its own. It is started once per pytest worker and shared by every such test, so it
+  costs nothing more. A test that waits for "no further reply" should send a later
+  message and wait for its answer (`stack_api.settle`) instead of sleeping.
+- `clock_stack`: a stack shared by tests that move its clock, one after another on one
+  worker. Take it when the test moves the clock but needs no settings of its own and
+  asserts only on its own participants: a jump also fires the jobs that earlier tests'
+  participants left, which reach only their phones.
+- `make_stack(**settings)`: a private stack, started for this test and stopped at the end
+  of the session. Take it when the test moves the clock, sets a fault, kills or restarts
+  a service, or needs settings of its own (`make_stack(AGENT_INTENSITY_FROM_PROMPT="1")`).
+  The tests of one module may share one through a module-scoped fixture
+  (test_scenarios.py).
+
+scripts/test runs pytest with `--dist loadfile`: a file's tests run on one xdist worker,
+one after another, so a module-scoped stack is started once, and each worker starts the
+shared stacks at most once, when its first test asks for them. (xdist's `loadgroup`
+would gather them more tightly, but pytest-xdist 3.8 cannot tag the node ids of pytest 9.)
+
+Each stack keeps its pid files, logs and recorded settings under this test run's folder
+(`.stack/test/<run>/`, see scripts/lib/testruns.py), and its processes carry the run's
+mark, so a run that is killed leaves nothing the next one does not stop. Ports are free
+ports asked of the kernel, so xdist workers never collide.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,25 +47,26 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts" / "lib"))
 sys.path.insert(0, str(Path(__file__).parent))  # stack_api, shared by the tests here
 import pgcluster  # noqa: E402
-from stack import NativeStack, Ports  # noqa: E402
+from stack import SERVICES, NativeStack, Ports  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def delivery_binary() -> Path:
-    """Build delivery once per session (cheap when Go's build cache is warm)."""
+    """Build delivery once (cheap when Go's build cache is warm); a lock keeps two xdist
+    workers from writing the binary at the same time."""
     out = ROOT / ".stack" / "bin" / "delivery"
     out.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        ["go", "build", "-o", str(out), "./cmd/delivery"], cwd=ROOT / "delivery", check=True
-    )
+    with open(out.parent / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        subprocess.run(
+            ["go", "build", "-o", str(out), "./cmd/delivery"], cwd=ROOT / "delivery", check=True
+        )
     return out
 
 
 @pytest.fixture(scope="session")
 def make_stack(
-    delivery_binary: Path,
-    create_database: Callable[[str], str],
-    tmp_path_factory: pytest.TempPathFactory,
+    delivery_binary: Path, create_database: Callable[[str], str], test_run_dir: Path
 ) -> Iterator[Callable[..., NativeStack]]:
     """Start stacks of delivery, agent and mock_whatsapp on free ports, each with a fresh
     database; settings are passed as keyword arguments. All are stopped at the end."""
@@ -47,7 +79,7 @@ def make_stack(
             mock_whatsapp=pgcluster.free_port(),
         )
         native = NativeStack(
-            tmp_path_factory.mktemp("stack"),
+            Path(tempfile.mkdtemp(prefix="stack-", dir=test_run_dir)),
             ports,
             database_url=create_database("e2e"),
             overrides={"MOCK_WA_STATUS_DELAY_SECONDS": "0.05", **settings},
@@ -59,13 +91,19 @@ def make_stack(
     yield make
     for native in started:
         native.down()
-        for service in ("delivery", "agent", "mock_whatsapp"):
+        for service in SERVICES:
             print(native.log_tail(service, lines=15))
 
 
 @pytest.fixture(scope="session")
 def stack(make_stack: Callable[..., NativeStack]) -> NativeStack:
-    """One stack shared by the tests that do not disturb it."""
+    """The shared stack: see this module's docstring for what a test may do to it."""
+    return make_stack()
+
+
+@pytest.fixture(scope="session")
+def clock_stack(make_stack: Callable[..., NativeStack]) -> NativeStack:
+    """The stack shared by tests that move the clock, one after another."""
     return make_stack()
 
 
@@ -76,7 +114,7 @@ def http() -> Iterator[httpx.Client]:
 
 
 def _wait_for(
-    probe: Callable[[], Any], timeout: float = 30, interval: float = 0.1, what: str = "condition"
+    probe: Callable[[], Any], timeout: float = 30, interval: float = 0.05, what: str = "condition"
 ) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -40,3 +40,17 @@ def chat(http: httpx.Client, stack: Any, phone: str) -> list[dict]:
 
 def outbound(messages: list[dict]) -> list[dict]:
     return [m for m in messages if m["direction"] == "outbound"]
+
+
+# Statuses in delivery's message log of work not finished yet: an inbound message not yet
+# answered, a reply not yet handed to WhatsApp.
+UNFINISHED = {"received", "processing", "queued"}
+
+
+def settled(http: httpx.Client, stack: Any, participant_id: str) -> bool:
+    """Whether delivery has answered every message it accepted from the participant and
+    handed every reply to WhatsApp (the phone's chat then holds every reply there will
+    be). Tests wait for this instead of sleeping "long enough" for a wrong extra reply."""
+    resp = http.get(f"{stack.url('delivery')}/conversation/participants/{participant_id}/messages")
+    resp.raise_for_status()
+    return not any(m["status"] in UNFINISHED for m in resp.json()["result"])

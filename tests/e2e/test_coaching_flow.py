@@ -47,9 +47,9 @@ def test_try_now_path_ends_with_a_daily_schedule_at_delivery(
 
 
 def test_personalize_path_prompt_done_reminder_and_feedback(
-    make_stack: Callable[..., Any], http: httpx.Client, wait_for: Callable[..., Any]
+    clock_stack: Any, http: httpx.Client, wait_for: Callable[..., Any]
 ) -> None:
-    stack = make_stack()  # its own clock
+    stack = clock_stack
     delivery, mock = stack.url("delivery"), stack.url("mock_whatsapp")
     phone = unique_phone()
     participant = enroll(http, stack, phone)  # timezone Europe/London
@@ -133,12 +133,12 @@ def test_personalize_path_prompt_done_reminder_and_feedback(
 
 
 def test_a_prompt_after_a_silent_day_arrives_as_its_template(
-    make_stack: Callable[..., Any], http: httpx.Client, wait_for: Callable[..., Any]
+    clock_stack: Any, http: httpx.Client, wait_for: Callable[..., Any]
 ) -> None:
     # WhatsApp refuses free-form text 24 hours after the participant last wrote (131047);
     # the daily prompt then reaches them as the approved prompt template, habit included,
     # not as the generic "it's been a while" re-engagement.
-    stack = make_stack()  # its own clock
+    stack = clock_stack
     phone = unique_phone()
     enroll(http, stack, phone)
     send(http, stack, phone, "Hi!")

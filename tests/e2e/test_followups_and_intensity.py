@@ -68,9 +68,9 @@ def size(prompt: str) -> str:
 
 
 def test_an_unanswered_try_now_prompt_gets_a_check_in_and_a_reply_cancels_the_next(
-    make_stack: Callable[..., Any], http: httpx.Client, wait_for: Callable[..., Any]
+    clock_stack: Any, http: httpx.Client, wait_for: Callable[..., Any]
 ) -> None:
-    phone = Phone(http, make_stack(), wait_for)  # its own clock
+    phone = Phone(http, clock_stack, wait_for)
     phone.say("Hi!")
     started = phone.say("Try now")
     assert "take 50 steps" in started["text"]

@@ -21,8 +21,8 @@ from promptpipe_simulator.settings import Settings
 pytestmark = pytest.mark.e2e
 
 
-async def test_a_recorded_session_replays(make_stack: Callable[..., Any], tmp_path: Path) -> None:
-    stack = make_stack()  # its own clock
+async def test_a_recorded_session_replays(clock_stack: Any, tmp_path: Path) -> None:
+    stack = clock_stack
     settings = Settings(
         delivery_url=stack.url("delivery"),
         mock_wa_url=stack.url("mock_whatsapp"),

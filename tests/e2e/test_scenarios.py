@@ -25,7 +25,8 @@ SCENARIOS = scenario_files([ROOT / "simulator" / "scenarios"])
 
 @pytest.fixture(scope="module")
 def scenario_stack(make_stack: Callable[..., Any]) -> Any:
-    """A stack of its own: scenarios move its clock, set faults and restart delivery."""
+    """A stack of its own: scenarios move its clock, set faults and restart delivery, so
+    they run one after another on it."""
     return make_stack()
 
 

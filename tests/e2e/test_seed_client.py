@@ -1,4 +1,7 @@
-"""The integration guide's Go client, compiled unchanged, gets a valid answer from our agent."""
+"""The integration guide's Go client, compiled unchanged, gets a valid answer from our agent.
+
+The guide lives beside the repository, in ../shared/seed/INTEGRATION.md (CI lays it there);
+a clone without it skips this test and says which file it needs."""
 
 from __future__ import annotations
 
@@ -47,6 +50,10 @@ def seed_client_source() -> str:
     return source
 
 
+@pytest.mark.skipif(
+    not GUIDE.is_file(),
+    reason=f"needs the integration guide's Go client from {GUIDE}, which is not there",
+)
 def test_seed_go_client_works_unchanged_against_the_agent(stack: Any, tmp_path: Path) -> None:
     module = tmp_path / "seedcheck"
     (module / "agent").mkdir(parents=True)

@@ -16,10 +16,9 @@ pytestmark = pytest.mark.e2e
 
 
 def test_daily_prompt_fires_after_a_clock_advance(
-    make_stack: Callable[..., Any], http: httpx.Client, wait_for: Callable[..., Any]
+    clock_stack: Any, http: httpx.Client, wait_for: Callable[..., Any]
 ) -> None:
-    # A stack of its own: moving its clock must not disturb the other tests.
-    stack = make_stack()
+    stack = clock_stack  # moving its clock must not disturb the tests on the shared stack
     delivery = stack.url("delivery")
     phone = unique_phone()
     participant = enroll(http, stack, phone)

@@ -8,15 +8,13 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
 
-from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
+from promptpipe_logs import mask_phone
 from psycopg_pool import AsyncConnectionPool
 
+from promptpipe_agent import store
 from promptpipe_agent.coach import Coach, Conversation, Turn
 from promptpipe_agent.errors import NotFound
-from promptpipe_agent.logs import mask_phone
 from promptpipe_agent.schemas import (
     Button,
     ConversationSummary,
@@ -31,9 +29,6 @@ from promptpipe_agent.schemas import (
 from promptpipe_agent.shadow import ConversationState, RecordingScheduler, tool_calls_with_args
 
 log = logging.getLogger("promptpipe_agent")
-
-# Stored history is trimmed to the newest messages, as PromptPipe did.
-HISTORY_LIMIT = 50
 
 
 class Conversations:
@@ -127,23 +122,19 @@ class Conversations:
         return answer
 
     async def _stored_state(self, participant_id: str) -> ConversationState:
-        """The stored conversation, or a new one's; read only."""
+        """The stored conversation, or a new one's; read only, no lock."""
         async with self.pool.connection() as conn:
-            conn.row_factory = dict_row  # type: ignore[assignment]
-            cur = await conn.execute(
-                "SELECT sub_state, profile, flow, turns FROM conversations "
-                "WHERE participant_id = %s",
-                (participant_id,),
-            )
-            row: Any = await cur.fetchone()
+            row = await store.conversation(conn, participant_id)
             if row is None:
                 return ConversationState()
-            cur = await conn.execute(
-                "SELECT role, content FROM history WHERE participant_id = %s ORDER BY id",
-                (participant_id,),
-            )
-            history = [dict(r) for r in await cur.fetchall()]
-        return ConversationState(**row, history=history)
+            said = await store.history(conn, participant_id)
+        return ConversationState(
+            sub_state=row["sub_state"],
+            profile=row["profile"],
+            flow=row["flow"],
+            turns=row["turns"],
+            history=said,
+        )
 
     async def _turn(
         self,
@@ -162,37 +153,16 @@ class Conversations:
         started = time.perf_counter()
         context = {"participant_id": participant_id, "message_id": idempotency_key}
         async with self.pool.connection() as conn, conn.transaction():
-            conn.row_factory = dict_row  # type: ignore[assignment]
-            await conn.execute(
-                "INSERT INTO conversations (participant_id, phone_number) VALUES (%s, %s) "
-                "ON CONFLICT (participant_id) DO NOTHING",
-                (participant_id, phone_number),
-            )
-            cur = await conn.execute(
-                "SELECT sub_state, profile, flow, turns FROM conversations "
-                "WHERE participant_id = %s FOR UPDATE",
-                (participant_id,),
-            )
-            row: Any = await cur.fetchone()
-            if idempotency_key:
-                cur = await conn.execute(
-                    "SELECT answer FROM processed_messages WHERE message_id = %s",
-                    (idempotency_key,),
-                )
-                done: Any = await cur.fetchone()
-                if done:
-                    log.info("repeated call answered from record", extra=context)
-                    return ProcessMessageResponse.model_validate(done["answer"])
-            cur = await conn.execute(
-                "SELECT role, content FROM history WHERE participant_id = %s ORDER BY id",
-                (participant_id,),
-            )
-            history = [dict(r) for r in await cur.fetchall()]
+            row = await store.lock_conversation(conn, participant_id, phone_number)
+            if idempotency_key and (done := await store.recorded_answer(conn, idempotency_key)):
+                log.info("repeated call answered from record", extra=context)
+                return ProcessMessageResponse.model_validate(done)
+            said_before = await store.history(conn, participant_id)
             before = ConversationState(
                 sub_state=row["sub_state"],
                 profile=copy.deepcopy(row["profile"]),
                 flow=copy.deepcopy(row["flow"]),
-                history=copy.deepcopy(history),
+                history=copy.deepcopy(said_before),
                 turns=row["turns"],
             )
             turn = await decide(
@@ -201,50 +171,34 @@ class Conversations:
                     phone_number=phone_number,
                     sub_state=row["sub_state"],
                     profile=row["profile"],
-                    history=history,
+                    history=said_before,
                     flow=row["flow"],
                     now=now or datetime.now(UTC),
                     turn_key=idempotency_key or f"turn:{uuid.uuid4().hex}",
                 )
             )
+            turns = row["turns"] + 1
+            answer = answer_of(turn, participant_id, phone_number, idempotency_key, turns)
+            said = [("user", user_text or ""), ("assistant", turn.reply)]
+            await store.append_history(conn, participant_id, [(r, t) for r, t in said if t], now)
             last_turn = LastTurn(
                 tool_calls=turn.tool_calls,
                 latency_ms=round((time.perf_counter() - started) * 1000, 2),
                 model=turn.model,
             )
-            turns = row["turns"] + 1
-            answer = answer_of(turn, participant_id, phone_number, idempotency_key, turns)
-            said = [("user", user_text), ("assistant", turn.reply)]
-            for role, content in said:
-                if content:
-                    await conn.execute(
-                        "INSERT INTO history (participant_id, role, content, created_at) "
-                        "VALUES (%s, %s, %s, COALESCE(%s, now()))",
-                        (participant_id, role, content, now),
-                    )
-            await conn.execute(
-                "DELETE FROM history WHERE participant_id = %s AND id NOT IN ("
-                "SELECT id FROM history WHERE participant_id = %s ORDER BY id DESC LIMIT %s)",
-                (participant_id, participant_id, HISTORY_LIMIT),
-            )
-            await conn.execute(
-                "UPDATE conversations SET sub_state = %s, profile = %s, flow = %s, turns = %s, "
-                "last_turn = %s, phone_number = %s, updated_at = now() WHERE participant_id = %s",
-                (
-                    turn.sub_state,
-                    Jsonb(turn.profile),
-                    Jsonb(turn.flow),
-                    turns,
-                    Jsonb(last_turn.model_dump()),
-                    phone_number,
-                    participant_id,
-                ),
+            await store.save_conversation(
+                conn,
+                participant_id,
+                phone=phone_number,
+                sub_state=turn.sub_state,
+                profile=turn.profile,
+                flow=turn.flow,
+                turns=turns,
+                last_turn=last_turn.model_dump(),
             )
             if idempotency_key:
-                await conn.execute(
-                    "INSERT INTO processed_messages (message_id, participant_id, answer) "
-                    "VALUES (%s, %s, %s)",
-                    (idempotency_key, participant_id, Jsonb(answer.model_dump())),
+                await store.record_answer(
+                    conn, idempotency_key, participant_id, answer.model_dump()
                 )
         log.info(
             "turn processed",
@@ -266,41 +220,24 @@ class Conversations:
     async def summaries(self) -> list[ConversationSummary]:
         """Every conversation's sub-state and size, most recently active first."""
         async with self.pool.connection() as conn:
-            conn.row_factory = dict_row  # type: ignore[assignment]
-            cur = await conn.execute(
-                "SELECT participant_id, sub_state AS state, turns, updated_at FROM conversations "
-                "ORDER BY updated_at DESC"
-            )
-            rows: Any = await cur.fetchall()
+            rows = await store.summaries(conn)
         return [ConversationSummary(**r) for r in rows]
 
     async def get(self, participant_id: str) -> ConversationView:
         async with self.pool.connection() as conn:
-            conn.row_factory = dict_row  # type: ignore[assignment]
-            cur = await conn.execute(
-                "SELECT sub_state, profile, flow, turns, last_turn, updated_at FROM conversations "
-                "WHERE participant_id = %s",
-                (participant_id,),
-            )
-            row: Any = await cur.fetchone()
+            row = await store.conversation(conn, participant_id)
             if row is None:
                 raise NotFound(f"No conversation with participant {participant_id}.")
-            cur = await conn.execute(
-                "SELECT role, content, created_at FROM history WHERE participant_id = %s "
-                "ORDER BY id",
-                (participant_id,),
-            )
-            rows: Any = await cur.fetchall()
-            history = [
-                HistoryItem(role=r["role"], content=r["content"], timestamp=r["created_at"])
-                for r in rows
-            ]
+            rows = await store.stamped_history(conn, participant_id)
         return ConversationView(
             participant_id=participant_id,
             state=row["sub_state"],
             profile=row["profile"],
             turns=row["turns"],
-            history=history,
+            history=[
+                HistoryItem(role=r["role"], content=r["content"], timestamp=r["created_at"])
+                for r in rows
+            ],
             updated_at=row["updated_at"],
             last_turn=row["last_turn"],
             schedules=row["flow"].get("schedules") or [],

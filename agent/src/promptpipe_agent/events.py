@@ -19,16 +19,6 @@ from promptpipe_agent.tools import ProfileIncomplete, TurnContext, write_habit_p
 # delivery still come due, and an unknown kind would be refused (422): they say nothing.
 RETIRED_INTENSITY_CHECK = "intensity_check"
 
-KINDS = (
-    "daily_prompt",
-    "reminder",
-    "auto_feedback",
-    "state_transition",
-    feedback.INITIAL,
-    feedback.FOLLOWUP,
-    RETIRED_INTENSITY_CHECK,
-)
-
 OPENERS = ["Time for your habit!", "Here's today's nudge.", "Quick habit moment:"]
 REMINDERS = [
     "Just checking in: did you get a chance to try your habit today?",

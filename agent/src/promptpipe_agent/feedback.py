@@ -29,11 +29,6 @@ def _pick(options: list[str], *seed: object) -> str:
     return options[int.from_bytes(digest[:4], "big") % len(options)]
 
 
-def waiting(turn: TurnContext) -> bool:
-    collection = turn.flow.get("feedback_collection") or {}
-    return collection.get("status") in WAITING
-
-
 async def start(turn: TurnContext, initial_seconds: float) -> None:
     """The prompt written in this turn is in the chat: its feedback timer starts (an older
     chat prompt's pending timer is canceled first). The dedupe key is the turn's, so a

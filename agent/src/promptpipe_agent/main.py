@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import promptpipe_logs as logs
 from fastapi import FastAPI
 
-from promptpipe_agent import __version__, db, logs
+from promptpipe_agent import __version__, db
 from promptpipe_agent.conversations import Conversations
 from promptpipe_agent.delivery import DeliveryScheduler
 from promptpipe_agent.errors import install_error_handlers
@@ -32,10 +34,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logs.configure("agent", settings.log_level)
         log.info("starting", extra={"config": settings.masked()})
+        await asyncio.to_thread(db.migrate, settings.database_url, settings.db_schema)
         pool = db.make_pool(settings.database_url, settings.db_schema)
         await pool.open(wait=False)
-        async with pool.connection() as conn:
-            await db.migrate(conn, settings.db_schema)
         scheduler = DeliveryScheduler(
             settings.delivery_url,
             settings.delivery_api_token.get_secret_value(),

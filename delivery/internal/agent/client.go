@@ -114,7 +114,7 @@ func (e *StatusError) RetryAfter() time.Duration { return e.Wait }
 func NewClient(baseURL string, timeout time.Duration, m *metrics.Metrics, log *slog.Logger) *Client {
 	return &Client{
 		baseURL:    baseURL,
-		httpClient: &http.Client{Timeout: timeout},
+		httpClient: &http.Client{Timeout: timeout, Transport: keepAlive()},
 		metrics:    m,
 		log:        log,
 		backoff:    retry.Policy{Base: 250 * time.Millisecond, Cap: 5 * time.Second},
@@ -263,3 +263,13 @@ func (c *Client) Health(ctx context.Context) error {
 }
 
 func sleep(ctx context.Context, d time.Duration) error { return retry.Sleep(ctx, d) }
+
+// keepAlive is Go's default transport keeping many connections to one host alive: with
+// many calls in flight (DELIVERY_CONCURRENCY), the default two would have most calls
+// dial a new connection.
+func keepAlive() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 0 // no limit over all hosts
+	t.MaxIdleConnsPerHost = 512
+	return t
+}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -16,19 +17,13 @@ type Postgres struct {
 	Pool *pgxpool.Pool
 }
 
-// claimSQL leases up to $5 due tasks of one kind. A task is due when its run_at has come
-// in delivery's clock ($2) and it is ready or its lease has run out in the database's
-// real time. A task in a lane is claimable only as the lane's oldest unfinished task, so
-// a lane never has two leases at once, and a later task never overtakes an earlier one.
-// SKIP LOCKED lets concurrent claimers pass each other without waiting.
+// claimSQL leases up to $5 ready tasks of one kind whose run_at has come in delivery's
+// clock ($2), soonest first. Only a lane's head is ever ready, so a lane never has two
+// leases at once. SKIP LOCKED lets concurrent claimers pass each other without waiting.
 const claimSQL = `
 WITH picked AS (
-	SELECT id FROM tasks c
-	WHERE c.kind = $1 AND c.run_at <= $2
-	  AND (c.state = 'ready' OR (c.state = 'leased' AND c.lease_until < now()))
-	  AND (c.lane IS NULL OR NOT EXISTS (
-	      SELECT 1 FROM tasks e WHERE e.lane = c.lane AND e.id < c.id AND e.state <> 'failed'))
-	ORDER BY c.run_at, c.id
+	SELECT id FROM tasks WHERE kind = $1 AND state = 'ready' AND run_at <= $2
+	ORDER BY run_at, id
 	LIMIT $5
 	FOR UPDATE SKIP LOCKED
 )
@@ -66,23 +61,35 @@ func (p Postgres) Extend(ctx context.Context, kind, owner string, lease time.Dur
 }
 
 // Retry puts a leased task back, due at `at`, with the reason; ErrLeaseLost if the
-// lease is no longer the caller's.
+// lease is no longer the caller's. It stays its lane's head: the tasks behind it wait.
 func (p Postgres) Retry(ctx context.Context, t Task, at time.Time, cause string) error {
-	return p.settle(ctx, t, `UPDATE tasks SET state = 'ready', run_at = $4, last_error = $5,
+	return settle(ctx, p.Pool, t, `UPDATE tasks SET state = 'ready', run_at = $4, last_error = $5,
 		lease_owner = NULL, lease_until = NULL, updated_at = now()
 		WHERE id = $1 AND state = 'leased' AND lease_owner = $2 AND attempt = $3`, at, cause)
 }
 
 // Fail gives up on a leased task: it stays in the table, failed, with the reason, and
-// no longer holds up its lane.
+// the next task of its lane is made ready.
 func (p Postgres) Fail(ctx context.Context, t Task, cause string) error {
-	return p.settle(ctx, t, `UPDATE tasks SET state = 'failed', last_error = $4,
-		lease_owner = NULL, lease_until = NULL, updated_at = now()
-		WHERE id = $1 AND state = 'leased' AND lease_owner = $2 AND attempt = $3`, cause)
+	return pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
+		if err := settle(ctx, tx, t, `UPDATE tasks SET state = 'failed', last_error = $4,
+			lease_owner = NULL, lease_until = NULL, updated_at = now()
+			WHERE id = $1 AND state = 'leased' AND lease_owner = $2 AND attempt = $3`, cause); err != nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		queueAdvanceLane(b, t.Lane)
+		return tx.SendBatch(ctx, b).Close()
+	})
 }
 
-func (p Postgres) settle(ctx context.Context, t Task, sql string, args ...any) error {
-	tag, err := p.Pool.Exec(ctx, sql, append([]any{t.ID, t.Owner, t.Attempt}, args...)...)
+// execer runs one statement: the pool, or a transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+func settle(ctx context.Context, db execer, t Task, sql string, args ...any) error {
+	tag, err := db.Exec(ctx, sql, append([]any{t.ID, t.Owner, t.Attempt}, args...)...)
 	if err != nil {
 		return fmt.Errorf("settling task: %w", err)
 	}
@@ -99,6 +106,26 @@ func (p Postgres) Release(ctx context.Context, kind, owner string) error {
 		updated_at = now() WHERE kind = $1 AND lease_owner = $2 AND state = 'leased'`, kind, owner)
 	if err != nil {
 		return fmt.Errorf("releasing %s leases: %w", kind, err)
+	}
+	return nil
+}
+
+// Reap makes the tasks of kind whose lease has run out ready again (their holder died or
+// lost the database), and repairs any lane left with waiting tasks but no head. After
+// it, a late settle by the former holder finds its lease gone.
+func (p Postgres) Reap(ctx context.Context, kind string) error {
+	_, err := p.Pool.Exec(ctx, `UPDATE tasks SET state = 'ready', lease_owner = NULL, lease_until = NULL, updated_at = now()
+		WHERE kind = $1 AND state = 'leased' AND lease_until < now()`, kind)
+	if err != nil {
+		return fmt.Errorf("reaping %s leases: %w", kind, err)
+	}
+	// A lane needs a head; a settle always names the next one, so this is a safety net.
+	_, err = p.Pool.Exec(ctx, `UPDATE tasks SET state = 'ready', updated_at = now() WHERE id IN (
+		SELECT min(w.id) FROM tasks w WHERE w.kind = $1 AND w.state = 'waiting'
+		AND NOT EXISTS (SELECT 1 FROM tasks h WHERE h.lane = w.lane AND h.state IN ('ready', 'leased'))
+		GROUP BY w.lane)`, kind)
+	if err != nil {
+		return fmt.Errorf("repairing %s lanes: %w", kind, err)
 	}
 	return nil
 }

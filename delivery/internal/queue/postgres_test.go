@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"promptpipe/delivery/internal/pgtest"
 	"promptpipe/delivery/internal/queue"
 	"promptpipe/delivery/internal/store"
@@ -65,6 +67,11 @@ func expire(t *testing.T, q queue.Postgres) {
 	}
 }
 
+func complete(t *testing.T, q queue.Postgres, task queue.Task) error {
+	t.Helper()
+	return pgx.BeginFunc(context.Background(), q.Pool, func(tx pgx.Tx) error { return queue.Complete(context.Background(), tx, task) })
+}
+
 func TestClaimLeasesDueTasksOnceInOrder(t *testing.T) {
 	q := newQueue(t)
 	enqueue(t, q, queue.New{Ref: "a"}, queue.New{Ref: "later", RunAt: now.Add(time.Hour)}, queue.New{Ref: "b"},
@@ -92,7 +99,7 @@ func TestALaneRunsOneTaskAtATimeOldestFirst(t *testing.T) {
 	if more := claim(t, q, "w", now); len(more) != 0 {
 		t.Fatalf("a lane was leased twice: %+v", more)
 	}
-	if err := queue.Complete(context.Background(), q.Pool, first[0]); err != nil {
+	if err := complete(t, q, first[0]); err != nil {
 		t.Fatal(err)
 	}
 	if next := claim(t, q, "w", now); refs(next) != "p2 " {
@@ -105,13 +112,19 @@ func TestAnExpiredLeaseIsClaimedAgainAndItsFormerHolderCannotSettle(t *testing.T
 	ctx := context.Background()
 	enqueue(t, q, queue.New{Ref: "m1", Lane: "phone"}, queue.New{Ref: "m2", Lane: "phone"})
 	crashed := claim(t, q, "dead", now)[0]
+	if stolen := claim(t, q, "alive", now); len(stolen) != 0 {
+		t.Fatalf("a live lease was taken: %+v", stolen)
+	}
 	expire(t, q)
+	if err := q.Reap(ctx, "test"); err != nil {
+		t.Fatal(err)
+	}
 	again := claim(t, q, "alive", now)
 	if len(again) != 1 || again[0].Ref != "m1" || again[0].Attempt != 2 {
 		t.Fatalf("after expiry, claimed %+v; want m1 again (not m2) on attempt 2", again)
 	}
 	for _, settle := range []func(queue.Task) error{
-		func(t queue.Task) error { return queue.Complete(ctx, q.Pool, t) },
+		func(task queue.Task) error { return complete(t, q, task) },
 		func(t queue.Task) error { return q.Retry(ctx, t, now, "late") },
 		func(t queue.Task) error { return q.Fail(ctx, t, "late") },
 	} {
@@ -119,7 +132,7 @@ func TestAnExpiredLeaseIsClaimedAgainAndItsFormerHolderCannotSettle(t *testing.T
 			t.Fatalf("the former holder settled: %v", err)
 		}
 	}
-	if err := queue.Complete(ctx, q.Pool, again[0]); err != nil {
+	if err := complete(t, q, again[0]); err != nil {
 		t.Fatalf("the holder could not settle: %v", err)
 	}
 }
@@ -130,6 +143,9 @@ func TestExtendKeepsALeaseAlive(t *testing.T) {
 	claim(t, q, "busy", now)
 	expire(t, q)
 	if err := q.Extend(context.Background(), "test", "busy", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Reap(context.Background(), "test"); err != nil {
 		t.Fatal(err)
 	}
 	if stolen := claim(t, q, "other", now); len(stolen) != 0 {
@@ -176,34 +192,62 @@ func TestReleaseHandsLeasesBackAtOnce(t *testing.T) {
 	}
 }
 
-// Many claimers at once, each settling what it gets: no lane is ever leased twice at a
-// time, and each lane's tasks finish in the order they were queued.
+// Many claimers at once, each settling what it gets, while more tasks are enqueued: no
+// lane is ever leased twice at a time, none is left stuck, and each lane's tasks finish
+// in the order they were queued.
 func TestConcurrentClaimersKeepEachLaneSerialAndInOrder(t *testing.T) {
 	q := newQueue(t)
 	ctx := context.Background()
 	const lanes, perLane = 6, 15
-	for i := range perLane {
+	enqueueRound := func(i int) error {
 		for l := range lanes {
-			enqueue(t, q, queue.New{Ref: fmt.Sprint(i), Lane: fmt.Sprint("lane", l)})
+			if err := pgx.BeginFunc(ctx, q.Pool, func(tx pgx.Tx) error {
+				return queue.Enqueue(ctx, tx, queue.New{Kind: "test", Ref: fmt.Sprint(i), Lane: fmt.Sprint("lane", l)})
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for i := range perLane / 3 {
+		if err := enqueueRound(i); err != nil {
+			t.Fatal(err)
 		}
 	}
 	var mu sync.Mutex
 	busy := map[string]bool{}
 	order := map[string][]string{}
+	finished := 0
 	var wg sync.WaitGroup
-	errs := make(chan error, 8)
+	errs := make(chan error, 16)
+	wg.Add(1)
+	go func() { // the rest arrive while the claimers work
+		defer wg.Done()
+		for i := perLane / 3; i < perLane; i++ {
+			if err := enqueueRound(i); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	deadline := time.Now().Add(60 * time.Second)
 	for w := range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for idle := 0; idle < 50; {
+			for time.Now().Before(deadline) {
+				mu.Lock()
+				all := finished == lanes*perLane
+				mu.Unlock()
+				if all {
+					return
+				}
 				tasks, err := q.Claim(ctx, "test", fmt.Sprint("w", w), now, time.Minute, 3)
 				if err != nil {
 					errs <- err
 					return
 				}
 				if len(tasks) == 0 {
-					idle++
 					time.Sleep(time.Millisecond)
 					continue
 				}
@@ -219,8 +263,9 @@ func TestConcurrentClaimersKeepEachLaneSerialAndInOrder(t *testing.T) {
 				for _, task := range tasks {
 					mu.Lock()
 					busy[task.Lane] = false
+					finished++
 					mu.Unlock()
-					if err := queue.Complete(ctx, q.Pool, task); err != nil {
+					if err := complete(t, q, task); err != nil {
 						errs <- err
 					}
 				}
@@ -235,7 +280,7 @@ func TestConcurrentClaimersKeepEachLaneSerialAndInOrder(t *testing.T) {
 	for l := range lanes {
 		lane := fmt.Sprint("lane", l)
 		if len(order[lane]) != perLane {
-			t.Fatalf("%s: %d tasks done, want %d", lane, len(order[lane]), perLane)
+			t.Fatalf("%s: %d tasks done, want %d (a lane was left stuck)", lane, len(order[lane]), perLane)
 		}
 		for i, ref := range order[lane] {
 			if ref != fmt.Sprint(i) {

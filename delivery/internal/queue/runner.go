@@ -20,6 +20,7 @@ type Store interface {
 	Retry(ctx context.Context, t Task, at time.Time, cause string) error
 	Fail(ctx context.Context, t Task, cause string) error
 	Release(ctx context.Context, kind, owner string) error
+	Reap(ctx context.Context, kind string) error
 }
 
 // Handler works one task. It returns nil once it has settled the task itself (its settle
@@ -171,24 +172,27 @@ func (r *Runner) handle(ctx context.Context, t Task) (err error) {
 	return r.Handle(ctx, t)
 }
 
-// heartbeat renews this runner's leases while handlers run, until ctx ends.
+// heartbeat renews this runner's leases while handlers run, and makes tasks whose lease
+// ran out (their holder died) ready again, every Lease/3 until ctx ends.
 func (r *Runner) heartbeat(ctx context.Context, log *slog.Logger) {
 	tick := time.NewTicker(max(r.Lease/3, time.Millisecond))
 	defer tick.Stop()
 	for {
+		beatCtx, cancel := context.WithTimeout(ctx, r.Lease/3+time.Second)
+		if r.InFlight() > 0 {
+			if err := r.Store.Extend(beatCtx, r.Kind, r.Owner, r.Lease); err != nil && ctx.Err() == nil {
+				log.Warn("renewing leases failed", "error", err)
+			}
+		}
+		if err := r.Store.Reap(beatCtx, r.Kind); err != nil && ctx.Err() == nil {
+			log.Warn("reaping expired leases failed", "error", err)
+		}
+		cancel()
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
-		if r.InFlight() == 0 {
-			continue
-		}
-		extendCtx, cancel := context.WithTimeout(ctx, r.Lease/3+time.Second)
-		if err := r.Store.Extend(extendCtx, r.Kind, r.Owner, r.Lease); err != nil && ctx.Err() == nil {
-			log.Warn("renewing leases failed", "error", err)
-		}
-		cancel()
 	}
 }
 

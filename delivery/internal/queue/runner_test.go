@@ -83,6 +83,8 @@ func (m *memStore) Release(context.Context, string, string) error {
 	return nil
 }
 
+func (m *memStore) Reap(context.Context, string) error { return nil }
+
 func (m *memStore) read(f func(m *memStore) bool) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -49,37 +49,45 @@ type InboundWork struct {
 	Wamid       string
 	Phone       string
 	Body        string
-	Participant *Participant // nil for an unknown sender
+	Participant *Participant // nil for an unknown sender; only its id, phone, name, timezone and status are read
 }
 
 // InboundWork reads the message an answer task is about; ErrNotFound if it is gone.
 func (s *Store) InboundWork(ctx context.Context, messageID int64) (InboundWork, error) {
 	w := InboundWork{MessageID: messageID}
-	err := s.Pool.QueryRow(ctx, `SELECT wamid, phone, body FROM messages WHERE id = $1 AND direction = 'inbound'`,
-		messageID).Scan(&w.Wamid, &w.Phone, &w.Body)
+	var p Participant
+	var pid *string
+	err := s.Pool.QueryRow(ctx, `SELECT m.wamid, m.phone, m.body, p.id, COALESCE(p.phone_number, ''), COALESCE(p.name, ''),
+			COALESCE(p.timezone, ''), COALESCE(p.status, '')
+		FROM messages m LEFT JOIN participants p ON p.phone_number = m.phone
+		WHERE m.id = $1 AND m.direction = 'inbound'`, messageID).
+		Scan(&w.Wamid, &w.Phone, &w.Body, &pid, &p.PhoneNumber, &p.Name, &p.Timezone, &p.Status)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return w, ErrNotFound
 	}
 	if err != nil {
 		return w, fmt.Errorf("reading inbound message: %w", err)
 	}
-	w.Participant, err = participantWhere(ctx, s.Pool, "phone_number", w.Phone)
-	return w, err
+	if pid != nil {
+		p.ID = *pid
+		w.Participant = &p
+	}
+	return w, nil
 }
 
 // AnswerInbound settles an answer task: it queues the reply and marks the message done,
 // in one transaction, only if the task's lease still holds (else queue.ErrLeaseLost and
 // nothing changes).
 func (s *Store) AnswerInbound(ctx context.Context, t queue.Task, messageID int64, reply Outbound) error {
+	b := &pgx.Batch{}
+	queue.QueueComplete(b, t)
+	if err := queueReply(b, reply); err != nil {
+		return err
+	}
+	b.Queue(`UPDATE messages SET status = 'done', updated_at = now() WHERE id = $1`, messageID)
 	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		if err := queue.Complete(ctx, tx, t); err != nil {
-			return err
-		}
-		if err := EnqueueReply(ctx, tx, reply); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE messages SET status = 'done', updated_at = now() WHERE id = $1`, messageID); err != nil {
-			return fmt.Errorf("marking inbound done: %w", err)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("settling an answer: %w", err)
 		}
 		return nil
 	})

@@ -39,6 +39,9 @@ func TestAnInboundMessageIsAnsweredOnlyUnderItsLease(t *testing.T) {
 	if _, err := s.Pool.Exec(ctx, `UPDATE tasks SET lease_until = now() - interval '1 second'`); err != nil {
 		t.Fatal(err)
 	}
+	if err := q.Reap(ctx, TaskAnswer); err != nil {
+		t.Fatal(err)
+	}
 	retaken, err := q.Claim(ctx, TaskAnswer, "alive", time.Now(), time.Minute, 10)
 	if err != nil || len(retaken) != 1 {
 		t.Fatalf("after the lease ran out, claimed %+v, %v", retaken, err)

@@ -165,13 +165,15 @@ type JobOutcome struct {
 // that is still pending, and queues the task of its next occurrence if it has one.
 func (s *Store) SettleJob(ctx context.Context, t queue.Task, jobID string, o JobOutcome, reply *Outbound) error {
 	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		if err := queue.Complete(ctx, tx, t); err != nil {
-			return err
-		}
+		b := &pgx.Batch{}
+		queue.QueueComplete(b, t)
 		if reply != nil {
-			if err := EnqueueReply(ctx, tx, *reply); err != nil {
+			if err := queueReply(b, *reply); err != nil {
 				return err
 			}
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("settling a job: %w", err)
 		}
 		if o.Status == "" {
 			return nil

@@ -49,9 +49,22 @@ func (s *Store) RecordStatus(ctx context.Context, wamid, status string, at time.
 // applyStatuses sets an outbound message's status to the most advanced one received;
 // when that makes it failed, the task of finding it a replacement is queued with it.
 func applyStatuses(ctx context.Context, tx pgx.Tx, wamid string) error {
-	var id int64
-	var status string
-	err := tx.QueryRow(ctx, fmt.Sprintf(`UPDATE messages m SET status = e.status,
+	b := &pgx.Batch{}
+	failed := queueApplyStatuses(b, wamid)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	if *failed != 0 {
+		return queueReengage(ctx, tx, *failed)
+	}
+	return nil
+}
+
+// queueApplyStatuses adds applyStatuses's update to b; once b has run, the returned
+// value is the id of a message the update made failed, or 0.
+func queueApplyStatuses(b *pgx.Batch, wamid string) *int64 {
+	failed := new(int64)
+	b.Queue(fmt.Sprintf(`UPDATE messages m SET status = e.status,
 			error_code = COALESCE(e.error_code, m.error_code),
 			error_title = COALESCE(e.error_title, m.error_title), updated_at = now()
 		FROM (SELECT status, error_code, error_title FROM status_events WHERE wamid = $1
@@ -59,17 +72,22 @@ func applyStatuses(ctx context.Context, tx pgx.Tx, wamid string) error {
 		WHERE m.wamid = $1 AND m.direction = 'outbound' AND %s > %s
 		RETURNING m.id, m.status`,
 		fmt.Sprintf(statusRank, "status"), fmt.Sprintf(statusRank, "e.status"), fmt.Sprintf(statusRank, "m.status")), wamid).
-		Scan(&id, &status)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil // not sent yet, or nothing new
-	}
-	if err != nil {
-		return fmt.Errorf("applying statuses: %w", err)
-	}
-	if status == "failed" {
-		return queueReengage(ctx, tx, id)
-	}
-	return nil
+		QueryRow(func(row pgx.Row) error {
+			var id int64
+			var status string
+			err := row.Scan(&id, &status)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil // not sent yet, or nothing new
+			}
+			if err != nil {
+				return fmt.Errorf("applying statuses: %w", err)
+			}
+			if status == "failed" {
+				*failed = id
+			}
+			return nil
+		})
+	return failed
 }
 
 // queueReengage queues the task that decides what to send in place of a failed

@@ -26,30 +26,39 @@ type Outbound struct {
 	Arm string
 }
 
-// EnqueueReply logs an outbound message and queues it for sending, inside tx.
-func EnqueueReply(ctx context.Context, tx pgx.Tx, o Outbound) error {
-	var msgID int64
-	if err := tx.QueryRow(ctx, `INSERT INTO messages (direction, phone, participant_id, type, body, status, fallback_template, arm)
-		VALUES ('outbound', $1, $2, $3, $4, 'queued', $5, NULLIF($6, '')) RETURNING id`,
-		o.Phone, o.ParticipantID, o.Type, o.Body, o.Fallback, o.Arm).Scan(&msgID); err != nil {
-		return fmt.Errorf("logging outbound message: %w", err)
+// queueReply adds to b the statements that log an outbound message, put it in the
+// outbox and queue the task that sends it (b must run in a transaction). The outbox row
+// id is the send's Idempotency-Key.
+func queueReply(b *pgx.Batch, o Outbound) error {
+	payload, err := json.Marshal(o.Payload)
+	if err != nil {
+		return fmt.Errorf("encoding outbound payload: %w", err)
 	}
-	return queueSend(ctx, tx, msgID, o.Phone, o.Payload)
+	id := newID("ob_")
+	b.Queue(`WITH m AS (
+			INSERT INTO messages (direction, phone, participant_id, type, body, status, fallback_template, arm)
+			VALUES ('outbound', $1, $2, $3, $4, 'queued', $5, NULLIF($8, '')) RETURNING id)
+		INSERT INTO outbox (id, message_id, phone, payload, status) SELECT $6, m.id, $1, $7, 'queued' FROM m`,
+		o.Phone, o.ParticipantID, o.Type, o.Body, o.Fallback, id, payload, o.Arm)
+	queue.QueueEnqueue(b, queue.New{Kind: TaskSend, Ref: id, Lane: outboundLane(o.Phone)})
+	return nil
 }
 
 // queueSend puts a logged outbound message in the outbox, with the task that sends it.
-// The row id is the send's Idempotency-Key.
 func queueSend(ctx context.Context, tx pgx.Tx, msgID int64, phone string, payload map[string]any) error {
 	body, err := json.Marshal(payload)
 	if err != nil {
 		return fmt.Errorf("encoding outbound payload: %w", err)
 	}
 	id := newID("ob_")
-	if _, err := tx.Exec(ctx, `INSERT INTO outbox (id, message_id, phone, payload, status) VALUES ($1, $2, $3, $4, 'queued')`,
-		id, msgID, phone, body); err != nil {
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO outbox (id, message_id, phone, payload, status) VALUES ($1, $2, $3, $4, 'queued')`,
+		id, msgID, phone, body)
+	queue.QueueEnqueue(b, queue.New{Kind: TaskSend, Ref: id, Lane: outboundLane(phone)})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("queueing outbound message: %w", err)
 	}
-	return queue.Enqueue(ctx, tx, queue.New{Kind: TaskSend, Ref: id, Lane: outboundLane(phone)})
+	return nil
 }
 
 // OutboxItem is an outbox row to send.
@@ -79,18 +88,18 @@ func (s *Store) OutboxItem(ctx context.Context, id string) (OutboxItem, error) {
 // lease (else queue.ErrLeaseLost and nothing changes).
 func (s *Store) MarkOutboxSent(ctx context.Context, t queue.Task, it OutboxItem, wamid string) error {
 	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		if err := queue.Complete(ctx, tx, t); err != nil {
-			return err
+		b := &pgx.Batch{}
+		queue.QueueComplete(b, t)
+		b.Queue(`UPDATE outbox SET status = 'sent', attempts = $2, updated_at = now() WHERE id = $1`, it.ID, t.Attempt)
+		b.Queue(`UPDATE messages SET wamid = $2, status = 'sent', updated_at = now() WHERE id = $1`, it.MessageID, wamid)
+		failed := queueApplyStatuses(b, wamid)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("settling a send: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE outbox SET status = 'sent', attempts = $2, updated_at = now() WHERE id = $1`,
-			it.ID, t.Attempt); err != nil {
-			return fmt.Errorf("marking outbox sent: %w", err)
+		if *failed != 0 {
+			return queueReengage(ctx, tx, *failed)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE messages SET wamid = $2, status = 'sent', updated_at = now() WHERE id = $1`,
-			it.MessageID, wamid); err != nil {
-			return fmt.Errorf("recording wamid: %w", err)
-		}
-		return applyStatuses(ctx, tx, wamid)
+		return nil
 	})
 }
 
@@ -99,16 +108,14 @@ func (s *Store) MarkOutboxSent(ctx context.Context, t queue.Task, it OutboxItem,
 // lease.
 func (s *Store) MarkOutboxFailed(ctx context.Context, t queue.Task, it OutboxItem, cause error, code *int) error {
 	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		if err := queue.Complete(ctx, tx, t); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE outbox SET status = 'failed', attempts = $2, last_error = $3,
-			updated_at = now() WHERE id = $1`, it.ID, t.Attempt, cause.Error()); err != nil {
-			return fmt.Errorf("marking outbox failed: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE messages SET status = 'failed', error_code = $2, error_title = $3,
-			updated_at = now() WHERE id = $1`, it.MessageID, code, cause.Error()); err != nil {
-			return fmt.Errorf("marking message failed: %w", err)
+		b := &pgx.Batch{}
+		queue.QueueComplete(b, t)
+		b.Queue(`UPDATE outbox SET status = 'failed', attempts = $2, last_error = $3, updated_at = now() WHERE id = $1`,
+			it.ID, t.Attempt, cause.Error())
+		b.Queue(`UPDATE messages SET status = 'failed', error_code = $2, error_title = $3, updated_at = now() WHERE id = $1`,
+			it.MessageID, code, cause.Error())
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("settling a failed send: %w", err)
 		}
 		return queueReengage(ctx, tx, it.MessageID)
 	})
@@ -116,5 +123,5 @@ func (s *Store) MarkOutboxFailed(ctx context.Context, t queue.Task, it OutboxIte
 
 // CompleteTask settles a task that needs nothing written (its row is gone or done).
 func (s *Store) CompleteTask(ctx context.Context, t queue.Task) error {
-	return queue.Complete(ctx, s.Pool, t)
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error { return queue.Complete(ctx, tx, t) })
 }

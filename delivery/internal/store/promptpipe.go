@@ -95,8 +95,12 @@ func (s *Store) QueueText(ctx context.Context, o Outbound) error {
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("looking up participant: %w", err)
 	}
-	if err := EnqueueReply(ctx, tx, o); err != nil {
+	b := &pgx.Batch{}
+	if err := queueReply(b, o); err != nil {
 		return err
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("queueing text: %w", err)
 	}
 	return tx.Commit(ctx)
 }

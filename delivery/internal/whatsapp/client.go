@@ -23,7 +23,7 @@ type Client struct {
 // NewClient returns a client with a bounded per-request timeout.
 func NewClient(apiURL, phoneNumberID, token string) *Client {
 	return &Client{apiURL: apiURL, phoneNumberID: phoneNumberID, token: token,
-		http: &http.Client{Timeout: 15 * time.Second}}
+		http: &http.Client{Timeout: 15 * time.Second, Transport: keepAlive()}}
 }
 
 // APIError is Meta's error object: build logic on Code, not on the HTTP status.
@@ -221,4 +221,14 @@ func (c *Client) MarkRead(ctx context.Context, wamid string, typing bool) error 
 		return fmt.Errorf("whatsapp did not confirm the read receipt: %s", answer)
 	}
 	return nil
+}
+
+// keepAlive is Go's default transport keeping many connections to one host alive: with
+// many calls in flight (DELIVERY_CONCURRENCY), the default two would have most calls
+// dial a new connection.
+func keepAlive() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 0 // no limit over all hosts
+	t.MaxIdleConnsPerHost = 512
+	return t
 }

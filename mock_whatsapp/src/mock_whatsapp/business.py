@@ -10,6 +10,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from promptpipe_logs import mask_phone
+
 from mock_whatsapp import message_types, pricing
 from mock_whatsapp.chats import ChatMessage, Chats, bsuid, canonical_phone, new_wamid
 from mock_whatsapp.clock import Clock
@@ -17,7 +19,6 @@ from mock_whatsapp.events import TYPING, iso
 from mock_whatsapp.faults import FaultBook, Limits, StatusQuirks
 from mock_whatsapp.graph_errors import GraphError, invalid_parameter, webhook_error
 from mock_whatsapp.journal import Journal
-from mock_whatsapp.logs import mask_phone
 from mock_whatsapp.media import MediaStore
 from mock_whatsapp.settings import BusinessNumber, Settings
 from mock_whatsapp.template_registry import TemplateRegistry

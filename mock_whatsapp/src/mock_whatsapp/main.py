@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import promptpipe_logs as logs
 from fastapi import FastAPI
 
-from mock_whatsapp import __version__, events, logs, schemas
+from mock_whatsapp import __version__, events, schemas
 from mock_whatsapp.business import Business
 from mock_whatsapp.faults import FaultBook
 from mock_whatsapp.graph_errors import install_error_handlers

@@ -206,6 +206,9 @@ class PhoneView(BaseModel):
     name: str
     messages: int
     received: int = Field(description="Messages the business sent to this phone")
+    unread: int = Field(
+        description="Of those, delivered and not read yet (POST .../read reads them)"
+    )
     last_message_at: str | None = Field(description="When the chat last moved (ISO 8601, UTC)")
     online: bool
     blocked: bool

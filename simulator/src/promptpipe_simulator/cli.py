@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shlex
+import os
 import sys
 from pathlib import Path
 
@@ -13,12 +13,53 @@ from promptpipe_simulator.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+
+    if args.command == "run":
+        sys.exit(
+            run_scenarios(
+                args.paths,
+                verbose=args.verbose,
+                cleanup=args.cleanup,
+                stack=args.stack,
+                junit=args.junit,
+            )
+        )
+
+    if args.command == "load":
+        locust = locust_command(args)
+        # Locust takes over this process: its signals, its output, its exit code.
+        os.execv(locust[0], locust)
+
+    if args.command == "serve":
+        from promptpipe_simulator.tui import serve as web
+
+        web.serve(args.host, args.port, args.public_url)
+        return
+
+    # Textual is imported here so that the headless core never pays for it.
+    from promptpipe_simulator.core.backend import Backend
+    from promptpipe_simulator.tui.app import SimulatorApp
+
+    settings = Settings()
+    app = SimulatorApp(Backend(settings), poll_seconds=settings.poll_seconds)
+    if getattr(args, "served", False):
+        from promptpipe_simulator.tui.serve import ParentWatch
+
+        ParentWatch(app).start()
+    app.run()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `simulator` command line."""
     parser = argparse.ArgumentParser(
         prog="simulator", description="Chat as simulated WhatsApp participants with the stack."
     )
     parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("tui", help="open the terminal interface (the default)")
+    tui = sub.add_parser("tui", help="open the terminal interface (the default)")
+    # Set by `simulator serve` for the app process of each browser tab.
+    tui.add_argument("--served", action="store_true", help=argparse.SUPPRESS)
     serve = sub.add_parser("serve", help="serve the terminal interface to web browsers")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -40,57 +81,50 @@ def main(argv: list[str] | None = None) -> None:
     )
     run.add_argument("--junit", type=Path, metavar="PATH", help="also write a JUnit XML report")
     load = sub.add_parser(
-        "load", help="drive many participants through the intake at once; print latencies"
+        "load",
+        help="simulated participants under Locust: reply latency, lost and doubled replies",
+        description="Runs the stack's Locust load test (simulated participants who wait for "
+        "each reply). Headless by default: prints Locust's tables and a summary, exit code 1 "
+        "if a reply was lost or doubled. Arguments after -- go to Locust as they are.",
     )
     load.add_argument(
-        "--participants", type=int, default=10, metavar="N", help="personas to enroll (10)"
+        "--participants", type=int, default=10, metavar="N", help="participants to run (10)"
     )
     load.add_argument(
-        "--messages",
+        "--spawn-rate", type=float, default=10, metavar="R", help="participants started a second"
+    )
+    load.add_argument(
+        "--duration", default="1m", metavar="TIME", help="at most this long: 30s, 5m, 1h (1m)"
+    )
+    load.add_argument("--html", metavar="PATH", help="also write Locust's HTML report")
+    load.add_argument(
+        "--web", action="store_true", help="Locust's web UI on 127.0.0.1:8089 instead of headless"
+    )
+    load.add_argument(
+        "--web-host", default="127.0.0.1", help="the web UI's address (0.0.0.0 in a container)"
+    )
+    load.add_argument(
+        "--processes",
         type=int,
-        default=8,
-        metavar="M",
-        help="messages per participant (8: the whole intake; more chat in FEEDBACK)",
+        metavar="N",
+        help="N worker processes on this machine (-1: one per core)",
     )
+    role = load.add_mutually_exclusive_group()
+    role.add_argument(
+        "--master", action="store_true", help="coordinate workers on other machines (port 5557)"
+    )
+    role.add_argument(
+        "--worker", action="store_true", help="drive participants for a master (--master-host)"
+    )
+    load.add_argument("--master-host", default="127.0.0.1", help="the master's address (worker)")
     load.add_argument(
-        "--within", type=float, default=30.0, metavar="SECONDS", help="wait for each reply (30)"
+        "--expect-workers", type=int, default=1, metavar="N", help="master: wait for N workers (1)"
     )
-    load.add_argument("--cleanup", action="store_true", help="delete the participants afterwards")
-    args = parser.parse_args(argv)
+    from promptpipe_simulator.core.load_run import add_options
 
-    if args.command == "run":
-        sys.exit(
-            run_scenarios(
-                args.paths,
-                verbose=args.verbose,
-                cleanup=args.cleanup,
-                stack=args.stack,
-                junit=args.junit,
-            )
-        )
-
-    if args.command == "load":
-        sys.exit(drive_load(args.participants, args.messages, args.within, cleanup=args.cleanup))
-
-    if args.command == "serve":
-        from textual_serve.server import Server
-
-        command = f"{shlex.quote(sys.executable)} -m promptpipe_simulator tui"
-        Server(
-            command,
-            host=args.host,
-            port=args.port,
-            title="PromptPipe simulator",
-            public_url=args.public_url,
-        ).serve()
-        return
-
-    # Textual is imported here so that the headless core never pays for it.
-    from promptpipe_simulator.core.backend import Backend
-    from promptpipe_simulator.tui.app import SimulatorApp
-
-    settings = Settings()
-    SimulatorApp(Backend(settings), poll_seconds=settings.poll_seconds).run()
+    add_options(load)
+    load.add_argument("locust_args", nargs="*", metavar="-- LOCUST ARGS", help=argparse.SUPPRESS)
+    return parser
 
 
 def run_scenarios(
@@ -138,28 +172,24 @@ def run_scenarios(
     )
 
 
-def drive_load(participants: int, messages: int, within: float, cleanup: bool = False) -> int:
-    """Run the load driver against the stack; exit code 1 if a reply was lost or doubled."""
-    from promptpipe_simulator.core.backend import Backend
-    from promptpipe_simulator.core.clients import StackError
-    from promptpipe_simulator.core.load import run_load
+def locust_command(args: argparse.Namespace) -> list[str]:
+    """The Locust command line for `simulator load`'s arguments."""
+    from promptpipe_simulator.core.load_run import option_argv
 
-    if participants < 1 or messages < 1:
-        print("--participants and --messages must be at least 1", file=sys.stderr)
-        return 2
-
-    async def drive() -> int:
-        backend = Backend(Settings())
-        try:
-            report = await run_load(
-                backend, participants, messages, reply_within=within, cleanup=cleanup
-            )
-        except StackError as exc:
-            print(f"load not run: {exc}", file=sys.stderr)
-            return 2
-        finally:
-            await backend.close()
-        print(report.render())
-        return 0 if report.ok else 1
-
-    return asyncio.run(drive())
+    # Its path, not an import: importing Locust would patch this process for gevent.
+    locustfile = Path(__file__).parent / "core" / "locustfile.py"
+    command = [sys.executable, "-m", "locust", "-f", str(locustfile)]
+    if args.worker:
+        return [*command, "--worker", "--master-host", args.master_host, *args.locust_args]
+    command += ["--users", str(args.participants), "--spawn-rate", str(args.spawn_rate)]
+    if args.web:
+        command += ["--web-host", args.web_host, "--web-port", "8089"]
+    else:
+        command += ["--headless", "--run-time", args.duration, "--only-summary"]
+    if args.master:
+        command += ["--master", "--expect-workers", str(args.expect_workers)]
+    if args.processes:
+        command += ["--processes", str(args.processes)]
+    if args.html:
+        command += ["--html", args.html]
+    return [*command, *option_argv(args), *args.locust_args]

@@ -3,21 +3,21 @@ conversations (sub-states for a list; state, profile and history for one)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
-from promptpipe_agent.conversations import Conversations
+from promptpipe_agent.dependencies import ConversationsDep
 from promptpipe_agent.schemas import ConversationList, ConversationView
 
 router = APIRouter(tags=["conversations"])
 
 
 @router.get("/conversations", response_model=ConversationList)
-async def list_conversations(request: Request) -> ConversationList:
-    conversations: Conversations = request.app.state.conversations
+async def list_conversations(conversations: ConversationsDep) -> ConversationList:
     return ConversationList(conversations=await conversations.summaries())
 
 
 @router.get("/conversations/{participant_id}", response_model=ConversationView)
-async def get_conversation(participant_id: str, request: Request) -> ConversationView:
-    conversations: Conversations = request.app.state.conversations
+async def get_conversation(
+    participant_id: str, conversations: ConversationsDep
+) -> ConversationView:
     return await conversations.get(participant_id)

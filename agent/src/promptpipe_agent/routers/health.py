@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from promptpipe_agent import __version__
+from promptpipe_agent.dependencies import PoolDep
 
 router = APIRouter(tags=["health"])
 
@@ -23,10 +24,10 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-async def readyz(request: Request) -> JSONResponse:
+async def readyz(pool: PoolDep) -> JSONResponse:
     try:
         async with asyncio.timeout(2):
-            async with request.app.state.pool.connection() as conn:
+            async with pool.connection() as conn:
                 await conn.execute("SELECT 1")
     except Exception:
         return JSONResponse(

@@ -7,22 +7,23 @@ from collections.abc import Awaitable
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header
 
 from promptpipe_agent import metrics
-from promptpipe_agent.conversations import Conversations
+from promptpipe_agent.dependencies import ConversationsDep
 from promptpipe_agent.errors import AgentError
 from promptpipe_agent.schemas import (
     ProcessEventRequest,
     ProcessMessageRequest,
     ProcessMessageResponse,
 )
+from promptpipe_agent.shadow import COMPARE_HEADER, SHADOW_HEADER
 
 router = APIRouter(tags=["messages"])
 
 # The migration's markers (shadow.py, docs/migration.md): "true" switches one on.
-ShadowHeader = Annotated[str | None, Header(alias="X-PromptPipe-Shadow")]
-CompareHeader = Annotated[str | None, Header(alias="X-PromptPipe-Compare")]
+ShadowHeader = Annotated[str | None, Header(alias=SHADOW_HEADER)]
+CompareHeader = Annotated[str | None, Header(alias=COMPARE_HEADER)]
 
 
 class ShadowStateWithoutMarker(AgentError):
@@ -42,12 +43,11 @@ def _marked(value: str | None) -> bool:
 )
 async def process_message(
     body: ProcessMessageRequest,
-    request: Request,
+    conversations: ConversationsDep,
     x_promptpipe_now: Annotated[datetime | None, Header()] = None,
     shadow: ShadowHeader = None,
     compare: CompareHeader = None,
 ) -> ProcessMessageResponse:
-    conversations: Conversations = request.app.state.conversations
     is_shadow = _marked(shadow)
     if body.shadow_state is not None and not is_shadow:
         raise ShadowStateWithoutMarker("shadow_state is only read with X-PromptPipe-Shadow: true.")
@@ -65,12 +65,11 @@ async def process_message(
 )
 async def process_event(
     body: ProcessEventRequest,
-    request: Request,
+    conversations: ConversationsDep,
     x_promptpipe_now: Annotated[datetime | None, Header()] = None,
     shadow: ShadowHeader = None,
     compare: CompareHeader = None,
 ) -> ProcessMessageResponse:
-    conversations: Conversations = request.app.state.conversations
     is_shadow = _marked(shadow)
     if body.shadow_state is not None and not is_shadow:
         raise ShadowStateWithoutMarker("shadow_state is only read with X-PromptPipe-Shadow: true.")

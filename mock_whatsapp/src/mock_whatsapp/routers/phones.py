@@ -144,6 +144,10 @@ def _view(business: Business, p: Phone) -> dict[str, Any]:
         "name": p.name,
         "messages": len(p.messages),
         "received": sum(1 for m in p.messages if m.direction == "outbound"),
+        # Delivered to the phone and not opened yet: what WhatsApp counts as unread.
+        "unread": sum(
+            1 for m in p.messages if m.direction == "outbound" and m.status == "delivered"
+        ),
         "last_message_at": p.messages[-1].view()["timestamp"] if p.messages else None,
         **p.state.view(),
         "typing": business.typing(p.number),

@@ -62,14 +62,25 @@ class Backend:
         self._phones_by_id.update({p.id: p.phone_number for p in participants})
         return participants
 
-    async def enroll(self, persona: Persona) -> Participant:
+    async def enroll(self, persona: Persona, reads_when_opened: bool = False) -> Participant:
+        """Enroll the persona at delivery and name their phone. `reads_when_opened`: the
+        phone reads only when its chat is opened (`read_chat`), as a person's does; by
+        default it reads everything at once (scenarios and load expect read ticks)."""
         participant = await self.delivery.enroll(**persona.enrollment())
         self._phones_by_id[participant.id] = participant.phone_number
         self._watch(participant.phone_number)
         # The profile name is cosmetic: without it the mock shows the number.
         with contextlib.suppress(StackError):
-            await self.phones.name_phone(persona.phone_number, persona.name)
+            await self.phones.name_phone(
+                persona.phone_number,
+                persona.name,
+                auto_read=False if reads_when_opened else None,
+            )
         return participant
+
+    async def read_chat(self, phone: str) -> int:
+        """The participant opens their chat: the coach's delivered messages turn read."""
+        return await self.phones.read_chat(phone)
 
     async def set_status(self, participant_id: str, status: str) -> Participant:
         participant = await self.delivery.set_status(participant_id, status)

@@ -340,13 +340,18 @@ class MockWhatsAppClient:
         resp = await _call(self.client, "mock_whatsapp", "GET", f"{self.base}/_mock/phones")
         return list(resp.json())
 
-    async def name_phone(self, phone: str, name: str) -> None:
+    async def name_phone(self, phone: str, name: str, auto_read: bool | None = None) -> None:
+        """Name the phone; `auto_read` False makes it read only when its chat is opened
+        (`read_chat`), as a person does, so its unread count means something."""
+        profile: dict[str, Any] = {"name": name}
+        if auto_read is not None:
+            profile["auto_read"] = auto_read
         await _call(
             self.client,
             "mock_whatsapp",
             "PUT",
             f"{self.base}/_mock/phones/{phone}",
-            json={"name": name},
+            json=profile,
         )
 
     async def templates(self) -> list[dict[str, Any]]:
@@ -354,6 +359,13 @@ class MockWhatsAppClient:
         status: [{"name", "language", "category", "status", "rejected_reason", …}]."""
         resp = await _call(self.client, "mock_whatsapp", "GET", f"{self.base}/_mock/templates")
         return list(resp.json().get("templates") or [])
+
+    async def read_chat(self, phone: str) -> int:
+        """The phone opens its chat: what was delivered turns read. Returns how many."""
+        resp = await _call(
+            self.client, "mock_whatsapp", "POST", f"{self.base}/_mock/phones/{phone}/read"
+        )
+        return int(resp.json().get("read") or 0)
 
     async def healthy(self) -> bool:
         return await _ready(self.client, f"{self.base}/readyz")

@@ -2,9 +2,9 @@
 
 The mock numbers its events (`seq`) and replays those after `?after=<seq>`, so a listener
 that loses the connection reconnects with the last seq it saw and misses nothing the mock
-still holds. This follows the Server-Sent Events endpoint (`GET /_mock/events`), which
-needs nothing but httpx; a mock without it is polled (`/_mock/events/recent`), and a mock
-without either has no event stream at all (callers then fall back to what else there is).
+still holds. This follows the Server-Sent Events endpoint (`GET /_mock/events`, read with
+httpx-sse); a mock without it is polled (`/_mock/events/recent`), and a mock without either
+has no event stream at all (callers then fall back to what else there is).
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any, Literal
 
 import httpx
+from httpx_sse import ServerSentEvent, SSEError, aconnect_sse
 
 from promptpipe_simulator.core.clients import Refused, StackError, Unreachable
 
@@ -27,14 +28,13 @@ Mode = Literal["stream", "polling", "none"]
 READ_TIMEOUT_SECONDS = 45.0
 
 
-def parse_sse(lines: list[str]) -> Event | None:
-    """The event carried by one SSE frame (its lines, without the blank line ending it):
-    the JSON of its `data:` lines; None for comments, `retry:` and anything unreadable."""
-    data = "\n".join(line[5:].removeprefix(" ") for line in lines if line.startswith("data:"))
-    if not data:
+def event_from_sse(sse: ServerSentEvent) -> Event | None:
+    """The mock's event carried by one SSE message (the JSON of its data); None for
+    anything unreadable, so that a bad frame never crashes a listener later."""
+    if not sse.data:
         return None
     try:
-        event = json.loads(data)
+        event = json.loads(sse.data)
     except ValueError:
         return None
     if not isinstance(event, dict) or not isinstance(event.get("seq"), int):
@@ -119,18 +119,19 @@ class EventFollower:
         url = f"{self.base}/_mock/events"
         timeout = httpx.Timeout(5.0, read=READ_TIMEOUT_SECONDS)
         try:
-            async with self.http.stream(
-                "GET", url, params={"after": self.last_seq}, timeout=timeout
-            ) as response:
-                if response.status_code >= 400:
-                    raise Refused(
-                        f"mock_whatsapp: HTTP {response.status_code}", response.status_code
-                    )
+            async with aconnect_sse(
+                self.http, "GET", url, params={"after": self.last_seq}, timeout=timeout
+            ) as source:
+                status = source.response.status_code
+                if status >= 400:
+                    raise Refused(f"mock_whatsapp: HTTP {status}", status)
                 self._deliver([])  # connected: any outage is over
-                async for frame in _frames(response.aiter_lines()):
-                    event = parse_sse(frame)
+                async for sse in source.aiter_sse():
+                    event = event_from_sse(sse)
                     if event is not None:
                         self._deliver([event])
+        except SSEError as exc:  # answered, but not with an event stream
+            raise Refused("mock_whatsapp's /_mock/events is not an event stream", 404) from exc
         except httpx.HTTPError as exc:
             raise Unreachable(
                 f"mock_whatsapp's event stream is not reachable ({type(exc).__name__})"
@@ -153,19 +154,6 @@ class EventFollower:
         self._deliver(events)
         if len(events) < 500:  # a full page: there is more, fetch it at once
             await asyncio.sleep(self.poll_seconds)
-
-
-async def _frames(lines: AsyncIterator[str]) -> AsyncIterator[list[str]]:
-    """SSE frames: runs of lines ended by a blank one."""
-    frame: list[str] = []
-    async for line in lines:
-        if line:
-            frame.append(line)
-        elif frame:
-            yield frame
-            frame = []
-    if frame:
-        yield frame
 
 
 class Typing:

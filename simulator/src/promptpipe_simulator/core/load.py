@@ -1,45 +1,75 @@
-"""A headless load driver: many participants through the intake at once, each message's
-reply timed and counted (`simulator load`).
+"""What simulated participants say under load, and how a run is judged: each chat checked
+message by message at the end, and the run's summary.
 
-Each participant waits for the coach's reply before sending its next message, as a
-person would, so every message should get exactly one reply, right after it. At the end
-each chat is read once more and checked pair by pair: a message with no reply is lost,
-a second reply (to any message) is a duplicate. Latencies come from the mock's own
-timestamps of the message and its reply, so the polling interval does not blur them.
+The participants themselves are Locust users (`participant.py`); this module needs no
+Locust, so the checks and the scripts are tested on their own. Each participant waits for
+the coach's reply before its next message, as a person would, so every message should get
+exactly one reply, right after it. At the end each chat is read once more and checked
+pair by pair: a message with no reply is lost, a second reply to it is a duplicate,
+except after a clock move (time travel makes due jobs send prompts and reminders).
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
-import time
+import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from promptpipe_simulator.core.backend import Backend
-from promptpipe_simulator.core.clients import ChatMessage, Participant, StackError
-from promptpipe_simulator.core.personas import PersonaFactory
+from promptpipe_simulator.core.clients import ChatMessage
+from promptpipe_simulator.core.personas import TIMEZONES
+from promptpipe_simulator.core.replies import SETTLE_SECONDS
 
-# The intake by personalize, then chat in FEEDBACK: every message gets one reply.
-SCRIPT = [
-    "Hello!",
-    "personalize",
-    "moving more",
-    "more energy for my kids",
-    "my morning coffee",
-    "7:30am",
-    "No, that's all",
-    "no",
+Step = tuple[str, str]  # (name in the statistics, what the participant writes)
+
+# The intake by personalize; "{time}" is a preferred time far from now (see `far_time`).
+PERSONALIZE: list[Step] = [
+    ("hello", "Hello!"),
+    ("personalize", "personalize"),
+    ("habit", "moving more"),
+    ("motivation", "more energy for my kids"),
+    ("anchor", "my morning coffee"),
+    ("time", "{time}"),
+    ("anything else", "No, that's all"),
+    ("try now?", "no"),
 ]
-AFTER_INTAKE = "Thanks, see you tomorrow!"
-# The driver reads chats to see replies; past this many reads a second, all participants
-# together, it would be the mock's main load rather than a measure of the stack.
-MAX_CHAT_READS_PER_SECOND = 200
+# The intake by try now: the starter habit, scheduled for 11:15 by the coach.
+TRY_NOW: list[Step] = [("hello", "Hello!"), ("try now", "Let's try it now")]
+TRY_NOW_TIME = "11:05"  # the starter's daily prompt: 11:15 less the prep time
+# How far into each intake a participant may fall silent: before anything is scheduled,
+# so that a silent participant is never sent a timer's message during the run.
+SILENT_BEFORE = {"personalize": PERSONALIZE.index(("time", "{time}")), "try-now": 1}
+SMALL_TALK = [
+    "Thanks, see you tomorrow!",
+    "Sounds good to me",
+    "Thanks for the tip!",
+    "I'll keep going",
+]
+# After tapping Done or Next time, the coach asks what helped or what got in the way.
+FOLLOW_UP = ["It only took a minute", "Having my shoes by the door", "I forgot, busy morning"]
 
 
-def script(messages: int) -> list[str]:
-    """The first `messages` messages a participant sends."""
-    return [SCRIPT[i] if i < len(SCRIPT) else AFTER_INTAKE for i in range(messages)]
+def far_time(now: datetime, timezone: str) -> str:
+    """A preferred time twelve hours from `now` on the participant's clock, so that its
+    daily prompt never falls due during a run, only when the clock is moved."""
+    local = now.astimezone(ZoneInfo(timezone)) + timedelta(hours=12)
+    return f"{local.hour}:{local.minute:02d}"
+
+
+def timezone_far_from(now: datetime, hhmm: str, rng: random.Random) -> str:
+    """A timezone whose clock is at least three hours from `hhmm` (of the day) at `now`:
+    a fixed daily time (the try-now starter's) then never falls due during a run."""
+    hour, minute = (int(part) for part in hhmm.split(":"))
+
+    def distance(zone: str) -> float:
+        local = now.astimezone(ZoneInfo(zone))
+        minutes = (local.hour * 60 + local.minute - hour * 60 - minute) % 1440
+        return min(minutes, 1440 - minutes)
+
+    far = [zone for zone in TIMEZONES if distance(zone) >= 180]
+    return rng.choice(far) if far else max(TIMEZONES, key=distance)
 
 
 @dataclass
@@ -50,10 +80,21 @@ class ChatCheck:
     lost: list[str] = field(default_factory=list)  # texts of messages with no reply
     duplicated: list[str] = field(default_factory=list)  # texts of messages replied twice
 
+    @property
+    def ok(self) -> bool:
+        return not (self.lost or self.duplicated)
 
-def check_chat(chat: list[ChatMessage]) -> ChatCheck:
+
+def check_chat(
+    chat: list[ChatMessage], clock_moves: Iterable[tuple[datetime, float]] = ()
+) -> ChatCheck:
     """Pair each of the participant's messages with the coach's messages that follow it
-    up to the next one: exactly one is right, none is lost, more are duplicates."""
+    up to the next one: exactly one is right, none is lost, more are duplicates unless
+    the clock moved since the message or just before it (then they are due jobs'
+    messages; see `replies.SETTLE_SECONDS`).
+
+    `clock_moves` are (the mock's time just after the move, seconds moved)."""
+    moves = sorted(clock_moves)
     result = ChatCheck()
     turns: list[tuple[ChatMessage, list[ChatMessage]]] = []
     for message in chat:
@@ -65,10 +106,16 @@ def check_chat(chat: list[ChatMessage]) -> ChatCheck:
         if not replies:
             result.lost.append(sent.text)
             continue
-        if len(replies) > 1:
-            result.duplicated.append(sent.text)
-        seconds = (_time(replies[0].timestamp) - _time(sent.timestamp)).total_seconds()
-        result.latencies.append(seconds)
+        sent_at = _time(sent.timestamp)
+        settled = sent_at - timedelta(seconds=SETTLE_SECONDS)
+        for extra in replies[1:]:
+            at = _time(extra.timestamp)
+            if not any(settled < moved_to <= at for moved_to, _ in moves):
+                result.duplicated.append(sent.text)
+                break
+        replied_at = _time(replies[0].timestamp)
+        jumped = sum(seconds for moved_to, seconds in moves if sent_at < moved_to <= replied_at)
+        result.latencies.append((replied_at - sent_at).total_seconds() - jumped)
     return result
 
 
@@ -82,101 +129,49 @@ def percentile(values: list[float], q: float) -> float:
 
 
 @dataclass
-class LoadReport:
+class LoadSummary:
+    """A run in a few lines: what was sent and answered, how fast, and what went wrong.
+
+    Filled from Locust's statistics (see `locustfile.py`), so it reads the same in one
+    process and across a master's workers."""
+
     participants: int
-    messages: int  # per participant
-    seconds: float  # from the first message sent until every reply was seen
+    seconds: float  # from the first request to the last
     sent: int = 0
-    latencies: list[float] = field(default_factory=list)
-    lost: list[tuple[str, str]] = field(default_factory=list)  # (phone, text)
-    duplicated: list[tuple[str, str]] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)  # what the stack refused
+    replied: int = 0
+    latency_ms: dict[int, float] = field(default_factory=dict)  # percentile -> ms
+    timed_out: int = 0  # no reply within the wait, seen live
+    lost: list[str] = field(default_factory=list)  # "+phone 'text'", from the final check
+    duplicated: list[str] = field(default_factory=list)
+    chats_checked: int = 0
+    errors: int = 0  # refused or failed HTTP calls, user exceptions
+    error_kinds: dict[str, int] = field(default_factory=dict)  # "POST send: HTTP 429" -> n
 
     @property
     def ok(self) -> bool:
-        return not (self.lost or self.duplicated or self.errors)
+        return not (self.timed_out or self.lost or self.duplicated or self.errors)
 
     def render(self) -> str:
-        replies = len(self.latencies)
-        rate = replies / self.seconds if self.seconds else 0.0
+        rate = self.replied / self.seconds if self.seconds else 0.0
+        latency = "  ".join(
+            f"{name} {self.latency_ms.get(q, math.nan):.0f} ms"
+            for name, q in (("median", 50), ("p95", 95), ("p99", 99))
+        )
         lines = [
-            f"{self.participants} participants, {self.messages} messages each: {self.sent} sent, "
-            f"{replies} replied in {self.seconds:.1f}s ({rate:.1f} replies/s)",
-            "reply latency: "
-            + "  ".join(
-                f"{name} {percentile(self.latencies, q) * 1000:.0f} ms"
-                for name, q in (("median", 50), ("p95", 95), ("p99", 99))
-            ),
+            f"{self.participants} participants: {self.sent} sent, {self.replied} replied "
+            f"in {self.seconds:.1f}s ({rate:.1f} replies/s)",
+            f"reply latency: {latency}",
             f"lost: {len(self.lost)}  duplicated: {len(self.duplicated)}  "
-            f"errors: {len(self.errors)}",
+            f"timed out: {self.timed_out}  errors: {self.errors}  "
+            f"(chats checked: {self.chats_checked})",
         ]
-        lines += [f"  lost: +{phone} {text!r}" for phone, text in self.lost]
-        lines += [f"  replied twice: +{phone} {text!r}" for phone, text in self.duplicated]
-        lines += [f"  error: {error}" for error in self.errors[:10]]
+        lines += [f"  lost: {what}" for what in self.lost[:20]]
+        lines += [f"  replied twice: {what}" for what in self.duplicated[:20]]
+        top = sorted(self.error_kinds.items(), key=lambda kind: -kind[1])[:10]
+        lines += [f"  error: {kind} ({count}x)" for kind, count in top]
         return "\n".join(lines)
 
 
-async def run_load(
-    backend: Backend,
-    participants: int,
-    messages: int,
-    personas: PersonaFactory | None = None,
-    reply_within: float = 30.0,
-    poll_seconds: float = 0.2,
-    cleanup: bool = False,
-) -> LoadReport:
-    """Enroll `participants` personas, drive them concurrently through `messages`
-    messages each, and check every reply."""
-    if personas is None:  # new phones only: a stack in use has people already
-        personas = PersonaFactory(taken={p.phone_number for p in await backend.participants()})
-    cast = await asyncio.gather(*(backend.enroll(personas.make()) for _ in range(participants)))
-    report = LoadReport(participants, messages, 0.0)
-    poll_seconds = max(poll_seconds, participants / MAX_CHAT_READS_PER_SECOND)
-    started = time.monotonic()
-    await asyncio.gather(
-        *(_converse(backend, p, script(messages), reply_within, poll_seconds, report) for p in cast)
-    )
-    report.seconds = time.monotonic() - started
-    # A late duplicate would arrive after its participant stopped waiting: look again
-    # once the stack has had a moment to send anything still on its way.
-    await asyncio.sleep(max(1.0, poll_seconds * 5))
-    for participant in cast:
-        check = check_chat(await backend.chat(participant.phone_number))
-        report.latencies += check.latencies
-        report.lost += [(participant.phone_number, text) for text in check.lost]
-        report.duplicated += [(participant.phone_number, text) for text in check.duplicated]
-        if cleanup:
-            await backend.delete(participant.id)
-    return report
-
-
-async def _converse(
-    backend: Backend,
-    participant: Participant,
-    texts: list[str],
-    reply_within: float,
-    poll_seconds: float,
-    report: LoadReport,
-) -> None:
-    phone = participant.phone_number
-    for text in texts:
-        try:
-            before = _replies(await backend.chat(phone))
-            await backend.send_text(phone, text)
-            report.sent += 1
-            deadline = time.monotonic() + reply_within
-            while _replies(await backend.chat(phone)) <= before:
-                if time.monotonic() >= deadline:
-                    return  # lost: the final check counts it; the rest would only pile up
-                await asyncio.sleep(poll_seconds)
-        except StackError as exc:
-            report.errors.append(f"+{phone} {text!r}: {exc}")
-            return
-
-
-def _replies(chat: list[ChatMessage]) -> int:
-    return sum(1 for m in chat if m.direction == "outbound")
-
-
 def _time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,10 +1,11 @@
 """The participants as a sidebar lists them: each with their sub-state, how many of the
-coach's messages they have not looked at yet, and when their chat last moved.
+coach's messages their phone has not opened yet, and when their chat last moved.
 
 Three services know a part of it (delivery the participants, the agent the sub-states,
-the mock the chats); one call to each gives the whole list, however many participants
-there are. A service that cannot answer leaves its part empty rather than failing the
-list."""
+the mock the chats and what each phone has read); one call to each gives the whole list,
+however many participants there are. The unread counts are the mock's, so every terminal
+and browser shows the same. A service that cannot answer leaves its part empty rather
+than failing the list."""
 
 from __future__ import annotations
 
@@ -23,28 +24,12 @@ class RosterEntry:
     sub_state: str | None = None  # None: the agent has not spoken with them yet
     received: int = 0  # messages the business sent to their phone
     last_message_at: str | None = None
-    unread: int = 0
+    unread: int = 0  # delivered to the phone, not opened yet
 
 
-class UnreadCounter:
-    """Counts, per phone, the business's messages that arrived since the user last had
-    that participant's chat open. A participant never opened starts with all unread."""
-
-    def __init__(self) -> None:
-        self.seen: dict[str, int] = {}
-
-    def mark_seen(self, phone: str, received: int) -> None:
-        self.seen[phone] = received
-
-    def unread(self, phone: str, received: int) -> int:
-        return max(0, received - self.seen.get(phone, 0))
-
-
-async def load_roster(
-    backend: Backend, counter: UnreadCounter, open_phone: str | None = None
-) -> list[RosterEntry]:
-    """Delivery's participants with what the agent and the mock know of each; the chat
-    that is open counts as read. Raises StackError only when delivery cannot answer."""
+async def load_roster(backend: Backend) -> list[RosterEntry]:
+    """Delivery's participants with what the agent and the mock know of each. Raises
+    StackError only when delivery cannot answer."""
     participants, states, phones = await asyncio.gather(
         backend.participants(),
         _or_empty(backend.agent.conversations),
@@ -55,16 +40,13 @@ async def load_roster(
     roster = []
     for participant in participants:
         chat = chat_of.get(participant.phone_number, {})
-        received = int(chat.get("received") or 0)
-        if open_phone is not None and participant.phone_number == open_phone:
-            counter.mark_seen(open_phone, received)
         roster.append(
             RosterEntry(
                 participant,
                 sub_state=state_of.get(participant.id),
-                received=received,
+                received=int(chat.get("received") or 0),
                 last_message_at=chat.get("last_message_at"),
-                unread=counter.unread(participant.phone_number, received),
+                unread=int(chat.get("unread") or 0),
             )
         )
     return roster

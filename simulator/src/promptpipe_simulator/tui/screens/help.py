@@ -1,50 +1,106 @@
-"""The help screen: every key binding, and what the simulator is showing."""
+"""The help screen, made from the key bindings themselves (tui/keys.py and the widgets'
+own), grouped by task, with what the ticks and times mean. It scrolls."""
 
 from __future__ import annotations
 
+from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Markdown
+from textual.widgets import Static
 
-HELP = """\
-# PromptPipe simulator
+from promptpipe_simulator.tui.keys import BINDINGS, by_task, documented, key_names
+from promptpipe_simulator.tui.widgets.chat import TICKS, ReplyButton
+from promptpipe_simulator.tui.widgets.conversation import Composer
+from promptpipe_simulator.tui.widgets.events import EventDetailsScreen, EventLog
+from promptpipe_simulator.tui.widgets.roster import ParticipantList
 
-You play WhatsApp participants; the stack (delivery, agent, fake WhatsApp) answers.
+# Paragraphs as single lines: the screen wraps them to its width.
+INTRO = "\n".join(
+    [
+        "[b]PromptPipe simulator[/]",
+        "You play WhatsApp participants; the stack (delivery, agent, fake WhatsApp) answers.",
+        "Letters always type: whatever has the focus, they go into the composer. Everything "
+        "that changes the stack is on a function key, a ctrl or alt chord, or the palette "
+        "(ctrl+p). Tab moves between the composer, the reply buttons, the participants and "
+        "the log; the mouse works too. On a Mac, alt is Option (let it act as Meta in the "
+        "terminal's settings) and the function keys may need fn.",
+    ]
+)
 
-| key | action |
-| --- | --- |
-| `ctrl+n` (or `n`) | enroll a new participant (a generated persona) |
-| `↑` `↓` | choose a participant in the sidebar |
-| `Enter` | in the composer: send the message as that participant |
-| click a button | tap a reply button (Done, Next time) under the coach's message |
-| `F3` | pause or resume the selected participant |
-| `F4` | enroll five personas at once |
-| `F10` | delete the selected participant (asks first) |
-| `F5` | show or hide the event log (every webhook, its retries and latency) |
-| `f` | in the event log: only the selected participant's events, or everyone's |
-| `Enter` or click | on a line of the event log: the event in full (raw JSON, payload, signature) |
-| `F2` (or `i`) | show or hide the inspector (sub-state, profile, pending jobs, last turn) |
-| `r` | refresh now |
-| `F6` `F7` `F8` `F9` | time travel: +10 min, +1 h, +5 h, +1 day (due prompts fire) |
-| `ctrl+o` | time travel to the next morning (08:00 on the participant's clock) |
-| `t` (or `ctrl+t`) | time travel to `3h`, `next 08:00` (participant's clock), a date-time |
-| `a` | agent fault: cycle OK → slow (5 s a call) → down (retries, then the apology) → OK |
-| `w` | WhatsApp errors on half the sends (needs the mock's faults API) |
-| `ctrl+r` | run a scenario file, shown live in the event log |
-| `ctrl+s` | save the selected participant's conversation as a scenario (`scenarios/`) |
-| `ctrl+p` | command palette: every action, faults and scenarios included |
-| `F1` (or `?`) | this help |
-| `q` | quit |
+LEGEND = "\n".join(
+    [
+        "[b]Ticks[/]",
+        f"{TICKS['accepted']} waiting · {TICKS['sent']} sent · {TICKS['delivered']} delivered"
+        f" · {TICKS['read']} read · {TICKS['failed']}",
+        "The participant's own messages: grey ✓✓ when WhatsApp has them, blue once the coach "
+        "read them. Opening a chat is the participant reading it. Answered buttons turn grey, "
+        "the one tapped marked ✓.",
+        "",
+        "[b]Time[/]",
+        "Every time shown is the stack's clock (time travel moves it), in the open "
+        "participant's timezone; the header says how far it is ahead of real time. An "
+        "event's details also say when it arrived in real time.",
+    ]
+)
 
-Ticks: ✓ sent · ✓✓ delivered · **blue ✓✓** read · ✗ failed.
-"""
+
+def help_bindings() -> list[Binding]:
+    """The app's bindings, then the keys widgets handle themselves, once each."""
+    sources: list[list[Binding]] = [
+        BINDINGS,
+        *(
+            [b for b in cls.BINDINGS if isinstance(b, Binding)]
+            for cls in (
+                Composer,
+                ReplyButton,
+                ParticipantList,
+                EventLog,
+                HelpScreen,
+                EventDetailsScreen,
+            )
+        ),
+    ]
+    seen: set[str] = set()
+    found = []
+    for bindings in sources:
+        for binding in documented(bindings):
+            if binding.id not in seen:
+                seen.add(str(binding.id))
+                found.append(binding)
+    return found
+
+
+def task_table(bindings: list[Binding]) -> Table:
+    table = Table(box=None, show_header=False, padding=(0, 2, 0, 0), expand=True)
+    table.add_column("keys", no_wrap=True, style="bold")
+    table.add_column("what", ratio=1)
+    for binding in bindings:
+        table.add_row(key_names(binding), binding.tooltip)
+    return table
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close")]
+    """Every key, by task. ↑/↓, PgUp/PgDn, Home/End scroll; Esc or F1 closes."""
+
+    BINDINGS = [
+        Binding(
+            "escape,f1",
+            "dismiss",
+            "Close",
+            tooltip="Close this help, a dialog or an event's details",
+            id="app.close",
+        )
+    ]
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="help"):
-            yield Markdown(HELP)
+        with VerticalScroll(id="help"):
+            yield Static(INTRO, classes="help-text")
+            for title, bindings in by_task(help_bindings()).items():
+                yield Static(f"[b]{title}[/]", classes="help-task")
+                yield Static(task_table(bindings), classes="help-keys")
+            yield Static(LEGEND, classes="help-text", id="help-legend")
+
+    def on_mount(self) -> None:
+        self.query_one("#help").focus()

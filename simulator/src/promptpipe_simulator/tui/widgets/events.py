@@ -1,18 +1,23 @@
 """The event log: what delivery did (its dev event feed: agent calls with latency and
-retries, outbox sends, statuses), what the fake WhatsApp did (its event stream when it
-has one, else its webhook deliveries), and the lines of a scenario run, newest last.
+retries, outbox sends, statuses), what the fake WhatsApp did (its event stream), and the
+lines of a scenario run, in the order of the stack's clock, newest last.
 
 Every event becomes one short sentence, coloured by where it came from and by how bad it
 is (`describe_*`, pure functions); the raw event stays with its line, so selecting the
-line opens it in full (EventDetailsScreen)."""
+line opens it in full (EventDetailsScreen), with the real time it arrived.
+
+Both services stamp their events with the stack's virtual clock, but they reach the log
+by different roads (the mock's live, delivery's polled), so a line may arrive after a
+later one: it is put in its place rather than at the end."""
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import itertools
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.markup import escape
@@ -24,6 +29,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option, OptionDoesNotExist
+
+from promptpipe_simulator.tui.stack_time import StackClock, parse_moment, span
 
 SOURCE_COLOURS = {
     "whatsapp": "green",
@@ -41,17 +48,21 @@ class LogEntry:
     source: str  # whatsapp, delivery, agent, simulator
     text: str  # Rich markup, escaped
     severity: str = "info"  # error, warning, info, quiet
-    when: str = ""  # HH:MM:SS of the stack's clock
+    moment: datetime | None = None  # on the stack's (virtual) clock
     raw: dict[str, Any] = field(default_factory=dict)
     phones: set[str] = field(default_factory=set)  # whole or masked numbers it concerns
     message_ids: set[str] = field(default_factory=set)
     participant_id: str = ""
+    received: datetime = field(default_factory=lambda: datetime.now(UTC))  # real time
 
-    def markup(self) -> str:
+    def markup(self, clock: StackClock | None = None) -> str:
         colour = SEVERITY_COLOURS.get(self.severity, "")
         text = f"[{colour}]{self.text}[/]" if colour else self.text
         tag = f"[{SOURCE_COLOURS.get(self.source, 'white')}]{self.source:<9}[/]"
-        when = f"[dim]{self.when}[/] " if self.when else ""
+        when = ""
+        if self.moment is not None:
+            local = clock.local(self.moment) if clock else self.moment
+            when = f"[dim]{local:%H:%M:%S}[/] "
         return f"{when}{tag} {text}"
 
 
@@ -80,10 +91,6 @@ def short_ref(ident: object) -> str:
 def quote(text: object, width: int = 32) -> str:
     words = " ".join(str(text or "").split())
     return f'"{words[: width - 1]}…"' if len(words) > width else f'"{words}"'
-
-
-def _when(event: dict[str, Any]) -> str:
-    return str(event.get("time", ""))[11:19]
 
 
 def _ms(value: object) -> str:
@@ -131,7 +138,7 @@ def describe_event(event: dict[str, Any]) -> LogEntry:
     """One line for an event of mock_whatsapp's stream ({"seq", "time", "kind", "data"})."""
     kind, d = str(event.get("kind", "")), event.get("data") or {}
     phone = d.get("phone")
-    entry = LogEntry("whatsapp", "", when=_when(event), raw=event)
+    entry = LogEntry("whatsapp", "", moment=parse_moment(event.get("time")), raw=event)
     if phone:
         entry.phones.add(str(phone))
     if d.get("id"):
@@ -188,10 +195,9 @@ def describe_event(event: dict[str, Any]) -> LogEntry:
             entry.text += f": {d.get('message') or d.get('title')}"
         entry.severity = "error"
     elif kind == "clock.changed":
-        entry.text = f"clock → {_clock(d.get('now'))}"
+        # The line's own time is where the clock landed.
         offset = float(d.get("offset_seconds") or 0)
-        if offset:
-            entry.text += f" (+{offset / 3600:.1f} h)"
+        entry.text = f"clock moved: {span(offset)} ahead of real time" if offset else "clock reset"
     elif kind == "phone.updated":
         if "name" in d:
             entry.text = f"phone {who} ({d.get('name') or 'no name'}) saved"
@@ -220,14 +226,6 @@ def describe_event(event: dict[str, Any]) -> LogEntry:
     return entry
 
 
-def _clock(now: object) -> str:
-    try:
-        moment = datetime.fromisoformat(str(now).replace("Z", "+00:00"))
-    except ValueError:
-        return str(now)
-    return f"{moment:%a %H:%M} UTC"
-
-
 def _fault(fault: dict[str, Any]) -> str:
     """A fault of the mock's book: its target and what it does."""
     parts = [str(fault.get("target", "?"))]
@@ -246,7 +244,7 @@ def _fault(fault: dict[str, Any]) -> str:
 def describe_delivery_event(event: dict[str, Any]) -> LogEntry:
     """One line for an event of delivery's feed ({"id", "time", "kind", "data"})."""
     kind, d = str(event.get("kind", "")), event.get("data") or {}
-    entry = LogEntry("delivery", "", when=_when(event), raw=event)
+    entry = LogEntry("delivery", "", moment=parse_moment(event.get("time")), raw=event)
     if d.get("phone"):
         entry.phones.add(str(d["phone"]))
     if d.get("message_id"):
@@ -308,33 +306,6 @@ def describe_delivery_event(event: dict[str, Any]) -> LogEntry:
     return entry
 
 
-def describe(delivery: dict[str, Any]) -> LogEntry:
-    """One line for a webhook delivery of an older mock's /_mock/webhooks (no stream)."""
-    what, phones, ids = _what_a_webhook_carries(delivery.get("payload"))
-    attempts = delivery.get("attempts") or []
-    last = attempts[-1] if attempts else {}
-    head = f"webhook #{delivery.get('id')} {what}"
-    tries = f" after {len(attempts)} tries" if len(attempts) > 1 else ""
-    state = delivery.get("state")
-    if state == "delivered":
-        text = f"{head} → delivery {last.get('status_code', 200)}{tries}"
-        text += f" in {_ms(last.get('latency_ms', 0))}"
-        severity = "info"
-    elif state == "gave_up":
-        text, severity = f"{head} → gave up{tries}", "error"
-    else:
-        text, severity = f"{head} → retrying{tries}", "warning"
-    return LogEntry(
-        "whatsapp",
-        escape(text),
-        severity,
-        when=str(last.get("at", ""))[11:19],
-        raw=delivery,
-        phones=phones,
-        message_ids=ids,
-    )
-
-
 def _digits(number: str) -> str:
     return "".join(c for c in number if c.isdigit())
 
@@ -350,18 +321,29 @@ def same_phone(number: str, other: str) -> bool:
 
 
 class EventLog(OptionList):
-    """The log's lines, newest last; Enter or a click opens one, `f` keeps only the
-    selected participant's."""
+    """The log's lines in the order of the stack's clock, newest last; Enter or a click
+    opens one; ctrl+f (the app's) keeps only the open participant's."""
 
-    BINDINGS = [Binding("f", "app.filter_events", "Only this participant")]
+    BINDINGS = [
+        Binding(
+            "enter",
+            "select",
+            "Open",
+            show=False,
+            tooltip="On a line of the event log: the event in full (raw JSON, payload, "
+            "signature, the real time it arrived)",
+            id="panels.open-event",
+        )
+    ]
     MAX_ENTRIES = 500
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, clock: StackClock | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        # Keys: a delivery's id (mock webhook deliveries), ("mock", seq), ("delivery", id);
-        # values: the line's markup, so a delivery whose line changed is shown again.
-        self.shown: dict[object, str] = {}
-        self.entries: dict[str, LogEntry] = {}  # by option id, oldest first
+        self.clock = clock or StackClock()
+        # Keys: ("mock", seq), ("delivery", id), ("phone", number): what is shown already.
+        self.shown: dict[object, str] = {}  # key -> option id
+        self.entries: dict[str, LogEntry] = {}  # option id -> entry
+        self.order: list[tuple[datetime, int, str]] = []  # (moment, arrival, option id)
         self._ids = itertools.count(1)
         # The participant (phone, id) the log is narrowed to, or None for everyone.
         self.only: tuple[str, str] | None = None
@@ -370,15 +352,17 @@ class EventLog(OptionList):
         self._owners: dict[str, str] = {}
         self.border_title = "events"
 
-    def show_events(self, events: list[dict[str, Any]]) -> int:
-        """Write events not shown yet; returns the last sequence number seen."""
-        last = 0
+    def show_events(self, events: list[dict[str, Any]]) -> None:
+        """Write the mock's events not shown yet."""
         for event in events:
-            seq = int(event.get("seq", 0))
-            last = max(last, seq)
-            if ("mock", seq) not in self.shown:
-                self._add(("mock", seq), describe_event(event))
-        return last
+            entry = describe_event(event)
+            data = event.get("data") or {}
+            if event.get("kind") == "phone.updated" and "name" in data:
+                # A phone's profile is saved on enrollment and again later: one line per
+                # phone, kept up to date, rather than one per save.
+                self._put(("phone", str(data.get("phone"))), entry)
+            else:
+                self._put(("mock", int(event.get("seq", 0))), entry, replace=False)
 
     def show_delivery_events(self, events: list[dict[str, Any]]) -> int:
         """Write delivery's events not shown yet; returns the last id seen."""
@@ -386,38 +370,50 @@ class EventLog(OptionList):
         for event in events:
             ident = int(event.get("id", 0))
             last = max(last, ident)
-            if ("delivery", ident) not in self.shown:
-                self._add(("delivery", ident), describe_delivery_event(event))
+            self._put(("delivery", ident), describe_delivery_event(event), replace=False)
         return last
-
-    def show(self, deliveries: list[dict[str, Any]]) -> None:
-        for delivery in deliveries:
-            entry = describe(delivery)
-            if self.shown.get(delivery["id"]) != entry.markup():
-                self._add(delivery["id"], entry)
 
     def note(self, line: str) -> None:
         """A line of the simulator's own (a scenario's progress), already markup."""
-        self._add(None, LogEntry("simulator", line))
+        self._put(None, LogEntry("simulator", line, moment=self._latest()))
 
-    def _add(self, key: object, entry: LogEntry) -> None:
-        if key is not None:
-            self.shown[key] = entry.markup()
+    def _latest(self) -> datetime | None:
+        return self.clock.now or (self.order[-1][0] if self.order else None)
+
+    def _put(self, key: object, entry: LogEntry, replace: bool = True) -> None:
+        if key in self.shown:
+            if not replace:
+                return
+            self._forget(self.shown.pop(key))
         for wamid in entry.message_ids:
             for phone in entry.phones:
                 self._owners.setdefault(wamid, phone)
         ident = str(next(self._ids))
+        if key is not None:
+            self.shown[key] = ident
         self.entries[ident] = entry
-        if len(self.entries) > self.MAX_ENTRIES:
-            oldest = next(iter(self.entries))
-            del self.entries[oldest]
-            with contextlib.suppress(OptionDoesNotExist):  # not shown under the filter
-                self.remove_option(oldest)
-        if self.concerns(entry):
+        moment = entry.moment or self._latest() or datetime.now(UTC)
+        place = (moment, int(ident), ident)
+        at_end = not self.order or place >= self.order[-1]
+        bisect.insort(self.order, place)
+        while len(self.order) > self.MAX_ENTRIES:
+            self._forget(self.order[0][2])
+        if ident not in self.entries or not self.concerns(entry):
+            return
+        if at_end:
             following = self.highlighted is None or self.highlighted >= self.option_count - 1
-            self.add_option(Option(entry.markup(), id=ident))
+            self.add_option(Option(entry.markup(self.clock), id=ident))
             if following:
                 self.scroll_end(animate=False)
+        else:
+            self.redraw()  # an earlier moment than the last line: into its place
+
+    def _forget(self, ident: str) -> None:
+        """Drop a line: from the log's memory and, if shown, from the screen."""
+        self.entries.pop(ident, None)
+        self.order = [p for p in self.order if p[2] != ident]
+        with contextlib.suppress(OptionDoesNotExist):  # not shown under the filter
+            self.remove_option(ident)
 
     def concerns(self, entry: LogEntry) -> bool:
         """Whether the line is shown under the current filter."""
@@ -432,14 +428,26 @@ class EventLog(OptionList):
     def narrow_to(self, only: tuple[str, str] | None, name: str = "") -> None:
         """Show only the lines of one participant (phone, id), or everyone's."""
         self.only = only
-        self.border_title = f"events · only {name} (f: all)" if only else "events"
-        self.clear_options()
-        self.add_options(
-            Option(entry.markup(), id=ident)
-            for ident, entry in self.entries.items()
-            if self.concerns(entry)
-        )
+        self.border_title = f"events · only {name} (ctrl+f: all)" if only else "events"
+        self.redraw()
         self.scroll_end(animate=False)
+
+    def redraw(self) -> None:
+        """Every line again, in order, in the clock's zone; the highlighted one stays."""
+        highlighted = self.highlighted_option.id if self.highlighted_option else None
+        following = self.highlighted is None or self.highlighted >= self.option_count - 1
+        self.set_options(
+            Option(self.entries[ident].markup(self.clock), id=ident)
+            for _, _, ident in self.order
+            if self.concerns(self.entries[ident])
+        )
+        if highlighted is not None and not following:
+            try:
+                self.highlighted = self.get_option_index(highlighted)
+            except OptionDoesNotExist:  # filtered out or dropped meanwhile
+                self.highlighted = None
+        elif following:
+            self.scroll_end(animate=False)
 
     def texts(self) -> list[str]:
         """The plain text of the lines shown, oldest first (for tests and copying)."""
@@ -447,18 +455,28 @@ class EventLog(OptionList):
 
 
 class EventDetailsScreen(ModalScreen[None]):
-    """One event in full: its line, then the raw JSON with payload and signature."""
+    """One event in full: its line, when it happened on the stack's clock and when it
+    arrived in real time, then the raw JSON with payload and signature."""
 
-    BINDINGS = [Binding("escape,q,enter", "dismiss", "Close")]
+    BINDINGS = [
+        Binding("escape,enter", "dismiss", "Close", tooltip="Close the details", id="app.close")
+    ]
 
-    def __init__(self, entry: LogEntry) -> None:
+    def __init__(self, entry: LogEntry, clock: StackClock) -> None:
         super().__init__()
         self.entry = entry
+        self.clock = clock
         self.text = json.dumps(entry.raw, indent=2, ensure_ascii=False, default=str)
 
     def compose(self) -> ComposeResult:
+        entry, clock = self.entry, self.clock
+        when = []
+        if entry.moment is not None:
+            when.append(f"stack time {clock.local(entry.moment):%a %d %b %H:%M:%S} {clock.zone}")
+        when.append(f"arrived {entry.received.astimezone():%H:%M:%S} real time (this machine)")
         with Vertical(id="event-details"):
-            yield Static(self.entry.markup(), id="event-line")
+            yield Static(entry.markup(clock), id="event-line")
+            yield Static("[dim]" + escape(" · ".join(when)) + "[/]", id="event-when")
             with VerticalScroll():
                 yield Static(Syntax(self.text, "json", word_wrap=True), id="event-json")
             yield Static("[dim]Esc to close[/]")
