@@ -217,3 +217,6 @@ async def test_metrics_count_turns_tool_calls_and_model_calls(client: httpx.Asyn
     assert 'agent_turn_duration_seconds_bucket{kind="message",le="0.005",shadow="false"}' in text
     assert 'agent_model_calls_total{result="ok"}' in text
     assert "agent_tool_calls_total" in text
+    # The state distribution counts stored conversations only: p_m1 (the shadow saved none).
+    assert 'agent_conversations{state="INTAKE"} 1.0' in text
+    assert 'agent_conversations{state="FEEDBACK"} 0.0' in text

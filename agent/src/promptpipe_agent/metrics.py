@@ -4,7 +4,7 @@ serves; labels never carry participant ids or phone numbers."""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 TURN_SECONDS = Histogram(
     "agent_turn_duration_seconds",
@@ -27,3 +27,14 @@ MODEL_CALLS = Counter(
     "Calls to the language model (offline script or OpenAI-compatible), by result.",
     ["result"],
 )
+CONVERSATIONS = Gauge(
+    "agent_conversations",
+    "Participants per conversation sub-state (INTAKE, FEEDBACK), read when scraped.",
+    ["state"],
+)
+
+
+def set_states(counts: dict[str, int]) -> None:
+    """The state distribution as the database has it now; a state no one is in reads 0."""
+    for state in ("INTAKE", "FEEDBACK", *counts):
+        CONVERSATIONS.labels(state).set(counts.get(state, 0))

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"promptpipe/delivery/internal/agent"
+	"promptpipe/delivery/internal/fallback"
 	"promptpipe/delivery/internal/metrics"
 )
 
@@ -90,6 +91,9 @@ func (r *Router) ArmOf(participantID string) string {
 // ProcessMessageWithRetry serves a message from the participant's arm.
 func (r *Router) ProcessMessageWithRetry(ctx context.Context, req agent.ProcessMessageRequest, maxAttempts int) (*agent.ProcessMessageResponse, error) {
 	arm, client, shadowing := r.pick(req.ParticipantID)
+	answer := fallback.Answer(req.Message)
+	r.Metrics.Answers.WithLabelValues(arm, answer).Inc()
+	r.Stats.Answered(arm, answer)
 	start := time.Now()
 	resp, err := client.ProcessMessageWithRetry(ctx, req, maxAttempts)
 	took := time.Since(start)
@@ -107,6 +111,10 @@ func (r *Router) ProcessEventWithRetry(ctx context.Context, req agent.ProcessEve
 	resp, err := client.ProcessEventWithRetry(ctx, req, maxAttempts)
 	took := time.Since(start)
 	compare := r.finish(arm, resp, err, took)
+	if err == nil && req.Kind == "daily_prompt" && resp.Response != "" {
+		r.Metrics.DailyPrompts.WithLabelValues(arm).Inc()
+		r.Stats.Prompted(arm)
+	}
 	if shadowing && err == nil {
 		r.Shadow.Event(req, resp, took, compare)
 	}

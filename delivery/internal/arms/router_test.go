@@ -227,3 +227,25 @@ func TestSummaryPercentilesAndWindow(t *testing.T) {
 		t.Fatalf("states = %v", st)
 	}
 }
+
+func TestEngagementCountsPromptsAndAnswersPerArm(t *testing.T) {
+	r, _, _, _, _ := newRouter(switches{percent: 0})
+	ctx := context.Background()
+	for _, kind := range []string{"daily_prompt", "daily_prompt", "reminder"} {
+		if _, err := r.ProcessEventWithRetry(ctx, agent.ProcessEventRequest{ParticipantID: "p_1", Kind: kind}, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, said := range []string{"Done", "Next time", "STOP", "what?"} {
+		if _, err := r.ProcessMessageWithRetry(ctx, agent.ProcessMessageRequest{ParticipantID: "p_1", Message: said}, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := r.Stats.Engagement()[Primary]
+	if e.DailyPrompts != 2 || e.Messages != 4 || e.Done != 1 || e.NextTime != 1 || e.Stop != 1 || e.DoneRatio != 0.5 {
+		t.Fatalf("engagement = %+v", e)
+	}
+	if testutil.ToFloat64(r.Metrics.Answers.WithLabelValues(Primary, "stop")) != 1 || testutil.ToFloat64(r.Metrics.DailyPrompts.WithLabelValues(Primary)) != 2 {
+		t.Fatal("not counted in Prometheus")
+	}
+}

@@ -28,10 +28,11 @@ type Summary struct {
 // report per arm; Prometheus keeps the long history. A restart starts it afresh, and a
 // rollout step then judges only what it sees after the restart.
 type Stats struct {
-	mu    sync.Mutex
-	turns []Turn
-	next  int
-	full  bool
+	mu         sync.Mutex
+	turns      []Turn
+	next       int
+	full       bool
+	engagement map[string]*Engagement
 }
 
 // NewStats keeps the last size turns.
@@ -101,4 +102,69 @@ func percentile(sorted []time.Duration, p float64) float64 {
 	rank := int(p*float64(len(sorted))+0.999999) - 1
 	rank = max(0, min(rank, len(sorted)-1))
 	return float64(sorted[rank].Microseconds()) / 1000
+}
+
+// Engagement is what an arm's participants did: the prompts it sent them and how they
+// answered. DoneRatio (Done answers per daily prompt) is the user-satisfaction figure
+// docs/monitoring.md defines; Prometheus has the same counts over time.
+type Engagement struct {
+	DailyPrompts int     `json:"daily_prompts"`
+	Messages     int     `json:"messages"`
+	Done         int     `json:"done"`
+	NextTime     int     `json:"next_time"`
+	Stop         int     `json:"stop"`
+	DoneRatio    float64 `json:"done_ratio"` // 0 before any prompt
+}
+
+// Prompted counts a daily prompt an arm sent.
+func (s *Stats) Prompted(arm string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.engagementOf(arm)
+	e.DailyPrompts++
+	e.ratio()
+}
+
+// Answered counts a participant's message by what it says (fallback.Answer).
+func (s *Stats) Answered(arm, answer string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.engagementOf(arm)
+	e.Messages++
+	switch answer {
+	case "done":
+		e.Done++
+	case "next_time":
+		e.NextTime++
+	case "stop":
+		e.Stop++
+	}
+	e.ratio()
+}
+
+// Engagement is each arm's figures since start.
+func (s *Stats) Engagement() map[string]Engagement {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]Engagement{}
+	for arm, e := range s.engagement {
+		out[arm] = *e
+	}
+	return out
+}
+
+func (s *Stats) engagementOf(arm string) *Engagement {
+	if s.engagement == nil {
+		s.engagement = map[string]*Engagement{}
+	}
+	if s.engagement[arm] == nil {
+		s.engagement[arm] = &Engagement{}
+	}
+	return s.engagement[arm]
+}
+
+func (e *Engagement) ratio() {
+	if e.DailyPrompts > 0 {
+		e.DoneRatio = float64(e.Done) / float64(e.DailyPrompts)
+	}
 }

@@ -42,8 +42,31 @@ var (
 var (
 	doneWords     = regexp.MustCompile(`^(done|did it|i did it|i did|completed|finished|yes|yep|✅|👍)$`)
 	nextTimeWords = regexp.MustCompile(`^(next time|not today|skip|skipped|later|no|nope)$`)
+	stopWords     = regexp.MustCompile(`^(stop|unsubscribe|quit|opt out|cancel)$`)
 	punctuation   = regexp.MustCompile(`[.!?,;:]+`)
 )
+
+// What a participant's whole message says, as Answer reads it.
+const (
+	AnswerDone     = "done"
+	AnswerNextTime = "next_time"
+	AnswerStop     = "stop"  // asks to stop: an opt-out
+	AnswerOther    = "other" // anything else
+)
+
+// Answer reads a message as a daily prompt's answer (Done, Next time), an opt-out, or
+// other: the responder's replies and the satisfaction figures (package arms) rest on it.
+func Answer(message string) string {
+	switch said := normalize(message); {
+	case doneWords.MatchString(said):
+		return AnswerDone
+	case nextTimeWords.MatchString(said):
+		return AnswerNextTime
+	case stopWords.MatchString(said):
+		return AnswerStop
+	}
+	return AnswerOther
+}
 
 // Responder is the fallback flow. The zero value is ready.
 type Responder struct{}
@@ -51,10 +74,10 @@ type Responder struct{}
 // Message answers a participant's message.
 func (Responder) Message(req agent.ProcessMessageRequest) agent.ProcessMessageResponse {
 	text := Acknowledge
-	switch said := normalize(req.Message); {
-	case doneWords.MatchString(said):
+	switch Answer(req.Message) {
+	case AnswerDone:
 		text = DoneReply
-	case nextTimeWords.MatchString(said):
+	case AnswerNextTime:
 		text = NextTimeReply
 	}
 	return agent.ProcessMessageResponse{Response: text, State: State, Metadata: metadata(req.ParticipantID)}

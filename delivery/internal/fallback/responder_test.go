@@ -40,3 +40,12 @@ func TestDailyPromptGoesOutWithItsButtonsAndOtherEventsPassSilently(t *testing.T
 		}
 	}
 }
+
+func TestAnswerReadsWholeMessages(t *testing.T) {
+	for said, want := range map[string]string{"Done!": AnswerDone, "next time": AnswerNextTime, "Stop.": AnswerStop,
+		"please stop sending these": AnswerOther, "": AnswerOther} {
+		if got := Answer(said); got != want {
+			t.Errorf("%q: %s, want %s", said, got, want)
+		}
+	}
+}

@@ -25,14 +25,15 @@ type Migration struct {
 
 // migrationReport is GET /dev/migration.
 type migrationReport struct {
-	CandidateConfigured bool                    `json:"candidate_configured"`
-	Rollout             rolloutView             `json:"rollout"`
-	Arms                map[string]arms.Summary `json:"arms"`
-	Step                *stepView               `json:"step,omitempty"`
-	Shadow              shadowView              `json:"shadow"`
-	States              map[string]int          `json:"states"`
-	Participants        []participantArm        `json:"participants"`
-	Events              any                     `json:"events"`
+	CandidateConfigured bool                       `json:"candidate_configured"`
+	Rollout             rolloutView                `json:"rollout"`
+	Arms                map[string]arms.Summary    `json:"arms"`
+	Step                *stepView                  `json:"step,omitempty"`
+	Shadow              shadowView                 `json:"shadow"`
+	States              map[string]int             `json:"states"`
+	Engagement          map[string]arms.Engagement `json:"engagement"`
+	Participants        []participantArm           `json:"participants"`
+	Events              any                        `json:"events"`
 }
 
 type rolloutView struct {
@@ -81,8 +82,9 @@ func (s *Server) handleMigration(w http.ResponseWriter, r *http.Request) {
 			arms.Primary:   m.Stats.Summary(arms.Primary, time.Time{}),
 			arms.Candidate: m.Stats.Summary(arms.Candidate, time.Time{}),
 		},
-		Shadow: shadowView{Enabled: st.Shadow, Secondary: m.Secondary, Report: m.Book.Report(maxLatest)},
-		States: m.Stats.States(),
+		Shadow:     shadowView{Enabled: st.Shadow, Secondary: m.Secondary, Report: m.Book.Report(maxLatest)},
+		States:     m.Stats.States(),
+		Engagement: m.Stats.Engagement(),
 	}
 	if st.Status == rollout.Progressing {
 		report.Step = &stepView{Candidate: m.Stats.Summary(arms.Candidate, st.StepStartedAt), Agreement: m.Book.Since(st.StepStartedAt)}

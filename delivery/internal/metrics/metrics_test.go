@@ -18,6 +18,8 @@ func TestNamesAndLabels(t *testing.T) {
 	mm.ShadowDifferences.WithLabelValues("text").Inc()
 	mm.ShadowDuration.WithLabelValues("candidate").Observe(0.3)
 	mm.Fallbacks.WithLabelValues("responder").Inc()
+	mm.DailyPrompts.WithLabelValues("primary").Inc()
+	mm.Answers.WithLabelValues("primary", "done").Inc()
 	families, err := m.Registry.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -48,6 +50,8 @@ func TestNamesAndLabels(t *testing.T) {
 		"delivery_rollout_percent":                    nil,
 		"delivery_rollout_halted":                     nil,
 		"delivery_shadow_enabled":                     nil,
+		"delivery_daily_prompts_total":                {"arm"},
+		"delivery_participant_answers_total":          {"answer", "arm"},
 	} {
 		got, found := labels[name]
 		if !found || !slices.Equal(got, want) {

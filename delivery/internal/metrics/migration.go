@@ -30,6 +30,11 @@ type Migration struct {
 	RolloutEvents *prometheus.CounterVec
 	// ShadowEnabled is 1 while the primary's turns are shadowed.
 	ShadowEnabled prometheus.Gauge
+	// DailyPrompts counts daily prompts sent, by the arm that wrote them; Answers counts
+	// participants' messages by what they say (done, next_time, stop, other) and arm. The
+	// user-satisfaction figures are their ratios (docs/monitoring.md).
+	DailyPrompts *prometheus.CounterVec
+	Answers      *prometheus.CounterVec
 }
 
 // NewMigration creates the migration's collectors and registers them on m's registry.
@@ -83,8 +88,16 @@ func (m *Metrics) NewMigration() *Migration {
 			Name: "delivery_shadow_enabled",
 			Help: "1 while the primary's turns are copied to the candidate in shadow.",
 		}),
+		DailyPrompts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "delivery_daily_prompts_total",
+			Help: "Daily prompts sent to participants, by the arm that wrote them.",
+		}, []string{"arm"}),
+		Answers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "delivery_participant_answers_total",
+			Help: "Participants' messages by what they say (done, next_time, stop, other), by their arm.",
+		}, []string{"arm", "answer"}),
 	}
-	m.Registry.MustRegister(mm.ArmRequests, mm.ArmDuration, mm.Fallbacks, mm.ShadowComparisons,
+	m.Registry.MustRegister(mm.DailyPrompts, mm.Answers, mm.ArmRequests, mm.ArmDuration, mm.Fallbacks, mm.ShadowComparisons,
 		mm.ShadowDifferences, mm.ShadowSimilarity, mm.ShadowDuration, mm.RolloutPercent, mm.RolloutHalted,
 		mm.RolloutEvents, mm.ShadowEnabled)
 	return mm

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,7 +11,7 @@ import httpx
 import promptpipe_logs as logs
 from fastapi import FastAPI
 
-from mock_whatsapp import __version__, events, schemas
+from mock_whatsapp import __version__, events, metrics, schemas
 from mock_whatsapp.business import Business
 from mock_whatsapp.faults import FaultBook
 from mock_whatsapp.graph_errors import install_error_handlers
@@ -25,6 +26,7 @@ from mock_whatsapp.routers import (
     system_errors,
     templates,
 )
+from mock_whatsapp.routers import metrics as routers_metrics
 from mock_whatsapp.settings import Settings
 from mock_whatsapp.template_registry import TemplateRegistry
 from mock_whatsapp.template_review import TemplateReview
@@ -81,9 +83,12 @@ def create_app(
         )
         app.state.template_review = review
         review.start()
+        counting = asyncio.create_task(metrics.follow(app.state.bus))
         try:
             yield
         finally:
+            counting.cancel()
+            await asyncio.gather(counting, return_exceptions=True)
             await review.close()
             await app.state.business.close()
             await webhooks.close()
@@ -99,6 +104,7 @@ def create_app(
     app.include_router(system_errors.router)
     app.include_router(stream.router)
     app.include_router(inspector.router)
+    app.include_router(routers_metrics.router)
     app.include_router(templates.router)  # before graph's catch-all for other Graph paths
     app.include_router(graph.router)
     app.openapi = lambda: schemas.openapi_document(app)  # type: ignore[method-assign]
