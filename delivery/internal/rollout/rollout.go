@@ -185,7 +185,7 @@ func (c *Controller) Start(ctx context.Context, p Plan) (State, error) {
 	s.StepStartedAt = c.Now()
 	err := c.save(ctx, s, &store.RolloutEvent{Kind: "started", Detail: map[string]any{
 		"step": p.Step, "interval": p.Interval.String(), "max": p.Max, "thresholds": p.Thresholds}})
-	return s, err
+	return c.state, err
 }
 
 // Promote gives the candidate everyone, ending any rollout.
@@ -194,7 +194,8 @@ func (c *Controller) Promote(ctx context.Context) (State, error) {
 	defer c.mu.Unlock()
 	s := c.state
 	s.Percent, s.Status, s.Reason = 100, Promoted, "promoted by hand"
-	return s, c.save(ctx, s, &store.RolloutEvent{Kind: "promoted"})
+	err := c.save(ctx, s, &store.RolloutEvent{Kind: "promoted"})
+	return c.state, err
 }
 
 // Rollback gives the primary everyone, ending any rollout.
@@ -203,7 +204,8 @@ func (c *Controller) Rollback(ctx context.Context, reason string) (State, error)
 	defer c.mu.Unlock()
 	s := c.state
 	s.Percent, s.Status, s.Reason = 0, RolledBack, reason
-	return s, c.save(ctx, s, &store.RolloutEvent{Kind: "rolled_back", Detail: map[string]any{"reason": reason}})
+	err := c.save(ctx, s, &store.RolloutEvent{Kind: "rolled_back", Detail: map[string]any{"reason": reason}})
+	return c.state, err
 }
 
 // SetShadow switches shadow mode.
@@ -212,7 +214,8 @@ func (c *Controller) SetShadow(ctx context.Context, on bool) (State, error) {
 	defer c.mu.Unlock()
 	s := c.state
 	s.Shadow = on
-	return s, c.save(ctx, s, &store.RolloutEvent{Kind: "shadow", Detail: map[string]any{"enabled": on}})
+	err := c.save(ctx, s, &store.RolloutEvent{Kind: "shadow", Detail: map[string]any{"enabled": on}})
+	return c.state, err
 }
 
 // Wake asks for a check now (the clock moved).
