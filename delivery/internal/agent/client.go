@@ -179,8 +179,16 @@ func (c *Client) post(ctx context.Context, path string, body any, needsResponse 
 		return nil, &StatusError{StatusCode: resp.StatusCode, Body: string(body),
 			Wait: retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
+	var answer io.Reader = resp.Body
+	if c.Faults.mangles() {
+		whole, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return nil, fmt.Errorf("reading response: %w", err)
+		}
+		answer = bytes.NewReader(whole[:len(whole)/2])
+	}
 	var result ProcessMessageResponse
-	if err := json.NewDecoder(resp.Body).Decode(&result); err != nil {
+	if err := json.NewDecoder(answer).Decode(&result); err != nil {
 		return nil, fmt.Errorf("decoding response: %w", err)
 	}
 	if needsResponse && result.Response == "" {

@@ -69,8 +69,8 @@ func (s *Server) setAgentFault(w http.ResponseWriter, r *http.Request, faults *a
 		fault.Delay = time.Duration(*req.DelaySeconds * float64(time.Second))
 	}
 	switch {
-	case req.Mode != agent.FaultOK && req.Mode != agent.FaultDown && req.Mode != agent.FaultSlow:
-		fail(w, http.StatusBadRequest, `mode must be "ok", "down" or "slow"`)
+	case req.Mode != agent.FaultOK && req.Mode != agent.FaultDown && req.Mode != agent.FaultSlow && req.Mode != agent.FaultInvalid:
+		fail(w, http.StatusBadRequest, `mode must be "ok", "down", "slow" or "invalid"`)
 		return
 	case fault.Delay < 0 || fault.Delay > maxFaultDelay:
 		fail(w, http.StatusBadRequest, "delay_seconds must be between 0 and 600")
