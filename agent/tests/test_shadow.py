@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from caller import HEADERS, TRUSTED
 
 from promptpipe_agent.main import create_app
 from promptpipe_agent.settings import Settings
@@ -177,16 +178,19 @@ async def agent(settings: Settings, delivery: Any) -> AsyncIterator[httpx.AsyncC
     app = create_app(settings, delivery_transport=httpx.MockTransport(delivery.handle))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://agent") as c:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://agent", headers=HEADERS
+        ) as c:
             yield c
 
 
 async def test_a_candidate_in_its_own_schema_with_a_concise_default_tone(
     database_url: str, delivery: Any, create_database: Callable[[str], str]
 ) -> None:
-    plain = Settings(DATABASE_URL=database_url)
+    plain = Settings(DATABASE_URL=database_url, **TRUSTED)
     concise = Settings(
         DATABASE_URL=database_url,
+        **TRUSTED,
         AGENT_DB_SCHEMA="agent_candidate",
         AGENT_DEFAULT_TONE="concise, no_emojis",
     )

@@ -9,8 +9,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from promptpipe_simulator.core.backend import Backend
 from promptpipe_simulator.core.clients import DeliveryClient, Refused, Unreachable
 from promptpipe_simulator.core.personas import PersonaFactory
+from promptpipe_simulator.settings import Settings
 
 
 def delivery(handler: httpx.MockTransport) -> DeliveryClient:
@@ -32,6 +34,22 @@ async def test_envelope_is_unwrapped_and_token_sent() -> None:
 
     [p] = await delivery(httpx.MockTransport(handler)).participants()
     assert (p.id, p.phone_number, p.name) == ("p_1", "15551234567", "Ada")
+
+
+async def test_the_agent_is_read_with_its_token() -> None:
+    seen: list[str | None] = []
+
+    def agent(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("Authorization"))
+        if request.url.path == "/conversations":
+            return httpx.Response(200, json={"conversations": []})
+        return httpx.Response(200, json={"state": "INTAKE"})
+
+    settings = Settings(AGENT_API_TOKEN="agent-t")
+    backend = Backend(settings, transport=httpx.MockTransport(agent))
+    assert await backend.agent.conversations() == []
+    assert await backend.agent.conversation("p_1") == {"state": "INTAKE"}
+    assert seen == ["Bearer agent-t", "Bearer agent-t"]
 
 
 async def test_errors_become_typed_exceptions_with_the_service_message() -> None:

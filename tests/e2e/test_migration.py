@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from stack import NativeStack
-from stack_api import chat, enroll, outbound, send, settled, unique_phone
+from stack_api import agent_auth, chat, enroll, outbound, send, settled, unique_phone
 
 pytestmark = pytest.mark.e2e
 
@@ -66,7 +66,9 @@ def test_shadow_turns_are_compared_and_change_nothing_at_the_candidate(
     assert len(shadowed["candidate"]["response"]) < len(shadowed["primary"]["response"])
     assert [d["kind"] for d in shadowed["differences"]] == ["text"]
     # Nothing reached the candidate's own schema, nor its delivery calls.
-    gone = http.get(f"{stack.url('agent_candidate')}/conversations/{person['id']}")
+    gone = http.get(
+        f"{stack.url('agent_candidate')}/conversations/{person['id']}", headers=agent_auth(stack)
+    )
     assert gone.status_code == 404
     metrics = http.get(f"{stack.url('delivery')}/metrics").text
     assert 'delivery_shadow_comparisons_total{outcome="differ"}' in metrics

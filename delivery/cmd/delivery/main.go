@@ -95,6 +95,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	agentClient := agent.NewClient(cfg.AgentURL, cfg.AgentTimeout, m, log)
 	agentClient.Now, agentClient.Arm = clk.Now, arms.Primary
+	agentClient.Token = cfg.AgentAPIToken
 	var agentFaults *agent.Faults
 	var events *devevents.Feed
 	if clk.Virtual() { // a dev stack: let the simulator make the agent look down or slow, and watch
@@ -154,7 +155,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		APIToken: cfg.APIToken, InboundWake: answers, OutboxWake: sends, JobsWake: fires, Clock: clk,
 		AgentFaults: agentFaults, Events: events, Migration: migration, CandidateFaults: a.candidateFaults,
 	}
-	srv := &http.Server{Addr: cfg.Addr, Handler: api.Routes(), ReadHeaderTimeout: 10 * time.Second}
+	srv := httpapi.NewHTTPServer(cfg.Addr, api.Routes(), httpapi.DefaultTimeouts)
 
 	var wg sync.WaitGroup
 	for _, r := range []*queue.Runner{answers, sends, fires, reengages} {
@@ -212,6 +213,7 @@ func agentArms(ctx context.Context, cfg config.Config, db *store.Store, m *metri
 	client := func(url, arm string, mm *metrics.Metrics, faults *agent.Faults, header http.Header) *agent.Client {
 		c := agent.NewClient(url, cfg.AgentTimeout, mm, log)
 		c.Now, c.Arm, c.Faults, c.Header = clk.Now, arm, faults, header
+		c.Token = cfg.AgentAPIToken // the candidate is the same agent: it shares the token
 		if mm != nil {
 			c.Events = events
 		}

@@ -33,6 +33,7 @@ type Config struct {
 	ClockNotifyURLs []string
 
 	AgentURL        string
+	AgentAPIToken   string // sent as a bearer token with every call to the agent
 	AgentTimeout    time.Duration
 	AgentRetryCount int
 
@@ -94,6 +95,7 @@ func Load(getenv func(string) string) (Config, error) {
 		Lease:         dur("DELIVERY_LEASE", 30*time.Second),
 
 		AgentURL:        strings.TrimRight(str("PYTHON_AGENT_URL", "http://127.0.0.1:8001"), "/"),
+		AgentAPIToken:   str("AGENT_API_TOKEN", ""),
 		AgentTimeout:    dur("PYTHON_AGENT_TIMEOUT", 30*time.Second),
 		AgentRetryCount: num("PYTHON_AGENT_RETRY_COUNT", 3, 1),
 		CandidateURL:    strings.TrimRight(str("AGENT_CANDIDATE_URL", ""), "/"),
@@ -154,6 +156,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("dev_clock", c.DevClock),
 		slog.Bool("api_token_set", c.APIToken != ""),
 		slog.String("agent_url", c.AgentURL),
+		slog.Bool("agent_api_token_set", c.AgentAPIToken != ""),
 		slog.Duration("agent_timeout", c.AgentTimeout),
 		slog.Int("agent_retry_count", c.AgentRetryCount),
 		slog.String("agent_candidate_url", c.CandidateURL),

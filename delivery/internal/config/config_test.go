@@ -32,10 +32,17 @@ func TestBadValuesAreAllReported(t *testing.T) {
 
 func TestLogValueMasksSecrets(t *testing.T) {
 	c, _ := Load(func(k string) string {
-		return map[string]string{"DATABASE_URL": "postgres://u:hunter2@h/db", "WHATSAPP_ACCESS_TOKEN": "tok-123"}[k]
+		return map[string]string{"DATABASE_URL": "postgres://u:hunter2@h/db", "WHATSAPP_ACCESS_TOKEN": "tok-123",
+			"AGENT_API_TOKEN": "agent-tok-456", "WHATSAPP_APP_SECRET": "app-789", "DELIVERY_API_TOKEN": "admin-012"}[k]
 	})
-	if s := c.LogValue().String(); strings.Contains(s, "hunter2") || strings.Contains(s, "tok-123") {
-		t.Fatalf("secret in log value: %s", s)
+	s := c.LogValue().String()
+	for _, secret := range []string{"hunter2", "tok-123", "agent-tok-456", "app-789", "admin-012"} {
+		if strings.Contains(s, secret) {
+			t.Fatalf("secret %q in log value: %s", secret, s)
+		}
+	}
+	if c.AgentAPIToken != "agent-tok-456" || !strings.Contains(s, "agent_api_token_set=true") {
+		t.Fatalf("agent token not read or not reported as set: %q, %s", c.AgentAPIToken, s)
 	}
 }
 

@@ -42,7 +42,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	hook, err := whatsapp.ParseWebhook(body)
 	if err != nil {
 		s.Metrics.WebhooksReceived.WithLabelValues("malformed").Inc()
-		fail(w, http.StatusBadRequest, "Malformed webhook: "+err.Error())
+		fail(w, http.StatusBadRequest, "Malformed webhook: "+jsonProblem(err))
 		return
 	}
 	queued := false

@@ -7,9 +7,10 @@ from collections.abc import Awaitable
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Depends, Header
 
 from promptpipe_agent import metrics
+from promptpipe_agent.auth import trusted_now
 from promptpipe_agent.dependencies import ConversationsDep
 from promptpipe_agent.errors import AgentError
 from promptpipe_agent.schemas import (
@@ -44,7 +45,7 @@ def _marked(value: str | None) -> bool:
 async def process_message(
     body: ProcessMessageRequest,
     conversations: ConversationsDep,
-    x_promptpipe_now: Annotated[datetime | None, Header()] = None,
+    now: Annotated[datetime | None, Depends(trusted_now)],
     shadow: ShadowHeader = None,
     compare: CompareHeader = None,
 ) -> ProcessMessageResponse:
@@ -54,9 +55,7 @@ async def process_message(
     return await _counted(
         "message",
         is_shadow,
-        conversations.process_message(
-            body, x_promptpipe_now, shadow=is_shadow, compare=_marked(compare)
-        ),
+        conversations.process_message(body, now, shadow=is_shadow, compare=_marked(compare)),
     )
 
 
@@ -66,7 +65,7 @@ async def process_message(
 async def process_event(
     body: ProcessEventRequest,
     conversations: ConversationsDep,
-    x_promptpipe_now: Annotated[datetime | None, Header()] = None,
+    now: Annotated[datetime | None, Depends(trusted_now)],
     shadow: ShadowHeader = None,
     compare: CompareHeader = None,
 ) -> ProcessMessageResponse:
@@ -76,9 +75,7 @@ async def process_event(
     return await _counted(
         "event",
         is_shadow,
-        conversations.process_event(
-            body, x_promptpipe_now, shadow=is_shadow, compare=_marked(compare)
-        ),
+        conversations.process_event(body, now, shadow=is_shadow, compare=_marked(compare)),
     )
 
 
