@@ -26,8 +26,9 @@ SCENARIOS = scenario_files([ROOT / "simulator" / "scenarios"])
 @pytest.fixture(scope="module")
 def scenario_stack(make_stack: Callable[..., Any]) -> Any:
     """A stack of its own: scenarios move its clock, set faults and restart delivery, so
-    they run one after another on it."""
-    return make_stack()
+    they run one after another on it. With the migration's candidate agent, for
+    migration-rollback.yaml (docs/migration.md)."""
+    return make_stack(STACK_CANDIDATE="true")
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
@@ -67,4 +68,5 @@ def test_every_flow_has_a_scenario() -> None:
         "delivery-restart",
         "whatsapp-errors",
         "webhook-duplicated-by-whatsapp",
+        "migration-rollback",
     } <= names

@@ -35,8 +35,8 @@ class ConversationState(BaseModel):
 
 
 class RecordingScheduler:
-    """The Scheduler of a shadow turn: it answers as delivery would and keeps what the turn
-    asked for, calling nothing. Its daily schedules are the ones the conversation's flow
+    """The Scheduler of a shadow turn (delivery.Scheduler, every method): it answers as
+    delivery would and keeps what the turn asked for, calling nothing. Its daily schedules are the ones the conversation's flow
     says exist."""
 
     def __init__(self, flow: dict[str, Any]) -> None:
@@ -92,6 +92,9 @@ class RecordingScheduler:
 
     async def cancel_event(self, participant_id: str, event_id: str) -> None:
         self._record("cancel_event", event_id=event_id)
+
+    async def set_status(self, participant_id: str, status: str) -> None:
+        self._record("set_status", status=status)
 
 
 def tool_calls_with_args(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -84,12 +83,9 @@ def create_app(
         )
         app.state.template_review = review
         review.start()
-        counting = asyncio.create_task(metrics.follow(app.state.bus))
         try:
             yield
         finally:
-            counting.cancel()
-            await asyncio.gather(counting, return_exceptions=True)
             await review.close()
             await app.state.business.close()
             await webhooks.close()
@@ -99,6 +95,7 @@ def create_app(
     app = FastAPI(title="mock_whatsapp", version=__version__, lifespan=lifespan)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, refuse=too_large)
     app.state.bus = events.EventBus()
+    metrics.observe(app.state.bus)  # before any part takes its publish
     install_error_handlers(app)
     app.include_router(phones.router)
     app.include_router(control.router)

@@ -2,13 +2,12 @@
 the phones sent and the business sent, statuses, and Graph API refusals.
 
 They are counted from the mock's own event stream (events.py), which every change already
-passes through: a listener on the bus, like the inspector's, so nothing in the fake's parts
-knows about metrics. Labels never carry phone numbers or message ids."""
+passes through: `observe` counts each event as the bus publishes it, so nothing in the
+fake's parts knows about metrics. Labels never carry phone numbers or message ids."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+from typing import Any
 
 from prometheus_client import Counter, Histogram
 
@@ -61,13 +60,14 @@ def count(event: events.Event) -> None:
         API_ERRORS.labels(str(data.get("status", "unknown"))).inc()
 
 
-async def follow(bus: events.EventBus) -> None:
-    """Counts every event the bus publishes, until cancelled; a listener that fell behind
-    and was dropped subscribes again (what it missed is lost to the counts, not the mock)."""
-    while True:
-        with bus.subscribe() as (_, subscription), contextlib.suppress(events.ListenerDropped):
-            while True:
-                event = await subscription.next(timeout=60)
-                if event is not None:
-                    count(event)
-        await asyncio.sleep(0)
+def observe(bus: events.EventBus) -> None:
+    """Count every event the bus publishes, as it is published: the bus's `publish` is
+    wrapped (before anything takes it), so counting needs no task of its own."""
+    publish = bus.publish
+
+    def counted(kind: str, data: dict[str, Any] | None = None) -> events.Event:
+        event = publish(kind, data)
+        count(event)
+        return event
+
+    setattr(bus, "publish", counted)  # noqa: B010 (mypy forbids assigning a method)
