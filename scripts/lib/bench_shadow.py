@@ -122,6 +122,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=12, help="rounds, ABBA off/on (12)")
     args = parser.parse_args()
     state = Path(tempfile.mkdtemp(prefix="bench-shadow-", dir=ROOT / ".stack"))
+    state.chmod(0o755)  # run as root, the cluster's own user must reach its folder
     ports = Ports(
         **{
             name: pgcluster.free_port()

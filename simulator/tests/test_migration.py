@@ -242,7 +242,7 @@ async def test_without_prometheus_the_figures_come_from_two_scrapes(
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(handle)) as http:
         reader = MetricsReader(
-            http, "http://127.0.0.1:8080", ["http://127.0.0.1:8001"], "http://127.0.0.1:9090"
+            http, "http://127.0.0.1:8080", "http://127.0.0.1:8001", "http://127.0.0.1:9090"
         )
         migration.metrics = METRICS_BEFORE
         first = await reader.sample()
@@ -266,7 +266,7 @@ async def test_prometheus_is_preferred_when_it_answers(migration: FakeMigration)
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(handle)) as http:
         sample = await MetricsReader(
-            http, "http://127.0.0.1:8080", [], "http://127.0.0.1:9090"
+            http, "http://127.0.0.1:8080", "http://127.0.0.1:8001", "http://127.0.0.1:9090"
         ).sample()
     assert sample.source == "prometheus"
     assert sample.turns_per_second["primary"] == 2

@@ -12,9 +12,8 @@ class Settings(BaseSettings):
     delivery_url: str = "http://127.0.0.1:8080"
     mock_wa_url: str = "http://127.0.0.1:8090"
     agent_url: str = "http://127.0.0.1:8001"
-    # The migration's candidate agent and Prometheus, when the stack runs them
-    # (./scripts/up --candidate --monitoring); the dashboard reads them if they answer.
-    agent_candidate_url: str = "http://127.0.0.1:8002"
+    # Prometheus, when the stack runs it (./scripts/up --monitoring): the dashboard reads
+    # it if it answers, else the services' own /metrics.
     prometheus_url: str = "http://127.0.0.1:9090"
     poll_seconds: float = 0.5
     # Shared with delivery: its admin API wants this bearer token when it is set.

@@ -1,6 +1,7 @@
 """The key metrics over time, for the dashboard (docs/monitoring.md): per arm the turns per
 second, their error rate and p99 latency; the rollout's percentage; the shadow's
-agreement; participants per sub-state; Done per daily prompt.
+agreement; participants per sub-state (at the primary agent, which keeps everyone's
+conversation; the candidate keeps only those it served); Done per daily prompt.
 
 Read from Prometheus's HTTP API when it answers (its recording rules), else scraped from
 the services' own /metrics (delivery, the agent, the candidate), where rates and
@@ -12,7 +13,6 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import httpx
@@ -123,14 +123,16 @@ def sample_between(
 
 QUERIES = {
     "turns": "sum by (arm) (rate(delivery_agent_arm_requests_total[1m]))",
-    "errors": "sum by (arm) (rate(delivery_agent_arm_requests_total{status='error'}[1m]))"
+    # An arm with turns but no failed one has no error series: it reads 0, not nothing.
+    "errors": "(sum by (arm) (rate(delivery_agent_arm_requests_total{status='error'}[1m]))"
+    " or 0 * sum by (arm) (rate(delivery_agent_arm_requests_total[1m])))"
     " / sum by (arm) (rate(delivery_agent_arm_requests_total[1m]))",
     "p99": "histogram_quantile(0.99, sum by (arm, le)"
     " (rate(delivery_agent_arm_request_duration_seconds_bucket[1m])))",
     "percent": "promptpipe:rollout:percent",
     "agreement": "sum(rate(delivery_shadow_comparisons_total{outcome='agree'}[5m]))"
     " / sum(rate(delivery_shadow_comparisons_total{outcome=~'agree|differ|error'}[5m]))",
-    "states": "promptpipe:participants:by_state",
+    "states": "promptpipe:participants:by_state{job='agent'}",
     "done": "sum by (arm) (delivery_participant_answers_total{answer='done'})"
     " / sum by (arm) (delivery_daily_prompts_total)",
 }
@@ -152,15 +154,11 @@ class MetricsReader:
     """Takes a Sample every time it is asked: Prometheus if it answers, else /metrics."""
 
     def __init__(
-        self,
-        http: httpx.AsyncClient,
-        delivery_url: str,
-        agent_urls: Iterable[str],
-        prometheus_url: str = "",
+        self, http: httpx.AsyncClient, delivery_url: str, agent_url: str, prometheus_url: str = ""
     ) -> None:
         self.http = http
         self.delivery_url = delivery_url.rstrip("/")
-        self.agent_urls = [u.rstrip("/") for u in agent_urls]
+        self.agent_url = agent_url.rstrip("/")
         self.prometheus_url = prometheus_url.rstrip("/")
         self._last: tuple[float, Series] | None = None
 
@@ -206,14 +204,14 @@ class MetricsReader:
         resp.raise_for_status()
         now, series = time.monotonic(), parse(resp.text)
         states = dict.fromkeys(STATES, 0.0)
-        for url in self.agent_urls:
-            try:
-                agent = await self.http.get(f"{url}/metrics", timeout=2)
-                agent.raise_for_status()
-            except httpx.HTTPError:
-                continue  # the candidate is optional
+        try:
+            agent = await self.http.get(f"{self.agent_url}/metrics", timeout=2)
+            agent.raise_for_status()
             for state in STATES:
-                states[state] += total(parse(agent.text), "agent_conversations", state=state)
+                states[state] = total(parse(agent.text), "agent_conversations", state=state)
+        except httpx.HTTPError:
+            pass  # the other figures still tell
+
         before = self._last or (now, series)
         self._last = (now, series)
         return sample_between(before[1], series, now - before[0], states)

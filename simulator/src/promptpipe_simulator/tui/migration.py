@@ -27,7 +27,7 @@ class MigrationActions(SimulatorBase):
         return MetricsReader(
             self.backend.http,
             self.backend.delivery.base,
-            [settings.agent_url, settings.agent_candidate_url],
+            settings.agent_url,
             settings.prometheus_url,
         )
 

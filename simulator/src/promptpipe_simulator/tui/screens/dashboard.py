@@ -10,10 +10,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Sparkline, Static
 
 from promptpipe_simulator.core.dashboard import ARMS, STATES, History, MetricsReader, Sample
+from promptpipe_simulator.tui.screens.migration import MigrationKeys
 
 # Each chart: its series in History, its title, and how its latest value reads.
 CHARTS: list[tuple[str, str, str]] = [
@@ -50,7 +50,9 @@ def satisfaction(sample: Sample) -> str:
     return "Done per daily prompt: " + "   ".join(parts)
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(MigrationKeys):
+    """The key metrics as live charts; the migration's keys work here too."""
+
     BINDINGS = [Binding("escape,f12", "app.pop_screen", "Back", tooltip="Back to the chat")]
     CSS_PATH = "dashboard.tcss"
 

@@ -6,6 +6,7 @@ controls (the same as on the main screen) and Esc or F11 to go back."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from rich.markup import escape
@@ -109,61 +110,24 @@ def events_text(r: MigrationReport, clock: StackClock, rows: int = 5) -> str:
     return "[b]Rollout events[/]\n" + ("\n".join(lines) or "[dim]none yet[/]")
 
 
-class MigrationScreen(Screen[None]):
-    """The migration at a glance, refreshed every second."""
+class MigrationKeys(Screen[None]):
+    """The migration's controls and the clock's jumps on a screen of their own (the app's
+    keys act on the main screen only): the same bindings, shown in the footer, calling the
+    app's own methods (tui/migration.py), then `after_control`."""
 
     BINDINGS = [
-        Binding("escape,f11", "app.pop_screen", "Back", tooltip="Back to the chat"),
-        *MIGRATION_CONTROLS,
+        # The same keys as on the main screen, shown in this screen's footer.
+        *(replace(b, show=True) for b in MIGRATION_CONTROLS),
         *TIME_JUMPS,  # to watch a rollout step on
     ]
-    CSS_PATH = "migration.tcss"
 
-    def __init__(self, client: MigrationClient, clock: StackClock) -> None:
-        super().__init__()
-        self.client = client
-        self.clock = clock
-        self.report: MigrationReport | None = None
-
-    def compose(self) -> ComposeResult:
-        yield Header(icon="≡")
-        with VerticalScroll(id="migration"):
-            yield Static("reading delivery's migration report…", id="headline")
-            with Horizontal(id="figures"):
-                yield Static(id="arms")
-                yield Static(id="events")
-            yield Static(id="agreement")
-            yield Static(id="differences")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.sub_title = "Migration"
-        self.refresh_report()
-        self.set_interval(1.0, self.refresh_report)
-
-    @work(exclusive=True, group="migration-report")
-    async def refresh_report(self) -> None:
-        try:
-            report = await self.client.report()
-        except StackError as exc:
-            self.query_one("#headline", Static).update(f"[red]{escape(str(exc))}[/]")
-            return
-        self.show(report)
-
-    def show(self, report: MigrationReport) -> None:
-        self.report = report
-        self.query_one("#headline", Static).update(headline(report, self.clock))
-        self.query_one("#arms", Static).update(arms_table(report))
-        self.query_one("#events", Static).update(events_text(report, self.clock))
-        self.query_one("#agreement", Static).update(agreement_text(report))
-        self.query_one("#differences", Static).update(differences_table(report))
-
-    # The controls: the app's own methods (tui/migration.py), then a fresh report.
+    def after_control(self) -> None:
+        """Show the effect of a control at once (screens that can)."""
 
     async def _control(self, name: str) -> None:
         app: Any = self.app
         await getattr(app, name)()
-        self.refresh_report()
+        self.after_control()
 
     def action_advance(self, duration: str) -> None:
         app: Any = self.app
@@ -188,3 +152,52 @@ class MigrationScreen(Screen[None]):
     @work(group="migration")
     async def action_candidate_fault(self) -> None:
         await self._control("candidate_fault")
+
+
+class MigrationScreen(MigrationKeys):
+    """The migration at a glance, refreshed every second."""
+
+    BINDINGS = [Binding("escape,f11", "app.pop_screen", "Back", tooltip="Back to the chat")]
+    CSS_PATH = "migration.tcss"
+
+    def __init__(self, client: MigrationClient, clock: StackClock) -> None:
+        super().__init__()
+        self.client = client
+        self.clock = clock
+        self.report: MigrationReport | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="≡")
+        with VerticalScroll(id="migration"):
+            yield Static("reading delivery's migration report…", id="headline")
+            with Horizontal(id="figures"):
+                yield Static(id="arms")
+                yield Static(id="events")
+            yield Static(id="agreement")
+            yield Static(id="differences")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Migration"
+        self.refresh_report()
+        self.set_interval(1.0, self.refresh_report)
+
+    def after_control(self) -> None:
+        self.refresh_report()
+
+    @work(exclusive=True, group="migration-report")
+    async def refresh_report(self) -> None:
+        try:
+            report = await self.client.report()
+        except StackError as exc:
+            self.query_one("#headline", Static).update(f"[red]{escape(str(exc))}[/]")
+            return
+        self.show(report)
+
+    def show(self, report: MigrationReport) -> None:
+        self.report = report
+        self.query_one("#headline", Static).update(headline(report, self.clock))
+        self.query_one("#arms", Static).update(arms_table(report))
+        self.query_one("#events", Static).update(events_text(report, self.clock))
+        self.query_one("#agreement", Static).update(agreement_text(report))
+        self.query_one("#differences", Static).update(differences_table(report))
