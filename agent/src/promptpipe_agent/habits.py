@@ -309,7 +309,6 @@ AREAS: tuple[Area, ...] = (
         "Reading, lovely.",
     ),
 )
-BY_KEY = {area.key: area for area in AREAS}
 BY_LABEL = {area.label: area for area in AREAS}
 WORD = re.compile(r"[a-z][a-z'-]*")
 

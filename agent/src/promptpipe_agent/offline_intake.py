@@ -69,7 +69,6 @@ PERSONALIZE_ORDER = [
     "preferred_time",
     "additional_info",
 ]
-ACKS = ["Got it.", "Thanks!", "Great.", "Nice.", "Love that."]
 LET_YOU_CHOOSE = ("you choose", "you pick", "you decide", "surprise me", "anything", "whatever")
 NOTHING_MORE = ("that's all", "thats all", "nothing", "all good", "no thanks", "not really")
 

@@ -237,14 +237,6 @@ def capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def habit_sentence(profile: dict[str, Any], level: str | None = None, *more: str) -> str:
-    """'After you brush your teeth, do eight slow cat-cow stretches on your hands and
-    knees, so that you feel less pain at work.'"""
-    goal = goal_of(profile)
-    parts = [capital(anchor_of(profile)), action_of(profile, level, *more)]
-    return ", ".join(parts) + (f", {goal}." if goal else ".")
-
-
 def nudge_sentence(schedule: dict[str, Any]) -> str:
     return NUDGE.format(prompt=schedule["prompt_time"], target=schedule["target_time"])
 

@@ -379,9 +379,6 @@ def pause_days(text: str) -> int | None:
     return None
 
 
-THANKS = ("thank", "thanks", "thx", "thnx", "thanx", "ty", "tysm", "cheers", "appreciate", "🙏")
-
-
 def is_thanks(text: str) -> bool:
     lowered = text.lower()
     said = words(text)

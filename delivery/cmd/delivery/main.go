@@ -122,7 +122,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	waClient := whatsapp.NewClient(cfg.WhatsAppAPIURL, cfg.WhatsAppPhoneNumberID, cfg.WhatsAppAccessToken)
 	answerer := &inbound.Answerer{
 		Messages: db, Agent: router, AgentAttempts: cfg.AgentRetryCount,
-		Metrics: m, Log: log, Events: events, Fallback: router.Fallback,
+		ReplayAfter: 2 * time.Second, Now: clk.Now, Metrics: m, Log: log, Events: events,
+		Fallback: router.Fallback,
 	}
 	if cfg.MarkRead {
 		// Short: a receipt only matters while the answer is being made.
@@ -140,6 +141,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	// Answering never gives up on its own (the agent's failure is answered with an
 	// apology); what is retried here is a failed settle, such as the database away.
 	answers := runner(store.TaskAnswer, answerer.Handle, retry.Policy{Attempts: 20, Base: time.Second, Cap: time.Minute})
+	// A message answered with the apology waits for the agent: one call at a time per
+	// phone, at most 30 s apart, for about an hour (then the phone's next message hands
+	// it over).
+	// A kept message goes to whichever agent serves the participant by then (arms).
+	replayer := &inbound.Replayer{Messages: db, Agent: router, LateReplyWithin: cfg.LateReplyWithin,
+		Replied: sends.Wake, Metrics: m, Log: log, Events: events}
+	replays := runner(store.TaskReplay, replayer.Handle, retry.Policy{Attempts: 240, Base: time.Second, Cap: 30 * time.Second})
 	firePolicy := retry.Policy{Attempts: 5, Base: 30 * time.Second, Cap: 10 * time.Minute}
 	firer := &jobs.Firer{Jobs: db, Agent: router, AgentAttempts: cfg.AgentRetryCount, Retry: firePolicy,
 		Replied: sends.Wake, Metrics: m, Log: log}
@@ -158,7 +166,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	srv := httpapi.NewHTTPServer(cfg.Addr, api.Routes(), httpapi.DefaultTimeouts)
 
 	var wg sync.WaitGroup
-	for _, r := range []*queue.Runner{answers, sends, fires, reengages} {
+	for _, r := range []*queue.Runner{answers, sends, fires, reengages, replays} {
 		wg.Add(1)
 		go func() { defer wg.Done(); r.Run(ctx) }()
 	}

@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"hash/fnv"
+	"sync"
 	"time"
 
 	"promptpipe/delivery/internal/agent"
@@ -78,6 +79,39 @@ type Router struct {
 	// Responder answers when the serving arm fails after its retries; nil: Apology.
 	Responder func(agent.ProcessMessageRequest) agent.ProcessMessageResponse
 	Apology   string
+
+	// The message ids whose answer was counted: a message kept through an outage is
+	// handed to the agent again later (inbound's replays), and counts once.
+	counted answerLog
+}
+
+// answerLog remembers the latest message ids, a bounded number of them.
+type answerLog struct {
+	mu    sync.Mutex
+	seen  map[string]bool
+	order []string
+}
+
+// first tells whether id is new (and remembers it); an empty id is always new.
+func (l *answerLog) first(id string) bool {
+	if id == "" {
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seen == nil {
+		l.seen = map[string]bool{}
+	}
+	if l.seen[id] {
+		return false
+	}
+	l.seen[id] = true
+	l.order = append(l.order, id)
+	if len(l.order) > 10_000 {
+		delete(l.seen, l.order[0])
+		l.order = l.order[1:]
+	}
+	return true
 }
 
 // ArmOf is the arm that serves this participant now.
@@ -91,9 +125,11 @@ func (r *Router) ArmOf(participantID string) string {
 // ProcessMessageWithRetry serves a message from the participant's arm.
 func (r *Router) ProcessMessageWithRetry(ctx context.Context, req agent.ProcessMessageRequest, maxAttempts int) (*agent.ProcessMessageResponse, error) {
 	arm, client, shadowing := r.pick(req.ParticipantID)
-	answer := fallback.Answer(req.Message)
-	r.Metrics.Answers.WithLabelValues(arm, answer).Inc()
-	r.Stats.Answered(arm, answer)
+	if r.counted.first(req.MessageID) {
+		answer := fallback.Answer(req.Message)
+		r.Metrics.Answers.WithLabelValues(arm, answer).Inc()
+		r.Stats.Answered(arm, answer)
+	}
 	start := time.Now()
 	resp, err := client.ProcessMessageWithRetry(ctx, req, maxAttempts)
 	took := time.Since(start)

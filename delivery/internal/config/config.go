@@ -36,6 +36,10 @@ type Config struct {
 	AgentAPIToken   string // sent as a bearer token with every call to the agent
 	AgentTimeout    time.Duration
 	AgentRetryCount int
+	// LateReplyWithin: a message answered with the apology is handed to the agent when it
+	// is back; its answer is sent late only if the participant has written nothing since
+	// and the message is at most this old. 0: never.
+	LateReplyWithin time.Duration
 
 	// The migration's arms (package arms): a second agent on the same contract, the
 	// share of participants it serves, whether it also answers the primary's turns in
@@ -110,6 +114,14 @@ func Load(getenv func(string) string) (Config, error) {
 		ReengagementTemplate:  str("WHATSAPP_REENGAGEMENT_TEMPLATE", "habit_checkin"),
 		TemplateLanguage:      str("WHATSAPP_TEMPLATE_LANGUAGE", "en"),
 	}
+	c.LateReplyWithin = 10 * time.Minute
+	if v := str("DELIVERY_LATE_REPLY_WITHIN", ""); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			errs = append(errs, fmt.Errorf("DELIVERY_LATE_REPLY_WITHIN must be a duration such as 10m, or 0 for never, got %q", v))
+		}
+		c.LateReplyWithin = d
+	}
 	boolean := func(key string, def bool) bool {
 		switch v := strings.ToLower(str(key, strconv.FormatBool(def))); v {
 		case "true", "1", "yes", "on":
@@ -164,6 +176,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("agent_shadow", c.Shadow),
 		slog.Bool("agent_shadow_secondary", c.ShadowSecondary),
 		slog.String("agent_fallback", c.Fallback),
+		slog.Duration("late_reply_within", c.LateReplyWithin),
 		slog.String("whatsapp_api_url", c.WhatsAppAPIURL),
 		slog.String("whatsapp_phone_number_id", c.WhatsAppPhoneNumberID),
 		slog.String("reengagement_template", c.ReengagementTemplate),

@@ -12,18 +12,18 @@ func TestDefaultsNeedNoEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != "127.0.0.1:8080" || c.AgentTimeout != 30*time.Second || c.AgentRetryCount != 3 || c.Concurrency != 256 ||
-		c.DBConnections != 10 || c.Lease != 30*time.Second || !c.MarkRead {
+		c.DBConnections != 10 || c.Lease != 30*time.Second || !c.MarkRead || c.LateReplyWithin != 10*time.Minute {
 		t.Fatalf("defaults = %+v", c)
 	}
 }
 
 func TestBadValuesAreAllReported(t *testing.T) {
-	env := map[string]string{"DELIVERY_CONCURRENCY": "0", "DELIVERY_LEASE": "-1s", "PYTHON_AGENT_TIMEOUT": "soon", "DELIVERY_LOG_LEVEL": "loud", "WHATSAPP_MARK_READ": "maybe"}
+	env := map[string]string{"DELIVERY_CONCURRENCY": "0", "DELIVERY_LEASE": "-1s", "PYTHON_AGENT_TIMEOUT": "soon", "DELIVERY_LOG_LEVEL": "loud", "WHATSAPP_MARK_READ": "maybe", "DELIVERY_LATE_REPLY_WITHIN": "-1m"}
 	_, err := Load(func(k string) string { return env[k] })
 	if err == nil {
 		t.Fatal("accepted bad config")
 	}
-	for _, key := range []string{"DELIVERY_CONCURRENCY", "DELIVERY_LEASE", "PYTHON_AGENT_TIMEOUT", "DELIVERY_LOG_LEVEL", "WHATSAPP_MARK_READ"} {
+	for _, key := range []string{"DELIVERY_CONCURRENCY", "DELIVERY_LEASE", "PYTHON_AGENT_TIMEOUT", "DELIVERY_LOG_LEVEL", "WHATSAPP_MARK_READ", "DELIVERY_LATE_REPLY_WITHIN"} {
 		if !strings.Contains(err.Error(), key) {
 			t.Errorf("error does not name %s: %v", key, err)
 		}
@@ -74,5 +74,12 @@ func TestMigrationSettings(t *testing.T) {
 		if _, err := Load(func(k string) string { return env[k] }); err == nil {
 			t.Errorf("accepted %v", env)
 		}
+	}
+}
+
+func TestLateRepliesCanBeSwitchedOff(t *testing.T) {
+	c, err := Load(func(k string) string { return map[string]string{"DELIVERY_LATE_REPLY_WITHIN": "0"}[k] })
+	if err != nil || c.LateReplyWithin != 0 {
+		t.Fatalf("LateReplyWithin = %v, err = %v", c.LateReplyWithin, err)
 	}
 }

@@ -13,37 +13,9 @@ from mock_whatsapp.chats import Phone, canonical_phone
 from mock_whatsapp.graph_errors import ControlError
 from mock_whatsapp.message_types import TEXT_MAX
 from mock_whatsapp.schemas import CONTROL_ERRORS, ChatMessageView, PhoneView
+from mock_whatsapp.storable import StorableInput
 
 router = APIRouter(prefix="/_mock/phones", tags=["phones"])
-
-
-def _storable(value: Any) -> None:
-    """Refuse text no chat can keep (Postgres cannot store NUL; a lone surrogate is not
-    Unicode), anywhere in the input, before anything happens."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError("text must not contain NUL characters")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("text must be valid Unicode (no lone surrogates)") from None
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _storable(key)
-            _storable(item)
-    elif isinstance(value, list):
-        for item in value:
-            _storable(item)
-
-
-class PhoneInput(BaseModel):
-    """What a phone sends or is set to: only text that can be stored."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _only_storable_text(cls, data: Any) -> Any:
-        _storable(data)
-        return data
 
 
 class ButtonReply(BaseModel):
@@ -97,7 +69,7 @@ class Contact(BaseModel):
     phones: list[dict[str, str]] = Field(default_factory=list)
 
 
-class PhoneMessage(PhoneInput):
+class PhoneMessage(StorableInput):
     """What the phone sends: text; a tap on a reply button, a list row or a template's
     quick-reply button; an image, voice note, video, document or sticker; a location, a
     reaction to a message, contact cards, or something the Cloud API does not support."""
@@ -144,7 +116,7 @@ class PhoneMessage(PhoneInput):
         return self
 
 
-class PhoneProfile(PhoneInput):
+class PhoneProfile(StorableInput):
     """A phone's name and what it can do; every field optional, unknown ones refused."""
 
     model_config = ConfigDict(extra="forbid")
