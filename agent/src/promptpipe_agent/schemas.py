@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from promptpipe_agent.shadow import ConversationState
+
 
 class ProcessMessageRequest(BaseModel):
     participant_id: str = Field(min_length=1, max_length=200)
@@ -14,6 +16,9 @@ class ProcessMessageRequest(BaseModel):
     phone_number: str = Field(min_length=1, max_length=40)
     # Our addition: the wamid, used as idempotency key. Optional so the guide's client works.
     message_id: str | None = Field(default=None, max_length=200)
+    # Our addition for shadow turns (X-PromptPipe-Shadow, shadow.py): the conversation to
+    # run the turn on instead of the stored one.
+    shadow_state: ConversationState | None = None
 
 
 class ProcessEventRequest(BaseModel):
@@ -25,6 +30,7 @@ class ProcessEventRequest(BaseModel):
     kind: str = Field(min_length=1, max_length=64)
     payload: dict[str, Any] = Field(default_factory=dict)
     scheduled_for: datetime | None = None
+    shadow_state: ConversationState | None = None  # as for messages
 
 
 class Button(BaseModel):
