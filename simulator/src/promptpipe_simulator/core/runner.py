@@ -22,7 +22,6 @@ from typing import Any, Protocol, TypeVar
 
 from promptpipe_simulator.core.backend import Backend
 from promptpipe_simulator.core.clients import ChatMessage, Participant, Refused, StackError
-from promptpipe_simulator.core.migration import MigrationClient
 from promptpipe_simulator.core.personas import PersonaFactory
 from promptpipe_simulator.core.scenario import (
     STATUSES,
@@ -203,10 +202,6 @@ class ScenarioRunner:
                 await self.backend.delivery.set_agent_fault("ok")
             if "whatsapp" in self._faulted:
                 await self.backend.phones.clear_faults()
-            if "candidate" in self._faulted:
-                await self.migration.set_candidate_fault("ok")
-            if "shadow" in self._faulted:
-                await self.migration.set_shadow(False)
         self._faulted.clear()
         if self.cleanup:
             for actor in actors.values():
@@ -429,65 +424,6 @@ class ScenarioRunner:
                     "needs DEV_CLOCK=true for /dev/faults/agent"
                 ) from exc
             raise
-
-    @property
-    def migration(self) -> MigrationClient:
-        return MigrationClient.beside(self.backend.delivery)
-
-    async def _do_migration(self, step: Step, actor: Actor) -> str:
-        """Drive delivery's migration: shadow, a rollout, promote, roll back, the
-        candidate's fault switch, in that order when several are given."""
-        a, done = step.args, []
-        try:
-            if "shadow" in a:
-                await self.migration.set_shadow(a["shadow"])
-                self._faulted.add("shadow")
-                done.append(f"shadow {'on' if a['shadow'] else 'off'}")
-            if "rollout" in a:
-                done.append(f"rollout at {await self.migration.start_rollout(a['rollout'])} %")
-            if a.get("promote"):
-                await self.migration.promote()
-                done.append("promoted")
-            if a.get("rollback"):
-                await self.migration.rollback("rolled back by the scenario")
-                done.append("rolled back")
-            if "candidate_fault" in a:
-                await self.migration.set_candidate_fault(a["candidate_fault"])
-                self._faulted.add("candidate")
-                done.append(f"candidate {a['candidate_fault']}")
-        except Refused as exc:
-            if exc.status in (404, 405, 409):
-                raise StepFailed(
-                    f"delivery has no candidate agent or no migration routes here ({exc}); "
-                    "run the stack with ./scripts/up --candidate"
-                ) from exc
-            raise
-        return ", ".join(done)
-
-    async def _do_expect_migration(self, step: Step, actor: Actor) -> str:
-        """The rollout's percentage, status, shadow switch, the comparisons made, or the
-        actor's arm, as expected (within the step's patience)."""
-        a = step.args
-        seen: dict[str, Any] = {}
-
-        async def holds() -> bool:
-            r = await self.migration.report()
-            arm = r.arm_of.get(actor.participant.id) if actor.participant else None
-            seen.update(
-                percent=r.percent, status=r.status, shadow=r.shadow, compared=r.compared, arm=arm
-            )
-            return (
-                a.get("percent", r.percent) == r.percent
-                and a.get("status", r.status) == r.status
-                and a.get("shadow", r.shadow) == r.shadow
-                and r.compared >= int(a.get("compared", 0))
-                and a.get("arm", arm) == arm
-            )
-
-        if not await self._poll(holds, parse_duration(a["within"])):
-            wanted = {k: v for k, v in a.items() if k != "within"}
-            raise StepFailed(f"the migration is {seen or 'unreadable'}; expected {wanted}")
-        return ", ".join(f"{k} {seen[k]}" for k in a if k != "within")
 
     async def _do_restart(self, step: Step, actor: Actor) -> str:
         await self._controller(step).restart(step.args["service"])
