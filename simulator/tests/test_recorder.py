@@ -18,12 +18,14 @@ from promptpipe_simulator.core.recorder import (
 )
 from promptpipe_simulator.core.scenario import load, parse
 
-ADA = Participant("p_1", "15551230000", "Ada", "active", timezone="Europe/London")
+ADA = Participant(
+    id="p_1", phone_number="15551230000", name="Ada", status="active", timezone="Europe/London"
+)
 
 
 def message(direction: str, text: str, **fields: Any) -> ChatMessage:
     data = {"id": f"wamid.{text}", "direction": direction, "type": "text", "text": text}
-    return ChatMessage.from_api({**data, **fields})
+    return ChatMessage.model_validate({**data, **fields})
 
 
 def test_actions_go_between_the_messages_they_came_between() -> None:

@@ -122,7 +122,7 @@ def test_next_local_time_is_in_the_participants_zone() -> None:
 
 def _message(**fields: object) -> ChatMessage:
     data = {"id": "wamid.1", "direction": "outbound", "type": "text", "text": "", **fields}
-    return ChatMessage.from_api(data)
+    return ChatMessage.model_validate(data)
 
 
 def test_reply_matching_explains_every_difference() -> None:
