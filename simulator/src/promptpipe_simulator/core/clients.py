@@ -166,9 +166,6 @@ class DeliveryClient:
         """Everything pending for a participant: daily schedules and one-shot events."""
         return await self._result("GET", f"/conversation/participants/{participant_id}/jobs")
 
-    async def schedules(self, participant_id: str) -> list[dict[str, Any]]:
-        return await self._result("GET", f"/conversation/participants/{participant_id}/schedules")
-
     async def message_log(self, participant_id: str) -> list[dict[str, Any]]:
         """delivery's log of a participant's messages, both directions, with statuses."""
         return await self._result("GET", f"/conversation/participants/{participant_id}/messages")
@@ -298,17 +295,6 @@ class MockWhatsAppClient:
     async def clear_faults(self, fault_id: str | None = None) -> None:
         path = f"/_mock/faults/{fault_id}" if fault_id else "/_mock/faults"
         await _call(self.client, "mock_whatsapp", "DELETE", self.base + path)
-
-    async def recent_events(self, after: int = 0, limit: int = 200) -> list[dict[str, Any]]:
-        """The mock's event stream, polled: [{"seq", "time", "kind", "data"}]."""
-        resp = await _call(
-            self.client,
-            "mock_whatsapp",
-            "GET",
-            f"{self.base}/_mock/events/recent",
-            params={"after": after, "limit": limit},
-        )
-        return list(resp.json().get("events") or [])
 
     async def phones(self) -> list[dict[str, Any]]:
         """Every phone with a summary of its chat (`received`, `last_message_at`)."""
