@@ -115,7 +115,7 @@ async def test_ctrl_s_in_the_app_saves_the_time_travel_too(
     from promptpipe_simulator.tui.app import SimulatorApp
 
     monkeypatch.chdir(tmp_path)  # the app saves under ./scenarios
-    app = SimulatorApp(backend, poll_seconds=0.05, personas=PersonaFactory(seed=1))
+    app = SimulatorApp(backend, poll_seconds=0.5, personas=PersonaFactory(seed=1))  # test_app.py
     async with app.run_test(size=(100, 30)) as pilot:
 
         async def until(condition: Callable[[], object]) -> None:
