@@ -77,3 +77,5 @@ VERTICAL_BREAKPOINTS  # unused variable (simulator/src/promptpipe_simulator/tui/
 _.popitem  # unused method (scripts/lib/xdist_schedule.py: called by pytest-xdist)
 _.workqueue  # unused attribute (scripts/lib/xdist_schedule.py: read by pytest-xdist)
 _._split_scope  # unused method (scripts/lib/xdist_schedule.py: called by pytest-xdist)
+cursor_blink  # unused attribute (scripts/lib/screenshots.py: Textual reads it)
+msg  # unused attribute (service_logs: logging reads LogRecord.msg)

@@ -77,7 +77,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         testruns.end(_opened_run)
 
 
-def _interrupt(signum: int, frame: object) -> None:
+def _interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
 

@@ -1,10 +1,12 @@
-"""Writes the transcript of one whole coaching cycle on the offline model, as Markdown:
-intake (personalize path), the check-in after the try-now prompt, the daily prompts
-delivery would fire, Done, an ignored prompt and its reminder, feedback, a new time, the
-intensity question ending the third day's feedback, and a bigger step. The real agent app
-runs in-process on a throwaway Postgres; delivery's scheduling API is played here, and its
-due events are sent the way delivery sends them (POST /process-event, the virtual time in
-X-PromptPipe-Now).
+"""Writes the transcript of a week with the coach on the offline model, as Markdown: a
+personalized intake on a habit outside the catalogue (practicing the guitar, kept in the
+participant's words), a try in the chat and its check-in, then a week of FEEDBACK with each
+kind of message people write between prompts: done and not today (with and without a
+reason), what helped, "make it easier", "what if I forget?" and other questions, a new
+time, thanks and small talk, the intensity question, a pause of two days that ends by
+itself, "make it harder", and stop. The real agent app runs in-process on a throwaway
+Postgres; delivery's API is played here, and its due events are sent the way delivery
+sends them (POST /process-event, the virtual time in X-PromptPipe-Now).
 
     .venv/bin/python agent/scripts/offline_transcript.py docs/agent-transcript.md
 """
@@ -36,33 +38,50 @@ DAY = datetime.fromisoformat("2030-03-04T00:00:00+00:00")  # London is on UTC in
 # (day, "HH:MM", what): a message from the participant, or ("event", kind) when due.
 CYCLE: list[tuple[int, str, str | tuple[str, str]]] = [
     (0, "18:00", "Hi!"),
-    (0, "18:01", "I'd rather personalize it first"),
-    (0, "18:01", "Moving more, I sit at a desk all day"),
-    (0, "18:02", "I want more energy in the afternoons"),
-    (0, "18:02", "after my morning coffee"),
-    (0, "18:03", "7:30am"),
-    (0, "18:03", "I work from home on Mondays"),
+    (0, "18:01", "I'd like to personalize it"),
+    (0, "18:01", "I want to practice the guitar more, it's been gathering dust"),
+    (0, "18:02", "so I can play a song at my daughter's birthday"),
+    (0, "18:02", "after dinner"),
+    (0, "18:03", "8pm"),
+    (0, "18:03", "I work late on Tuesdays"),
     (0, "18:04", "Sure, let's try!"),
     (0, "18:19", ("event", "feedback_timeout")),
-    (0, "18:25", "Done!"),
-    (0, "18:26", "It only took a minute, easier than I thought"),
-    (1, "07:20", ("event", "daily_prompt")),
-    (1, "07:41", "Done"),
-    (1, "07:42", "Having my sneakers by the door"),
-    (2, "07:20", ("event", "daily_prompt")),
-    (2, "12:20", ("event", "reminder")),
-    (2, "12:45", "Next time"),
-    (2, "12:46", "I had an early meeting and forgot"),
-    (2, "12:47", "Can you move it to 8am instead?"),
-    (3, "07:50", ("event", "daily_prompt")),
-    (3, "08:03", "Done"),
-    (3, "08:04", "The sticky note on the kettle helped"),  # the reply asks the intensity
-    (3, "08:05", "Increase"),
-    (4, "07:50", ("event", "daily_prompt")),
-    (4, "08:12", "Done"),
-    (4, "08:13", "I walked to the end of the street and back"),  # a new size: asked again
-    (4, "08:14", "Keep current"),
+    (0, "18:25", "Done! 🎸"),
+    (0, "18:26", "having it out of the case helped"),
+    (0, "18:27", "thanks!"),
+    (1, "19:50", ("event", "daily_prompt")),
+    (1, "20:05", "Done"),
+    (1, "20:06", "I left it on the sofa"),
+    (1, "20:07", "how long should it take, really?"),
+    (2, "19:50", ("event", "daily_prompt")),
+    (2, "22:40", "not today, I worked late and I'm exhausted"),
+    (2, "22:41", "can you make it easier?"),
+    (3, "19:50", ("event", "daily_prompt")),
+    (3, "21:30", "Next time"),
+    (3, "21:31", "friends came over"),  # the third prompt's exchange ends with the intensity
+    (3, "21:32", "Keep current"),
+    (3, "21:33", "what if I forget again?"),
+    (4, "19:50", ("event", "daily_prompt")),
+    (4, "20:02", "did it ✅"),
+    (4, "20:03", "can we change the time?"),
+    (4, "20:04", "7:30pm"),
+    (4, "20:05", "ok cool"),
+    (5, "19:20", ("event", "daily_prompt")),
+    (5, "19:41", "Done"),
+    (5, "19:42", "lol it's becoming a thing"),
+    (5, "19:43", "how are you?"),
+    (6, "10:00", "we're away for the weekend, can we pause for 2 days?"),
+    (8, "10:00", ("event", "pause_ends")),
+    (8, "19:20", ("event", "daily_prompt")),
+    (8, "19:35", "done, the short version is too easy now"),
+    (8, "19:36", "thanks, see you tomorrow 👋"),
+    (9, "19:20", ("event", "daily_prompt")),
+    (9, "19:30", "Done"),
+    (9, "19:31", "I think I've got the habit now, you can stop messaging me 🙂"),
 ]
+
+TOKEN = "local-agent-token"  # any token: the app is in-process
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 class Delivery:
@@ -72,6 +91,7 @@ class Delivery:
         self.jobs: dict[str, dict[str, Any]] = {}
         self.said: list[str] = []
         self.count = 0
+        self.status = "active"
 
     def due(self, kind: str) -> dict[str, Any]:
         """The pending job of this kind that falls due; a one-shot event fires once."""
@@ -82,6 +102,10 @@ class Delivery:
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         parts = request.url.path.strip("/").split("/")
+        if request.method == "PUT":  # the participant's status
+            self.status = json.loads(request.content)["status"]
+            self.said.append(f"participant status {self.status}")
+            return httpx.Response(200, json={"status": "ok", "result": {"status": self.status}})
         if request.method == "GET":
             mine = [j for j in self.jobs.values() if j["type"] == "schedule"]
             return httpx.Response(200, json={"status": "ok", "result": mine})
@@ -109,11 +133,17 @@ def quote(text: str) -> str:
 async def play(database_url: str) -> str:
     delivery = Delivery()
     app = create_app(
-        Settings(DATABASE_URL=database_url, AGENT_LOG_LEVEL="warning"),
+        # delivery's token, and its virtual clock so that X-PromptPipe-Now is honoured.
+        Settings(
+            DATABASE_URL=database_url,
+            AGENT_LOG_LEVEL="warning",
+            AGENT_API_TOKEN=TOKEN,
+            DEV_CLOCK=True,
+        ),
         delivery_transport=httpx.MockTransport(delivery.handle),
     )
     lines = [
-        "# One coaching cycle on the offline model",
+        "# A week with the coach on the offline model",
         "",
         "Generated by `agent/scripts/offline_transcript.py` (do not edit by hand): the agent",
         "app on Postgres with `LLM_PROVIDER=offline`; delivery's scheduling API played in",
@@ -123,7 +153,9 @@ async def play(database_url: str) -> str:
     ]
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://agent") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://agent", headers=AUTH
+        ) as client:
             day_shown = -1
             for n, (day, hhmm, step) in enumerate(CYCLE):
                 now = DAY + timedelta(days=day, hours=int(hhmm[:2]), minutes=int(hhmm[3:]))

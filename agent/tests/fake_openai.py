@@ -1,6 +1,8 @@
 """A scripted OpenAI-compatible server on a free port, over real HTTP: each call to
 /v1/chat/completions gets the next scripted answer (tool calls, a message, an error, or a
-stall) and is kept for the test to read."""
+stall) and is kept for the test to read. Past the script, a `responder` may answer from
+the request itself: `offline_coach` plays the offline coach's script over the wire, so one
+table of conversations runs on both models."""
 
 from __future__ import annotations
 
@@ -8,12 +10,22 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+
+from promptpipe_agent.offline_model import respond
 
 
 def tool_calls(*calls: tuple[str, dict[str, Any]]) -> dict[str, Any]:
@@ -36,6 +48,49 @@ def message(text: str | None) -> dict[str, Any]:
     return {"role": "assistant", "content": text}
 
 
+def offline_coach(request: dict[str, Any]) -> dict[str, Any]:
+    """The offline coach's next answer to an OpenAI request: the wire's messages as
+    LangChain's, the script's answer (tool calls or text) back in the wire's format."""
+    messages: list[BaseMessage] = []
+    names: dict[str, str] = {}
+    for m in request["messages"]:
+        content = m.get("content") or ""
+        if m["role"] == "system":
+            messages.append(SystemMessage(content))
+        elif m["role"] == "user":
+            messages.append(HumanMessage(content))
+        elif m["role"] == "assistant":
+            calls = [
+                {
+                    "name": c["function"]["name"],
+                    "args": json.loads(c["function"]["arguments"]),
+                    "id": c["id"],
+                }
+                for c in m.get("tool_calls") or []
+            ]
+            names.update({c["id"]: c["name"] for c in calls})
+            messages.append(AIMessage(content, tool_calls=calls))
+        elif m["role"] == "tool":
+            messages.append(
+                ToolMessage(content, tool_call_id=m["tool_call_id"], name=names[m["tool_call_id"]])
+            )
+    answer = respond(messages)
+    if not answer.tool_calls:
+        return message(str(answer.content))
+    return {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "id": c["id"],
+                "type": "function",
+                "function": {"name": c["name"], "arguments": json.dumps(c["args"])},
+            }
+            for c in answer.tool_calls
+        ],
+    }
+
+
 @dataclass
 class Failure:
     status: int = 500
@@ -47,6 +102,7 @@ class FakeOpenAI:
     script: list[dict[str, Any] | Failure] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
+    responder: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     port: int = 0
 
     @property
@@ -60,6 +116,8 @@ class FakeOpenAI:
         async def complete(request: Request) -> JSONResponse:
             self.requests.append(await request.json())
             self.headers.append(dict(request.headers))
+            if not self.script and self.responder is not None:
+                self.script.append(self.responder(self.requests[-1]))
             if not self.script:
                 return JSONResponse({"error": {"message": "script exhausted"}}, status_code=500)
             answer = self.script.pop(0)

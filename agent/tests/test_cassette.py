@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from caller import HEADERS, TRUSTED
 from fake_openai import FakeOpenAI, Running, message, tool_calls
 from langchain_core.messages import HumanMessage, SystemMessage
 
@@ -41,12 +42,15 @@ def agent_on(create_database: Callable[[str], str], delivery: Any) -> Callable[.
             LLM_PROVIDER="openai",
             OPENAI_MODEL="fake-model",
             LLM_MAX_RETRIES=0,
+            **TRUSTED,
             **settings,
         )
         app = create_app(config, delivery_transport=httpx.MockTransport(delivery.handle))
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://agent") as c:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://agent", headers=HEADERS
+            ) as c:
                 yield c
 
     return make

@@ -151,3 +151,45 @@ async def test_a_concise_participant_gets_short_questions_and_the_flow_still_wor
     assert view["profile"]["prompt_anchor"] == "my coffee"
     assert view["profile"]["preferred_time"] == "07:30"
     assert [s["prompt_time"] for s in view["schedules"]] == ["07:20"]
+
+
+async def test_a_pause_of_some_days_ends_by_itself_and_resume_ends_it_sooner(
+    client: httpx.AsyncClient, delivery: Any
+) -> None:
+    for text in ["Hello!", "try now"]:
+        await post(client, "/process-message", say("p_p1", text))
+    paused = await post(client, "/process-message", say("p_p1", "pause for 3 days please"))
+    assert "3 days" in paused["response"] and "resume" in paused["response"]
+    assert not delivery.schedules  # no prompt comes during the pause
+    [ends] = [e for e in delivery.events.values() if e["kind"] == "pause_ends"]
+    assert ends["delay_seconds"] == 3 * 86400
+    back = await post(
+        client, "/process-event", event("p_p1", "pause_ends", "x1", **ends["payload"])
+    )
+    assert back["response"].startswith("Welcome back!") and "11:05" in back["response"]
+    assert [s["local_time"] for s in delivery.schedules] == ["11:05"]
+    # A second pause, ended early by the participant: its end, should it fire, says nothing.
+    await post(client, "/process-message", say("p_p1", "can I take a break for a week?"))
+    [_, ends] = [e for e in delivery.events.values() if e["kind"] == "pause_ends"]
+    resumed = await post(client, "/process-message", say("p_p1", "resume"))
+    assert "11:05" in resumed["response"] and ends["id"] in delivery.canceled
+    late = await post(
+        client, "/process-event", event("p_p1", "pause_ends", "x2", **ends["payload"])
+    )
+    assert late["response"] == ""
+    assert [s["local_time"] for s in delivery.schedules] == ["11:05"]
+
+
+async def test_stop_pauses_the_participant_at_delivery(
+    client: httpx.AsyncClient, delivery: Any
+) -> None:
+    for text in ["Hello!", "try now"]:
+        await post(client, "/process-message", say("p_p2", text))
+    bye = await post(client, "/process-message", say("p_p2", "stop"))
+    assert "no more nudges or messages" in bye["response"]
+    assert delivery.statuses == {"p_p2": "paused"}
+    # Their schedule stays: delivery skips it while they are paused, and it comes back if
+    # the study team switches them on again. Then their first message is welcomed back.
+    assert [s["local_time"] for s in delivery.schedules] == ["11:05"]
+    again = await post(client, "/process-message", say("p_p2", "hi, I'd like to start again"))
+    assert again["response"].startswith(("Welcome back!", "Good to have you back!"))

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from caller import HEADERS, TRUSTED
 from fake_openai import Failure, FakeOpenAI, Running, message, tool_calls
 
 from promptpipe_agent.graph import ROUNDS_EXHAUSTED
@@ -59,12 +60,15 @@ def openai_app(database_url: str, delivery: Any) -> Callable[..., Any]:
             OPENAI_MODEL="fake-model",
             OPENAI_API_KEY="sk-test-key",
             LLM_MAX_RETRIES=0,
+            **TRUSTED,
             **settings,
         )
         app = create_app(config, delivery_transport=httpx.MockTransport(delivery.handle))
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://agent") as c:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://agent", headers=HEADERS
+            ) as c:
                 yield c
 
     return make
@@ -89,6 +93,8 @@ async def test_a_turn_with_tool_calls_over_real_http(
         "scheduler",
         "generate_habit_prompt",
         "transition_state",
+        "adjust_intensity",
+        "pause_coaching",
     }
     assert first["messages"][1]["content"].startswith("Conversation context (JSON):")
     assert fake.headers[0]["authorization"] == "Bearer sk-test-key"

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+from caller import HEADERS, TRUSTED
 
 from promptpipe_agent.db import make_pool
 from promptpipe_agent.dependencies import get_pool
@@ -114,15 +115,19 @@ async def test_invalid_request_gets_the_error_shape_and_changes_nothing(
 
 async def test_state_survives_a_new_app_on_the_same_database(database_url: str) -> None:
     for _ in range(2):
-        app = create_app(Settings(DATABASE_URL=database_url))
+        app = create_app(Settings(DATABASE_URL=database_url, **TRUSTED))
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://a") as c:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://a", headers=HEADERS
+            ) as c:
                 await c.post("/process-message", json=turn("p_6", "Hello!"))
-    view_app = create_app(Settings(DATABASE_URL=database_url))
+    view_app = create_app(Settings(DATABASE_URL=database_url, **TRUSTED))
     async with view_app.router.lifespan_context(view_app):
         transport = httpx.ASGITransport(app=view_app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://a") as c:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://a", headers=HEADERS
+        ) as c:
             assert (await c.get("/conversations/p_6")).json()["turns"] == 2
 
 
@@ -177,7 +182,7 @@ async def test_daily_prompt_offers_buttons_sets_a_reminder_and_runs_once(
     again = await client.post("/process-event", json=event("p_7", "daily_prompt", "e1"))
     assert first.status_code == 200
     body = first.json()
-    assert "after your morning coffee" in body["response"]
+    assert "after your morning coffee" in body["response"].lower()
     assert body["buttons"] == [
         {"id": "done", "title": "Done"},
         {"id": "next_time", "title": "Next time"},

@@ -151,8 +151,10 @@ async def test_habit_prompt_needs_anchor_and_time(turn: TurnContext) -> None:
         "habit_domain": "walking",
     }
     text = await call(turn, "generate_habit_prompt", delivery_mode="immediate")
-    assert text.startswith("After lunch") or text.startswith("Right after lunch")
+    assert text.startswith("Try it now: stand up and take 50 steps")  # now, not after lunch
     assert turn.flow["last_habit_prompt"] == text
+    daily = await call(turn, "generate_habit_prompt", delivery_mode="scheduled")
+    assert daily.startswith("After lunch,") and "take 50 steps" in daily
 
 
 async def test_transition_now_or_later(turn: TurnContext, delivery: Delivery) -> None:

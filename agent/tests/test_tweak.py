@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import httpx
+from caller import HEADERS, TRUSTED
 from fake_openai import FakeOpenAI, Running, message, tool_calls
 from test_openai_provider import NOW, body
 from test_process_message import event, intake, turn
@@ -77,11 +78,14 @@ async def test_the_openai_writer_gets_the_tweak_once(database_url: str, delivery
             OPENAI_MODEL="fake-model",
             OPENAI_API_KEY="sk-test-key",
             LLM_MAX_RETRIES=0,
+            **TRUSTED,
         )
         app = create_app(config, delivery_transport=httpx.MockTransport(delivery.handle))
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://agent") as client:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://agent", headers=HEADERS
+            ) as client:
                 said = await client.post(
                     "/process-message", json=body("p_t3", "I forgot"), headers=NOW
                 )

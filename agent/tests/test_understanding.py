@@ -12,8 +12,14 @@ from promptpipe_agent.understanding import (
     is_yes,
     minus_minutes,
     parse_time,
+    pause_days,
+    wants_easier,
+    wants_harder,
     wants_new_time,
+    wants_pause,
     wants_personalize,
+    wants_resume,
+    wants_stop,
     wants_try_now,
 )
 
@@ -68,3 +74,52 @@ def test_intents() -> None:
 def test_greetings() -> None:
     assert is_greeting("Hi!") and is_greeting("Good morning") and is_greeting("hello there")
     assert not is_greeting("hi, I want to move more") and not is_greeting("")
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("stop", "stop"),
+        ("STOP please", "stop"),
+        ("unsubscribe", "stop"),
+        ("I'm done with this", "stop"),
+        ("stop for a week", "pause"),
+        ("can we take a break?", "pause"),
+        ("stop the emojis", None),  # a style, not a stop
+        ("resume", "resume"),
+        ("I'm back!", "resume"),
+        ("Done", None),
+    ],
+)
+def test_stop_pause_and_resume_are_told_apart(text: str, intent: str | None) -> None:
+    found = [
+        name
+        for name, wants in (("stop", wants_stop), ("pause", wants_pause), ("resume", wants_resume))
+        if wants(text)
+    ]
+    assert found == ([intent] if intent else [])
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        ("pause for a week", 7),
+        ("pause for 3 days", 3),
+        ("a couple of weeks off", 14),
+        ("away for the weekend", 2),
+        ("pause please", None),
+    ],
+)
+def test_how_long_a_pause_is(text: str, days: int | None) -> None:
+    assert pause_days(text) == days
+
+
+def test_done_with_typos_and_emoji_but_not_a_stop() -> None:
+    assert all(is_done(t) for t in ["donee", "did it!! 💪", "✅", "dnoe", "just did it"])
+    assert not is_done("I'm done with this") and not is_done("didn't do it")
+
+
+def test_easier_and_harder() -> None:
+    assert wants_easier("can u make it eaiser") and wants_easier("this is too hard 😩")
+    assert wants_harder("too easy tbh") and wants_harder("step it up")
+    assert not wants_easier("too easy") and not wants_harder("too hard")

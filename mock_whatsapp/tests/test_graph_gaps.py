@@ -205,7 +205,7 @@ async def test_phone_images_can_be_downloaded_by_the_bot(
 async def test_subscribers_join_through_the_handshake_and_all_get_webhooks(
     mock: httpx.AsyncClient, receiver: Any, drain: Callable[[], Any]
 ) -> None:
-    url = "http://second.test/webhook"
+    url = "http://localhost:9/webhook"
     bad = await mock.post("/_mock/webhooks/subscribers", json={"url": url, "verify_token": "wrong"})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "verification_failed"
     ok = await mock.post(

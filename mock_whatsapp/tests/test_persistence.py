@@ -48,7 +48,7 @@ async def test_restart_keeps_chats_and_delivers_pending_webhooks(
             await mock.put("/_mock/phones/15557654321", json={"online": False})
             joined = await mock.post(
                 "/_mock/webhooks/subscribers",
-                json={"url": "http://second.test/hook", "verify_token": "good-token"},
+                json={"url": "http://localhost:9/hook", "verify_token": "good-token"},
             )
             assert joined.status_code == 201
             upload = await mock.post(
@@ -76,7 +76,7 @@ async def test_restart_keeps_chats_and_delivers_pending_webhooks(
             kept = await mock.get(info["url"].removeprefix("http://mock"), headers=auth)
     assert kept.content == b"\x89PNG kept"
     assert phones["15557654321"]["online"] is False
-    assert [s["url"] for s in subscribers] == [settings.webhook_url, "http://second.test/hook"]
+    assert [s["url"] for s in subscribers] == [settings.webhook_url, "http://localhost:9/hook"]
     assert [m["id"] for m in chat] == [wamid]
     assert clock["now"].startswith("2031-01-01")
     [message] = receiver.messages()

@@ -95,3 +95,15 @@ async def test_webhook_report_needs_a_messages_error(mock: httpx.AsyncClient) ->
     ):
         resp = await mock.post("/_mock/faults", json=spec)
         assert resp.status_code == 400, spec
+
+
+async def test_details_that_cannot_be_stored_are_refused_and_nothing_is_sent(
+    mock: httpx.AsyncClient, receiver: Any, drain: Callable[[], Any]
+) -> None:
+    resp = await mock.post(
+        "/_mock/webhooks/errors", json={"error_code": 130429, "details": "nul \u0000 inside"}
+    )
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["error"]["code"] == "invalid_request"
+    await drain()
+    assert system_errors(receiver) == []

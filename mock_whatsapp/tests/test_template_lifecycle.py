@@ -342,3 +342,15 @@ async def test_templates_belong_to_their_waba(mock: httpx.AsyncClient) -> None:
     # A token may manage only the WABAs of its numbers.
     foreign = await mock.get(TEMPLATES, headers=other)
     assert foreign.status_code == 400 and foreign.json()["error"]["code"] == 100
+
+
+async def test_a_template_whose_text_cannot_be_stored_is_refused_and_not_kept(
+    mock: httpx.AsyncClient,
+) -> None:
+    body = streak_template("nul_inside")
+    body["components"][1]["text"] = "Well done {{1}} \u0000"
+    resp = await mock.post(f"/v21.0/{WABA}/message_templates", json=body, headers=AUTH)
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["error"]["code"] == 100
+    listed = await mock.get(f"/v21.0/{WABA}/message_templates", headers=AUTH)
+    assert "nul_inside" not in {t["name"] for t in listed.json()["data"]}

@@ -21,6 +21,9 @@ import httpx
 from promptpipe_agent.main import create_app
 from promptpipe_agent.settings import Settings
 
+TOKEN = "local-agent-token"  # any token: the app is in-process
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
 
 class FakeDelivery:
     """delivery's scheduling API at the edge; keeps the payload of each event the agent asks
@@ -85,12 +88,20 @@ def at(cycle: int, day: int, clock: str) -> str:
 async def main(database_url: str, turns: int, participants: int) -> None:
     delivery = FakeDelivery()
     app = create_app(
-        Settings(DATABASE_URL=database_url, AGENT_LOG_LEVEL="warning"),
+        # delivery's token, and its virtual clock so that X-PromptPipe-Now is honoured.
+        Settings(
+            DATABASE_URL=database_url,
+            AGENT_LOG_LEVEL="warning",
+            AGENT_API_TOKEN=TOKEN,
+            DEV_CLOCK=True,
+        ),
         delivery_transport=httpx.MockTransport(delivery.handle),
     )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://agent") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://agent", headers=AUTH
+        ) as client:
             baseline = []
             for _ in range(turns):
                 start = time.perf_counter()

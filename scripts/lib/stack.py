@@ -41,6 +41,8 @@ DEFAULTS = {
     "MOCK_WA_PORT": "8090",
     "POSTGRES_PORT": "5433",
     "DEV_CLOCK": "true",
+    # delivery sends it to the agent, which refuses callers without it.
+    "AGENT_API_TOKEN": "dev-agent-token",
 }
 
 
@@ -311,13 +313,17 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="the stack's state folder (default .stack/native); for stop/start/restart",
     )
-    parser.add_argument("command", choices=["up", "down", "status", "stop", "start", "restart"])
+    parser.add_argument(
+        "command", choices=["up", "down", "status", "stop", "start", "restart", "urls"]
+    )
     parser.add_argument("service", nargs="?", choices=SERVICES, help="for stop/start/restart")
     args = parser.parse_args(argv)
     if args.command in ("stop", "start", "restart"):
         return control(args.command, args.service, args.state)
     stack = default_stack()
-    if args.command == "up":
+    if args.command == "urls":  # where the stack answers, natively or under Compose
+        print("  ".join(f"{s} {stack.url(s)}" for s in ("delivery", "agent", "mock_whatsapp")))
+    elif args.command == "up":
         try:
             stack.up()
         except RuntimeError as err:

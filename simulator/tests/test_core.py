@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from promptpipe_simulator.core.backend import Backend
 from promptpipe_simulator.core.clients import (
     DeliveryClient,
     MockWhatsAppClient,
@@ -16,6 +17,7 @@ from promptpipe_simulator.core.clients import (
     Unreachable,
 )
 from promptpipe_simulator.core.personas import PersonaFactory
+from promptpipe_simulator.settings import Settings
 
 
 def delivery(handler: httpx.MockTransport) -> DeliveryClient:
@@ -72,6 +74,22 @@ async def test_a_chat_reads_what_the_mock_says_and_defaults_what_it_leaves_out()
     )
     assert [row["title"] for row in offered.rows] == ["A", "B"]
     assert (offered.status, offered.timestamp) == ("read", "2026-01-01T08:00:00Z")
+
+
+async def test_the_agent_is_read_with_its_token() -> None:
+    seen: list[str | None] = []
+
+    def agent(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("Authorization"))
+        if request.url.path == "/conversations":
+            return httpx.Response(200, json={"conversations": []})
+        return httpx.Response(200, json={"state": "INTAKE"})
+
+    settings = Settings(AGENT_API_TOKEN="agent-t")
+    backend = Backend(settings, transport=httpx.MockTransport(agent))
+    assert await backend.agent.conversations() == []
+    assert await backend.agent.conversation("p_1") == {"state": "INTAKE"}
+    assert seen == ["Bearer agent-t", "Bearer agent-t"]
 
 
 async def test_errors_become_typed_exceptions_with_the_service_message() -> None:

@@ -18,6 +18,7 @@ from promptpipe_simulator.core.load import (
     timezone_far_from,
 )
 from promptpipe_simulator.core.load_run import Mix, mix_from, option_argv
+from promptpipe_simulator.core.replies import FALLBACK_APOLOGY
 
 
 def msg(direction: str, text: str, at: str, day: str = "01", hour: str = "12") -> ChatMessage:
@@ -52,6 +53,39 @@ def test_lost_and_duplicated_replies_are_found() -> None:
     assert check.lost == ["personalize", "energy"]
     assert check.latencies == [0.2, 0.5]
     assert not check.ok
+
+
+def test_an_apology_is_a_reply_counted_apart_and_the_late_answer_after_it_no_duplicate() -> None:
+    chat = [
+        msg("inbound", "Hello!", "00.000"),
+        msg("outbound", FALLBACK_APOLOGY, "03.000"),  # the agent could not be reached
+        msg("outbound", "Hi there!", "09.000"),  # it came back and answered late
+        msg("inbound", "personalize", "10.000"),
+        msg("outbound", FALLBACK_APOLOGY, "13.000"),
+        msg("outbound", "What habit?", "20.000"),
+        msg("outbound", "What habit?", "20.500"),  # but this one is sent twice
+    ]
+    check = check_chat(chat)
+    assert check.fallbacks == ["Hello!", "personalize"]
+    assert check.late == ["Hello!", "personalize"]
+    assert check.duplicated == ["personalize"]
+    assert check.lost == []
+
+
+def test_a_late_answer_quoting_its_message_belongs_to_it_even_after_the_next_one() -> None:
+    hello = msg("inbound", "Hello!", "00.000")
+    late = msg("outbound", "Hi there!", "09.100")
+    late.context_id = hello.id  # delivery quotes the message a late answer is for
+    chat = [
+        hello,
+        msg("outbound", FALLBACK_APOLOGY, "03.000"),
+        msg("inbound", "personalize", "09.000"),  # written just before the late answer
+        late,
+        msg("outbound", "What habit?", "09.500"),
+    ]
+    check = check_chat(chat)
+    assert check.ok and check.fallbacks == ["Hello!"] and check.late == ["Hello!"]
+    assert check.latencies == [3.0, 0.5]
 
 
 def test_messages_after_a_clock_move_are_due_jobs_and_jumps_are_not_latency() -> None:
@@ -106,7 +140,13 @@ def test_the_summary_says_what_was_sent_answered_and_missed() -> None:
     assert "median 91 ms  p95 164 ms  p99 184 ms" in text
     assert "lost: 1  duplicated: 0" in text and "lost: +15550000001 'personalize'" in text
     assert not summary.ok
+    assert "fallbacks" not in text
     assert LoadSummary(participants=1, seconds=1.0, sent=1, replied=1).ok
+    apologised = LoadSummary(participants=1, seconds=1.0, sent=3, replied=1, fallbacks=2)
+    apologised.late_replies = 1
+    assert "fallbacks (delivery's apology, the agent unreachable): 2" in apologised.render()
+    assert "late replies from the agent after one: 1" in apologised.render()
+    assert apologised.ok  # an apology is a reply: nothing was lost
 
 
 def test_without_time_travel_nobody_waits_for_a_daily_prompt() -> None:

@@ -8,7 +8,12 @@ from typing import Any
 
 import pytest
 
-from promptpipe_simulator.core.replies import SETTLE_SECONDS, Duplicate, ReplyBook
+from promptpipe_simulator.core.replies import (
+    FALLBACK_APOLOGY,
+    SETTLE_SECONDS,
+    Duplicate,
+    ReplyBook,
+)
 
 PHONE = "15550000001"
 
@@ -174,3 +179,32 @@ def test_a_business_message_before_any_of_the_participants_is_unsolicited(
     book.take(outbound("wamid.welcome", "00.000", "Welcome!"))
     assert duplicates == []
     assert [m["id"] for m in book.unsolicited(PHONE)] == ["wamid.welcome"]
+
+
+def test_the_agents_late_answer_after_an_apology_is_not_a_duplicate(
+    book: ReplyBook, duplicates: list[Duplicate]
+) -> None:
+    book.sent(PHONE, message("inbound", "wamid.in1", "00.000"), "personalize")
+    book.take(inbound("wamid.in1", "00.000"))
+    book.take(outbound("wamid.out1", "00.100", FALLBACK_APOLOGY))
+    reply = book.wait("wamid.in1", timeout=0)
+    assert reply is not None and reply.fallback
+    book.take(outbound("wamid.out2", "05.000", "What habit?"))  # the agent is back
+    assert duplicates == []
+    book.take(outbound("wamid.out3", "05.100", "What habit?"))  # but only once
+    assert [d.message["id"] for d in duplicates] == ["wamid.out3"]
+
+
+def test_a_late_answer_quoting_its_message_is_paired_with_it_after_the_next_message(
+    book: ReplyBook, duplicates: list[Duplicate]
+) -> None:
+    book.sent(PHONE, message("inbound", "wamid.in1", "00.000"), "hello")
+    book.take(inbound("wamid.in1", "00.000"))
+    book.take(outbound("wamid.out1", "00.100", FALLBACK_APOLOGY))
+    book.sent(PHONE, message("inbound", "wamid.in2", "03.000"), "personalize")
+    book.take(inbound("wamid.in2", "03.000"))
+    book.take(outbound("wamid.out2", "03.100", "Hi there!", context_id="wamid.in1"))
+    book.take(outbound("wamid.out3", "03.200", "What habit?"))
+    reply = book.wait("wamid.in2", timeout=0)
+    assert reply is not None and reply.message["id"] == "wamid.out3"
+    assert duplicates == []

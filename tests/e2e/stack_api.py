@@ -38,6 +38,20 @@ def chat(http: httpx.Client, stack: Any, phone: str) -> list[dict]:
     return list(resp.json())
 
 
+def agent_auth(stack: Any) -> dict[str, str]:
+    """The header the agent wants from every caller but its health checks."""
+    return {"Authorization": f"Bearer {stack.settings()['AGENT_API_TOKEN']}"}
+
+
+def agent_conversation(http: httpx.Client, stack: Any, participant_id: str) -> dict:
+    """The agent's view of a conversation (state, profile, history)."""
+    resp = http.get(
+        f"{stack.url('agent')}/conversations/{participant_id}", headers=agent_auth(stack)
+    )
+    resp.raise_for_status()
+    return dict(resp.json())
+
+
 def outbound(messages: list[dict]) -> list[dict]:
     return [m for m in messages if m["direction"] == "outbound"]
 

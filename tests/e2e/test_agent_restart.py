@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from promptpipe_agent.offline_model import QUESTIONS
-from stack_api import chat, enroll, outbound, send, unique_phone
+from stack_api import agent_conversation, chat, enroll, outbound, send, unique_phone
 
 pytestmark = pytest.mark.e2e
 
@@ -47,7 +47,7 @@ def test_a_killed_agent_picks_the_conversation_up_where_it_was(
     delivery = stack.url("delivery")
     [schedule] = http.get(f"{delivery}/conversation/participants/{pid}/schedules").json()["result"]
     assert schedule["local_time"] == "07:20"
-    conversation = http.get(f"{stack.url('agent')}/conversations/{pid}").json()
+    conversation = agent_conversation(http, stack, pid)
     assert conversation["state"] == "FEEDBACK"
     assert conversation["profile"]["motivational_frame"] == "more energy"
     assert conversation["turns"] == 8 and len(conversation["history"]) == 16

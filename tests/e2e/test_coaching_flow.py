@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from promptpipe_agent.offline_model import QUESTIONS
-from stack_api import chat, enroll, outbound, send, unique_phone
+from stack_api import agent_conversation, chat, enroll, outbound, send, unique_phone
 
 pytestmark = pytest.mark.e2e
 
@@ -39,7 +39,7 @@ def test_try_now_path_ends_with_a_daily_schedule_at_delivery(
         "11:05",
         "Europe/London",
     )
-    conversation = http.get(f"{stack.url('agent')}/conversations/{pid}").json()
+    conversation = agent_conversation(http, stack, pid)
     assert conversation["state"] == "FEEDBACK"
     assert conversation["profile"]["prompt_anchor"] == "when my phone buzzes"
     tools = [c["name"] for c in conversation["last_turn"]["tool_calls"]]
@@ -123,7 +123,7 @@ def test_personalize_path_prompt_done_reminder_and_feedback(
     say("Next time")
     tweak = say("I was rushing to work")
     assert "tweak" in tweak["text"]
-    conversation = http.get(f"{stack.url('agent')}/conversations/{pid}").json()
+    conversation = agent_conversation(http, stack, pid)
     assert conversation["profile"]["last_barrier"] == "I was rushing to work"
     assert "30-second" in conversation["profile"]["last_tweak"]
     assert conversation["state"] == "FEEDBACK"

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from promptpipe_agent.offline_model import ACTIONS
-from stack_api import chat, enroll, outbound, send, unique_phone
+from stack_api import agent_conversation, chat, enroll, outbound, send, unique_phone
 
 pytestmark = pytest.mark.e2e
 
@@ -50,8 +50,7 @@ class Phone:
         assert moved.status_code == 200, moved.text
 
     def profile(self) -> dict:
-        url = f"{self.stack.url('agent')}/conversations/{self.pid}"
-        return dict(self.http.get(url).json()["profile"])
+        return dict(agent_conversation(self.http, self.stack, self.pid)["profile"])
 
 
 def size(prompt: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from stack_api import chat, enroll, outbound, send, unique_phone
+from stack_api import agent_conversation, chat, enroll, outbound, send, unique_phone
 
 pytestmark = pytest.mark.e2e
 
@@ -31,9 +31,8 @@ def _restart_delivery(stack: Any) -> None:
 
 def _user_messages(http: httpx.Client, stack: Any, participant_id: str) -> list[str]:
     """What the agent took in from a participant, in the order it worked on it."""
-    resp = http.get(f"{stack.url('agent')}/conversations/{participant_id}")
-    resp.raise_for_status()
-    return [item["content"] for item in resp.json()["history"] if item["role"] == "user"]
+    history = agent_conversation(http, stack, participant_id)["history"]
+    return [item["content"] for item in history if item["role"] == "user"]
 
 
 def _received(http: httpx.Client, stack: Any, participant_id: str) -> list[str]:

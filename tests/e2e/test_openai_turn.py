@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from stack_api import chat, enroll, outbound, send, unique_phone
+from stack_api import agent_conversation, chat, enroll, outbound, send, unique_phone
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "agent" / "tests"))
 from fake_openai import FakeOpenAI, Running, message, tool_calls
@@ -49,7 +49,7 @@ def test_a_turn_over_the_openai_compatible_fake(
     schedules = http.get(f"{stack.url('delivery')}/conversation/participants/{pid}/schedules")
     [schedule] = schedules.json()["result"]
     assert (schedule["local_time"], schedule["timezone"]) == ("11:05", "Europe/London")
-    conversation = http.get(f"{stack.url('agent')}/conversations/{pid}").json()
+    conversation = agent_conversation(http, stack, pid)
     assert conversation["state"] == "FEEDBACK"
     assert conversation["last_turn"]["model"] == "fake-model"
     assert [c["name"] for c in conversation["last_turn"]["tool_calls"]] == [

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from stack_api import chat, enroll, outbound, send, settled, unique_phone
+from stack_api import agent_conversation, chat, enroll, outbound, send, settled, unique_phone
 
 pytestmark = pytest.mark.e2e
 
@@ -90,7 +90,7 @@ def test_hello_reaches_the_agent_and_its_reply_reaches_the_phone(
     assert reply["id"].startswith("wamid.")
     # The reply is the agent's, not delivery's fallback or default acknowledgement: the
     # agent recorded this very turn for this participant.
-    state = http.get(f"{stack.url('agent')}/conversations/{participant['id']}").json()
+    state = agent_conversation(http, stack, participant["id"])
     contents = [turn["content"] for turn in state["history"]]
     assert "Hello!" in contents
     assert reply["text"] in contents

@@ -1,4 +1,5 @@
-"""The integration guide's Go client, compiled unchanged, gets a valid answer from our agent.
+"""The integration guide's Go client, compiled unchanged, gets a valid answer from our agent
+when its program sends the agent's token (through http.DefaultTransport), and only then.
 
 The guide lives beside the repository, in ../shared/seed/INTEGRATION.md (CI lays it there);
 a clone without it skips this test and says which file it needs."""
@@ -6,6 +7,7 @@ a clone without it skips this test and says which file it needs."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -22,12 +24,30 @@ MAIN = """package main
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 
 	"seedcheck/agent"
 )
 
+// withToken adds the agent's bearer token to every request. The guide's client builds its
+// http.Client without a transport, so it uses http.DefaultTransport: wrapping that one
+// sends the token without changing a line of the guide's code.
+type withToken struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (t withToken) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+t.token)
+	return t.next.RoundTrip(r)
+}
+
 func main() {
+	if token := os.Getenv("AGENT_API_TOKEN"); token != "" {
+		http.DefaultTransport = withToken{token, http.DefaultTransport}
+	}
 	client := agent.NewClient(os.Args[1])
 	ctx := context.Background()
 	if err := client.Health(ctx); err != nil {
@@ -61,13 +81,22 @@ def test_seed_go_client_works_unchanged_against_the_agent(stack: Any, tmp_path: 
     (module / "agent" / "client.go").write_text(seed_client_source())
     (module / "main.go").write_text(MAIN)
 
-    run = subprocess.run(
-        ["go", "run", ".", stack.url("agent")],
-        cwd=module,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    subprocess.run(["go", "build", "-o", "seedcheck", "."], cwd=module, check=True, timeout=180)
+    token = stack.settings()["AGENT_API_TOKEN"]
+
+    def call(env_token: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(module / "seedcheck"), stack.url("agent")],
+            env={**os.environ, "AGENT_API_TOKEN": env_token},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    refused = call("")  # the guide's client as is: health answers, a turn is refused
+    assert refused.returncode != 0
+    assert "status 401" in refused.stderr, refused.stderr
+    run = call(token)
     assert run.returncode == 0, run.stderr
     answer = json.loads(run.stdout)
     assert isinstance(answer["response"], str) and answer["response"]

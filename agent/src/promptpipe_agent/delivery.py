@@ -31,6 +31,8 @@ class Scheduler(Protocol):
 
     async def cancel_event(self, participant_id: str, event_id: str) -> None: ...
 
+    async def set_status(self, participant_id: str, status: str) -> None: ...
+
 
 class SchedulingRefused(Exception):
     """delivery answered 4xx to a request it understood (bad time, unknown timezone): the
@@ -116,6 +118,16 @@ class DeliveryScheduler:
     async def cancel_event(self, participant_id: str, event_id: str) -> None:
         """Cancel an event; one already fired or canceled (404) is fine."""
         await self._call("DELETE", f"/conversation/participants/{participant_id}/events/{event_id}")
+
+    async def set_status(self, participant_id: str, status: str) -> None:
+        """The participant's status at delivery: "paused" stops their prompts and hands their
+        messages to no one (delivery acknowledges them) until someone sets "active" again.
+        Setting the same status twice is harmless."""
+        resp = await self._call(
+            "PUT", f"/conversation/participants/{participant_id}", json={"status": status}
+        )
+        if resp["_status"] == 404:
+            raise SchedulingRefused(404, "delivery does not know this participant")
 
     async def close(self) -> None:
         await self.http.aclose()

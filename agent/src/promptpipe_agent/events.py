@@ -5,21 +5,27 @@ check-ins after a prompt given in the chat (feedback.py)."""
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from promptpipe_agent import feedback
+from promptpipe_agent import feedback, intensity
 from promptpipe_agent.coach import DONE, FEEDBACK, INTAKE, NEXT_TIME, UnknownEvent
-from promptpipe_agent.tools import ProfileIncomplete, TurnContext, write_habit_prompt
+from promptpipe_agent.tools import (
+    PAUSE_ENDS,
+    ProfileIncomplete,
+    TurnContext,
+    resume_coaching,
+    write_habit_prompt,
+)
 
 # The intensity question once came as its own event a minute after the day's first prompt;
 # it now ends the feedback exchange (graph.py). Events of that kind already scheduled at
 # delivery still come due, and an unknown kind would be refused (422): they say nothing.
 RETIRED_INTENSITY_CHECK = "intensity_check"
 
-OPENERS = ["Time for your habit!", "Here's today's nudge.", "Quick habit moment:"]
+OPENERS = ["Time for your habit!", "Here's today's nudge.", "A quick habit moment."]
 REMINDERS = [
     "Just checking in: did you get a chance to try your habit today?",
     "Hi! Just checking in on today's habit. Did it happen?",
@@ -71,6 +77,8 @@ async def handle(
         return state_transition(turn, payload)
     if kind == RETIRED_INTENSITY_CHECK:
         return Said()
+    if kind == PAUSE_ENDS:
+        return await pause_ends(turn, payload)
     if kind == feedback.INITIAL:
         text = await feedback.on_initial(turn, payload, timing.feedback_followup_seconds)
         return Said(text, [DONE, NEXT_TIME] if text else [])
@@ -136,10 +144,7 @@ async def daily_prompt(turn: TurnContext, event_id: str, timing: Timing) -> Said
 
 def local_day(turn: TurnContext) -> date:
     """The participant's calendar day (their timezone as delivery knows it, else UTC)."""
-    try:
-        return turn.now.astimezone(ZoneInfo(turn.flow.get("timezone") or "UTC")).date()
-    except (ZoneInfoNotFoundError, ValueError):
-        return turn.now.date()
+    return intensity.local_day(turn.now, turn.flow.get("timezone"))
 
 
 def prompt_template(profile: dict[str, Any], prompt: str) -> dict[str, Any]:
@@ -181,6 +186,23 @@ def auto_feedback(turn: TurnContext, payload: dict[str, Any]) -> Said:
     turn.flow["pending_prompt"] = pending
     turn.sub_state = FEEDBACK
     return Said(_pick(HOW_DID_IT_GO, turn.participant_id, turn.now.date()), [DONE, NEXT_TIME])
+
+
+async def pause_ends(turn: TurnContext, payload: dict[str, Any]) -> Said:
+    """The days of a pause are over: the daily nudge comes back. A pause already ended (by
+    "resume") or replaced by a newer one says nothing."""
+    paused = turn.flow.get("paused") or {}
+    if not paused or paused.get("pause_id") != payload.get("pause_id"):
+        return Said()
+    said = await resume_coaching(turn, pause_over=True)
+    turn.tool_calls.append({"name": "pause_coaching", "args": {"action": "resume"}, "result": said})
+    result = json.loads(said)
+    if not result.get("success"):
+        return Said("Welcome back! Your break is over. What time would you like your daily nudge?")
+    return Said(
+        f"Welcome back! Your break is over, so your daily nudge is on again at "
+        f"{result['prompt_time']}. Write 'pause' whenever you need another one."
+    )
 
 
 def state_transition(turn: TurnContext, payload: dict[str, Any]) -> Said:

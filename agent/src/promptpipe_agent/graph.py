@@ -161,6 +161,8 @@ class GraphCoach:
         today = events.local_day(turn)
         if not (
             turn.sub_state == FEEDBACK
+            and not turn.flow.get("paused")  # they asked for quiet: no question now
+            and not turn.flow.get("stopped")
             and turn.flow.get("prompt_answered_on") == today.isoformat()
             and intensity.closes_exchange(reply)
             and intensity.due(
@@ -265,6 +267,10 @@ class GraphCoach:
             "last_habit_prompt": turn.flow.get("last_habit_prompt"),
             "answering_daily_prompt": turn.answering_prompt,
             "prep_time_minutes": turn.prep_minutes,
+            # A pause the participant asked for (daily nudges off), and a stop the study
+            # team has since undone (else their messages would not reach the coach).
+            "paused": _shown(turn.flow.get("paused"), ("since", "days", "target_time")),
+            "stopped": _shown(turn.flow.get("stopped"), ("at",)),
         }
 
     async def _agent(self, state: CoachState, config: RunnableConfig) -> CoachState:
@@ -290,12 +296,8 @@ class GraphCoach:
         the next habit prompt is written at the new size."""
         turn = turn_of(config)
         step = state["intensity_step"]
-        old = intensity.level_of(turn.profile)
-        new = intensity.moved(old, step)
-        turn.profile["intensity"] = new
-        turn.flow["intensity_check"] = None
+        old, new = intensity.apply(turn.profile, turn.flow, events.local_day(turn), step)
         changed = new != old
-        turn.flow["intensity_next_on"] = intensity.next_check(events.local_day(turn), changed)
         turn.tool_calls.append(
             {
                 "name": "save_user_profile",
@@ -304,6 +306,10 @@ class GraphCoach:
             }
         )
         return {"said": events.Said(intensity.acknowledge(old, new, step))}
+
+
+def _shown(value: dict[str, Any] | None, keys: tuple[str, ...]) -> dict[str, Any] | None:
+    return {k: value.get(k) for k in keys} if value else None
 
 
 def _intensity_answer(turn: TurnContext, message: str, history: list[dict[str, str]]) -> int | None:

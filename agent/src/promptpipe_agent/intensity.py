@@ -3,8 +3,9 @@ buttons, how an answer moves it one step, and what each level means to the promp
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from promptpipe_agent.understanding import words
 
@@ -110,3 +111,24 @@ def acknowledge(old: str, new: str, step: int) -> str:
 def next_check(today: date, changed: bool) -> str:
     """The participant-local day from which the check may come again."""
     return (today + timedelta(days=1 if changed else QUIET_DAYS)).isoformat()
+
+
+def local_day(now: datetime, timezone: str | None) -> date:
+    """The participant's calendar day (their timezone as delivery knows it, else UTC)."""
+    try:
+        return now.astimezone(ZoneInfo(timezone or "UTC")).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        return now.date()
+
+
+def apply(profile: dict[str, Any], flow: dict[str, Any], today: date, step: int) -> tuple[str, str]:
+    """Moves the level one step (clamped) in the profile and closes an open check; a new
+    size is asked about the next day, an unchanged one after the quiet days. Returns the
+    old and the new level. Used by the answer to the question and by the model's
+    adjust_intensity tool ("make it easier") alike."""
+    old = level_of(profile)
+    new = moved(old, step)
+    profile["intensity"] = new
+    flow["intensity_check"] = None
+    flow["intensity_next_on"] = next_check(today, changed=new != old)
+    return old, new

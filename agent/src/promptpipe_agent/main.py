@@ -11,10 +11,11 @@ import httpx
 import promptpipe_logs as logs
 from fastapi import FastAPI
 
-from promptpipe_agent import __version__, db
+from promptpipe_agent import __version__, auth, db
+from promptpipe_agent.body_limit import BodyLimit
 from promptpipe_agent.conversations import Conversations
 from promptpipe_agent.delivery import DeliveryScheduler
-from promptpipe_agent.errors import install_error_handlers
+from promptpipe_agent.errors import install_error_handlers, too_large
 from promptpipe_agent.events import Timing
 from promptpipe_agent.graph import GraphCoach
 from promptpipe_agent.llm import make_chat_model
@@ -66,9 +67,13 @@ def create_app(
             await pool.close()
 
     app = FastAPI(title="PromptPipe agent", version=__version__, lifespan=lifespan)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, refuse=too_large)
+    app.state.settings = settings
     install_error_handlers(app)
-    app.include_router(messages.router)
-    app.include_router(conversations.router)
+    app.include_router(messages.router, dependencies=auth.REQUIRED, responses=auth.UNAUTHORIZED)
+    app.include_router(
+        conversations.router, dependencies=auth.REQUIRED, responses=auth.UNAUTHORIZED
+    )
     app.include_router(health.router)
     return app
 

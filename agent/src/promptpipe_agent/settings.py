@@ -48,12 +48,19 @@ class Settings(BaseSettings):
     max_tool_rounds: int = Field(6, alias="AGENT_MAX_TOOL_ROUNDS", ge=1, le=20)
     delivery_url: str = Field("http://127.0.0.1:8080", alias="DELIVERY_URL")
     delivery_api_token: SecretStr = Field(SecretStr(""), alias="DELIVERY_API_TOKEN")
+    # Callers (delivery, the stack's tools) send it as a bearer token; empty refuses them all.
+    api_token: SecretStr = Field(SecretStr(""), alias="AGENT_API_TOKEN")
+    # Larger request bodies are refused (413) before they are read: a turn is a short text.
+    max_body_bytes: int = Field(2**20, alias="AGENT_MAX_BODY_BYTES", ge=1024)
+    # The dev stack's virtual clock: only then is a caller's X-PromptPipe-Now honoured.
+    dev_clock: bool = Field(False, alias="DEV_CLOCK")
 
     def masked(self) -> dict[str, object]:
         """The settings as they may be logged: secrets and passwords hidden."""
-        shown = self.model_dump(exclude={"openai_api_key", "delivery_api_token"})
+        shown = self.model_dump(exclude={"openai_api_key", "delivery_api_token", "api_token"})
         shown["database_url"] = _mask_password(self.database_url)
         shown["openai_api_key_set"] = bool(self.openai_api_key.get_secret_value())
+        shown["api_token_set"] = bool(self.api_token.get_secret_value())
         return shown
 
 

@@ -17,7 +17,7 @@ from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
-from promptpipe_agent import prompts
+from promptpipe_agent import intensity, prompts
 from promptpipe_agent.coach import call_model
 from promptpipe_agent.delivery import Scheduler, SchedulingRefused
 from promptpipe_agent.profile import merge, pending_tweak
@@ -25,6 +25,7 @@ from promptpipe_agent.understanding import minus_minutes
 
 INTAKE, FEEDBACK = "INTAKE", "FEEDBACK"
 DAILY_PROMPT = "daily_prompt"
+PAUSE_ENDS = "pause_ends"  # the one-shot event that ends a pause of some days
 HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
@@ -317,13 +318,162 @@ async def cancel_auto_feedback(turn: TurnContext) -> None:
         await turn.scheduler.cancel_event(turn.participant_id, event_id)
 
 
+# adjust_intensity --------------------------------------------------------------------
+
+
+class AdjustIntensityArgs(BaseModel):
+    direction: Literal["easier", "harder"]
+
+
+async def adjust_intensity(config: RunnableConfig, direction: str) -> str:
+    """Make the daily habit one size smaller ("easier") or bigger ("harder") when the
+    participant asks: low is a 30-second version, normal about a minute, high a slightly
+    bigger step. It applies from the next habit prompt."""
+    turn = turn_of(config)
+    today = intensity.local_day(turn.now, turn.flow.get("timezone"))
+    old, new = intensity.apply(turn.profile, turn.flow, today, -1 if direction == "easier" else 1)
+    return _json(
+        {
+            "success": True,
+            "old_level": old,
+            "new_level": new,
+            "changed": old != new,
+            "size": intensity.SIZES[new],
+            "message": "Level changed; the next prompt is written at it."
+            if old != new
+            else f"Already at the {'smallest' if direction == 'easier' else 'biggest'} size.",
+        }
+    )
+
+
+# pause_coaching ----------------------------------------------------------------------
+
+
+class PauseCoachingArgs(BaseModel):
+    action: Literal["pause", "resume", "stop"]
+    days: int | None = Field(None, ge=1, le=90, description="pause: resume by itself after")
+    reason: str | None = None
+
+
+async def pause_coaching(
+    config: RunnableConfig, action: str, days: int | None = None, reason: str | None = None
+) -> str:
+    """Honour a participant who wants a break or wants out. pause: no daily nudges until
+    they write to resume (or for `days`, then they come back by themselves); resume: the
+    daily nudge again at their time; stop: they want no more messages at all, so delivery
+    pauses them (only the study team can switch them back on)."""
+    turn = turn_of(config)
+    try:
+        if action == "stop":
+            return await _stop(turn, reason)
+        if action == "pause":
+            return await _pause(turn, days)
+        return await resume_coaching(turn)
+    except SchedulingRefused as refused:
+        return _failure(f"Delivery refused the request: {refused.message}.")
+
+
+async def _cancel_follow_ups(turn: TurnContext) -> None:
+    """No reminder or check-in about a prompt once the participant asked for quiet."""
+    pid = turn.participant_id
+    pending = turn.flow.get("pending_prompt") or {}
+    for key in ("reminder_event_id", "auto_feedback_event_id"):
+        if pending.get(key):
+            await turn.scheduler.cancel_event(pid, pending[key])
+    turn.flow["pending_prompt"] = None
+    collection = turn.flow.get("feedback_collection") or {}
+    if collection.get("status") in ("waiting_initial", "waiting_followup"):
+        await turn.scheduler.cancel_event(pid, collection["event_id"])
+        turn.flow["feedback_collection"] = {**collection, "status": "paused"}
+    paused = turn.flow.get("paused") or {}
+    if paused.get("event_id"):  # a newer decision replaces the end of an older pause
+        await turn.scheduler.cancel_event(pid, paused["event_id"])
+
+
+async def _pause(turn: TurnContext, days: int | None) -> str:
+    """The daily schedule is deleted at delivery, so no prompt comes; the participant stays
+    active there, so their "resume" still reaches the coach."""
+    pid = turn.participant_id
+    jobs = [j for j in await turn.scheduler.list_daily(pid) if j["kind"] == DAILY_PROMPT]
+    known = (turn.flow.get("paused") or {}).get("target_time")
+    target = known or next(
+        (s.get("target_time") for s in turn.flow.get("schedules") or [] if s.get("target_time")),
+        None,
+    )
+    await _cancel_follow_ups(turn)
+    for job in jobs:
+        await turn.scheduler.delete_daily(pid, job["id"])
+        target = target or minus_minutes(str(job.get("local_time")), -turn.prep_minutes)
+    paused: dict[str, Any] = {
+        "since": turn.now.isoformat(),
+        "target_time": target or turn.profile.get("preferred_time"),
+        "days": days,
+    }
+    if days:
+        event = await turn.scheduler.schedule_event(
+            pid,
+            PAUSE_ENDS,
+            days * 86400,
+            dedupe_key=f"{PAUSE_ENDS}:{turn.turn_key}",
+            payload={"pause_id": turn.turn_key},
+        )
+        paused.update(event_id=event["id"], pause_id=turn.turn_key)
+    turn.flow["paused"] = paused
+    turn.flow["schedules"] = []
+    until = f" for {days} day(s); the nudges come back by themselves after" if days else ""
+    return _json(
+        {
+            "success": True,
+            "paused": True,
+            "days": days,
+            "message": f"Daily nudges paused{until}. Tell the participant how to resume "
+            "(write 'resume').",
+        }
+    )
+
+
+async def resume_coaching(turn: TurnContext, *, pause_over: bool = False) -> str:
+    """The daily nudge again at the time it had (or the profile's); ends a pause or, once
+    the study team has switched a stopped participant back on, the stop."""
+    paused = turn.flow.pop("paused", None) or {}
+    turn.flow.pop("stopped", None)
+    if paused.get("event_id") and not pause_over:
+        await turn.scheduler.cancel_event(turn.participant_id, paused["event_id"])
+    target = paused.get("target_time") or turn.profile.get("preferred_time")
+    if not target or not HHMM.match(str(target)):
+        return _failure("No daily time is known: ask for one, then scheduler create.")
+    created = json.loads(await _create(turn, "fixed", str(target), None, None, None))
+    return _json({**created, "resumed": True})
+
+
+async def _stop(turn: TurnContext, reason: str | None) -> str:
+    """Delivery's own pause: no prompts, and the participant's messages get delivery's
+    acknowledgement without reaching the coach. Their schedule stays, so it comes back if
+    the study team sets them active again."""
+    await _cancel_follow_ups(turn)
+    await turn.scheduler.set_status(turn.participant_id, "paused")
+    turn.flow.pop("paused", None)
+    turn.flow["stopped"] = {"at": turn.now.isoformat(), "reason": reason or ""}
+    return _json(
+        {
+            "success": True,
+            "stopped": True,
+            "message": "Delivery has paused the participant: no more prompts, and no replies "
+            "from the coach, until the study team switches them back on. Say a short, kind "
+            "goodbye; promise nothing more.",
+        }
+    )
+
+
 def coach_tools() -> list[BaseTool]:
-    """The four tools, built once; each call finds its turn in the run's config."""
+    """The tools, built once; each call finds its turn in the run's config."""
     specs: list[tuple[Any, type[BaseModel]]] = [
         (save_user_profile, SaveUserProfileArgs),
         (scheduler, SchedulerArgs),
         (generate_habit_prompt, GenerateHabitPromptArgs),
         (transition_state, TransitionStateArgs),
+        (adjust_intensity, AdjustIntensityArgs),
+        (pause_coaching, PauseCoachingArgs),
     ]
     return [
         StructuredTool.from_function(

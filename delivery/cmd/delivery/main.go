@@ -91,6 +91,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	agentClient := agent.NewClient(cfg.AgentURL, cfg.AgentTimeout, m, log)
 	agentClient.Now = clk.Now
+	agentClient.Token = cfg.AgentAPIToken
 	var agentFaults *agent.Faults
 	var events *devevents.Feed
 	if clk.Virtual() { // a dev stack: let the simulator make the agent look down or slow, and watch
@@ -110,7 +111,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	waClient := whatsapp.NewClient(cfg.WhatsAppAPIURL, cfg.WhatsAppPhoneNumberID, cfg.WhatsAppAccessToken)
 	answerer := &inbound.Answerer{
 		Messages: db, Agent: agentClient, AgentAttempts: cfg.AgentRetryCount,
-		Metrics: m, Log: log, Events: events,
+		ReplayAfter: 2 * time.Second, Now: clk.Now, Metrics: m, Log: log, Events: events,
 	}
 	if cfg.MarkRead {
 		// Short: a receipt only matters while the answer is being made.
@@ -128,6 +129,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	// Answering never gives up on its own (the agent's failure is answered with an
 	// apology); what is retried here is a failed settle, such as the database away.
 	answers := runner(store.TaskAnswer, answerer.Handle, retry.Policy{Attempts: 20, Base: time.Second, Cap: time.Minute})
+	// A message answered with the apology waits for the agent: one call at a time per
+	// phone, at most 30 s apart, for about an hour (then the phone's next message hands
+	// it over).
+	replayer := &inbound.Replayer{Messages: db, Agent: agentClient, LateReplyWithin: cfg.LateReplyWithin,
+		Replied: sends.Wake, Metrics: m, Log: log, Events: events}
+	replays := runner(store.TaskReplay, replayer.Handle, retry.Policy{Attempts: 240, Base: time.Second, Cap: 30 * time.Second})
 	firePolicy := retry.Policy{Attempts: 5, Base: 30 * time.Second, Cap: 10 * time.Minute}
 	firer := &jobs.Firer{Jobs: db, Agent: agentClient, AgentAttempts: cfg.AgentRetryCount, Retry: firePolicy,
 		Replied: sends.Wake, Metrics: m, Log: log}
@@ -142,10 +149,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		APIToken: cfg.APIToken, InboundWake: answers, OutboxWake: sends, JobsWake: fires, Clock: clk,
 		AgentFaults: agentFaults, Events: events,
 	}
-	srv := &http.Server{Addr: cfg.Addr, Handler: api.Routes(), ReadHeaderTimeout: 10 * time.Second}
+	srv := httpapi.NewHTTPServer(cfg.Addr, api.Routes(), httpapi.DefaultTimeouts)
 
 	var wg sync.WaitGroup
-	for _, r := range []*queue.Runner{answers, sends, fires, reengages} {
+	for _, r := range []*queue.Runner{answers, sends, fires, reengages, replays} {
 		wg.Add(1)
 		go func() { defer wg.Done(); r.Run(ctx) }()
 	}

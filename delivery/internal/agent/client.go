@@ -29,6 +29,8 @@ type Client struct {
 	// Now, when set, is sent as X-PromptPipe-Now: the agent's "now" in the dev stack's
 	// virtual time.
 	Now func() time.Time
+	// Token, when set, is sent as a bearer token: the agent refuses callers without it.
+	Token string
 	// Faults, when set (dev stack only), can make every attempt fail or lag.
 	Faults *Faults
 	// Events, when set (dev stack only), records every attempt for the simulator.
@@ -148,6 +150,9 @@ func (c *Client) post(ctx context.Context, path string, body any, needsResponse 
 		return nil, fmt.Errorf("creating request: %w", err)
 	}
 	httpReq.Header.Set("Content-Type", "application/json")
+	if c.Token != "" {
+		httpReq.Header.Set("Authorization", "Bearer "+c.Token)
+	}
 	if c.Now != nil {
 		httpReq.Header.Set("X-PromptPipe-Now", c.Now().UTC().Format(time.RFC3339Nano))
 	}

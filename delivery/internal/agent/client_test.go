@@ -97,3 +97,23 @@ func TestHealth(t *testing.T) {
 		t.Fatal("a closed agent looked healthy")
 	}
 }
+
+func TestSendsTheAgentTokenWithEveryTurn(t *testing.T) {
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Header.Get("Authorization"))
+		_ = json.NewEncoder(w).Encode(ProcessMessageResponse{Response: "hi", State: "INTAKE"})
+	}))
+	t.Cleanup(srv.Close)
+	c := NewClient(srv.URL, time.Second, metrics.New(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	c.Token = "s3cret"
+	if _, err := c.ProcessMessage(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ProcessEvent(context.Background(), ProcessEventRequest{ParticipantID: "p_1", EventID: "e1", Kind: "reminder"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0] != "Bearer s3cret" || got[1] != "Bearer s3cret" {
+		t.Fatalf("Authorization headers = %q", got)
+	}
+}

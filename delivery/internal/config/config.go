@@ -33,8 +33,13 @@ type Config struct {
 	ClockNotifyURLs []string
 
 	AgentURL        string
+	AgentAPIToken   string // sent as a bearer token with every call to the agent
 	AgentTimeout    time.Duration
 	AgentRetryCount int
+	// LateReplyWithin: a message answered with the apology is handed to the agent when it
+	// is back; its answer is sent late only if the participant has written nothing since
+	// and the message is at most this old. 0: never.
+	LateReplyWithin time.Duration
 
 	WhatsAppAPIURL        string
 	WhatsAppPhoneNumberID string
@@ -84,6 +89,7 @@ func Load(getenv func(string) string) (Config, error) {
 		Lease:         dur("DELIVERY_LEASE", 30*time.Second),
 
 		AgentURL:        strings.TrimRight(str("PYTHON_AGENT_URL", "http://127.0.0.1:8001"), "/"),
+		AgentAPIToken:   str("AGENT_API_TOKEN", ""),
 		AgentTimeout:    dur("PYTHON_AGENT_TIMEOUT", 30*time.Second),
 		AgentRetryCount: num("PYTHON_AGENT_RETRY_COUNT", 3, 1),
 
@@ -94,6 +100,14 @@ func Load(getenv func(string) string) (Config, error) {
 		WhatsAppVerifyToken:   str("WHATSAPP_VERIFY_TOKEN", "dev-verify-token"),
 		ReengagementTemplate:  str("WHATSAPP_REENGAGEMENT_TEMPLATE", "habit_checkin"),
 		TemplateLanguage:      str("WHATSAPP_TEMPLATE_LANGUAGE", "en"),
+	}
+	c.LateReplyWithin = 10 * time.Minute
+	if v := str("DELIVERY_LATE_REPLY_WITHIN", ""); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			errs = append(errs, fmt.Errorf("DELIVERY_LATE_REPLY_WITHIN must be a duration such as 10m, or 0 for never, got %q", v))
+		}
+		c.LateReplyWithin = d
 	}
 	boolean := func(key string, def bool) bool {
 		switch v := strings.ToLower(str(key, strconv.FormatBool(def))); v {
@@ -130,8 +144,10 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("dev_clock", c.DevClock),
 		slog.Bool("api_token_set", c.APIToken != ""),
 		slog.String("agent_url", c.AgentURL),
+		slog.Bool("agent_api_token_set", c.AgentAPIToken != ""),
 		slog.Duration("agent_timeout", c.AgentTimeout),
 		slog.Int("agent_retry_count", c.AgentRetryCount),
+		slog.Duration("late_reply_within", c.LateReplyWithin),
 		slog.String("whatsapp_api_url", c.WhatsAppAPIURL),
 		slog.String("whatsapp_phone_number_id", c.WhatsAppPhoneNumberID),
 		slog.String("reengagement_template", c.ReengagementTemplate),

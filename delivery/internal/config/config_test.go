@@ -12,18 +12,18 @@ func TestDefaultsNeedNoEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != "127.0.0.1:8080" || c.AgentTimeout != 30*time.Second || c.AgentRetryCount != 3 || c.Concurrency != 256 ||
-		c.DBConnections != 10 || c.Lease != 30*time.Second || !c.MarkRead {
+		c.DBConnections != 10 || c.Lease != 30*time.Second || !c.MarkRead || c.LateReplyWithin != 10*time.Minute {
 		t.Fatalf("defaults = %+v", c)
 	}
 }
 
 func TestBadValuesAreAllReported(t *testing.T) {
-	env := map[string]string{"DELIVERY_CONCURRENCY": "0", "DELIVERY_LEASE": "-1s", "PYTHON_AGENT_TIMEOUT": "soon", "DELIVERY_LOG_LEVEL": "loud", "WHATSAPP_MARK_READ": "maybe"}
+	env := map[string]string{"DELIVERY_CONCURRENCY": "0", "DELIVERY_LEASE": "-1s", "PYTHON_AGENT_TIMEOUT": "soon", "DELIVERY_LOG_LEVEL": "loud", "WHATSAPP_MARK_READ": "maybe", "DELIVERY_LATE_REPLY_WITHIN": "-1m"}
 	_, err := Load(func(k string) string { return env[k] })
 	if err == nil {
 		t.Fatal("accepted bad config")
 	}
-	for _, key := range []string{"DELIVERY_CONCURRENCY", "DELIVERY_LEASE", "PYTHON_AGENT_TIMEOUT", "DELIVERY_LOG_LEVEL", "WHATSAPP_MARK_READ"} {
+	for _, key := range []string{"DELIVERY_CONCURRENCY", "DELIVERY_LEASE", "PYTHON_AGENT_TIMEOUT", "DELIVERY_LOG_LEVEL", "WHATSAPP_MARK_READ", "DELIVERY_LATE_REPLY_WITHIN"} {
 		if !strings.Contains(err.Error(), key) {
 			t.Errorf("error does not name %s: %v", key, err)
 		}
@@ -32,10 +32,17 @@ func TestBadValuesAreAllReported(t *testing.T) {
 
 func TestLogValueMasksSecrets(t *testing.T) {
 	c, _ := Load(func(k string) string {
-		return map[string]string{"DATABASE_URL": "postgres://u:hunter2@h/db", "WHATSAPP_ACCESS_TOKEN": "tok-123"}[k]
+		return map[string]string{"DATABASE_URL": "postgres://u:hunter2@h/db", "WHATSAPP_ACCESS_TOKEN": "tok-123",
+			"AGENT_API_TOKEN": "agent-tok-456", "WHATSAPP_APP_SECRET": "app-789", "DELIVERY_API_TOKEN": "admin-012"}[k]
 	})
-	if s := c.LogValue().String(); strings.Contains(s, "hunter2") || strings.Contains(s, "tok-123") {
-		t.Fatalf("secret in log value: %s", s)
+	s := c.LogValue().String()
+	for _, secret := range []string{"hunter2", "tok-123", "agent-tok-456", "app-789", "admin-012"} {
+		if strings.Contains(s, secret) {
+			t.Fatalf("secret %q in log value: %s", secret, s)
+		}
+	}
+	if c.AgentAPIToken != "agent-tok-456" || !strings.Contains(s, "agent_api_token_set=true") {
+		t.Fatalf("agent token not read or not reported as set: %q, %s", c.AgentAPIToken, s)
 	}
 }
 
@@ -43,5 +50,12 @@ func TestMarkReadCanBeSwitchedOff(t *testing.T) {
 	c, err := Load(func(k string) string { return map[string]string{"WHATSAPP_MARK_READ": "false"}[k] })
 	if err != nil || c.MarkRead {
 		t.Fatalf("MarkRead = %v, err = %v", c.MarkRead, err)
+	}
+}
+
+func TestLateRepliesCanBeSwitchedOff(t *testing.T) {
+	c, err := Load(func(k string) string { return map[string]string{"DELIVERY_LATE_REPLY_WITHIN": "0"}[k] })
+	if err != nil || c.LateReplyWithin != 0 {
+		t.Fatalf("LateReplyWithin = %v, err = %v", c.LateReplyWithin, err)
 	}
 }

@@ -6,16 +6,18 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"promptpipe/delivery/internal/inbound"
 )
 
 func TestAgentFaultSwitchDownThenOK(t *testing.T) {
 	var calls atomic.Int32
-	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+	// The kept message's own replay waits an hour here: the next message hands it over.
+	h := newHarnessWith(t, func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
 		fmt.Fprint(w, `{"response":"hello from the agent","state":"INTAKE","metadata":{}}`)
-	})
+	}, harnessOptions{replayAfter: time.Hour})
 	h.enroll("15550006666")
 
 	code, body := h.do("PUT", "/dev/faults/agent", map[string]any{"mode": "down"}, nil)
@@ -31,7 +33,9 @@ func TestAgentFaultSwitchDownThenOK(t *testing.T) {
 	h.do("PUT", "/dev/faults/agent", map[string]any{"mode": "ok"}, nil)
 	h.postSigned(inboundWebhook("15550006666", "wamid.d2", "hi again"))
 	h.waitFor("the agent's reply", func() bool { return len(h.wa.texts()) == 2 })
-	if got := h.wa.texts()[1]; got != "hello from the agent" || calls.Load() != 1 {
+	// The agent had the message it missed first, then the new one; only the new one is
+	// answered.
+	if got := h.wa.texts()[1]; got != "hello from the agent" || calls.Load() != 2 {
 		t.Fatalf("after recovery: reply %q, agent called %d times", got, calls.Load())
 	}
 	code, body = h.do("GET", "/dev/faults/agent", nil, nil)

@@ -20,7 +20,7 @@ func TestParticipantsAPIMatchesPromptPipe(t *testing.T) {
 		{"GET", "/conversation/participants", nil, 200, ""},
 		{"POST", "/conversation/participants", "{", 400, "Invalid JSON format"},
 		{"POST", "/conversation/participants", map[string]string{"name": "x"}, 400, "phone_number is required"},
-		{"POST", "/conversation/participants", map[string]string{"phone_number": "12-34"}, 400, "Invalid phone number: phone number must have at least 6 digits"},
+		{"POST", "/conversation/participants", map[string]string{"phone_number": "12-34"}, 400, "Invalid phone number: phone number must be E.164: 6 to 15 digits, optionally after a +"},
 		{"POST", "/conversation/participants", map[string]string{"phone_number": "15551230000", "timezone": "Mars/Base"}, 400, "invalid timezone"},
 		{"POST", "/conversation/participants", map[string]string{"phone_number": "+1 (555) 123-0000", "timezone": "America/Toronto"}, 201, "Conversation participant enrolled successfully"},
 		{"POST", "/conversation/participants", map[string]string{"phone_number": "15551230000"}, 409, "Participant with this phone number already enrolled"},

@@ -131,18 +131,39 @@ func (f *fakeWhatsApp) texts() []string {
 }
 
 type harness struct {
-	t     *testing.T
-	db    *store.Store
-	clock *clock.Clock
-	api   *httptest.Server
-	wa    *fakeWhatsApp
-	agent *httptest.Server
+	t      *testing.T
+	db     *store.Store
+	clock  *clock.Clock
+	api    *httptest.Server
+	wa     *fakeWhatsApp
+	agent  *httptest.Server
+	events *devevents.Feed // the dev feed, for tests that read it
+}
+
+// harnessOptions are the settings a test may change; the zero value is the usual.
+type harnessOptions struct {
+	replayAfter     time.Duration // before a message answered with the apology is replayed (20 ms)
+	lateReplyWithin time.Duration // late answers are sent this soon after a message (1 min); <0: never
 }
 
 // newHarness runs delivery's HTTP API, workers and outbox sender against a fresh database,
 // a scripted agent and a fake WhatsApp.
 func newHarness(t *testing.T, agentHandler http.HandlerFunc) *harness {
 	t.Helper()
+	return newHarnessWith(t, agentHandler, harnessOptions{})
+}
+
+func newHarnessWith(t *testing.T, agentHandler http.HandlerFunc, opts harnessOptions) *harness {
+	t.Helper()
+	if opts.replayAfter == 0 {
+		opts.replayAfter = 20 * time.Millisecond
+	}
+	switch {
+	case opts.lateReplyWithin == 0:
+		opts.lateReplyWithin = time.Minute
+	case opts.lateReplyWithin < 0:
+		opts.lateReplyWithin = 0
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	db, err := store.Open(ctx, pgtest.NewDatabase(t), 20)
 	if err != nil {
@@ -158,7 +179,7 @@ func newHarness(t *testing.T, agentHandler http.HandlerFunc) *harness {
 	client.Faults = &agent.Faults{}
 	events := devevents.NewFeed(100, time.Now)
 	client.Events = events
-	answerer := &inbound.Answerer{Messages: db, Agent: client, AgentAttempts: 3,
+	answerer := &inbound.Answerer{Messages: db, Agent: client, AgentAttempts: 3, ReplayAfter: opts.replayAfter, Now: time.Now,
 		Metrics: m, Log: log, Events: events}
 	answerer.Receipts = &inbound.Receipts{WhatsApp: whatsapp.NewClient(waServer.URL+"/v21.0", phoneID, token),
 		Timeout: 300 * time.Millisecond, Retry: retry.Policy{Attempts: 2, Base: 5 * time.Millisecond, Cap: 5 * time.Millisecond}, Metrics: m, Log: log, Events: events}
@@ -173,6 +194,9 @@ func newHarness(t *testing.T, agentHandler http.HandlerFunc) *harness {
 		Retry: sendPolicy, Metrics: m, Log: log, Events: events}
 	sends := runner(store.TaskSend, sender.Handle, sendPolicy)
 	answerer.Replied = sends.Wake
+	replayer := &inbound.Replayer{Messages: db, Agent: client, LateReplyWithin: opts.lateReplyWithin, Replied: sends.Wake,
+		Metrics: m, Log: log, Events: events}
+	replays := runner(store.TaskReplay, replayer.Handle, retry.Policy{Attempts: 1000, Base: 10 * time.Millisecond, Cap: 50 * time.Millisecond})
 	reengager := &outbox.Reengager{Refusals: db, Queued: sends.Wake, Log: log,
 		Default: whatsapp.Template{Name: "habit_checkin", Language: "en"}}
 	reengages := runner(store.TaskReengage, reengager.Handle, retry.Policy{Attempts: 3, Base: 10 * time.Millisecond, Cap: 10 * time.Millisecond})
@@ -194,8 +218,9 @@ func newHarness(t *testing.T, agentHandler http.HandlerFunc) *harness {
 	go func() { defer wg.Done(); answers.Run(ctx) }()
 	go func() { defer wg.Done(); sends.Run(ctx) }()
 	go func() { defer wg.Done(); fires.Run(ctx) }()
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); reengages.Run(ctx) }()
+	go func() { defer wg.Done(); replays.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		wg.Wait()
@@ -204,7 +229,7 @@ func newHarness(t *testing.T, agentHandler http.HandlerFunc) *harness {
 		agentServer.Close()
 		db.Close()
 	})
-	return &harness{t: t, db: db, clock: clk, api: api, wa: wa, agent: agentServer}
+	return &harness{t: t, db: db, clock: clk, api: api, wa: wa, agent: agentServer, events: events}
 }
 
 func (h *harness) do(method, path string, body any, header map[string]string) (int, map[string]any) {

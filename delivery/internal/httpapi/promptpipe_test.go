@@ -25,7 +25,7 @@ func TestSendValidatesLikePromptPipeAndQueuesText(t *testing.T) {
 	}{
 		{"{", 400, "Invalid JSON format"},
 		{map[string]any{"body": "hi"}, 400, "to is required"},
-		{map[string]any{"to": "invalid-phone", "body": "hi"}, 400, "Invalid recipient: phone number must have at least 6 digits"},
+		{map[string]any{"to": "invalid-phone", "body": "hi"}, 400, "Invalid recipient: phone number must be E.164: 6 to 15 digits, optionally after a +"},
 		{map[string]any{"to": "15551112222"}, 400, "body is required for static prompts"},
 		{map[string]any{"to": "15551112222", "body": long}, 400, "body exceeds maximum length of 4096 characters"},
 		{map[string]any{"to": "15551112222", "type": "poem", "body": "hi"}, 400, "invalid prompt type"},
@@ -77,7 +77,7 @@ func TestResponsesAndStats(t *testing.T) {
 		message string
 	}{
 		{map[string]any{"body": "hi"}, 400, "from is required"},
-		{map[string]any{"from": "invalid-phone", "body": "hi"}, 400, "Invalid sender: phone number must have at least 6 digits"},
+		{map[string]any{"from": "invalid-phone", "body": "hi"}, 400, "Invalid sender: phone number must be E.164: 6 to 15 digits, optionally after a +"},
 		{map[string]any{"from": "15551114444", "body": " "}, 400, "body is required"},
 		{map[string]any{"from": "+1 555 111 4444", "body": "done!"}, 201, "Response recorded successfully"},
 	} {

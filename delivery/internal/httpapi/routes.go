@@ -47,9 +47,10 @@ func (s *Server) Routes() http.Handler {
 	mux.Handle("GET /stats", admin(s.handleStats))
 	mux.Handle("GET /timers", admin(s.handleTimers))
 	mux.Handle("GET /timers/{id}", admin(s.handleTimer))
+	mux.Handle("GET /dead-letters", admin(s.handleDeadLetters))
 	mux.Handle("DELETE /timers/{id}", admin(s.handleCancelTimer))
 	for path, allow := range map[string]string{"/send": "POST", "/schedule": "POST", "/receipts": "GET", "/response": "POST",
-		"/responses": "GET", "/stats": "GET", "/timers": "GET", "/timers/{id}": "GET, DELETE"} {
+		"/responses": "GET", "/stats": "GET", "/dead-letters": "GET", "/timers": "GET", "/timers/{id}": "GET, DELETE"} {
 		mux.Handle(path, admin(methodNotAllowed(allow)))
 	}
 	mux.Handle("/conversation/participants/{id}", admin(methodNotAllowed("GET, PUT, DELETE")))

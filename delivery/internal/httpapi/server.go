@@ -6,8 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
+	"strings"
+	"time"
 
 	"promptpipe/delivery/internal/agent"
 	"promptpipe/delivery/internal/clock"
@@ -39,6 +43,29 @@ type Server struct {
 
 // Waker is a queue runner (or anything) told that work may be waiting.
 type Waker interface{ Wake() }
+
+// Timeouts bound how long one client may hold a connection in each phase.
+type Timeouts struct {
+	ReadHeader time.Duration // until the headers are in
+	Read       time.Duration // until the whole request, body included, is in
+	Write      time.Duration // until the answer is written: the longest handler is a
+	// /dev/clock trip, whose due jobs each wait for the agent (retries included)
+	Idle time.Duration // a keep-alive connection between requests
+}
+
+// DefaultTimeouts are delivery's: a slow body or an idle keep-alive is cut off, and a
+// handler still has time for a trip through time.
+var DefaultTimeouts = Timeouts{ReadHeader: 10 * time.Second, Read: 30 * time.Second, Write: 5 * time.Minute, Idle: time.Minute}
+
+// NewHTTPServer is delivery's http.Server: every phase of a connection has a timeout and
+// headers are capped at 64 KiB (bodies are capped by each handler, 1 MiB).
+func NewHTTPServer(addr string, handler http.Handler, t Timeouts) *http.Server {
+	return &http.Server{
+		Addr: addr, Handler: handler,
+		ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read, WriteTimeout: t.Write, IdleTimeout: t.Idle,
+		MaxHeaderBytes: 64 << 10,
+	}
+}
 
 // envelope is PromptPipe's response shape.
 type envelope struct {
@@ -72,6 +99,52 @@ func (s *Server) storeError(w http.ResponseWriter, r *http.Request, err error, n
 		s.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 		fail(w, http.StatusInternalServerError, "Internal server error")
 	}
+}
+
+// jsonProblem says what is wrong with a body that did not decode, in JSON's terms: the
+// field's path and the JSON types, never the Go types of delivery's decoder.
+func jsonProblem(err error) string {
+	var syntax *json.SyntaxError
+	var mismatch *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return "not valid JSON (" + syntax.Error() + ")"
+	case errors.As(err, &mismatch) && mismatch.Field == "":
+		return fmt.Sprintf("the body must be a JSON %s, not %s", jsonType(mismatch.Type), article(mismatch.Value))
+	case errors.As(err, &mismatch):
+		return fmt.Sprintf("%s must be %s, not %s", mismatch.Field, article(jsonType(mismatch.Type)), article(mismatch.Value))
+	}
+	return err.Error()
+}
+
+// jsonType names the JSON type a Go type is decoded from.
+func jsonType(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.Struct, reflect.Map:
+		return "object"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return "number"
+	}
+	return "value"
+}
+
+// article puts "a" or "an" before a JSON type ("a string", "an array", "a number 1e999").
+func article(kind string) string {
+	if kind != "" && strings.ContainsRune("aeiou", rune(kind[0])) {
+		return "an " + kind
+	}
+	return "a " + kind
 }
 
 // decodeJSON reads a JSON body into v; PromptPipe's text on failure.

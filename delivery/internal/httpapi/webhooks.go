@@ -42,7 +42,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	hook, err := whatsapp.ParseWebhook(body)
 	if err != nil {
 		s.Metrics.WebhooksReceived.WithLabelValues("malformed").Inc()
-		fail(w, http.StatusBadRequest, "Malformed webhook: "+err.Error())
+		fail(w, http.StatusBadRequest, "Malformed webhook: "+jsonProblem(err))
 		return
 	}
 	queued := false
@@ -50,16 +50,27 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		for _, change := range entry.Changes {
 			for _, m := range change.Value.Messages {
 				from, err := phone.Canonical(m.From)
-				if err != nil {
-					s.Log.Warn("inbound message with invalid sender ignored", "message_id", m.ID)
-					continue
+				reason := messageDefect(m, err)
+				var recorded bool
+				if reason == "" {
+					recorded, err = s.Store.RecordInbound(r.Context(), store.InboundMessage{
+						Wamid: m.ID, Phone: from, Type: m.Type, Body: m.Body(),
+					})
+					if store.IsUnstorable(err) {
+						reason = store.ReasonUnstorable
+					} else if err != nil {
+						s.failWebhook(w, r, err)
+						return
+					}
 				}
-				recorded, err := s.Store.RecordInbound(r.Context(), store.InboundMessage{
-					Wamid: m.ID, Phone: from, Type: m.Type, Body: m.Body(),
-				})
-				if err != nil {
-					s.failWebhook(w, r, err)
-					return
+				if reason != "" {
+					// One message that can never be stored must not hold back the rest.
+					dl := store.DeadLetter{Kind: "message", Wamid: m.ID, Phone: m.From, Reason: reason, Excerpt: m.Body()}
+					if err := s.deadLetter(r.Context(), dl); err != nil {
+						s.failWebhook(w, r, err)
+						return
+					}
+					continue
 				}
 				queued = queued || recorded
 				s.Log.Info("webhook message accepted", "message_id", m.ID, "phone", phone.Mask(from), "duplicate", !recorded)
@@ -77,9 +88,26 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 				if len(st.Errors) > 0 {
 					code, title = &st.Errors[0].Code, &st.Errors[0].Title
 				}
-				if err := s.Store.RecordStatus(r.Context(), st.ID, st.Status, at, code, title); err != nil {
-					s.failWebhook(w, r, err)
-					return
+				reason := store.Unstorable(st.ID, st.Status, st.RecipientID)
+				if title != nil && reason == "" {
+					reason = store.Unstorable(*title)
+				}
+				if reason == "" {
+					err := s.Store.RecordStatus(r.Context(), st.ID, st.Status, at, code, title)
+					if store.IsUnstorable(err) {
+						reason = store.ReasonUnstorable
+					} else if err != nil {
+						s.failWebhook(w, r, err)
+						return
+					}
+				}
+				if reason != "" {
+					dl := store.DeadLetter{Kind: "status", Wamid: st.ID, Phone: st.RecipientID, Reason: reason, Excerpt: st.Status}
+					if err := s.deadLetter(r.Context(), dl); err != nil {
+						s.failWebhook(w, r, err)
+						return
+					}
+					continue
 				}
 				status := map[string]any{"message_id": st.ID, "status": st.Status}
 				if code != nil {

@@ -34,11 +34,14 @@ type Agent interface {
 	ProcessMessageWithRetry(ctx context.Context, req agent.ProcessMessageRequest, maxAttempts int) (*agent.ProcessMessageResponse, error)
 }
 
-// Messages is what answering needs of the store: the message a task is about, and the
-// settle that queues its reply only while the task's lease holds.
+// Messages is what answering needs of the store: the message a task is about, the
+// phone's messages still awaiting the agent, and the two settles (the agent's reply, or
+// the apology with the message kept for the agent), each only while the task's lease holds.
 type Messages interface {
 	InboundWork(ctx context.Context, messageID int64) (store.InboundWork, error)
 	AnswerInbound(ctx context.Context, t queue.Task, messageID int64, reply store.Outbound) error
+	AnswerWithApology(ctx context.Context, t queue.Task, m store.InboundWork, apology store.Outbound, replayAt time.Time) error
+	Backlog
 }
 
 // Answerer handles answer tasks.
@@ -46,16 +49,26 @@ type Answerer struct {
 	Messages      Messages
 	Agent         Agent
 	AgentAttempts int
-	Replied       func()    // a reply was queued (wakes the outbox)
-	Receipts      *Receipts // nil: messages are not marked read
-	Metrics       *metrics.Metrics
-	Log           *slog.Logger
-	Events        *devevents.Feed // dev stack only: what was answered, and how
+	// ReplayAfter is how long a message answered with the apology waits before the agent
+	// is asked again (a replay task, see Replayer), in delivery's clock (Now).
+	ReplayAfter time.Duration
+	Now         func() time.Time // nil: real time
+	Replied     func()           // a reply was queued (wakes the outbox)
+	Receipts    *Receipts        // nil: messages are not marked read
+	Metrics     *metrics.Metrics
+	Log         *slog.Logger
+	Events      *devevents.Feed // dev stack only: what was answered, and how
 }
 
 // Handle answers the message of one task: it reads the message, asks the agent with no
 // transaction open, then settles. A crash before the settle leaves the lease to run out
 // and the task is worked again; the agent answers a repeated message id from its record.
+//
+// When the agent cannot be reached after its retries, the participant gets the apology at
+// once and the message is kept for the agent (awaiting_agent), with a replay task that
+// hands it over when the agent is back. The phone's earlier kept messages go to the agent
+// before this one, so the agent always sees a phone's messages in the order they came and
+// its answer knows them all.
 func (a *Answerer) Handle(ctx context.Context, t queue.Task) error {
 	id, err := strconv.ParseInt(t.Ref, 10, 64)
 	if err != nil {
@@ -82,14 +95,18 @@ func (a *Answerer) Handle(ctx context.Context, t queue.Task) error {
 			// for a paused or withdrawn participant or a stranger, whose message no one
 			// reads and who gets the instant acknowledgement.
 			receiptSent = a.Receipts.Start(m.Wamid, m.Phone)
-			resp, err := a.Agent.ProcessMessageWithRetry(ctx, agent.ProcessMessageRequest{
-				ParticipantID: p.ID, Message: m.Body, PhoneNumber: "+" + m.Phone, MessageID: m.Wamid,
-			}, a.AgentAttempts)
+			backlog, err := a.Messages.AgentBacklog(ctx, m.Phone, m.MessageID-1)
+			if err != nil {
+				receiptSent()
+				return err
+			}
+			resp, err := a.askAgent(ctx, p, m, backlog, log)
 			if err != nil {
 				if ctx.Err() != nil {
+					receiptSent()
 					return err // shutting down: the task goes back, the apology would be wrong
 				}
-				log.Error("agent failed, sending fallback apology", "error", err)
+				log.Error("agent failed, sending fallback apology; the message is kept for the agent", "error", err)
 				answer, route = agent.ProcessMessageResponse{Response: FallbackApology}, "fallback"
 			} else {
 				answer, route = *resp, "agent"
@@ -98,7 +115,16 @@ func (a *Answerer) Handle(ctx context.Context, t queue.Task) error {
 		}
 	}
 	receiptSent() // before the reply can go out: see Receipts.Start
-	if err := a.Messages.AnswerInbound(ctx, t, m.MessageID, outbox.Reply(m.Phone, participantID, answer)); err != nil {
+	reply := outbox.Reply(m.Phone, participantID, answer)
+	if route == "fallback" {
+		now := time.Now
+		if a.Now != nil {
+			now = a.Now
+		}
+		if err := a.Messages.AnswerWithApology(ctx, t, m, reply, now().Add(a.ReplayAfter)); err != nil {
+			return err
+		}
+	} else if err := a.Messages.AnswerInbound(ctx, t, m.MessageID, reply); err != nil {
 		return err
 	}
 	if a.Replied != nil {
@@ -111,4 +137,19 @@ func (a *Answerer) Handle(ctx context.Context, t queue.Task) error {
 	})
 	log.Info("inbound message answered", "route", route, "duration_ms", time.Since(start).Milliseconds())
 	return nil
+}
+
+// askAgent hands the agent the phone's kept messages, oldest first, then m: if the agent
+// cannot take one of them, m is not sent either, so the agent never sees it out of order.
+func (a *Answerer) askAgent(ctx context.Context, p *store.Participant, m store.InboundWork, backlog []store.KeptTurn,
+	log *slog.Logger) (*agent.ProcessMessageResponse, error) {
+	if _, err := handOver(ctx, a.Agent, a.Messages, a.AgentAttempts, p, m.Phone, backlog, a.Metrics, log); err != nil {
+		return nil, err
+	}
+	if len(backlog) > 0 {
+		log.Info("kept messages handed to the agent before this one", "handed", len(backlog))
+	}
+	return a.Agent.ProcessMessageWithRetry(ctx, agent.ProcessMessageRequest{
+		ParticipantID: p.ID, Message: m.Body, PhoneNumber: "+" + m.Phone, MessageID: m.Wamid,
+	}, a.AgentAttempts)
 }

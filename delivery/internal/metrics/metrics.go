@@ -20,6 +20,8 @@ type Metrics struct {
 	OutboxSends      *prometheus.CounterVec
 	JobsFired        *prometheus.CounterVec
 	ReadReceipts     *prometheus.CounterVec
+	DeadLetters      *prometheus.CounterVec
+	Replays          *prometheus.CounterVec
 }
 
 // New creates the collectors and registers them, with the Go and process collectors.
@@ -59,12 +61,21 @@ func New() *Metrics {
 			Name: "delivery_read_receipts_total",
 			Help: "Read receipts with the typing indicator sent to WhatsApp, by result (ok, failed).",
 		}, []string{"result"}),
+		DeadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "delivery_dead_letters_total",
+			Help: "Webhook messages and statuses that can never be stored, set aside instead, by reason.",
+		}, []string{"reason"}),
+		Replays: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "delivery_replays_total",
+			Help: "Messages answered with the apology and kept for the agent: handed (the agent has had one since), " +
+				"late_reply (its late answer was sent), withheld (not sent: the participant had written since, or it was too late).",
+		}, []string{"result"}),
 	}
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.AgentRequestDuration, m.AgentRequestCount, m.AgentRetries,
-		m.WebhooksReceived, m.InboundProcessed, m.OutboxSends, m.JobsFired, m.ReadReceipts,
+		m.WebhooksReceived, m.InboundProcessed, m.OutboxSends, m.JobsFired, m.ReadReceipts, m.DeadLetters, m.Replays,
 	)
 	return m
 }

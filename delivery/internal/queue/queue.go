@@ -115,6 +115,15 @@ func QueueComplete(b *pgx.Batch, t Task) {
 	queueAdvanceLane(b, t.Lane)
 }
 
+// LockLane takes, until db's transaction ends, the lock that orders a lane's enqueues and
+// settles. A caller that numbers what it enqueues (the message log's ids) takes it before
+// numbering, so that its numbers and the lane's order agree.
+func LockLane(ctx context.Context, db DB, lane string) error {
+	b := &pgx.Batch{}
+	queueLockLane(b, lane)
+	return db.SendBatch(ctx, b).Close()
+}
+
 // queueLockLane serializes, until the transaction ends, everything that decides which
 // task of a lane is its head: an enqueue (is there one before me?) and a settle (who is
 // next?). Without it an enqueue could see the old head still there, wait behind it, and

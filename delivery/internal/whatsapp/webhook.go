@@ -14,6 +14,10 @@ import (
 	"time"
 )
 
+// MaxBodyLength bounds what one inbound message says, in characters: WhatsApp's text
+// messages hold at most 4096, and nothing else it sends is longer.
+const MaxBodyLength = 4096
+
 // Webhook is the envelope Meta posts for field "messages".
 type Webhook struct {
 	Object string  `json:"object"`

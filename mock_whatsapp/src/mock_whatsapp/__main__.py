@@ -13,6 +13,10 @@ def main() -> None:
         port=settings.port,
         log_config=None,
         access_log=False,
+        # What one client may hold: an idle keep-alive closes after 5 s, headers are capped
+        # at h11's 16 KiB (bodies by body_limit.py). uvicorn has no timeout for a slow body; the
+        # cap bounds what it costs.
+        timeout_keep_alive=5,
         # Event streams never end by themselves: without a limit, one open inspector page
         # or simulator would hold a shutdown forever.
         timeout_graceful_shutdown=3,

@@ -57,10 +57,18 @@ def bsuid(phone: str, business_key: str) -> str:
     return f"{country}.{int.from_bytes(digest[:8], 'big')}"
 
 
+# A number as people write it: an optional +, digits, and spaces, dots, dashes or
+# brackets between them. Anything else ("ext 9", letters) is not folded into the number.
+_WRITTEN_PHONE = re.compile(r"\+?[0-9][0-9 ().-]*")
+
+
 def canonical_phone(raw: str) -> str | None:
-    """Digits only, 6 to 15 of them (E.164 allows 15); None when that is impossible."""
+    """E.164 digits: 6 to 15 of them (E.164 allows 15), no leading zero (no country code
+    starts with one); None when `raw` is not such a number."""
+    if not _WRITTEN_PHONE.fullmatch(raw.strip()):
+        return None
     digits = re.sub(r"\D", "", raw)
-    return digits if 6 <= len(digits) <= 15 else None
+    return digits if 6 <= len(digits) <= 15 and digits[0] != "0" else None
 
 
 def now_utc() -> datetime:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from promptpipe_logs import mask_phones_in_paths
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from mock_whatsapp.events import report_refusal
+
+log = logging.getLogger("mock_whatsapp")
 
 # Meta's error codes the mock can answer with: code → (HTTP status, title). Statuses follow
 # Meta's error-code table; builders should branch on the code, as Meta advises.
@@ -113,7 +119,43 @@ class ControlError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+def is_control_path(path: str) -> bool:
+    """The mock's own API (errors {"error": {"code", "message"}}); the rest plays Meta."""
+    return path.startswith("/_mock") or path in ("/healthz", "/readyz", "/openapi.json")
+
+
+def control_error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def refusal(path: str, status: int, detail: str) -> JSONResponse:
+    """An HTTP-level refusal (no route, wrong method, unreadable or too large body) in
+    the shape of the API the path belongs to."""
+    if is_control_path(path):
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+        return control_error(status, codes.get(status, "invalid_request"), detail)
+    return JSONResponse(GraphError(status, 100, "Invalid parameter", detail).body(), status)
+
+
+def too_large(scope: Any) -> JSONResponse:
+    """The 413 of a body over the cap (body_limit.py), refused before it is read."""
+    return refusal(scope["path"], 413, "The request body is too large.")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves on this path. Each route here has one method, so
+    Starlette's own 405 would name only the first route's."""
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    """Every refusal in the shape its API documents, and never an exception's text."""
+
     @app.exception_handler(GraphError)
     async def on_graph(request: Request, exc: GraphError) -> JSONResponse:
         body = exc.body()
@@ -122,17 +164,32 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ControlError)
     async def on_control(_: Request, exc: ControlError) -> JSONResponse:
-        return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, exc.status)
+        return control_error(exc.status, exc.code, exc.message)
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors()
         )
-        if request.url.path.startswith("/_mock"):
-            return JSONResponse(
-                {"error": {"code": "invalid_request", "message": problems}}, status_code=400
-            )
+        if is_control_path(request.url.path):
+            return control_error(400, "invalid_request", problems)
         body = invalid_parameter(problems).body()
         report_refusal(request.app.state, request.method, request.url.path, 400, body)
         return JSONResponse(body, status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Unknown paths (404), other methods (405), bodies that are not JSON (400) or
+        # too large (413).
+        response = refusal(request.url.path, exc.status_code, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            response.headers["Allow"] = ", ".join(allowed_methods(request))
+        return response
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", extra={"path": mask_phones_in_paths(request.url.path)})
+        if is_control_path(request.url.path):
+            return control_error(500, "internal_error", "The mock could not do this.")
+        return JSONResponse(GraphError.of(1).body(), status_code=500)

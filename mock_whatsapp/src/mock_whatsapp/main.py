@@ -11,9 +11,10 @@ import promptpipe_logs as logs
 from fastapi import FastAPI
 
 from mock_whatsapp import __version__, events, schemas
+from mock_whatsapp.body_limit import BodyLimit
 from mock_whatsapp.business import Business
 from mock_whatsapp.faults import FaultBook
-from mock_whatsapp.graph_errors import install_error_handlers
+from mock_whatsapp.graph_errors import install_error_handlers, too_large
 from mock_whatsapp.journal import open_journal
 from mock_whatsapp.routers import (
     control,
@@ -91,6 +92,7 @@ def create_app(
             journal.close()
 
     app = FastAPI(title="mock_whatsapp", version=__version__, lifespan=lifespan)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, refuse=too_large)
     app.state.bus = events.EventBus()
     install_error_handlers(app)
     app.include_router(phones.router)

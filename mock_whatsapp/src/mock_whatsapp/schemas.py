@@ -288,7 +288,12 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
         routes=app.routes,
     )
     _, defs = models_json_schema(
-        [(SendMessageRequest, "validation"), (MediaUploadForm, "validation")],
+        [
+            (SendMessageRequest, "validation"),
+            (MediaUploadForm, "validation"),
+            (ControlErrorBody, "serialization"),
+            (GraphErrorBody, "serialization"),
+        ],
         ref_template="#/components/schemas/{model}",
     )
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
@@ -309,5 +314,31 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
             "required": True,
             "content": {media_type: {"schema": {"$ref": f"#/components/schemas/{name}"}}},
         }
+    _document_refusals(doc)
     app.openapi_schema = doc
     return doc
+
+
+def _document_refusals(doc: dict[str, Any]) -> None:
+    """Every refusal the mock really answers, in its API's error shape: bad input is a 400
+    (never FastAPI's 422), a thing named in the path may not exist (404), and a Graph
+    path's version must look like v21.0 (any other is not a Graph route: 404)."""
+    control = {"$ref": "#/components/schemas/ControlErrorBody"}
+    graph = {"$ref": "#/components/schemas/GraphErrorBody"}
+    for path, item in doc["paths"].items():
+        is_graph = path.startswith(("/{version}", "/whatsapp_business"))
+        body = graph if is_graph else control
+        for operation in item.values():
+            responses = operation.setdefault("responses", {})
+            if responses.pop("422", None) is not None:
+                responses.setdefault("400", _response("Bad input; nothing changed", body))
+            params = [p for p in operation.get("parameters", []) if p.get("in") == "path"]
+            if params or is_graph:
+                responses.setdefault("404", _response("No such thing", body))
+            for param in params:
+                if param["name"] == "version":
+                    param["schema"] = {"type": "string", "pattern": r"^v[0-9]+\.[0-9]+$"}
+
+
+def _response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mock_whatsapp.subscriber_urls import DEFAULT_ALLOWED_HOSTS
+
 
 @dataclass(frozen=True)
 class BusinessNumber:
@@ -34,6 +36,9 @@ class Settings(BaseSettings):
     port: int = 8090
     log_level: str = "info"
     webhook_url: str = "http://127.0.0.1:8080/webhooks/whatsapp"
+    # Hosts (names, IP addresses or networks, comma-separated) that POST
+    # /_mock/webhooks/subscribers may add: the mock calls them, so not just any.
+    webhook_allowed_hosts: str = DEFAULT_ALLOWED_HOSTS
     app_secret: SecretStr = SecretStr("dev-app-secret")
     access_token: SecretStr = SecretStr("dev-access-token")
     phone_number_id: str = "100000000000001"
@@ -65,6 +70,9 @@ class Settings(BaseSettings):
     pair_rate_limit: bool = False
     pair_interval_seconds: float = Field(default=6, gt=0)
     pair_burst: int = Field(default=45, ge=1)
+    # Larger request bodies are refused (413) before they are read, except media uploads,
+    # which may be as large as Meta's largest media (100 MB documents).
+    max_body_bytes: int = Field(default=2**20, ge=1024)
     # Seconds a media download URL stays valid.
     media_url_ttl_seconds: float = Field(default=300, gt=0)
     # Approved templates (JSON); empty means the built-in registry. Every WABA also has
@@ -87,9 +95,13 @@ class Settings(BaseSettings):
         return self
 
     def masked(self) -> dict[str, object]:
-        return self.model_dump(
+        """The settings as they may be logged: secrets left out, the database password
+        hidden."""
+        shown = self.model_dump(
             exclude={"app_secret", "access_token", "verify_token", "extra_numbers"}
         )
+        shown["database_url"] = _mask_password(self.database_url)
+        return shown
 
     def business_numbers(self) -> dict[str, BusinessNumber]:
         """Every business number by its phone number id, the default one first."""
@@ -111,3 +123,12 @@ class Settings(BaseSettings):
                 )
             )
         return {n.phone_number_id: n for n in numbers}
+
+
+def _mask_password(url: str) -> str:
+    """'postgres://user:secret@host/db' → 'postgres://user:***@host/db'."""
+    scheme, sep, rest = url.partition("://")
+    creds, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in creds:
+        return url
+    return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"

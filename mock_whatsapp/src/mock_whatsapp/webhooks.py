@@ -158,23 +158,34 @@ class WebhookSender:
             "hub.verify_token": verify_token,
             "hub.challenge": challenge,
         }
+        # The caller learns whether the handshake worked, never what the endpoint said or
+        # why a connection failed: the control API must not read pages for anyone.
         try:
             resp = await self.client.get(url, params=params)
-        except httpx.HTTPError as exc:
+        except httpx.TimeoutException:
             raise ControlError(
-                400, "verification_failed", f"GET {url} failed: {type(exc).__name__}: {exc}"
-            ) from exc
+                400, "verification_failed", "the URL did not answer in time"
+            ) from None
+        except httpx.HTTPError as exc:
+            log.info("webhook handshake failed", extra={"error": type(exc).__name__})
+            raise ControlError(400, "verification_failed", "the URL could not be reached") from None
         if resp.status_code != 200 or resp.text.strip() != challenge:
             raise ControlError(
                 400,
                 "verification_failed",
-                f"GET {url} answered {resp.status_code} {resp.text[:200]!r}, "
-                f"not 200 with the challenge {challenge}",
+                f"the URL answered {resp.status_code}, not 200 with the challenge",
             )
         subscriber = Subscriber("sub_" + secrets.token_hex(4), url, verified=True)
         self.subscribers.append(subscriber)
         self._save_subscribers()
         return subscriber
+
+    def restore_default(self) -> bool:
+        """Subscribe the configured URL again if it was removed; True when it was."""
+        if not self.url or any(s.id == "default" for s in self.subscribers):
+            return False
+        self.subscribers.insert(0, Subscriber("default", self.url, verified=False))
+        return True
 
     def unsubscribe(self, subscriber_id: str) -> bool:
         before = len(self.subscribers)

@@ -306,6 +306,18 @@ def test_reset_empties_the_page(page: Page, mock_url: str) -> None:
     expect(page.locator("#no-phones")).to_be_visible()
 
 
+def test_a_deleted_default_subscriber_shows_until_reset(page: Page, mock_url: str) -> None:
+    notice = page.locator("#no-default-subscriber")
+    expect(notice).to_be_hidden()
+    deleted = httpx.delete(f"{mock_url}/_mock/webhooks/subscribers/default?force=true")
+    assert deleted.status_code == 204
+    expect(notice).to_be_visible(timeout=WAIT_MS)
+    page.reload()
+    expect(notice).to_be_visible(timeout=WAIT_MS)
+    httpx.post(f"{mock_url}/_mock/reset")
+    expect(notice).to_be_hidden(timeout=WAIT_MS)
+
+
 def test_the_page_catches_up_after_the_stream_drops(page: Page, mock_url: str) -> None:
     page.evaluate("window.notReloaded = true")
     # Cut the stream from the page's side; it reconnects and loads what it missed.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import UTC, datetime
 
 # Attributes a LogRecord always has; anything else passed in `extra` becomes a field.
@@ -28,10 +29,31 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
+# The phone number in a control API path: /_mock/phones/{phone}/...
+_PHONE_IN_PATH = re.compile(r"(/_mock/phones/)([^/?\s\"]+)")
+
+
+def mask_phones_in_paths(text: str) -> str:
+    """'POST /_mock/phones/15551234567/messages' → 'POST /_mock/phones/1555•••4567/messages'."""
+    return _PHONE_IN_PATH.sub(lambda m: m.group(1) + mask_phone(m.group(2)), text)
+
+
+class PhoneMask(logging.Filter):
+    """Masks the phone numbers in the paths of uvicorn's access lines (and any other line
+    that quotes a control API path)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "/_mock/phones/" in message:
+            record.msg, record.args = mask_phones_in_paths(message), ()
+        return True
+
+
 def configure(service: str, level: str) -> None:
     """Send every log record (ours and uvicorn's) to stdout as JSON."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter(service))
+    handler.addFilter(PhoneMask())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -15,3 +15,6 @@ class Settings(BaseSettings):
     poll_seconds: float = 0.5
     # Shared with delivery: its admin API wants this bearer token when it is set.
     delivery_api_token: SecretStr = Field(SecretStr(""), alias="DELIVERY_API_TOKEN")
+    # Shared with the agent, which shows conversations only to callers with this token;
+    # the default is the dev stack's (.env.example, compose.yaml).
+    agent_api_token: SecretStr = Field(SecretStr("dev-agent-token"), alias="AGENT_API_TOKEN")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from promptpipe_agent.dependencies import ConversationsDep
+from promptpipe_agent.errors import ErrorBody
 from promptpipe_agent.schemas import ConversationList, ConversationView
 
 router = APIRouter(tags=["conversations"])
@@ -16,7 +17,11 @@ async def list_conversations(conversations: ConversationsDep) -> ConversationLis
     return ConversationList(conversations=await conversations.summaries())
 
 
-@router.get("/conversations/{participant_id}", response_model=ConversationView)
+@router.get(
+    "/conversations/{participant_id}",
+    response_model=ConversationView,
+    responses={404: {"model": ErrorBody, "description": "No conversation with this participant"}},
+)
 async def get_conversation(
     participant_id: str, conversations: ConversationsDep
 ) -> ConversationView:

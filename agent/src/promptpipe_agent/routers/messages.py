@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Depends
 
+from promptpipe_agent.auth import trusted_now
 from promptpipe_agent.dependencies import ConversationsDep
 from promptpipe_agent.schemas import (
     ProcessEventRequest,
@@ -23,9 +24,9 @@ router = APIRouter(tags=["messages"])
 async def process_message(
     body: ProcessMessageRequest,
     conversations: ConversationsDep,
-    x_promptpipe_now: Annotated[datetime | None, Header()] = None,
+    now: Annotated[datetime | None, Depends(trusted_now)],
 ) -> ProcessMessageResponse:
-    return await conversations.process_message(body, x_promptpipe_now)
+    return await conversations.process_message(body, now)
 
 
 @router.post(
@@ -34,6 +35,6 @@ async def process_message(
 async def process_event(
     body: ProcessEventRequest,
     conversations: ConversationsDep,
-    x_promptpipe_now: Annotated[datetime | None, Header()] = None,
+    now: Annotated[datetime | None, Depends(trusted_now)],
 ) -> ProcessMessageResponse:
-    return await conversations.process_event(body, x_promptpipe_now)
+    return await conversations.process_event(body, now)

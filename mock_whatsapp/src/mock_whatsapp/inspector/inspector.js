@@ -169,11 +169,13 @@ async function loadSnapshot() {
   state.events = recent.events.slice(-MAX_EVENTS_SHOWN);
   state.errors = state.events.filter((e) => e.kind === "api.error").length;
 
-  const [phones, deliveries, clock] = await Promise.all([
+  const [phones, deliveries, clock, subscribers] = await Promise.all([
     api("GET", "/_mock/phones"),
     api("GET", "/_mock/webhooks/deliveries"),
     api("GET", "/_mock/clock"),
+    api("GET", "/_mock/webhooks/subscribers"),
   ]);
+  showSubscribers(subscribers.subscribers);
   clearState();
   await Promise.all(
     phones.map(async (p) => {
@@ -220,6 +222,12 @@ function connect() {
       connect();
     }, 1000);
   };
+}
+
+// Without the default subscriber the mock still answers every phone, yet nothing reaches
+// the bot: say so where the webhooks are shown.
+function showSubscribers(subscribers) {
+  $("no-default-subscriber").hidden = subscribers.some((s) => s.id === "default");
 }
 
 function setLive(stateName, text) {
@@ -272,6 +280,9 @@ function apply(event) {
       clearState();
       state.dirtyPhones.add(state.selected);
       state.dirtyDeliveries = true;
+      break;
+    case "subscribers.changed":
+      showSubscribers(d.subscribers || []);
       break;
     case "api.error":
       state.errors += 1;

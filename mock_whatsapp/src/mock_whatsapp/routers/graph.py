@@ -244,7 +244,7 @@ async def download_media(
 
 @router.api_route(
     "/{version:graph_version}/{rest:path}",
-    methods=["GET", "POST", "PUT", "DELETE"],
+    methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"],
     include_in_schema=False,
 )
 async def unsupported(version: str, rest: str, request: Request) -> None:

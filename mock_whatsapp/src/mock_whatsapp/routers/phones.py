@@ -13,6 +13,7 @@ from mock_whatsapp.chats import Phone, canonical_phone
 from mock_whatsapp.graph_errors import ControlError
 from mock_whatsapp.message_types import TEXT_MAX
 from mock_whatsapp.schemas import CONTROL_ERRORS, ChatMessageView, PhoneView
+from mock_whatsapp.storable import StorableInput
 
 router = APIRouter(prefix="/_mock/phones", tags=["phones"])
 
@@ -68,7 +69,7 @@ class Contact(BaseModel):
     phones: list[dict[str, str]] = Field(default_factory=list)
 
 
-class PhoneMessage(BaseModel):
+class PhoneMessage(StorableInput):
     """What the phone sends: text; a tap on a reply button, a list row or a template's
     quick-reply button; an image, voice note, video, document or sticker; a location, a
     reaction to a message, contact cards, or something the Cloud API does not support."""
@@ -115,7 +116,7 @@ class PhoneMessage(BaseModel):
         return self
 
 
-class PhoneProfile(BaseModel):
+class PhoneProfile(StorableInput):
     """A phone's name and what it can do; every field optional, unknown ones refused."""
 
     model_config = ConfigDict(extra="forbid")

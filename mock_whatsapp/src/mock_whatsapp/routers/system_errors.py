@@ -11,11 +11,12 @@ from mock_whatsapp import system_errors
 from mock_whatsapp.business import Business
 from mock_whatsapp.graph_errors import META_ERRORS, ControlError
 from mock_whatsapp.schemas import CONTROL_ERRORS
+from mock_whatsapp.storable import StorableInput
 
 router = APIRouter(tags=["faults"])
 
 
-class SystemErrorRequest(BaseModel):
+class SystemErrorRequest(StorableInput):
     """A system-level error Meta reports by webhook, for one business number."""
 
     model_config = ConfigDict(extra="forbid", strict=True)

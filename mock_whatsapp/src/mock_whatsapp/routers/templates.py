@@ -15,6 +15,7 @@ from mock_whatsapp.business import Business
 from mock_whatsapp.graph_errors import ControlError, GraphError, invalid_parameter
 from mock_whatsapp.routers.graph import _authorized, _unknown_object
 from mock_whatsapp.schemas import CONTROL_ERRORS, GRAPH_ERRORS
+from mock_whatsapp.storable import check_storable
 from mock_whatsapp.template_review import RejectionReason, TemplateReview
 from mock_whatsapp.template_submission import TemplateError, duplicate, submitted
 from mock_whatsapp.templates import MessageTemplate
@@ -148,6 +149,10 @@ async def create_template(
         body = await request.json()
     except ValueError as exc:
         raise TemplateError("the request body must be JSON") from exc
+    try:
+        check_storable(body)
+    except ValueError as exc:
+        raise TemplateError(str(exc)) from exc
     template = submitted(waba_id, body, business.clock.now())
     if business.templates.find(waba_id, template.name, template.language) is not None:
         raise duplicate(template.language)

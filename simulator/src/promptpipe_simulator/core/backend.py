@@ -48,7 +48,9 @@ class Backend:
         self.phones = MockWhatsAppClient(self.http, settings.mock_wa_url)
         self.mock_wa_url = settings.mock_wa_url
         self.poll_seconds = settings.poll_seconds
-        self.agent = AgentClient(self.http, settings.agent_url)
+        self.agent = AgentClient(
+            self.http, settings.agent_url, settings.agent_api_token.get_secret_value()
+        )
         self.session: SessionLog | None = None  # None: not recording
         self._phones_by_id: dict[str, str] = {}
 

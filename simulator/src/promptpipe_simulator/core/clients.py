@@ -335,13 +335,18 @@ class MockWhatsAppClient:
 class AgentClient:
     """The agent's read-only view of a conversation."""
 
-    def __init__(self, client: httpx.AsyncClient, base_url: str) -> None:
+    def __init__(self, client: httpx.AsyncClient, base_url: str, token: str = "") -> None:
         self.client, self.base = client, base_url.rstrip("/")
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     async def conversation(self, participant_id: str) -> dict[str, Any] | None:
         try:
             resp = await _call(
-                self.client, "agent", "GET", f"{self.base}/conversations/{participant_id}"
+                self.client,
+                "agent",
+                "GET",
+                f"{self.base}/conversations/{participant_id}",
+                headers=self.headers,
             )
         except Refused as exc:
             if exc.status == 404:
@@ -351,7 +356,9 @@ class AgentClient:
 
     async def conversations(self) -> list[dict[str, Any]]:
         """Every conversation's sub-state: [{"participant_id", "state", "turns", ...}]."""
-        resp = await _call(self.client, "agent", "GET", f"{self.base}/conversations")
+        resp = await _call(
+            self.client, "agent", "GET", f"{self.base}/conversations", headers=self.headers
+        )
         return list(resp.json().get("conversations") or [])
 
     async def healthy(self) -> bool:

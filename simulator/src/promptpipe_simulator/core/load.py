@@ -6,7 +6,9 @@ Locust, so the checks and the scripts are tested on their own. Each participant 
 the coach's reply before its next message, as a person would, so every message should get
 exactly one reply, right after it. At the end each chat is read once more and checked
 pair by pair: a message with no reply is lost, a second reply to it is a duplicate,
-except after a clock move (time travel makes due jobs send prompts and reminders).
+except after a clock move (time travel makes due jobs send prompts and reminders), and
+except the agent's late answer after delivery's apology (a fallback: the agent could not
+be reached). Fallbacks are replies, counted apart from the agent's.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from promptpipe_simulator.core.clients import ChatMessage
 from promptpipe_simulator.core.personas import TIMEZONES
-from promptpipe_simulator.core.replies import SETTLE_SECONDS
+from promptpipe_simulator.core.replies import SETTLE_SECONDS, is_fallback
 
 Step = tuple[str, str]  # (name in the statistics, what the participant writes)
 
@@ -79,6 +81,8 @@ class ChatCheck:
     latencies: list[float] = field(default_factory=list)  # seconds, message → its reply
     lost: list[str] = field(default_factory=list)  # texts of messages with no reply
     duplicated: list[str] = field(default_factory=list)  # texts of messages replied twice
+    fallbacks: list[str] = field(default_factory=list)  # texts answered with the apology
+    late: list[str] = field(default_factory=list)  # ... and then by the agent, late
 
     @property
     def ok(self) -> bool:
@@ -97,18 +101,38 @@ def check_chat(
     moves = sorted(clock_moves)
     result = ChatCheck()
     turns: list[tuple[ChatMessage, list[ChatMessage]]] = []
+    # Replies that quote one of the participant's messages belong to it, wherever they
+    # landed: the agent's late answer may come after the participant's next message.
+    inbound = {m.id for m in chat if m.direction == "inbound"}
+    quoting: dict[str, list[ChatMessage]] = {}
     for message in chat:
         if message.direction == "inbound":
             turns.append((message, []))
+        elif message.context_id in inbound:
+            quoting.setdefault(str(message.context_id), []).append(message)
         elif turns:
             turns[-1][1].append(message)
     for sent, replies in turns:
+        quoted = quoting.get(sent.id, [])
         if not replies:
             result.lost.append(sent.text)
+            result.duplicated += [sent.text] if quoted else []
             continue
         sent_at = _time(sent.timestamp)
         settled = sent_at - timedelta(seconds=SETTLE_SECONDS)
-        for extra in replies[1:]:
+        extras = replies[1:]
+        if is_fallback(replies[0].text):
+            result.fallbacks.append(sent.text)
+            if quoted:  # the agent, back, answered the message it had missed
+                result.late.append(sent.text)
+                quoted = quoted[1:]
+            elif extras:  # the same, from a delivery that does not quote
+                result.late.append(sent.text)
+                extras = extras[1:]
+        if quoted:
+            result.duplicated.append(sent.text)
+            continue
+        for extra in extras:
             at = _time(extra.timestamp)
             if not any(settled < moved_to <= at for moved_to, _ in moves):
                 result.duplicated.append(sent.text)
@@ -138,7 +162,9 @@ class LoadSummary:
     participants: int
     seconds: float  # from the first request to the last
     sent: int = 0
-    replied: int = 0
+    replied: int = 0  # by the agent
+    fallbacks: int = 0  # answered with delivery's apology instead (the agent unreachable)
+    late_replies: int = 0  # the agent's late answers after an apology
     latency_ms: dict[int, float] = field(default_factory=dict)  # percentile -> ms
     timed_out: int = 0  # no reply within the wait, seen live
     lost: list[str] = field(default_factory=list)  # "+phone 'text'", from the final check
@@ -165,6 +191,11 @@ class LoadSummary:
             f"timed out: {self.timed_out}  errors: {self.errors}  "
             f"(chats checked: {self.chats_checked})",
         ]
+        if self.fallbacks or self.late_replies:
+            lines.append(
+                f"fallbacks (delivery's apology, the agent unreachable): {self.fallbacks}  "
+                f"late replies from the agent after one: {self.late_replies}"
+            )
         lines += [f"  lost: {what}" for what in self.lost[:20]]
         lines += [f"  replied twice: {what}" for what in self.duplicated[:20]]
         top = sorted(self.error_kinds.items(), key=lambda kind: -kind[1])[:10]

@@ -159,12 +159,18 @@ def summarize(stats: RequestStats, exceptions: int = 0) -> LoadSummary:
 
     checked, _ = count("check", "chat")
     sent, send_failures = count("POST", "send")
+    late, _ = count("check", "late reply")
+    fallbacks = sum(
+        e.num_requests for (_, method), e in stats.entries.items() if method == "fallback"
+    )
     last = max((e.last_request_timestamp or 0 for e in replies), default=0)
     summary = LoadSummary(
         participants=checked,
         seconds=max(0.0, last - stats.total.start_time) if last else 0.0,
         sent=sent - send_failures,
         replied=merged.num_requests - merged.num_failures,
+        fallbacks=fallbacks,
+        late_replies=late,
         chats_checked=checked,
     )
     if merged.num_requests - merged.num_none_requests > 0:

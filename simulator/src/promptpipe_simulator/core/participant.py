@@ -5,9 +5,11 @@ before its next message, as a person would.
 Every reply is a Locust request of type `reply` named by the step it answers ("hello",
 "personalize", "small talk", "tap Done"...), timed by the mock's own timestamps of the
 message and its reply (see `replies.py`); a reply that does not come within the wait, or
-comes twice, is a failure. The HTTP calls themselves (`enroll`, `send`) are counted, and
-their failures reported, but not timed: every time in Locust's tables and charts (its web
-UI's response-time chart included) is then a reply latency.
+comes twice, is a failure. delivery's apology when the agent cannot be reached is a reply
+too, but of type `fallback`, so that it is counted apart from the agent's answers. The
+HTTP calls themselves (`enroll`, `send`) are counted, and their failures reported, but not
+timed: every time in Locust's tables and charts (its web UI's response-time chart
+included) is then a reply latency.
 
 What a participant does, by weights of `Mix`:
 - the intake, by personalize (eight answers) or by try now (two);
@@ -45,6 +47,7 @@ from promptpipe_simulator.core.replies import Message, Reply
 
 ENROLL_ATTEMPTS = 5  # phone numbers already taken, in a row, before giving up
 IDLE_SECONDS = 1.0  # waiting for the next daily prompt: look again this often
+SEND_RETRY_SECONDS = 0.5  # the mock unreachable: the phone tries again this often
 
 
 class _ParticipantTasks(TaskSet):
@@ -154,28 +157,43 @@ class Participant(FastHttpUser):
 
     def _send(self, step: str, body: dict[str, Any]) -> Reply | None:
         mix = self.load_run.mix
-        url = f"{self.load_run.settings.mock_wa_url}/_mock/phones/{self.phone}/messages"
-        with self.client.post(url, json=body, name="send", catch_response=True) as resp:
-            _untimed(resp)
-            if resp.status_code != 201:
-                resp.failure(f"HTTP {resp.status_code}")
-                raise StopUser  # this chat cannot go on
-            message = resp.json()
+        message = self._post_message(body)
         self.load_run.book.sent(self.phone, message, step)
         self.sent += 1
         reply = self.load_run.book.wait(str(message["id"]), mix.within)
         if reply is None:
             self._report(step, None, LostReply(f"no reply within {mix.within:g}s"))
             raise StopUser  # a person would give up here; the final check counts it
-        self._report(step, reply.latency, None)
+        self._report(step, reply.latency, None, kind="fallback" if reply.fallback else "reply")
         self.asked = reply.message if reply.buttons else None
         if mix.messages and self.sent >= mix.messages:
             raise StopUser
         return reply
 
-    def _report(self, step: str, seconds: float | None, error: Exception | None) -> None:
+    def _post_message(self, body: dict[str, Any]) -> Message:
+        """The phone sends `body`. While the mock cannot be reached or fails (it restarts,
+        its database restarts), the phone tries again for up to the reply wait, as a phone
+        without signal does; those tries are counted as `send retried`, not as sends."""
+        url = f"{self.load_run.settings.mock_wa_url}/_mock/phones/{self.phone}/messages"
+        deadline = time.monotonic() + self.load_run.mix.within
+        while True:
+            with self.client.post(url, json=body, name="send", catch_response=True) as resp:
+                _untimed(resp)
+                if resp.status_code == 201:
+                    return cast("Message", resp.json())
+                unreachable = resp.status_code == 0 or resp.status_code >= 500
+                if not unreachable or time.monotonic() > deadline:
+                    resp.failure(f"HTTP {resp.status_code}")
+                    raise StopUser  # this chat cannot go on
+                resp.request_meta["name"] = "send retried"
+                resp.success()
+            time.sleep(SEND_RETRY_SECONDS)
+
+    def _report(
+        self, step: str, seconds: float | None, error: Exception | None, kind: str = "reply"
+    ) -> None:
         self.environment.events.request.fire(
-            request_type="reply",
+            request_type=kind,
             name=step,
             response_time=None if seconds is None else seconds * 1000,
             response_length=0,

@@ -17,6 +17,13 @@ than the answer to the participant's own POST): it is kept, and the wait returns
 Latency comes from the mock's own timestamps of the message and its reply, less any clock
 jump in between, so neither the stream's delay nor time travel blurs it.
 
+When the agent cannot be reached, delivery answers with its fixed apology (a *fallback*:
+the message still got a reply, counted apart from real ones) and keeps the message for
+the agent; once the agent is back, its late answer may follow the apology (delivery's
+`DELIVERY_LATE_REPLY_WITHIN`), quoting the message it answers (`context_id`), even after
+the participant's next message. One such late reply after an apology is expected, not a
+duplicate.
+
 Nothing here does I/O: a stream consumer feeds `take`, participants call `sent` and
 `wait`. Waiting uses `threading.Event`, which Locust's gevent turns into a greenlet wait.
 """
@@ -36,6 +43,15 @@ Event = dict[str, Any]
 # How long after a clock move a due job's message may still come (see above).
 SETTLE_SECONDS = 10.0
 Message = dict[str, Any]  # a message as the mock's chat API and events show it
+# delivery's fixed answer when the agent cannot be reached (the integration guide's text).
+FALLBACK_APOLOGY = (
+    "I apologize, but I'm having trouble processing your message right now. Please try again later."
+)
+
+
+def is_fallback(text: str | None) -> bool:
+    """Whether a message of the coach is delivery's apology rather than a real answer."""
+    return (text or "").strip() == FALLBACK_APOLOGY
 
 
 @dataclass
@@ -50,6 +66,11 @@ class Reply:
     @property
     def buttons(self) -> list[dict[str, str]]:
         return list((self.message.get("interactive") or {}).get("buttons") or [])
+
+    @property
+    def fallback(self) -> bool:
+        """delivery's apology: the agent could not be reached."""
+        return is_fallback(self.message.get("text"))
 
 
 @dataclass
@@ -72,6 +93,7 @@ class _Turn:
     clock_moves: int = 0  # how many clock moves the book had seen by then
     after_move: bool = False  # opened within SETTLE_SECONDS of a clock move
     reply: Reply | None = None
+    late: Message | None = None  # the agent's late answer, after an apology
     woken: threading.Event = field(default_factory=threading.Event)
 
 
@@ -172,11 +194,19 @@ class ReplyBook:
         return turn
 
     def _answered(self, phone: str, message: Message) -> None:
+        quoted = self.turns.get(str(message.get("context_id") or ""))
+        apologised = quoted is not None and quoted.reply is not None and quoted.reply.fallback
+        if quoted is not None and apologised and quoted.late is None:
+            quoted.late = message  # the agent's late answer to the message it had missed
+            return
         turn = self.latest.get(phone)
         moved = turn is not None and (len(self.clock_moves) > turn.clock_moves or turn.after_move)
         if turn is None or (turn.reply is not None and moved):
             # Nothing asked for it, or the clock moved about then: a due job's message.
             self.inbox[phone].append(message)
+            return
+        if turn.reply is not None and turn.reply.fallback and turn.late is None:
+            turn.late = message  # the agent, back, answered the message it had missed
             return
         if turn.reply is not None:
             duplicate = Duplicate(phone, turn.message_id, turn.step, message)
