@@ -104,9 +104,9 @@ class Cluster:
         """Start the server (sockets in the data dir, TCP on loopback only) and wait."""
         if self.is_running():
             return
-        # max_connections: one server carries every stack of a parallel test run (each
-        # worker's shared stacks and private ones, each service with its pool), so 200
-        # ran out ("too many clients already") once the candidate agent came along.
+        # max_connections: a test run shares one server among every worker's stacks (each
+        # with its services' pools), delivery's Go tests and the agent's tests, at once;
+        # 200 ran out ("too many clients already").
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.datadir} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
