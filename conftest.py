@@ -33,20 +33,43 @@ with contextlib.suppress(ImportError):
 sys.path.insert(0, str(Path(__file__).parent / "scripts" / "lib"))
 import pgcluster
 import testruns
+import xdist_schedule
 
 _opened_run: Path | None = None  # the run this process opened, if it leads one
+_timings: xdist_schedule.Timings | None = None  # kept by the process that reports
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    global _opened_run
+    global _opened_run, _timings
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _interrupt)
+    if not hasattr(config, "workerinput"):  # not an xdist worker: its reports reach us
+        _timings = xdist_schedule.Timings()
     if testruns.MARK in os.environ:
         return  # scripts/test's run, or the xdist controller's
     for line in testruns.reap():
         print(line, file=sys.stderr)
     _opened_run = testruns.begin(os.getpid())
     os.environ[testruns.MARK] = _opened_run.name
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)  # before xdist's own choice
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """`--dist loadfile`, with the longest files first and the TUI's tests spread out
+    (scripts/lib/xdist_schedule.py)."""
+    if config.getvalue("dist") == "loadfile":
+        return xdist_schedule.Schedule(config, log)
+    return None
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if _timings is not None:
+        _timings.add(report)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _timings is not None:
+        _timings.save(session.config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 from caller import HEADERS, TRUSTED
 
 from promptpipe_agent.db import make_pool
@@ -111,6 +113,20 @@ async def test_invalid_request_gets_the_error_shape_and_changes_nothing(
     assert error["code"] == "invalid_request"
     assert {d["field"] for d in error["details"]} == {"message", "phone_number"}
     assert (await client.get("/conversations/p_5")).status_code == 404
+
+
+@pytest.mark.parametrize("text", ["nul \u0000 inside", "lone surrogate \ud800 inside"])
+async def test_text_that_cannot_be_stored_is_refused_before_the_turn(
+    client: httpx.AsyncClient, text: str
+) -> None:
+    # json.dumps escapes a lone surrogate as \\ud800, as a client in another language would
+    body = json.dumps(turn("p_nul", text, "wamid.nul"))
+    resp = await client.post(
+        "/process-message", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["error"]["code"] == "invalid_request"
+    assert (await client.get("/conversations/p_nul")).status_code == 404
 
 
 async def test_state_survives_a_new_app_on_the_same_database(database_url: str) -> None:

@@ -104,10 +104,13 @@ class Cluster:
         """Start the server (sockets in the data dir, TCP on loopback only) and wait."""
         if self.is_running():
             return
+        # max_connections: a test run shares one server among every worker's stacks (each
+        # with its services' pools), delivery's Go tests and the agent's tests, at once;
+        # 200 ran out ("too many clients already").
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.datadir} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=200"
+            "-c max_connections=600"
         )
         self._run_as_owner(
             [

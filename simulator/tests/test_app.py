@@ -44,8 +44,14 @@ async def until(pilot: Any, condition: Callable[[], object], timeout: float = 5.
     raise AssertionError("condition not reached in time")
 
 
+# The app polls the fake stack as often as it polls a real one. Faster would not make the
+# tests faster: Pilot waits after each key until the app is idle, and an app polling
+# every 50 ms is never idle for long, so each key then cost up to a second.
+POLL_SECONDS = 0.5
+
+
 def app_for(backend: Backend) -> SimulatorApp:
-    return SimulatorApp(backend, poll_seconds=0.05, personas=PersonaFactory(seed=1))
+    return SimulatorApp(backend, poll_seconds=POLL_SECONDS, personas=PersonaFactory(seed=1))
 
 
 @pytest.fixture
@@ -59,6 +65,13 @@ def streaming(fake_stack: Any) -> Any:
 async def enrolled(app: SimulatorApp, pilot: Any) -> None:
     await pilot.press("ctrl+n")
     await until(pilot, lambda: not app.query_one("#composer", Input).disabled)
+
+
+async def say(pilot: Any, text: str) -> None:
+    """Send `text` from the composer, put in at once: for tests about something else than
+    typing (Pilot waits for an idle app after each key it presses)."""
+    pilot.app.query_one("#composer", Input).insert_text_at_cursor(text)
+    await pilot.press("enter")
 
 
 def notices(app: SimulatorApp, title: str = "") -> list[str]:
@@ -368,7 +381,7 @@ async def test_a_burst_renders_each_message_exactly_once(backend: Backend, strea
         await enrolled(app, pilot)
         phone = streaming.participants[0]["phone_number"]
         for n in range(3):
-            await pilot.press(*f"hello {n}", "enter")
+            await say(pilot, f"hello {n}")
             await until(pilot, lambda n=n: len(app.query(Bubble)) == 2 * (n + 1))
         await burst_of_four(pilot, streaming, phone)
         await until(pilot, lambda: len(app.query(Bubble)) == 10)
@@ -410,7 +423,7 @@ async def test_after_a_resize_a_new_message_is_visible(backend: Backend, streami
         await enrolled(app, pilot)
         phone = streaming.participants[0]["phone_number"]
         for n in range(6):
-            await pilot.press(*f"message number {n}", "enter")
+            await say(pilot, f"message number {n}")
             await until(pilot, lambda n=n: len(app.query(Bubble)) == 2 * (n + 1))
         await pilot.resize_terminal(80, 24)
         await pilot.pause(0.2)
@@ -434,7 +447,7 @@ async def test_scrolled_up_the_chat_counts_new_messages_below(
         await enrolled(app, pilot)
         phone = streaming.participants[0]["phone_number"]
         for n in range(5):
-            await pilot.press(*f"message {n}", "enter")
+            await say(pilot, f"message {n}")
             await until(pilot, lambda n=n: len(app.query(Bubble)) == 2 * (n + 1))
         chat = app.query_one(ChatView)
         chat.scroll_home(animate=False)  # reading further up

@@ -10,7 +10,12 @@ import httpx
 import pytest
 
 from promptpipe_simulator.core.backend import Backend
-from promptpipe_simulator.core.clients import DeliveryClient, Refused, Unreachable
+from promptpipe_simulator.core.clients import (
+    DeliveryClient,
+    MockWhatsAppClient,
+    Refused,
+    Unreachable,
+)
 from promptpipe_simulator.core.personas import PersonaFactory
 from promptpipe_simulator.settings import Settings
 
@@ -34,6 +39,41 @@ async def test_envelope_is_unwrapped_and_token_sent() -> None:
 
     [p] = await delivery(httpx.MockTransport(handler)).participants()
     assert (p.id, p.phone_number, p.name) == ("p_1", "15551234567", "Ada")
+
+
+async def test_a_chat_reads_what_the_mock_says_and_defaults_what_it_leaves_out() -> None:
+    listed = {
+        "id": "wamid.2",
+        "direction": "outbound",
+        "type": "interactive",
+        "text": "Pick one",
+        "timestamp": "2026-01-01T08:00:00Z",
+        "status": "read",
+        "interactive": {
+            "type": "list",
+            "sections": [
+                {"rows": [{"id": "a", "title": "A"}]},
+                {"rows": [{"id": "b", "title": "B"}]},
+            ],
+        },
+        "phone": "15551234567",  # a field the simulator does not use is ignored
+    }
+    chat = [{"id": "wamid.1", "direction": "inbound"}, listed]
+    mock = MockWhatsAppClient(
+        httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200, json=chat))),
+        "http://mock",
+    )
+
+    sent, offered = await mock.chat("15551234567")
+    assert (sent.type, sent.text, sent.status, sent.errors, sent.buttons) == (
+        "text",
+        "",
+        None,
+        [],
+        [],
+    )
+    assert [row["title"] for row in offered.rows] == ["A", "B"]
+    assert (offered.status, offered.timestamp) == ("read", "2026-01-01T08:00:00Z")
 
 
 async def test_the_agent_is_read_with_its_token() -> None:

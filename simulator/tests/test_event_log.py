@@ -353,7 +353,9 @@ def test_masked_numbers_match_by_their_ends() -> None:
 
 
 def app_for(backend: Backend) -> SimulatorApp:
-    return SimulatorApp(backend, poll_seconds=0.05)
+    # As in test_app.py: polling at the shipped pace leaves the app idle between polls,
+    # which Pilot waits for after each key.
+    return SimulatorApp(backend, poll_seconds=0.5)
 
 
 async def until(pilot: Any, condition: Any) -> None:

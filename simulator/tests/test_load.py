@@ -23,7 +23,7 @@ from promptpipe_simulator.core.replies import FALLBACK_APOLOGY
 
 def msg(direction: str, text: str, at: str, day: str = "01", hour: str = "12") -> ChatMessage:
     data = {"id": f"wamid.{text}", "direction": direction, "text": text}
-    return ChatMessage.from_api({**data, "timestamp": f"2026-01-{day}T{hour}:00:{at}Z"})
+    return ChatMessage.model_validate({**data, "timestamp": f"2026-01-{day}T{hour}:00:{at}Z"})
 
 
 def test_each_message_paired_with_its_one_reply() -> None:

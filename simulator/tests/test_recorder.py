@@ -18,12 +18,14 @@ from promptpipe_simulator.core.recorder import (
 )
 from promptpipe_simulator.core.scenario import load, parse
 
-ADA = Participant("p_1", "15551230000", "Ada", "active", timezone="Europe/London")
+ADA = Participant(
+    id="p_1", phone_number="15551230000", name="Ada", status="active", timezone="Europe/London"
+)
 
 
 def message(direction: str, text: str, **fields: Any) -> ChatMessage:
     data = {"id": f"wamid.{text}", "direction": direction, "type": "text", "text": text}
-    return ChatMessage.from_api({**data, **fields})
+    return ChatMessage.model_validate({**data, **fields})
 
 
 def test_actions_go_between_the_messages_they_came_between() -> None:
@@ -113,7 +115,7 @@ async def test_ctrl_s_in_the_app_saves_the_time_travel_too(
     from promptpipe_simulator.tui.app import SimulatorApp
 
     monkeypatch.chdir(tmp_path)  # the app saves under ./scenarios
-    app = SimulatorApp(backend, poll_seconds=0.05, personas=PersonaFactory(seed=1))
+    app = SimulatorApp(backend, poll_seconds=0.5, personas=PersonaFactory(seed=1))  # test_app.py
     async with app.run_test(size=(100, 30)) as pilot:
 
         async def until(condition: Callable[[], object]) -> None:

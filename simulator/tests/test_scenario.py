@@ -9,14 +9,16 @@ from pathlib import Path
 import pytest
 
 from promptpipe_simulator.core.clients import ChatMessage
-from promptpipe_simulator.core.runner import mismatches
 from promptpipe_simulator.core.scenario import (
+    ACTIONS,
     ScenarioError,
     load,
     parse,
     parse_duration,
     scenario_files,
 )
+from promptpipe_simulator.core.steps import HANDLERS
+from promptpipe_simulator.core.steps.expectations import mismatches
 from promptpipe_simulator.core.timetravel import next_local, seconds_until
 
 SHIPPED = Path(__file__).resolve().parents[1] / "scenarios"
@@ -28,6 +30,10 @@ def test_every_shipped_scenario_parses() -> None:
     for path in files:
         scenario = load(path)
         assert scenario.steps and scenario.description
+
+
+def test_every_action_of_the_format_has_one_handler() -> None:
+    assert sorted(HANDLERS) == sorted(ACTIONS)
 
 
 def test_shorthands_become_mappings_with_defaults() -> None:
@@ -116,7 +122,7 @@ def test_next_local_time_is_in_the_participants_zone() -> None:
 
 def _message(**fields: object) -> ChatMessage:
     data = {"id": "wamid.1", "direction": "outbound", "type": "text", "text": "", **fields}
-    return ChatMessage.from_api(data)
+    return ChatMessage.model_validate(data)
 
 
 def test_reply_matching_explains_every_difference() -> None:
@@ -148,7 +154,7 @@ def test_the_headless_core_never_imports_textual() -> None:
     for name in [m for m in sys.modules if m.startswith("promptpipe_simulator.core")]:
         importlib.import_module(name)
     core = Path(__file__).resolve().parents[1] / "src" / "promptpipe_simulator" / "core"
-    for source in core.glob("*.py"):
+    for source in core.rglob("*.py"):
         assert "textual" not in source.read_text(), f"{source.name} mentions textual"
 
 

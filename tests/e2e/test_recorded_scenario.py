@@ -14,8 +14,9 @@ from promptpipe_simulator.core.backend import Backend
 from promptpipe_simulator.core.clients import ChatMessage
 from promptpipe_simulator.core.personas import PersonaFactory
 from promptpipe_simulator.core.report import TextReporter
-from promptpipe_simulator.core.runner import ScenarioRunner, wait_until
+from promptpipe_simulator.core.runner import ScenarioRunner
 from promptpipe_simulator.core.scenario import load
+from promptpipe_simulator.core.steps.stage import wait_until
 from promptpipe_simulator.settings import Settings
 
 pytestmark = pytest.mark.e2e

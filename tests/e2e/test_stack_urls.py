@@ -19,18 +19,19 @@ def test_the_urls_printed_are_the_ports_in_use() -> None:
         text=True,
         check=True,
     )
-    assert run.stdout.split() == [
-        "delivery",
-        "http://127.0.0.1:41001",
-        "agent",
-        "http://127.0.0.1:41002",
-        "mock_whatsapp",
-        "http://127.0.0.1:41003",
-    ]
+    words = run.stdout.split()
+    assert dict(zip(words[::2], words[1::2], strict=True)) == {
+        "delivery": "http://127.0.0.1:41001",
+        "agent": "http://127.0.0.1:41002",
+        "mock_whatsapp": "http://127.0.0.1:41003",
+    }
 
 
 def test_scripts_up_prints_those_urls() -> None:
     up = (ROOT / "scripts" / "up").read_text()
     assert 'stack.py" urls' in up or "stack.py urls" in up
+    # Addresses handed to Compose (`export ..._URL=`) are inside its network, on the
+    # containers' own ports; only the host's ports must follow .env.
+    lines = [line for line in up.splitlines() if not ("export " in line and "_URL=" in line)]
     for default in ("8080", "8001", "8090"):
-        assert default not in up
+        assert all(default not in line for line in lines)

@@ -9,9 +9,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-TARGETS = ("messages", "media", "webhooks")
-WEBHOOK_ACTIONS = ("drop", "duplicate", "delay", "bad_signature")
-
 
 @dataclass
 class Fault:

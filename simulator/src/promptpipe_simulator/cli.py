@@ -154,9 +154,12 @@ def run_scenarios(
 ) -> int:
     """Run every scenario in `paths`; the exit code is 0 only if all of them pass, 2 when
     a file is invalid or the stack controller asked for cannot work here."""
-    from promptpipe_simulator.core.runner import StackController
     from promptpipe_simulator.core.scenario import ScenarioError, load, scenario_files
-    from promptpipe_simulator.core.stack_control import StackControlError, choose_controller
+    from promptpipe_simulator.core.stack_control import (
+        StackControlError,
+        StackController,
+        choose_controller,
+    )
     from promptpipe_simulator.core.suite import run_files
 
     try:

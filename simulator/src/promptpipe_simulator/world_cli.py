@@ -65,7 +65,8 @@ async def run_world_command(args: argparse.Namespace, settings: Settings) -> int
             for w in found:
                 print(
                     f"{w.name:<20} {w.participants:>4} participants {w.messages:>6} messages  "
-                    f"now {w.now[:16]}  {w.size_bytes / 1e6:6.2f} MB  {w.description}"
+                    f"now {w.now[:16]}  saved {w.saved_at[:16]}  {w.size_bytes / 1e6:6.2f} MB  "
+                    f"{w.description}"
                 )
         elif args.verb == "delete":
             worlds.folder.delete(args.name)

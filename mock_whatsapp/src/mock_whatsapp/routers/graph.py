@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
@@ -37,8 +36,6 @@ class GraphVersion(Convertor[str]):
 register_url_convertor("graph_version", GraphVersion())
 
 router = APIRouter(tags=["graph api"])
-
-NUMERIC_ID = re.compile(r"^\d+$")
 
 
 def _business(request: Request) -> Business:

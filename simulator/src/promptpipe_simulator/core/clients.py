@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from pydantic import BaseModel, Field, TypeAdapter
 
 
 class StackError(Exception):
@@ -24,44 +24,32 @@ class Refused(StackError):
         self.status = status
 
 
-@dataclass
-class Participant:
+class Participant(BaseModel):
+    """A participant as delivery's admin API returns one (fields it adds are ignored)."""
+
     id: str
     phone_number: str
-    name: str
-    status: str
+    name: str = ""
+    status: str = ""
     timezone: str = ""
     background: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_api(cls, data: dict[str, Any]) -> Participant:
-        return cls(
-            id=data["id"],
-            phone_number=data["phone_number"],
-            name=data.get("name", ""),
-            status=data.get("status", ""),
-            timezone=data.get("timezone", ""),
-            background=data.get("background", ""),
-            extra=data,
-        )
 
 
-@dataclass
-class ChatMessage:
+class ChatMessage(BaseModel):
+    """A message of a phone's chat as mock_whatsapp's control API returns one."""
+
     id: str
     direction: str  # inbound: the participant wrote it; outbound: the coach did
-    type: str
-    text: str
-    timestamp: str
+    type: str = "text"
+    text: str = ""
+    timestamp: str = ""
     status: str | None = None
     interactive: dict[str, Any] | None = None
     template: dict[str, Any] | None = None
     reaction: dict[str, Any] | None = None
     context_id: str | None = None
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    # The participant's own messages: whether the business marked them read (blue ticks);
-    # None from a mock that does not say.
+    errors: list[dict[str, Any]] = Field(default_factory=list)
+    # The participant's own messages: whether the business marked them read (blue ticks).
     read_by_business: bool | None = None
 
     @property
@@ -75,22 +63,9 @@ class ChatMessage:
         sections = (self.interactive or {}).get("sections") or []
         return [row for section in sections for row in section.get("rows") or []]
 
-    @classmethod
-    def from_api(cls, data: dict[str, Any]) -> ChatMessage:
-        return cls(
-            id=data["id"],
-            direction=data["direction"],
-            type=data.get("type", "text"),
-            text=data.get("text", ""),
-            timestamp=data.get("timestamp", ""),
-            status=data.get("status"),
-            interactive=data.get("interactive"),
-            template=data.get("template"),
-            reaction=data.get("reaction"),
-            context_id=data.get("context_id"),
-            errors=list(data.get("errors") or []),
-            read_by_business=data.get("read_by_business"),
-        )
+
+_PARTICIPANTS = TypeAdapter(list[Participant])
+CHAT = TypeAdapter(list[ChatMessage])  # a phone's chat, oldest first
 
 
 async def _call(
@@ -133,7 +108,7 @@ class DeliveryClient:
             f"{self.base}/conversation/participants",
             headers=self.headers,
         )
-        return [Participant.from_api(p) for p in resp.json().get("result") or []]
+        return _PARTICIPANTS.validate_python(resp.json().get("result") or [])
 
     async def enroll(self, **fields: str) -> Participant:
         resp = await _call(
@@ -144,7 +119,7 @@ class DeliveryClient:
             json=fields,
             headers=self.headers,
         )
-        return Participant.from_api(resp.json()["result"])
+        return Participant.model_validate(resp.json()["result"])
 
     async def set_status(self, participant_id: str, status: str) -> Participant:
         """Pause ("paused") or resume ("active") a participant; takes effect at once."""
@@ -156,7 +131,7 @@ class DeliveryClient:
             json={"status": status},
             headers=self.headers,
         )
-        return Participant.from_api(resp.json()["result"])
+        return Participant.model_validate(resp.json()["result"])
 
     async def delete(self, participant_id: str) -> None:
         """Delete a participant; delivery cancels their jobs and sends them nothing more."""
@@ -190,9 +165,6 @@ class DeliveryClient:
     async def jobs(self, participant_id: str) -> list[dict[str, Any]]:
         """Everything pending for a participant: daily schedules and one-shot events."""
         return await self._result("GET", f"/conversation/participants/{participant_id}/jobs")
-
-    async def schedules(self, participant_id: str) -> list[dict[str, Any]]:
-        return await self._result("GET", f"/conversation/participants/{participant_id}/schedules")
 
     async def message_log(self, participant_id: str) -> list[dict[str, Any]]:
         """delivery's log of a participant's messages, both directions, with statuses."""
@@ -262,7 +234,7 @@ class MockWhatsAppClient:
             f"{self.base}/_mock/phones/{phone}/messages",
             json={"text": text},
         )
-        return ChatMessage.from_api(resp.json())
+        return ChatMessage.model_validate(resp.json())
 
     async def tap_button(self, phone: str, button: dict[str, str], context_id: str) -> ChatMessage:
         """The phone taps a reply button of the business's message `context_id`."""
@@ -274,7 +246,7 @@ class MockWhatsAppClient:
             f"{self.base}/_mock/phones/{phone}/messages",
             json=body,
         )
-        return ChatMessage.from_api(resp.json())
+        return ChatMessage.model_validate(resp.json())
 
     async def tap_row(self, phone: str, row: dict[str, str], context_id: str) -> ChatMessage:
         """The phone picks a row of the business's list message `context_id`."""
@@ -293,13 +265,13 @@ class MockWhatsAppClient:
             f"{self.base}/_mock/phones/{phone}/messages",
             json=body,
         )
-        return ChatMessage.from_api(resp.json())
+        return ChatMessage.model_validate(resp.json())
 
     async def chat(self, phone: str) -> list[ChatMessage]:
         resp = await _call(
             self.client, "mock_whatsapp", "GET", f"{self.base}/_mock/phones/{phone}/messages"
         )
-        return [ChatMessage.from_api(m) for m in resp.json()]
+        return CHAT.validate_python(resp.json())
 
     async def webhook_deliveries(self) -> list[dict[str, Any]]:
         """Every webhook the fake Meta posted, with each attempt's status and latency."""
@@ -323,17 +295,6 @@ class MockWhatsAppClient:
     async def clear_faults(self, fault_id: str | None = None) -> None:
         path = f"/_mock/faults/{fault_id}" if fault_id else "/_mock/faults"
         await _call(self.client, "mock_whatsapp", "DELETE", self.base + path)
-
-    async def recent_events(self, after: int = 0, limit: int = 200) -> list[dict[str, Any]]:
-        """The mock's event stream, polled: [{"seq", "time", "kind", "data"}]."""
-        resp = await _call(
-            self.client,
-            "mock_whatsapp",
-            "GET",
-            f"{self.base}/_mock/events/recent",
-            params={"after": after, "limit": limit},
-        )
-        return list(resp.json().get("events") or [])
 
     async def phones(self) -> list[dict[str, Any]]:
         """Every phone with a summary of its chat (`received`, `last_message_at`)."""

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from promptpipe_simulator.core.clients import ChatMessage
+from promptpipe_simulator.core.clients import CHAT, ChatMessage
 from promptpipe_simulator.core.load import check_chat
 from promptpipe_simulator.core.personas import PersonaFactory
 from promptpipe_simulator.core.replies import Duplicate, ReplyBook
@@ -197,7 +197,7 @@ class LoadRun:
         try:
             resp = self.http.get(f"{self.settings.mock_wa_url}/_mock/phones/{phone}/messages")
             resp.raise_for_status()
-            return [ChatMessage.from_api(m) for m in resp.json()]
+            return CHAT.validate_python(resp.json())
         except (httpx.HTTPError, ValueError) as exc:
             log.warning("reading +%s's chat: %s", phone, exc)
             return None

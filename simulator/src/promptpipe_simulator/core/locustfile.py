@@ -244,10 +244,13 @@ def _end_when_everyone_is_done(environment: Environment) -> None:
     """With `--messages`, or when every participant fell silent, the participants stop by
     themselves: end the test then rather than at its time limit."""
     runner = environment.runner
-    quiet = 0
+    quiet, heard = 0, False
     while runner is not None and runner.state in ("running", "spawning"):
         gevent.sleep(1.0)
-        quiet = quiet + 1 if runner.user_count == 0 else 0
+        # A master hears of its workers' users only from their reports, which a busy
+        # machine delays past the end of spawning: count silence once users were heard of.
+        heard = heard or runner.user_count > 0
+        quiet = quiet + 1 if heard and runner.user_count == 0 else 0
         if quiet >= 2:  # twice: a master hears of its workers' users once a second
             log.info("every participant is done; stopping the test")
             if getattr(environment.parsed_options, "headless", False):

@@ -7,8 +7,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import TextIO
 
-from promptpipe_simulator.core.runner import Actor, ScenarioResult, StepOutcome
+from promptpipe_simulator.core.runner import ScenarioResult, StepOutcome
 from promptpipe_simulator.core.scenario import Scenario, Step
+from promptpipe_simulator.core.steps.stage import Actor
 
 
 class TextReporter:

@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 
@@ -27,6 +28,18 @@ READY_TIMEOUT = 90.0  # delivery's start-up includes its migrations
 # Runs a command in a folder; returns its exit code and what it printed.
 CommandRunner = Callable[[list[str], Path], Awaitable[tuple[int, str]]]
 ReadyProbe = Callable[[str], Awaitable[bool]]
+
+
+class StackController(Protocol):
+    """Stops and starts the stack's services, for the steps that do (`restart`, say)."""
+
+    async def stop(self, service: str) -> None: ...
+
+    async def start(self, service: str) -> None:
+        """Start the service and return once it is ready."""
+
+    async def restart(self, service: str) -> None:
+        """Stop the service, start it again and return once it is ready."""
 
 
 class StackControlError(StackError):

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from promptpipe_simulator.core.backend import Backend
 from promptpipe_simulator.core.report import TextReporter, tally, write_junit
-from promptpipe_simulator.core.runner import ScenarioResult, ScenarioRunner, StackController
+from promptpipe_simulator.core.runner import ScenarioResult, ScenarioRunner
 from promptpipe_simulator.core.scenario import ScenarioError, load
+from promptpipe_simulator.core.stack_control import StackController
 from promptpipe_simulator.settings import Settings
 
 

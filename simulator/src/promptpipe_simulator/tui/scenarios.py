@@ -9,9 +9,10 @@ from rich.markup import escape
 from textual import work
 
 from promptpipe_simulator.core.clients import StackError
-from promptpipe_simulator.core.runner import Actor, ScenarioResult, ScenarioRunner, StepOutcome
+from promptpipe_simulator.core.runner import ScenarioResult, ScenarioRunner, StepOutcome
 from promptpipe_simulator.core.scenario import Scenario, ScenarioError, Step, load
 from promptpipe_simulator.core.stack_control import controller_or_reason
+from promptpipe_simulator.core.steps.stage import Actor
 from promptpipe_simulator.settings import Settings
 from promptpipe_simulator.tui.base import SimulatorBase
 from promptpipe_simulator.tui.screens.ask import AskScreen
