@@ -13,6 +13,7 @@ from promptpipe_simulator.core.backend import Backend
 from promptpipe_simulator.core.personas import PersonaFactory
 from promptpipe_simulator.tui.app import SimulatorApp
 from promptpipe_simulator.tui.widgets.chat import Bubble, ReplyButton
+from promptpipe_simulator.tui.widgets.roster import ParticipantItem
 
 SIZES = [(80, 24), (140, 42)]
 
@@ -79,6 +80,11 @@ async def a_burst_of_four(pilot: Any) -> None:
             }
         )
     await wait(pilot, lambda: len(pilot.app.query(Bubble)) == 4)
+    # Opening the chat reads the delivered one; on a busy machine the sidebar may have
+    # polled in between and still shows it unread until its next poll.
+    await wait(
+        pilot, lambda: all(item.entry.unread == 0 for item in pilot.app.query(ParticipantItem))
+    )
     await settle(pilot)
 
 
