@@ -234,7 +234,10 @@ class Business:
         state = self.chats.phone(message.phone).state
         if not state.on_whatsapp or state.blocked:
             return UNDELIVERABLE_ERROR
-        if message.type != "template" and not self.window_open(message.phone, message.business_id):
+        # As of the send, not of now: a timeline resumed later (after a restart, a world's
+        # pause or a capture) must not find a window closed that was open when Meta took it.
+        in_window = self.window_open(message.phone, message.business_id, at=message.timestamp)
+        if message.type != "template" and not in_window:
             return REENGAGEMENT_ERROR
         if message.type == "reaction" and not self._reactable(message):
             return UNKNOWN_MESSAGE_ERROR
@@ -277,22 +280,26 @@ class Business:
         target = self.chats.by_id.get(str((reaction.details or {}).get("message_id")))
         return target is not None and target.phone == reaction.phone and target.type != "reaction"
 
-    def window_open(self, number: str, business_id: str) -> bool:
-        """Whether the phone wrote to this business number within 24 hours, so free-form
-        messages from it may reach the phone. Each business number has its own window."""
+    def window_open(self, number: str, business_id: str, at: datetime | None = None) -> bool:
+        """Whether the phone wrote to this business number within the 24 hours before
+        `at` (default: now), so free-form messages from it may reach the phone. Each
+        business number has its own window."""
         if not self.limits.window_24h:
             return True
+        moment = self.clock.now() if at is None else at
         wanted = self.number(business_id).phone_number_id
         last = next(
             (
                 m.timestamp
                 for m in reversed(self.chats.phone(number).messages)
                 # Messages kept before several numbers existed have no id: the default one.
-                if m.direction == "inbound" and self.number(m.business_id).phone_number_id == wanted
+                if m.direction == "inbound"
+                and m.timestamp <= moment
+                and self.number(m.business_id).phone_number_id == wanted
             ),
             None,
         )
-        return last is not None and self.clock.now() - last < WINDOW
+        return last is not None and moment - last < WINDOW
 
     def _mark_read(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Mark an inbound message read, optionally showing "typing…" to the phone."""
