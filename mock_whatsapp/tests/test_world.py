@@ -95,6 +95,27 @@ async def test_pause_holds_status_timelines_until_resumed(
     assert (await export(mock))["tables"]["messages"][-1]["status"] == "read"
 
 
+@pytest.mark.parametrize("settings_overrides", [{"status_delay_seconds": 0.2}])
+async def test_a_send_held_by_a_pause_is_judged_by_the_window_at_its_send(
+    mock: httpx.AsyncClient, drain: Callable[[], Any]
+) -> None:
+    """A message sent in the window whose timeline a pause held (a capture, a save) is
+    still delivered when the clock has passed the window's end meanwhile."""
+    await mock.post("/_mock/phones/15551230005/messages", json={"text": "Hi"})
+    await drain()
+    await mock.put("/_mock/clock", json={"now": "2031-01-01T00:00:00Z"})
+    await mock.post("/_mock/phones/15551230005/messages", json={"text": "Still here"})
+    await drain()
+    await mock.put("/_mock/clock", json={"now": "2031-01-01T23:00:00Z"})  # 1 h left
+    await mock.post(SEND, json=text("15551230005", "Your prompt"), headers=AUTH)
+    await mock.post("/_mock/world/pause", json={"limit_seconds": 30})
+    await mock.put("/_mock/clock", json={"now": "2031-01-02T12:00:00Z"})  # window closed
+    await mock.post("/_mock/world/resume")
+    await drain()
+    last = (await export(mock))["tables"]["messages"][-1]
+    assert (last["status"], last["errors"]) == ("read", [])
+
+
 async def test_a_world_that_does_not_fit_is_refused_and_changes_nothing(
     mock: httpx.AsyncClient, drain: Callable[[], Any]
 ) -> None:

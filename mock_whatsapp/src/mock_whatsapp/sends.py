@@ -5,7 +5,7 @@ the synchronous refusals (rates), the asynchronous ones (a `failed` status later
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from mock_whatsapp import message_types, pricing
@@ -136,7 +136,10 @@ def failure(business: Business, message: ChatMessage) -> dict[str, Any] | None:
     state = business.chats.phone(message.phone).state
     if not state.on_whatsapp or state.blocked:
         return UNDELIVERABLE_ERROR
-    if message.type != "template" and not window_open(business, message.phone, message.business_id):
+    # As of the send, not of now: a timeline resumed later (after a restart, a world's
+    # pause or a capture) must not find a window closed that was open when Meta took it.
+    in_window = window_open(business, message.phone, message.business_id, at=message.timestamp)
+    if message.type != "template" and not in_window:
         return REENGAGEMENT_ERROR
     if message.type == "reaction" and not reactable(business, message):
         return UNKNOWN_MESSAGE_ERROR
@@ -153,22 +156,28 @@ def reactable(business: Business, reaction: ChatMessage) -> bool:
     return target is not None and target.phone == reaction.phone and target.type != "reaction"
 
 
-def window_open(business: Business, number: str, business_id: str) -> bool:
-    """Whether the phone wrote to this business number within 24 hours, so free-form
-    messages from it may reach the phone. Each business number has its own window."""
+def window_open(
+    business: Business, number: str, business_id: str, at: datetime | None = None
+) -> bool:
+    """Whether the phone wrote to this business number within the 24 hours before `at`
+    (default: now), so free-form messages from it may reach the phone. Each business
+    number has its own window."""
     if not business.limits.window_24h:
         return True
+    moment = business.clock.now() if at is None else at
     wanted = business.number(business_id).phone_number_id
     last = next(
         (
             m.timestamp
             for m in reversed(business.chats.phone(number).messages)
             # Messages kept before several numbers existed have no id: the default one.
-            if m.direction == "inbound" and business.number(m.business_id).phone_number_id == wanted
+            if m.direction == "inbound"
+            and m.timestamp <= moment
+            and business.number(m.business_id).phone_number_id == wanted
         ),
         None,
     )
-    return last is not None and business.clock.now() - last < WINDOW
+    return last is not None and moment - last < WINDOW
 
 
 def read_receipt(
