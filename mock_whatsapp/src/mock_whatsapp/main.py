@@ -14,6 +14,7 @@ from mock_whatsapp.body_limit import BodyLimit
 from mock_whatsapp.business import Business
 from mock_whatsapp.faults import FaultBook
 from mock_whatsapp.graph_errors import install_error_handlers, too_large
+from mock_whatsapp.hot_routes import HotRoutes
 from mock_whatsapp.journal import open_journal
 from mock_whatsapp.routers import (
     control,
@@ -99,6 +100,8 @@ def create_app(
             await journal.close()
 
     app = FastAPI(title="mock_whatsapp", version=__version__, lifespan=lifespan)
+    # The last added is the outermost: bodies are capped before the hot routes read them.
+    app.add_middleware(HotRoutes)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, refuse=too_large)
     app.state.bus = events.EventBus()
     install_error_handlers(app)
