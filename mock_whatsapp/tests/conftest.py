@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,10 +14,38 @@ import pytest
 
 from mock_whatsapp.main import create_app
 from mock_whatsapp.settings import Settings
+from mock_whatsapp.webhook_client import Answer, NoAnswer
 
 SECRET = "test-secret"
 TOKEN = "test-token"
 PHONE_NUMBER_ID = "123456789"
+
+
+class InProcess:
+    """The mock's webhook client (`webhook_client.HttpClient`) answered in this process by
+    a handler of httpx requests, at any URL: no socket, no port."""
+
+    def __init__(self, handler: Callable[[httpx.Request], httpx.Response]) -> None:
+        self.client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> Answer:
+        return await self._answer(self.client.post(url, content=body, headers=dict(headers)))
+
+    async def get(self, url: str, params: Mapping[str, str]) -> Answer:
+        return await self._answer(self.client.get(url, params=dict(params)))
+
+    @staticmethod
+    async def _answer(request: Any) -> Answer:
+        try:
+            resp = await request
+        except httpx.TimeoutException as exc:
+            raise NoAnswer(type(exc).__name__, str(exc), timed_out=True) from exc
+        except httpx.HTTPError as exc:
+            raise NoAnswer(type(exc).__name__, str(exc)) from exc
+        return Answer(resp.status_code, resp.text)
+
+    async def close(self) -> None:
+        await self.client.aclose()
 
 
 @dataclass
@@ -49,6 +77,10 @@ class Receiver:
             return httpx.Response(500)
         self.payloads.append(json.loads(body))
         return httpx.Response(200, json={"status": "ok"})
+
+    def client(self, connections: int = 1) -> InProcess:
+        """What `create_app(webhook_client=...)` takes: the mock posts to this receiver."""
+        return InProcess(self.handle)
 
     def messages(self) -> list[dict[str, Any]]:
         return [
@@ -92,7 +124,7 @@ async def mock(
         "webhook_retry_for_seconds": 5,
     }
     settings = Settings(**{**defaults, **settings_overrides})
-    app = create_app(settings, webhook_transport=httpx.MockTransport(receiver.handle))
+    app = create_app(settings, webhook_client=receiver.client)
     async with app.router.lifespan_context(app):
         app.state.business.webhooks.first_backoff = 0.01
         transport = httpx.ASGITransport(app=app)

@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from .conftest import InProcess
+
 PHONE = "15551230000"
 
 
@@ -99,7 +101,8 @@ async def test_a_failed_handshake_tells_nothing_of_the_endpoint(
             raise httpx.ConnectError("name or service not known: internal-db.corp")
         return httpx.Response(200, text="secret page content")
 
-    sender.client = httpx.AsyncClient(transport=httpx.MockTransport(fail))
+    await sender.client.close()
+    sender.client = InProcess(fail)
     for url in ("http://localhost/unreachable", "http://localhost/page"):
         resp = await mock.post(
             "/_mock/webhooks/subscribers", json={"url": url, "verify_token": "good-token"}

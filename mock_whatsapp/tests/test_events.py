@@ -228,7 +228,7 @@ async def test_a_webhook_the_receiver_keeps_refusing_is_given_up(
         phone_number_id=PHONE_NUMBER_ID,
         webhook_retry_for_seconds=0.05,
     )
-    app = create_app(settings, webhook_transport=httpx.MockTransport(receiver.handle))
+    app = create_app(settings, webhook_client=receiver.client)
     async with app.router.lifespan_context(app):
         app.state.business.webhooks.first_backoff = 0.01
         await app.state.business.phone_sends(PHONE, {"text": "Hello?"})
@@ -303,7 +303,7 @@ async def test_a_restart_does_not_replay_old_changes_as_new(
         webhook_retry_for_seconds=30,
     )
     receiver.failures_left = 1000  # delivery is down while the phone writes
-    first = create_app(settings, webhook_transport=httpx.MockTransport(receiver.handle))
+    first = create_app(settings, webhook_client=receiver.client)
     async with first.router.lifespan_context(first):
         first.state.business.webhooks.first_backoff = 20  # one attempt before the restart
         await first.state.business.phone_sends(PHONE, {"text": "Hello!"})
@@ -311,7 +311,7 @@ async def test_a_restart_does_not_replay_old_changes_as_new(
             await asyncio.sleep(0.01)
 
     receiver.failures_left = 0
-    second = create_app(settings, webhook_transport=httpx.MockTransport(receiver.handle))
+    second = create_app(settings, webhook_client=receiver.client)
     async with second.router.lifespan_context(second):
         await second.state.business.webhooks.drain()
         events = second.state.bus.recent()

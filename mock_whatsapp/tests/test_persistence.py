@@ -36,7 +36,7 @@ async def test_restart_keeps_chats_and_delivers_pending_webhooks(
         webhook_retry_for_seconds=30,
     )
     receiver.failures_left = 1000  # delivery is down while the phone writes
-    first = create_app(settings, webhook_transport=httpx.MockTransport(receiver.handle))
+    first = create_app(settings, webhook_client=receiver.client)
     async with first.router.lifespan_context(first):
         first.state.business.webhooks.first_backoff = 0.01
         transport = httpx.ASGITransport(app=first)
@@ -61,7 +61,7 @@ async def test_restart_keeps_chats_and_delivers_pending_webhooks(
     assert receiver.payloads == []  # nothing got through before the restart
 
     receiver.failures_left = 0  # delivery is back
-    second = create_app(settings, webhook_transport=httpx.MockTransport(receiver.handle))
+    second = create_app(settings, webhook_client=receiver.client)
     async with second.router.lifespan_context(second):
         business = second.state.business
         await business.webhooks.drain()
@@ -109,7 +109,7 @@ async def test_restart_keeps_templates_their_reviews_and_deletions(
         }
 
     async def run(steps: Callable[[httpx.AsyncClient], Any]) -> Any:
-        app = create_app(settings, webhook_transport=httpx.MockTransport(receiver.handle))
+        app = create_app(settings, webhook_client=receiver.client)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://mock") as mock:
@@ -180,9 +180,8 @@ async def test_a_message_priced_before_a_restart_is_not_priced_again(
     async def after(mock: httpx.AsyncClient) -> None:
         assert (await mock.post(f"/_mock/phones/{phone}/read")).json() == {"read": 1}
 
-    transport = httpx.MockTransport(receiver.handle)
-    wamid = await run(before, create_app(settings, webhook_transport=transport))
-    await run(after, create_app(settings, webhook_transport=transport))
+    wamid = await run(before, create_app(settings, webhook_client=receiver.client))
+    await run(after, create_app(settings, webhook_client=receiver.client))
     statuses = {s["status"]: s for s in receiver.statuses() if s["id"] == wamid}
     assert set(statuses) == {"sent", "delivered", "read"}
     assert "pricing" in statuses["sent"] and "pricing" in statuses["delivered"]

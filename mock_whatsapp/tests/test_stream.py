@@ -35,7 +35,7 @@ async def served(receiver: Receiver) -> AsyncIterator[tuple[str, FastAPI]]:
         phone_number_id=PHONE_NUMBER_ID,
         status_delay_seconds=0.01,
     )
-    app = create_app(settings, webhook_transport=httpx.MockTransport(receiver.handle))
+    app = create_app(settings, webhook_client=receiver.client)
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, log_config=None, timeout_graceful_shutdown=1
     )

@@ -153,7 +153,7 @@ async def test_a_load_is_kept_by_the_journal_across_a_restart(
     )
 
     async def run(work: Callable[[httpx.AsyncClient], Any]) -> Any:
-        app = create_app(settings, webhook_transport=httpx.MockTransport(receiver.handle))
+        app = create_app(settings, webhook_client=receiver.client)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://mock") as c:
@@ -201,7 +201,7 @@ async def test_webhooks_after_a_load_take_ids_of_their_own(receiver: Any) -> Non
     )
 
     async def run(work: Callable[[httpx.AsyncClient], Any]) -> Any:
-        app = create_app(settings, webhook_transport=httpx.MockTransport(receiver.handle))
+        app = create_app(settings, webhook_client=receiver.client)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://mock") as c:

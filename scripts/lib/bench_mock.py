@@ -1,12 +1,21 @@
 """mock_whatsapp's throughput, alone: phones writing to an instant webhook receiver, and a
 business sending Graph messages whose three statuses flow back, at several numbers of
 concurrent phones; with, in the same run, the raw cost of as many signed webhook POSTs
-made by a bare httpx client to the same receiver (the floor any Python fake pays).
+made by a bare client to the same receiver (the floor any Python fake pays): httpx, and
+aiohttp (what the mock posts with; the ratio is to it).
 
 Every process is real: Postgres (a throwaway cluster), the mock (`python -m mock_whatsapp`,
 journal in Postgres), the receiver (a bare ASGI app under uvicorn, in its own process) and
-this driver. `--mock-python PATH` runs the mock of another checkout (the interpreter of its
-virtualenv, e.g. main's), to measure before and after in one sitting. Figures on a shared machine
+this driver. The harness shares the machine's cores with the mock, so it is made cheap:
+the driver plays every phone and the business through aiohttp over kept-alive connections
+(one per phone in flight, as real phones have; httpx cost the driver about as much CPU
+per request as the mock spent on the whole message), bodies are orjson, and the receiver
+answers from a raw ASGI callable. Each row prints the CPU seconds per 1,000 messages of
+the mock, the driver and the receiver, so that the harness's share is seen.
+
+`--mock-python PATH` runs the mock of another checkout (the interpreter of its
+virtualenv, e.g. main's), and `--mock-src DIR` the mock_whatsapp sources under DIR with
+this virtualenv, to measure before and after in one sitting. Figures on a shared machine
 move from run to run: compare the ratios to the baseline, not the absolute numbers.
 """
 
@@ -27,7 +36,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
+import orjson
+import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pgcluster
@@ -42,7 +54,7 @@ PHASE_SECONDS = 120  # a phase sends no more after this long (a mock that cannot
 RECEIVER = r'''
 """An instant webhook receiver: answers 200 at once and notes when each id arrived."""
 import json, sys, time
-import uvicorn
+import orjson, uvicorn
 
 arrivals = {}  # "m:<wamid>" or "s:<wamid>:<status>" -> first arrival (monotonic)
 duplicates = 0
@@ -66,7 +78,7 @@ async def app(scope, receive, send):
     out = b"ok"
     if scope["path"] == "/hook":
         now = time.monotonic()
-        value = json.loads(body)["entry"][0]["changes"][0]["value"]
+        value = orjson.loads(body)["entry"][0]["changes"][0]["value"]
         keys = [f"m:{m['id']}" for m in value.get("messages", [])]
         keys += [f"s:{s['id']}:{s['status']}" for s in value.get("statuses", [])]
         for key in keys:
@@ -134,10 +146,11 @@ def p(values: list[float], q: float) -> float:
 
 
 async def arrivals(receiver: str, clear: bool = False) -> dict[str, Any]:
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with aiohttp.ClientSession() as session:
         method = "DELETE" if clear else "GET"
-        data: dict[str, Any] = (await client.request(method, f"{receiver}/arrivals")).json()
-        return data
+        async with session.request(method, f"{receiver}/arrivals") as r:
+            data: dict[str, Any] = orjson.loads(await r.read())
+            return data
 
 
 async def wait_for(receiver: str, keys: list[str], timeout: float) -> dict[str, float]:
@@ -154,9 +167,16 @@ def phones(count: int) -> list[str]:
     return [f"1555{n:07d}" for n in range(count)]
 
 
-# Each phone (and each raw poster) has its own client and connection, as real phones do:
-# one httpx pool shared by hundreds of requests in flight spends its time managing itself.
-ONE = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+def session(concurrency: int) -> aiohttp.ClientSession:
+    """Kept-alive connections, as many as requests in flight (one per phone, as real
+    phones have); a phase opens its own, so none is reused after the mock closed it idle."""
+    connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
+    return aiohttp.ClientSession(
+        connector=connector, timeout=aiohttp.ClientTimeout(total=60), raise_for_status=True
+    )
+
+
+JSON = {"Content-Type": "application/json"}
 
 
 async def inbound(mock: str, receiver: str, concurrency: int, total: int) -> dict[str, Any]:
@@ -167,37 +187,39 @@ async def inbound(mock: str, receiver: str, concurrency: int, total: int) -> dic
     answers: list[float] = []
     errors = 0
     begin = time.monotonic()
-    async with contextlib.AsyncExitStack() as stack:
-        clients = [
-            await stack.enter_async_context(
-                httpx.AsyncClient(base_url=mock, limits=ONE, timeout=60)
-            )
-            for _ in numbers
-        ]
-        for number, client in zip(numbers, clients, strict=True):
-            await client.post("/_mock/phones", json={"phone": number})
+    async with session(concurrency) as client:
+        for number in numbers:
+            # 409 for a phone an earlier run made: it is there, which is all that counts.
+            async with client.post(
+                f"{mock}/_mock/phones",
+                data=orjson.dumps({"phone": number}),
+                headers=JSON,
+                raise_for_status=False,
+            ):
+                pass
         await arrivals(receiver, clear=True)
         remaining = iter(range(total))
 
-        async def phone(number: str, client: httpx.AsyncClient) -> None:
+        async def phone(number: str) -> None:
             nonlocal errors
+            url = f"{mock}/_mock/phones/{number}/messages"
             for n in remaining:
                 if time.monotonic() > begin + PHASE_SECONDS:
                     return
                 started = time.monotonic()
                 try:
-                    r = await client.post(
-                        f"/_mock/phones/{number}/messages", json={"text": f"m{n}"}
-                    )
-                    r.raise_for_status()
-                except httpx.HTTPError:
+                    async with client.post(
+                        url, data=orjson.dumps({"text": f"m{n}"}), headers=JSON
+                    ) as r:
+                        answer = orjson.loads(await r.read())
+                except aiohttp.ClientError:
                     errors += 1
                     continue
                 answers.append(time.monotonic() - started)
-                sent[r.json()["id"]] = started
+                sent[answer["id"]] = started
 
         begin = time.monotonic()
-        await asyncio.gather(*(phone(n, c) for n, c in zip(numbers, clients, strict=True)))
+        await asyncio.gather(*(phone(n) for n in numbers))
         acked = time.monotonic() - begin
     got = await wait_for(receiver, [f"m:{w}" for w in sent], timeout=120)
     end = max(got.values()) if got else time.monotonic()
@@ -219,28 +241,21 @@ async def sends(mock: str, receiver: str, concurrency: int, total: int) -> dict[
     """The business sends to many phones at once; each send's sent, delivered and read
     statuses must come back to the receiver."""
     numbers = phones(concurrency)
-    auth = {"Authorization": f"Bearer {TOKEN}"}
+    headers = {"Authorization": f"Bearer {TOKEN}", **JSON}
     sent: dict[str, float] = {}
     answers: list[float] = []
     errors = 0
     begin = time.monotonic()
-    async with contextlib.AsyncExitStack() as stack:
-        clients = [
-            await stack.enter_async_context(
-                httpx.AsyncClient(base_url=mock, limits=ONE, timeout=60)
-            )
-            for _ in numbers
-        ]
-        client = clients[0]
+    async with session(concurrency) as client:
         # Sends may go to phones that never wrote, at any pace: the limits are not measured.
-        await client.put(
-            "/_mock/limits",
-            json={"window_24h": False, "throughput": False, "pair_rate_limit": False},
-        )
+        limits = {"window_24h": False, "throughput": False, "pair_rate_limit": False}
+        async with client.put(f"{mock}/_mock/limits", data=orjson.dumps(limits), headers=JSON):
+            pass
         await arrivals(receiver, clear=True)
         remaining = iter(range(total))
+        url = f"{mock}/v21.0/{NUMBER_ID}/messages"
 
-        async def business(number: str, client: httpx.AsyncClient) -> None:
+        async def business(number: str) -> None:
             nonlocal errors
             for n in remaining:
                 if time.monotonic() > begin + PHASE_SECONDS:
@@ -253,16 +268,16 @@ async def sends(mock: str, receiver: str, concurrency: int, total: int) -> dict[
                 }
                 started = time.monotonic()
                 try:
-                    r = await client.post(f"/v21.0/{NUMBER_ID}/messages", json=body, headers=auth)
-                    r.raise_for_status()
-                except httpx.HTTPError:
+                    async with client.post(url, data=orjson.dumps(body), headers=headers) as r:
+                        answer = orjson.loads(await r.read())
+                except aiohttp.ClientError:
                     errors += 1
                     continue
                 answers.append(time.monotonic() - started)
-                sent[r.json()["messages"][0]["id"]] = started
+                sent[answer["messages"][0]["id"]] = started
 
         begin = time.monotonic()
-        await asyncio.gather(*(business(n, c) for n, c in zip(numbers, clients, strict=True)))
+        await asyncio.gather(*(business(n) for n in numbers))
         acked = time.monotonic() - begin
     keys = [f"s:{w}:{s}" for w in sent for s in ("sent", "delivered", "read")]
     got = await wait_for(receiver, keys, timeout=180)
@@ -285,62 +300,92 @@ async def sends(mock: str, receiver: str, concurrency: int, total: int) -> dict[
     }
 
 
-async def raw_posts(receiver: str, concurrency: int, total: int) -> dict[str, Any]:
-    """The baseline: a bare httpx client signing and posting `total` webhooks."""
+def raw_webhook(n: int) -> tuple[bytes, dict[str, str]]:
+    """A signed inbound-message webhook as the mock would post it, and its headers."""
+    payload = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "200000000000001",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {"phone_number_id": NUMBER_ID},
+                            "messages": [
+                                {
+                                    "from": "15550000000",
+                                    "id": f"raw{n}",
+                                    "type": "text",
+                                    "text": {"body": f"m{n}"},
+                                }
+                            ],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return body, {"X-Hub-Signature-256": f"sha256={signature}", **JSON}
+
+
+async def raw_posts_httpx(receiver: str, concurrency: int, total: int) -> dict[str, Any]:
+    """A baseline: a bare httpx client signing and posting `total` webhooks (one client
+    and connection per request in flight: a shared httpx pool costs more)."""
     latencies: list[float] = []
     await arrivals(receiver, clear=True)
+    one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    cpu = process_cpu()
     async with contextlib.AsyncExitStack() as stack:
         clients = [
-            await stack.enter_async_context(httpx.AsyncClient(limits=ONE, timeout=60))
+            await stack.enter_async_context(httpx.AsyncClient(limits=one, timeout=60))
             for _ in range(concurrency)
         ]
         remaining = iter(range(total))
 
         async def poster(client: httpx.AsyncClient) -> None:
             for n in remaining:
-                payload = {
-                    "object": "whatsapp_business_account",
-                    "entry": [
-                        {
-                            "id": "200000000000001",
-                            "changes": [
-                                {
-                                    "field": "messages",
-                                    "value": {
-                                        "messaging_product": "whatsapp",
-                                        "metadata": {"phone_number_id": NUMBER_ID},
-                                        "messages": [
-                                            {
-                                                "from": "15550000000",
-                                                "id": f"raw{n}",
-                                                "type": "text",
-                                                "text": {"body": f"m{n}"},
-                                            }
-                                        ],
-                                    },
-                                }
-                            ],
-                        }
-                    ],
-                }
-                body = json.dumps(payload, separators=(",", ":")).encode()
-                signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+                body, headers = raw_webhook(n)
                 started = time.monotonic()
-                r = await client.post(
-                    f"{receiver}/hook",
-                    content=body,
-                    headers={
-                        "X-Hub-Signature-256": f"sha256={signature}",
-                        "Content-Type": "application/json",
-                    },
-                )
+                r = await client.post(f"{receiver}/hook", content=body, headers=headers)
                 r.raise_for_status()
                 latencies.append(time.monotonic() - started)
 
         begin = time.monotonic()
         await asyncio.gather(*(poster(c) for c in clients))
         seconds = time.monotonic() - begin
-    return {"rate": total / seconds, "p99": p(latencies, 99)}
+    return {"rate": total / seconds, "p99": p(latencies, 99), "cpu": process_cpu() - cpu}
+
+
+async def raw_posts_aiohttp(receiver: str, concurrency: int, total: int) -> dict[str, Any]:
+    """The baseline the ratios use: a bare aiohttp session (what the mock posts with)
+    signing and posting `total` webhooks over `concurrency` kept-alive connections."""
+    latencies: list[float] = []
+    await arrivals(receiver, clear=True)
+    cpu = process_cpu()
+    async with session(concurrency) as client:
+        remaining = iter(range(total))
+
+        async def poster() -> None:
+            for n in remaining:
+                body, headers = raw_webhook(n)
+                started = time.monotonic()
+                async with client.post(f"{receiver}/hook", data=body, headers=headers) as r:
+                    await r.read()
+                latencies.append(time.monotonic() - started)
+
+        begin = time.monotonic()
+        await asyncio.gather(*(poster() for _ in range(concurrency)))
+        seconds = time.monotonic() - begin
+    return {"rate": total / seconds, "p99": p(latencies, 99), "cpu": process_cpu() - cpu}
+
+
+def process_cpu() -> float:
+    """This process's CPU seconds so far (user + system)."""
+    return time.process_time()
 
 
 def run(args: argparse.Namespace) -> None:
@@ -370,11 +415,19 @@ def run(args: argparse.Namespace) -> None:
             "MOCK_WA_STATUS_DELAY_SECONDS": str(STATUS_DELAY),
             "MOCK_WA_LOG_LEVEL": "warning",
         }
+        which = args.mock_python or sys.executable
+        if args.mock_src:
+            # Ahead of the virtualenv's own (editable) mock_whatsapp.
+            source = Path(args.mock_src).resolve() / "mock_whatsapp" / "src"
+            mock_env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (str(source), env.get("PYTHONPATH", "")) if p
+            )
+            which = f"{which} with the mock of {source}"
         python = sys.executable
         with (
             process(
                 [python, str(work / "receiver.py"), str(receiver_port)], env, work / "receiver.log"
-            ),
+            ) as receiver_proc,
             process(
                 [args.mock_python or python, "-m", "mock_whatsapp"], mock_env, work / "mock.log"
             ) as mock_proc,
@@ -382,41 +435,51 @@ def run(args: argparse.Namespace) -> None:
             wait_up(f"{receiver}/arrivals")
             wait_up(f"{mock}/readyz")
             print(
-                f"mock_whatsapp run by {args.mock_python or python}; "
+                f"mock_whatsapp run by {which}; "
                 "figures taken on this machine as it is (shared: compare ratios)"
             )
-            header = (
+            print(
                 f"{'phones':>6} {'what':<28} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-                f"{'x raw':>6} {'lost':>5} {'dup':>4} {'mock cpu s/1000':>16}"
+                f"{'x raw':>6} {'lost':>5} {'dup':>4} {'err':>4}  "
+                "CPU s/1000: mock driver receiver"
             )
-            print(header)
+
+            def measured(phase: Any) -> tuple[dict[str, Any], str]:
+                """Run a phase; its figures and the CPU per 1,000 of each process."""
+                pids = (mock_proc.pid, receiver_proc.pid)
+                before = [cpu_seconds(pid) for pid in pids] + [process_cpu()]
+                got: dict[str, Any] = uvloop.run(phase)
+                after = [cpu_seconds(pid) for pid in pids] + [process_cpu()]
+                mock_cpu, receiver_cpu, driver_cpu = (
+                    (b - a) / max(1, got["sent"]) * 1000 for a, b in zip(before, after, strict=True)
+                )
+                return got, f"{mock_cpu:>6.2f} {driver_cpu:>6.2f} {receiver_cpu:>8.2f}"
+
             for concurrency in args.phones:
                 total = args.messages
-                raw = asyncio.run(raw_posts(receiver, concurrency, total))
-                print(
-                    f"{concurrency:>6} {'raw signed POSTs (httpx)':<28} {raw['rate']:>8.0f} "
-                    f"{'':>8} {raw['p99'] * 1000:>8.1f}"
-                )
-                cpu = cpu_seconds(mock_proc.pid)
-                got = asyncio.run(inbound(mock, receiver, concurrency, total))
-                cpu = cpu_seconds(mock_proc.pid) - cpu
+                raw_x = uvloop.run(raw_posts_httpx(receiver, concurrency, total))
+                raw = uvloop.run(raw_posts_aiohttp(receiver, concurrency, total))
+                for name, figures in (("httpx", raw_x), ("aiohttp", raw)):
+                    print(
+                        f"{concurrency:>6} {f'raw signed POSTs ({name})':<28} "
+                        f"{figures['rate']:>8.0f} {'':>8} {figures['p99'] * 1000:>8.1f} "
+                        f"{'':>6} {'':>5} {'':>4} {'':>4}  "
+                        f"{'':>6} {figures['cpu'] / total * 1000:>6.2f}"
+                    )
+                got, cpu = measured(inbound(mock, receiver, concurrency, total))
                 print(
                     f"{concurrency:>6} {'inbound messages → webhook':<28} {got['rate']:>8.0f} "
                     f"{got['p50'] * 1000:>8.1f} {got['p99'] * 1000:>8.1f} "
                     f"{got['rate'] / raw['rate']:>6.2f} {got['lost']:>5} "
-                    f"{got['duplicates']:>4} {got['errors']:>6} "
-                    f"{cpu / max(1, got['sent']) * 1000:>16.2f}"
+                    f"{got['duplicates']:>4} {got['errors']:>4}  {cpu}"
                 )
-                cpu = cpu_seconds(mock_proc.pid)
-                out = asyncio.run(sends(mock, receiver, concurrency, total))
-                cpu = cpu_seconds(mock_proc.pid) - cpu
+                out, cpu = measured(sends(mock, receiver, concurrency, total))
                 # Each send makes three status webhooks: the raw ratio counts all four calls.
                 print(
                     f"{concurrency:>6} {'Graph sends + 3 statuses':<28} {out['rate']:>8.0f} "
                     f"{out['p50'] * 1000:>8.1f} {out['p99'] * 1000:>8.1f} "
                     f"{out['rate'] * 3 / raw['rate']:>6.2f} {out['lost']:>5} "
-                    f"{out['duplicates']:>4} {out['errors']:>6} "
-                    f"{cpu / max(1, out['sent']) * 1000:>16.2f}"
+                    f"{out['duplicates']:>4} {out['errors']:>4}  {cpu}"
                 )
                 print(
                     f"{'':>6} {'  (send answers)':<28} {out['ack_rate']:>8.0f} {'':>8} "
@@ -454,6 +517,9 @@ def main() -> None:
         "--messages", type=int, default=5000, help="messages each way per run (5000)"
     )
     parser.add_argument("--mock-python", help="the Python of another checkout's virtualenv")
+    parser.add_argument(
+        "--mock-src", help="another checkout (or `git archive` of one) whose mock_whatsapp to run"
+    )
     run(parser.parse_args())
 
 

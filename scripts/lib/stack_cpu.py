@@ -1,12 +1,16 @@
 """End to end against the running native stack (`./scripts/up`): `simulator load` with N
 participants, each waiting for its reply, and the CPU seconds each of the stack's
 processes spent per 1,000 participant messages (from /proc/<pid>/stat before and after),
-so that the next bottleneck is named by the figures."""
+and the load driver's own, so that the next bottleneck is named by the figures. The
+messages counted are those the load reports sent (Locust runs participants for its run
+time, so more than participants times messages may be sent)."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -58,6 +62,7 @@ def main() -> int:
     # Backends come and go with connections: count those alive across the run.
     pg_before = {p: cpu_seconds(p) for p in postgres_pids(native.state_dir)}
     before = {s: cpu_seconds(p) for s, p in pids.items() if p}
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     load = subprocess.run(
         [
             str(ROOT / ".venv/bin/simulator"),
@@ -70,16 +75,23 @@ def main() -> int:
         ],
         env=env,
         check=False,
+        stdout=subprocess.PIPE,
+        text=True,
     )
+    print(load.stdout, end="")
     after = {s: cpu_seconds(p) for s, p in pids.items() if p}
+    done = resource.getrusage(resource.RUSAGE_CHILDREN)
+    driver = done.ru_utime + done.ru_stime - children.ru_utime - children.ru_stime
     pg_after = {p: cpu_seconds(p) for p in postgres_pids(native.state_dir)}
-    messages = args.participants * args.messages
+    reported = re.search(r"(\d+) sent, \d+ replied", load.stdout)
+    messages = int(reported[1]) if reported else args.participants * args.messages
     print(f"CPU seconds per 1,000 participant messages ({messages} sent):")
     for service in stack.SERVICES:
         spent = after[service] - before[service]
         print(f"  {service:<14} {spent / messages * 1000:8.2f}")
     pg = sum(pg_after[p] - pg_before.get(p, 0.0) for p in pg_after)
     print(f"  {'postgres':<14} {pg / messages * 1000:8.2f}  (backends alive at the end)")
+    print(f"  {'load driver':<14} {driver / messages * 1000:8.2f}  (simulator load, Locust)")
     return load.returncode
 
 

@@ -4,6 +4,7 @@ recorded in the journal."""
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import os
 import re
@@ -46,6 +47,7 @@ COUNTRIES = {
 }
 
 
+@functools.lru_cache(maxsize=65536)  # on every webhook and status; a hash each time
 def bsuid(phone: str, business_key: str) -> str:
     """The phone's business-scoped user id (BSUID) as Meta sends it since 2026 in
     `contacts[].user_id`: ISO country, a dot, digits; stable per business and phone."""

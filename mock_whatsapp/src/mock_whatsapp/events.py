@@ -81,6 +81,15 @@ class Subscription:
         else:
             self.loop.call_soon_threadsafe(self.wakeup.set)
 
+    def take_waiting(self) -> list[Event]:
+        """Every event waiting now (none once dropped), without waiting for more."""
+        if self.dropped:
+            return []
+        waiting = []
+        while self.pending:  # popleft by popleft: an offer from another thread may come
+            waiting.append(self.pending.popleft())
+        return waiting
+
     async def next(self, timeout: float) -> Event | None:
         """The next event, or None if none came within `timeout` seconds."""
         while True:

@@ -6,7 +6,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
 import promptpipe_logs as logs
 from fastapi import FastAPI
 
@@ -15,6 +14,7 @@ from mock_whatsapp.body_limit import BodyLimit
 from mock_whatsapp.business import Business
 from mock_whatsapp.faults import FaultBook
 from mock_whatsapp.graph_errors import install_error_handlers, too_large
+from mock_whatsapp.hot_routes import HotRoutes
 from mock_whatsapp.journal import open_journal
 from mock_whatsapp.routers import (
     control,
@@ -31,6 +31,7 @@ from mock_whatsapp.scheduler import Scheduler
 from mock_whatsapp.settings import Settings
 from mock_whatsapp.template_registry import TemplateRegistry
 from mock_whatsapp.template_review import TemplateReview
+from mock_whatsapp.webhook_client import ClientFactory
 from mock_whatsapp.webhooks import WebhookSender
 from mock_whatsapp.world import WorldKeeper
 
@@ -38,9 +39,9 @@ log = logging.getLogger("mock_whatsapp")
 
 
 def create_app(
-    settings: Settings | None = None, webhook_transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings | None = None, webhook_client: ClientFactory | None = None
 ) -> FastAPI:
-    """The app; `webhook_transport` lets tests receive webhooks without a server."""
+    """The app; `webhook_client` lets tests receive webhooks without a server."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -56,7 +57,7 @@ def create_app(
             settings.webhook_retry_for_seconds,
             settings.webhook_timeout_seconds,
             max_backoff=settings.webhook_max_backoff_seconds,
-            transport=webhook_transport,
+            clients=webhook_client,
             journal=journal,
             faults=fault_book,
             scheduler=scheduler,
@@ -99,6 +100,8 @@ def create_app(
             await journal.close()
 
     app = FastAPI(title="mock_whatsapp", version=__version__, lifespan=lifespan)
+    # The last added is the outermost: bodies are capped before the hot routes read them.
+    app.add_middleware(HotRoutes)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, refuse=too_large)
     app.state.bus = events.EventBus()
     install_error_handlers(app)

@@ -216,7 +216,11 @@ async def phone_reads(phone: str, request: Request) -> dict[str, int]:
     responses={201: {"model": ChatMessageView}, **CONTROL_ERRORS},
 )
 async def phone_sends(phone: str, body: PhoneMessage, request: Request) -> FastJSON:
-    business: Business = request.app.state.business
+    return await phone_sends_checked(request.app.state.business, phone, body)
+
+
+async def phone_sends_checked(business: Business, phone: str, body: PhoneMessage) -> FastJSON:
+    """The phone's message once its body is valid (hot_routes.py calls this too)."""
     data = body.model_dump(exclude_none=True)
     number = _number(phone)
     state = business.chats.phone(number).state

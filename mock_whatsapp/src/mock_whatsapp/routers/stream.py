@@ -92,7 +92,10 @@ async def stream(
                     )
                     return
                 if event is not None:
-                    yield sse_event(event)
+                    # The events that came with it go in the same write: a burst (a
+                    # message makes a dozen) costs one send, not one each.
+                    burst = [event, *subscription.take_waiting()]
+                    yield b"".join(sse_event(e).encode() for e in burst)
 
     # sse-starlette writes the frames, the heartbeat comment (its ping) while the stream
     # is quiet or not, and cuts off a client whose socket takes nothing for a while.
