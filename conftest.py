@@ -105,14 +105,18 @@ def postgres_server_url(test_run_dir: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def create_database(postgres_server_url: str) -> Callable[[str], str]:
-    """Return a factory that makes a new, empty database and returns its URL."""
+def create_database(postgres_server_url: str) -> Callable[..., str]:
+    """Return a factory that makes a new database (empty, or a copy of a template) and
+    returns its URL."""
     import psycopg
 
-    def make(prefix: str) -> str:
+    def make(prefix: str, template: str | None = None) -> str:
+        """A database named after `prefix`; a copy of the database `template` if given
+        (file by file: for a small database a few times faster than the WAL-logged copy)."""
         name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        copy = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
         with psycopg.connect(postgres_server_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"{copy}')
         parts = urlsplit(postgres_server_url)
         return urlunsplit(parts._replace(path=f"/{name}"))
 

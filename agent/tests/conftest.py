@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -14,13 +15,24 @@ sys.path.insert(0, str(Path(__file__).parent))  # fake_openai, shared by the tes
 from caller import HEADERS, TRUSTED
 from fake_delivery import FakeDelivery
 
+from promptpipe_agent.db import migrate
 from promptpipe_agent.main import create_app
 from promptpipe_agent.settings import Settings
 
 
+@pytest.fixture(scope="session")
+def migrated_database(create_database: Callable[..., str]) -> Callable[[str], str]:
+    """A factory of databases with the agent's schema: copies of one migrated once per
+    test process (a copy takes a tenth of the migrations' time)."""
+    template_url = create_database("agent_template")
+    migrate(template_url)
+    template = urlsplit(template_url).path.lstrip("/")
+    return lambda prefix: create_database(prefix, template=template)
+
+
 @pytest.fixture
-def database_url(create_database: Callable[[str], str]) -> str:
-    return create_database("agent")
+def database_url(migrated_database: Callable[[str], str]) -> str:
+    return migrated_database("agent")
 
 
 @pytest.fixture

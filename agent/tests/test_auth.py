@@ -27,13 +27,13 @@ NOW = {"X-PromptPipe-Now": "2031-05-06T07:08:09Z"}
 
 @pytest.fixture
 def agent_with(
-    create_database: Callable[[str], str],
+    migrated_database: Callable[[str], str],
 ) -> Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]:
     """An agent app with the given settings, and an HTTP client that sends no token."""
 
     @asynccontextmanager
     async def make(**settings: Any) -> AsyncIterator[httpx.AsyncClient]:
-        app = create_app(Settings(DATABASE_URL=create_database("agent_auth"), **settings))
+        app = create_app(Settings(DATABASE_URL=migrated_database("agent_auth"), **settings))
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://agent") as c:

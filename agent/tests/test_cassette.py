@@ -32,13 +32,13 @@ def body(text: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def agent_on(create_database: Callable[[str], str], delivery: Any) -> Callable[..., Any]:
+def agent_on(migrated_database: Callable[[str], str], delivery: Any) -> Callable[..., Any]:
     """A fresh agent (fresh database) with the given settings, as an async client."""
 
     @asynccontextmanager
     async def make(**settings: Any) -> AsyncIterator[httpx.AsyncClient]:
         config = Settings(
-            DATABASE_URL=create_database("agent_cassette"),
+            DATABASE_URL=migrated_database("agent_cassette"),
             LLM_PROVIDER="openai",
             OPENAI_MODEL="fake-model",
             LLM_MAX_RETRIES=0,

@@ -445,10 +445,10 @@ class Coach:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module", params=["offline", "openai"])
 async def coach(
-    request: pytest.FixtureRequest, create_database: Callable[[str], str]
+    request: pytest.FixtureRequest, migrated_database: Callable[[str], str]
 ) -> AsyncIterator[Coach]:
     delivery = FakeDelivery()
-    settings: dict[str, Any] = {"DATABASE_URL": create_database("agent_table"), **TRUSTED}
+    settings: dict[str, Any] = {"DATABASE_URL": migrated_database("agent_table"), **TRUSTED}
     fake = FakeOpenAI(responder=offline_coach)
     with Running(fake):
         if request.param == "openai":

@@ -11,6 +11,8 @@ from stack import NativeStack
 
 PIECE = b"a" * 8192
 
+pytestmark = pytest.mark.e2e
+
 
 def _connect(url: str) -> socket.socket:
     parts = urlsplit(url)

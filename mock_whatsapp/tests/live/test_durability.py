@@ -26,6 +26,9 @@ from .conftest import PHONE_NUMBER_ID, SECRET, TOKEN, Webhooks
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 WABA_ID = "200000000000001"  # the default number's account (MOCK_WA_WABA_ID's default)
 
+# Real processes and a Postgres that is stopped and restarted: not for `scripts/test --fast`.
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture
 def cluster() -> Iterator[pgcluster.Cluster]:

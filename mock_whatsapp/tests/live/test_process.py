@@ -6,6 +6,9 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import pytest
+
+pytestmark = pytest.mark.e2e  # a real process
 
 
 def test_sigterm_stops_the_mock_while_a_stream_is_open(
