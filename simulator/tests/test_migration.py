@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from rich.console import Console
 from textual.widgets import ListView, Sparkline, Static
 
 from promptpipe_simulator.core.backend import Backend
@@ -19,7 +20,11 @@ from promptpipe_simulator.core.personas import PersonaFactory
 from promptpipe_simulator.settings import Settings
 from promptpipe_simulator.tui.app import SimulatorApp
 from promptpipe_simulator.tui.screens.dashboard import DashboardScreen
-from promptpipe_simulator.tui.screens.migration import MigrationScreen
+from promptpipe_simulator.tui.screens.migration import (
+    MigrationScreen,
+    arms_table,
+    differences_table,
+)
 from promptpipe_simulator.tui.widgets.roster import ParticipantItem
 
 
@@ -180,6 +185,21 @@ async def test_the_report_reads_delivery_s_shape(migration: FakeMigration) -> No
     assert report.latest[0].kinds == ["text"] and report.latest[0].candidate.startswith("What")
     assert report.arm_of == {"p_1": "candidate"}
     assert report.events[0].kind == "started"
+
+
+def test_the_tables_show_each_arm_s_engagement_and_the_text_similarity(
+    migration: FakeMigration,
+) -> None:
+    report = MigrationReport.from_api(migration.report([]))
+    console = Console(width=200, record=True)
+    console.print(arms_table(report))
+    console.print(differences_table(report))
+    lines = console.export_text().splitlines()
+    primary = next(line for line in lines if "primary" in line and "ms" in line)
+    candidate = next(line for line in lines if "candidate" in line and "ms" in line)
+    assert primary.rstrip(" │").endswith("50 %")  # Done per daily prompt
+    assert candidate.rstrip(" │").endswith("-")  # no prompts answered yet: no figure
+    assert any("text 70 %" in line for line in lines)
 
 
 async def test_the_controls_call_delivery_s_routes(migration: FakeMigration) -> None:

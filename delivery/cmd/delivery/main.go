@@ -234,7 +234,7 @@ func agentArms(ctx context.Context, cfg config.Config, db *store.Store, m *metri
 	}
 	router := &arms.Router{Primary: primary, Switches: controller, Stats: stats, Metrics: mm, Now: clk.Now,
 		Apology:   inbound.FallbackApology,
-		Comparing: client(cfg.AgentURL, arms.Primary, m, primaryFaults, shadow.MarkCompare())}
+		Comparing: client(cfg.AgentURL, arms.Primary, m, primaryFaults, agent.MarkCompare())}
 	if cfg.Fallback == "responder" {
 		router.Responder = fallback.Responder{}.Message
 	}
@@ -256,9 +256,9 @@ func agentArms(ctx context.Context, cfg config.Config, db *store.Store, m *metri
 		log.Warn("candidate agent health check failed", "error", err)
 	}
 	shadower := &shadow.Shadower{Timeout: cfg.AgentTimeout, Book: book, Metrics: mm, Events: events, Log: log, Now: clk.Now,
-		Candidate: client(cfg.CandidateURL, arms.Candidate, nil, candidateFaults, shadow.MarkShadow())}
+		Candidate: client(cfg.CandidateURL, arms.Candidate, nil, candidateFaults, agent.MarkShadow())}
 	if cfg.ShadowSecondary {
-		shadower.Secondary = client(cfg.AgentURL, "secondary", nil, primaryFaults, shadow.MarkShadow())
+		shadower.Secondary = client(cfg.AgentURL, "secondary", nil, primaryFaults, agent.MarkShadow())
 	}
 	shadower.Start(8)
 	router.Shadow = shadower

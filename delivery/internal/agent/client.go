@@ -42,6 +42,21 @@ type Client struct {
 	Header http.Header
 }
 
+// ShadowHeader marks a shadow turn (the agent runs it on a copy of the state, saves
+// nothing and calls no delivery API); CompareHeader asks an agent to return its
+// comparison (metadata.compare: the state before the turn and the tool calls with their
+// arguments). Both are the contract's (docs/migration.md); package shadow uses them.
+const (
+	ShadowHeader  = "X-PromptPipe-Shadow"
+	CompareHeader = "X-PromptPipe-Compare"
+)
+
+// MarkShadow returns the headers of a shadow call.
+func MarkShadow() http.Header { return http.Header{ShadowHeader: []string{"true"}} }
+
+// MarkCompare returns the headers of a serving call whose comparison is wanted.
+func MarkCompare() http.Header { return http.Header{CompareHeader: []string{"true"}} }
+
 // ProcessMessageRequest is the request to the Python agent. MessageID (the wamid) is our
 // addition: the agent answers a repeated id from its record instead of running the turn again.
 type ProcessMessageRequest struct {

@@ -43,8 +43,8 @@ func (a *coachAgent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var req map[string]any
 	_ = json.NewDecoder(r.Body).Decode(&req)
 	meta := map[string]any{"participant_id": req["participant_id"]}
-	shadowed := r.Header.Get(shadow.Header) == "true"
-	if shadowed || r.Header.Get(shadow.CompareHeader) == "true" {
+	shadowed := r.Header.Get(agent.ShadowHeader) == "true"
+	if shadowed || r.Header.Get(agent.CompareHeader) == "true" {
 		meta["compare"] = map[string]any{
 			"state_before": map[string]any{"sub_state": "INTAKE", "profile": map[string]any{}, "flow": map[string]any{}, "history": []any{}, "turns": 0},
 			"tool_calls":   []any{map[string]any{"name": "save_user_profile", "args": map[string]any{"habit_domain": "sleep"}}},
@@ -107,9 +107,9 @@ func newArmsHarness(t *testing.T) *armsHarness {
 		t.Fatal(err)
 	}
 	shadower := &shadow.Shadower{Timeout: 2 * time.Second, Book: book, Metrics: mm, Events: events, Log: log, Now: clk.Now,
-		Candidate: client(candidateServer.URL, nil, h.candidateFaults, shadow.MarkShadow())}
+		Candidate: client(candidateServer.URL, nil, h.candidateFaults, agent.MarkShadow())}
 	shadower.Start(4)
-	router := &arms.Router{Primary: client(primaryServer.URL, m, nil, nil), Comparing: client(primaryServer.URL, m, nil, shadow.MarkCompare()),
+	router := &arms.Router{Primary: client(primaryServer.URL, m, nil, nil), Comparing: client(primaryServer.URL, m, nil, agent.MarkCompare()),
 		Candidate: client(candidateServer.URL, m, h.candidateFaults, nil), Switches: h.controller, Shadow: shadower,
 		Stats: stats, Metrics: mm, Now: clk.Now, Apology: inbound.FallbackApology, Responder: fallback.Responder{}.Message}
 	answerer := &inbound.Answerer{Messages: db, Agent: router, AgentAttempts: 2, Metrics: m, Log: log, Events: events, Fallback: router.Fallback}

@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
@@ -24,24 +23,12 @@ import (
 	"promptpipe/delivery/internal/metrics"
 )
 
-// Header is the shadow marker; CompareHeader asks an agent to return its comparison
-// (metadata.compare: the state before the turn and the tool calls with their arguments).
-const (
-	Header        = "X-PromptPipe-Shadow"
-	CompareHeader = "X-PromptPipe-Compare"
-)
-
-// MarkShadow returns the headers of a shadow call.
-func MarkShadow() http.Header { return http.Header{Header: []string{"true"}} }
-
-// MarkCompare returns the headers of a serving call whose comparison is wanted.
-func MarkCompare() http.Header { return http.Header{CompareHeader: []string{"true"}} }
-
 // ErrNotShadowed is a shadow answer that does not say it was one: the agent ignored the
 // marker, so it may have saved the turn. Loud in the log; counted as the candidate's error.
 var ErrNotShadowed = errors.New("the agent did not answer as a shadow (metadata.shadow is not true): it may not honour the marker")
 
-// Caller makes one attempt at an agent (agent.Client, with the shadow marker set).
+// Caller makes one attempt at an agent (agent.Client, with the shadow marker set:
+// agent.MarkShadow).
 type Caller interface {
 	ProcessMessage(ctx context.Context, req agent.ProcessMessageRequest) (*agent.ProcessMessageResponse, error)
 	ProcessEvent(ctx context.Context, req agent.ProcessEventRequest) (*agent.ProcessMessageResponse, error)

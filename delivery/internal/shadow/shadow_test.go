@@ -51,7 +51,7 @@ func newShadower(t *testing.T, a *candidateAgent, limit int) *Shadower {
 	t.Cleanup(srv.Close)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	c := agent.NewClient(srv.URL, 2*time.Second, nil, log)
-	c.Header = MarkShadow()
+	c.Header = agent.MarkShadow()
 	s := &Shadower{Candidate: c, Timeout: 2 * time.Second, Book: NewBook(10), Metrics: metrics.New().NewMigration(), Log: log, Now: time.Now}
 	s.Start(limit)
 	t.Cleanup(s.Close)
@@ -76,7 +76,7 @@ func TestAShadowTurnCarriesTheMarkerAndTheStateAndIsCompared(t *testing.T) {
 		primaryAnswer(), 120*time.Millisecond, primaryCompare)
 	<-a.answered
 	s.wg.Wait()
-	if got := a.headers[0].Get(Header); got != "true" {
+	if got := a.headers[0].Get(agent.ShadowHeader); got != "true" {
 		t.Fatalf("marker = %q", got)
 	}
 	state, _ := a.bodies[0]["shadow_state"].(map[string]any)

@@ -398,6 +398,8 @@ def _check(action: str, a: dict[str, Any]) -> None:
             raise ValueError("give what to expect: percent, status, shadow, compared or arm")
         if "arm" in a and a["arm"] not in ("primary", "candidate"):
             raise ValueError("`arm` is primary or candidate (the actor's)")
+        if "status" in a and a["status"] not in ROLLOUT_STATUSES:
+            raise ValueError(f"`status` must be one of {ROLLOUT_STATUSES}")
 
 
 ROLLOUT_STATUSES = ("idle", "progressing", "succeeded", "halted", "promoted", "rolled_back")

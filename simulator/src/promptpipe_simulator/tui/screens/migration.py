@@ -51,7 +51,7 @@ def headline(r: MigrationReport, clock: StackClock) -> str:
 
 def arms_table(r: MigrationReport) -> Table:
     table = Table(title="Arms (turns since delivery started)", expand=True, title_justify="left")
-    for column in ("arm", "turns", "errors", "error rate", "p50", "p99"):
+    for column in ("arm", "turns", "errors", "error rate", "p50", "p99", "Done"):
         table.add_column(column, justify="left" if column == "arm" else "right")
     for arm in ("primary", "candidate"):
         f = r.arms.get(arm)
@@ -60,8 +60,16 @@ def arms_table(r: MigrationReport) -> Table:
         rate = f"{f.error_rate * 100:.0f} %"
         if f.error_rate > 0.05:
             rate = f"[red]{rate}[/]"
+        # engagement: the share of the arm's daily prompts its participants answered Done
+        done = r.done_ratio.get(arm)
         table.add_row(
-            arm, str(f.requests), str(f.errors), rate, f"{f.p50_ms:.0f} ms", f"{f.p99_ms:.0f} ms"
+            arm,
+            str(f.requests),
+            str(f.errors),
+            rate,
+            f"{f.p50_ms:.0f} ms",
+            f"{f.p99_ms:.0f} ms",
+            "-" if done is None else f"{done * 100:.0f} %",
         )
     return table
 
@@ -91,7 +99,8 @@ def differences_table(r: MigrationReport, rows: int = 6) -> Table:
     table.add_column("candidate would have said", ratio=3)
     for c in r.latest[:rows]:
         verdict = {"agree": "[green]agree[/]", "error": "[red]error[/]"}.get(
-            c.outcome, f"[yellow]{', '.join(c.kinds) or 'differ'}[/]"
+            c.outcome,
+            f"[yellow]{', '.join(c.kinds) or 'differ'}[/] [dim]text {c.similarity * 100:.0f} %[/]",
         )
         candidate = c.candidate or f"[red]{escape(c.candidate_error)}[/]"
         table.add_row(
