@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -95,6 +96,32 @@ async def test_pause_holds_status_timelines_until_resumed(
     assert (await export(mock))["tables"]["messages"][-1]["status"] == "read"
 
 
+@pytest.mark.parametrize("settings_overrides", [{"status_delay_seconds": 0.2}])
+async def test_a_message_paused_before_its_first_status_keeps_the_window_of_its_send(
+    mock: httpx.AsyncClient, drain: Callable[[], Any]
+) -> None:
+    """A clock jump sends a prompt at 12:20 (inside the window) and lands hours later
+    (outside it); a pause then (a world's capture) must not judge the prompt by the
+    landing time: Meta judged it at the send."""
+    await mock.post("/_mock/phones/15551230006/messages", json={"text": "Hi"})
+    await drain()
+    wrote = datetime.fromisoformat((await mock.get("/_mock/clock")).json()["now"])
+    await mock.put("/_mock/clock", json={"now": (wrote + timedelta(hours=23)).isoformat()})
+    await mock.post(SEND, json=text("15551230006", "Your daily prompt"), headers=AUTH)
+    await mock.post("/_mock/world/pause", json={"limit_seconds": 30})  # still `accepted`
+    await mock.put("/_mock/clock", json={"now": (wrote + timedelta(hours=30)).isoformat()})
+    await mock.post("/_mock/world/resume")
+    await drain()
+    sent = (await export(mock))["tables"]["messages"][-1]
+    assert (sent["text"], sent["status"], sent["errors"]) == ("Your daily prompt", "read", [])
+
+    # And a message sent once the window has closed fails however long it waited.
+    await mock.post(SEND, json=text("15551230006", "Too late"), headers=AUTH)
+    await drain()
+    late = (await export(mock))["tables"]["messages"][-1]
+    assert late["status"] == "failed" and late["errors"][0]["code"] == 131047
+
+
 async def test_a_world_that_does_not_fit_is_refused_and_changes_nothing(
     mock: httpx.AsyncClient, drain: Callable[[], Any]
 ) -> None:
@@ -157,6 +184,4 @@ async def test_a_load_is_kept_by_the_journal_across_a_restart(
 
 
 def _seconds(iso: str) -> float:
-    from datetime import datetime
-
     return datetime.fromisoformat(iso).timestamp()

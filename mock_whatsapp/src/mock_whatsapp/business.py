@@ -230,11 +230,16 @@ class Business:
 
     def _failure(self, message: ChatMessage) -> dict[str, Any] | None:
         """Why an accepted message will fail (Meta reports these in a `failed` status, not
-        in the answer to the send), or None when it will reach the phone."""
+        in the answer to the send), or None when it will reach the phone. The window is
+        judged as of the message's own time, as Meta judges it at the send: a timeline
+        carried on after a pause or a restart, once the clock has moved on (a jump that
+        sent a prompt at 12:20 and landed at 19:50), keeps the verdict of 12:20."""
         state = self.chats.phone(message.phone).state
         if not state.on_whatsapp or state.blocked:
             return UNDELIVERABLE_ERROR
-        if message.type != "template" and not self.window_open(message.phone, message.business_id):
+        if message.type != "template" and not self.window_open(
+            message.phone, message.business_id, at=message.timestamp
+        ):
             return REENGAGEMENT_ERROR
         if message.type == "reaction" and not self._reactable(message):
             return UNKNOWN_MESSAGE_ERROR
@@ -277,22 +282,26 @@ class Business:
         target = self.chats.by_id.get(str((reaction.details or {}).get("message_id")))
         return target is not None and target.phone == reaction.phone and target.type != "reaction"
 
-    def window_open(self, number: str, business_id: str) -> bool:
-        """Whether the phone wrote to this business number within 24 hours, so free-form
-        messages from it may reach the phone. Each business number has its own window."""
+    def window_open(self, number: str, business_id: str, at: datetime | None = None) -> bool:
+        """Whether the phone wrote to this business number within the 24 hours before
+        `at` (now by default), so free-form messages from it may reach the phone. Each
+        business number has its own window."""
         if not self.limits.window_24h:
             return True
+        at = at or self.clock.now()
         wanted = self.number(business_id).phone_number_id
         last = next(
             (
                 m.timestamp
                 for m in reversed(self.chats.phone(number).messages)
                 # Messages kept before several numbers existed have no id: the default one.
-                if m.direction == "inbound" and self.number(m.business_id).phone_number_id == wanted
+                if m.direction == "inbound"
+                and m.timestamp <= at
+                and self.number(m.business_id).phone_number_id == wanted
             ),
             None,
         )
-        return last is not None and self.clock.now() - last < WINDOW
+        return last is not None and at - last < WINDOW
 
     def _mark_read(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Mark an inbound message read, optionally showing "typing…" to the phone."""
