@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from promptpipe_simulator.core.replies import is_fallback
 from stack import NativeStack
 from stack_api import agent_auth, chat, enroll, outbound, send, settled, unique_phone
 
@@ -141,7 +142,12 @@ def test_the_guides_rollback_plan_points_the_agent_url_at_the_go_fallback(
     stack = make_stack(STACK_PRIMARY="fallback")
     phone = unique_phone()
     enroll(http, stack, phone)
-    assert converse(http, stack, wait_for, phone, "Hello!").startswith("Thanks for your message!")
-    assert converse(http, stack, wait_for, phone, "Next time").startswith("No problem")
+    hello = converse(http, stack, wait_for, phone, "Hello!")
+    assert hello.startswith("Thanks for your message!")
+    next_time = converse(http, stack, wait_for, phone, "Next time")
+    assert next_time.startswith("No problem")
+    done = converse(http, stack, wait_for, phone, "Done")
+    # The load driver tells the responder's answers from the agent's by their words.
+    assert all(is_fallback(answer) for answer in (hello, next_time, done)), (hello, done)
     # The agent is still running, untouched, for the re-migration.
     assert http.get(f"{stack.url('agent')}/readyz").status_code == 200
