@@ -49,6 +49,15 @@ func getAgentFault(faults *agent.Faults) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) { ok(w, http.StatusOK, "", viewFault(faults.Get())) }
 }
 
+// noCandidateFaults answers the candidate's switch when no candidate is configured.
+func noCandidateFaults(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodPut {
+		methodNotAllowed("GET, PUT")(w, r)
+		return
+	}
+	fail(w, http.StatusNotFound, "No candidate agent is configured (AGENT_CANDIDATE_URL): it has no fault switch")
+}
+
 // putAgentFault sets a switch: {"mode": "ok"|"down"|"slow", "delay_seconds": N}.
 // "down" makes every attempt fail as a network error would, so the worker's real
 // retries run and then the fallback goes out; "slow" delays each attempt.

@@ -157,17 +157,24 @@ func (s *Server) handlePromote(w http.ResponseWriter, r *http.Request) {
 
 // handleRollback puts everyone back on the primary; {"reason"} is optional.
 func (s *Server) handleRollback(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Reason string `json:"reason"`
-	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+	var req map[string]any // an object: {"reason"} is optional, and a string when given
+	err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req)
+	if (err != nil && !errors.Is(err, io.EOF)) || (err == nil && req == nil) { // null is no object
 		fail(w, http.StatusBadRequest, "Invalid JSON format")
 		return
 	}
-	if req.Reason == "" {
-		req.Reason = "rolled back by hand"
+	reason := "rolled back by hand"
+	if given, found := req["reason"]; found {
+		text, isString := given.(string)
+		if !isString {
+			fail(w, http.StatusBadRequest, "reason must be a string")
+			return
+		}
+		if text != "" {
+			reason = text
+		}
 	}
-	st, err := s.Migration.Rollout.Rollback(r.Context(), req.Reason)
+	st, err := s.Migration.Rollout.Rollback(r.Context(), reason)
 	if err != nil {
 		s.storeError(w, r, err, "")
 		return

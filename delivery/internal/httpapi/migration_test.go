@@ -286,6 +286,13 @@ func TestMigrationRoutesRefuseBadInputAndChangeNothing(t *testing.T) {
 	if code, _ := h.do("PUT", "/dev/faults/agent/candidate", map[string]any{"mode": "sideways"}, nil); code != http.StatusBadRequest {
 		t.Errorf("bad candidate fault: %d", code)
 	}
+	// A rollback's reason is optional, but a string when given; the body an object.
+	for _, body := range []any{map[string]any{"reason": nil}, map[string]any{"reason": 5}, "null", "[1]", "{not json"} {
+		code, resp := h.do("POST", "/dev/migration/rollback", body, nil)
+		if code != http.StatusBadRequest || resp["status"] != "error" || resp["message"] == "" {
+			t.Errorf("rollback %v: %d %v", body, code, resp)
+		}
+	}
 	if s := h.controller.State(); s.Status != rollout.Idle || s.Percent != 0 || s.Shadow {
 		t.Fatalf("bad input changed the rollout: %+v", s)
 	}

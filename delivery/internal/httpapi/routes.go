@@ -75,6 +75,10 @@ func (s *Server) Routes() http.Handler {
 	if s.CandidateFaults != nil {
 		mux.Handle("GET /dev/faults/agent/candidate", admin(getAgentFault(s.CandidateFaults)))
 		mux.Handle("PUT /dev/faults/agent/candidate", admin(s.putAgentFault(s.CandidateFaults, "candidate")))
+	} else if s.AgentFaults != nil {
+		// No candidate: the switch is not there, said in the API's error shape and after
+		// the token check, as the document has it (not the mux's plain-text 404).
+		mux.Handle("/dev/faults/agent/candidate", admin(noCandidateFaults))
 	}
 	if s.Migration != nil {
 		mux.Handle("GET /dev/migration", admin(s.handleMigration))
