@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -96,24 +97,29 @@ async def test_pause_holds_status_timelines_until_resumed(
 
 
 @pytest.mark.parametrize("settings_overrides", [{"status_delay_seconds": 0.2}])
-async def test_a_send_held_by_a_pause_is_judged_by_the_window_at_its_send(
+async def test_a_message_paused_before_its_first_status_keeps_the_window_of_its_send(
     mock: httpx.AsyncClient, drain: Callable[[], Any]
 ) -> None:
-    """A message sent in the window whose timeline a pause held (a capture, a save) is
-    still delivered when the clock has passed the window's end meanwhile."""
-    await mock.post("/_mock/phones/15551230005/messages", json={"text": "Hi"})
+    """A clock jump sends a prompt at 12:20 (inside the window) and lands hours later
+    (outside it); a pause then (a world's capture) must not judge the prompt by the
+    landing time: Meta judged it at the send."""
+    await mock.post("/_mock/phones/15551230006/messages", json={"text": "Hi"})
     await drain()
-    await mock.put("/_mock/clock", json={"now": "2031-01-01T00:00:00Z"})
-    await mock.post("/_mock/phones/15551230005/messages", json={"text": "Still here"})
-    await drain()
-    await mock.put("/_mock/clock", json={"now": "2031-01-01T23:00:00Z"})  # 1 h left
-    await mock.post(SEND, json=text("15551230005", "Your prompt"), headers=AUTH)
-    await mock.post("/_mock/world/pause", json={"limit_seconds": 30})
-    await mock.put("/_mock/clock", json={"now": "2031-01-02T12:00:00Z"})  # window closed
+    wrote = datetime.fromisoformat((await mock.get("/_mock/clock")).json()["now"])
+    await mock.put("/_mock/clock", json={"now": (wrote + timedelta(hours=23)).isoformat()})
+    await mock.post(SEND, json=text("15551230006", "Your daily prompt"), headers=AUTH)
+    await mock.post("/_mock/world/pause", json={"limit_seconds": 30})  # still `accepted`
+    await mock.put("/_mock/clock", json={"now": (wrote + timedelta(hours=30)).isoformat()})
     await mock.post("/_mock/world/resume")
     await drain()
-    last = (await export(mock))["tables"]["messages"][-1]
-    assert (last["status"], last["errors"]) == ("read", [])
+    sent = (await export(mock))["tables"]["messages"][-1]
+    assert (sent["text"], sent["status"], sent["errors"]) == ("Your daily prompt", "read", [])
+
+    # And a message sent once the window has closed fails however long it waited.
+    await mock.post(SEND, json=text("15551230006", "Too late"), headers=AUTH)
+    await drain()
+    late = (await export(mock))["tables"]["messages"][-1]
+    assert late["status"] == "failed" and late["errors"][0]["code"] == 131047
 
 
 async def test_a_world_that_does_not_fit_is_refused_and_changes_nothing(
@@ -225,6 +231,4 @@ async def test_webhooks_after_a_load_take_ids_of_their_own(receiver: Any) -> Non
 
 
 def _seconds(iso: str) -> float:
-    from datetime import datetime
-
     return datetime.fromisoformat(iso).timestamp()

@@ -78,6 +78,17 @@ ensure_chromium() {
   }
 }
 
+# Prometheus and promtool from Debian's package, for `up --monitoring` and the tests of the
+# rules. Where systemd runs, the package starts a system Prometheus on :9090; the stack
+# runs its own (on PROMETHEUS_PORT, under .stack/), so that one is switched off again.
+ensure_prometheus() {
+  command -v prometheus >/dev/null && command -v promtool >/dev/null && return
+  apt_install --no-install-recommends prometheus
+  if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
+    as_root systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
+}
+
 build_delivery() {
   ensure_go
   mkdir -p "$ROOT/.stack/bin"

@@ -25,8 +25,14 @@ from pathlib import Path
 
 import pgcluster
 
+import monitoring
+
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("mock_whatsapp", "agent", "delivery")
+# Options of `up` (scripts/up --candidate / --monitoring, or STACK_CANDIDATE=true and
+# STACK_MONITORING=true): a second agent as the migration's candidate, and Prometheus.
+OPTIONAL = ("agent_candidate", "prometheus")
+ALL_SERVICES = (*SERVICES, *OPTIONAL)
 STATE_FILE = "stack.json"  # how `up` configured the stack, for later restarts
 
 # Local defaults shared with .env.example and compose.yaml; an .env file or the
@@ -66,6 +72,8 @@ class Ports:
     agent: int = 8001
     mock_whatsapp: int = 8090
     postgres: int = 5433
+    agent_candidate: int = 8002
+    prometheus: int = 9090
 
 
 @dataclass
@@ -116,7 +124,21 @@ class NativeStack:
         merged.update(self.overrides)
         return merged
 
-    def service_env(self) -> dict[str, str]:
+    def enabled(self, option: str) -> bool:
+        """Whether an option of `up` is on: STACK_CANDIDATE, STACK_MONITORING."""
+        return self.settings().get(option, "").lower() in ("1", "true", "yes", "on")
+
+    def services(self) -> list[str]:
+        """The services this stack runs, in start order."""
+        order = ["mock_whatsapp", "agent"]
+        if self.enabled("STACK_CANDIDATE"):
+            order.append("agent_candidate")
+        order.append("delivery")
+        if self.enabled("STACK_MONITORING"):
+            order.append("prometheus")
+        return order
+
+    def service_env(self, service: str = "") -> dict[str, str]:
         s = self.settings()
         db = self.database_url or self.cluster.url
         env = {
@@ -144,15 +166,46 @@ class NativeStack:
             "MOCK_WA_VERIFY_TOKEN": s["WHATSAPP_VERIFY_TOKEN"],
             "PYTHONUNBUFFERED": "1",
         }
+        if self.enabled("STACK_CANDIDATE"):
+            env["AGENT_CANDIDATE_URL"] = self.url("agent_candidate")
+        if s.get("STACK_PRIMARY") == "fallback":
+            # The guide's rollback plan, to the letter: delivery's agent is its Go fallback.
+            env["PYTHON_AGENT_URL"] = f"{self.url('delivery')}/fallback"
+        if service == "agent_candidate":
+            # The same coach in a schema of its own, with a visibly different manner.
+            env["AGENT_PORT"] = str(self.ports.agent_candidate)
+            env["AGENT_DB_SCHEMA"] = s.get("AGENT_CANDIDATE_SCHEMA", "agent_candidate")
+            env["AGENT_DEFAULT_TONE"] = s.get("AGENT_CANDIDATE_TONE", "concise")
         return env
 
     def command(self, service: str) -> list[str]:
         python = str(ROOT / ".venv" / "bin" / "python")
         if service == "delivery":
             return [str(ROOT / ".stack" / "bin" / "delivery")]
-        if service == "agent":
+        if service in ("agent", "agent_candidate"):
             return [python, "-m", "promptpipe_agent"]
+        if service == "prometheus":
+            folder = self.state_dir / "prometheus"
+            return [
+                "prometheus",
+                f"--config.file={folder / 'prometheus.yml'}",
+                f"--storage.tsdb.path={folder / 'data'}",
+                "--storage.tsdb.retention.time=2d",
+                f"--web.listen-address=127.0.0.1:{self.ports.prometheus}",
+            ]
         return [python, "-m", "mock_whatsapp"]
+
+    def write_prometheus_config(self) -> None:
+        """prometheus.yml for this stack's ports, beside a copy of the rules."""
+        folder = self.state_dir / "prometheus"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "rules.yml").write_text((ROOT / "monitoring" / "rules.yml").read_text())
+        targets = {
+            s: f"127.0.0.1:{getattr(self.ports, s)}" for s in self.services() if s != "prometheus"
+        }
+        targets["prometheus"] = f"127.0.0.1:{self.ports.prometheus}"
+        config = monitoring.prometheus_config(targets, str(folder / "rules.yml"))
+        (folder / "prometheus.yml").write_text(config)
 
     def _pidfile(self, service: str) -> Path:
         return self.state_dir / "run" / f"{service}.pid"
@@ -172,11 +225,13 @@ class NativeStack:
             return
         for sub in ("run", "logs"):
             (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
+        if service == "prometheus":
+            self.write_prometheus_config()
         with open(self.logfile(service), "ab") as log:
             proc = subprocess.Popen(
                 self.command(service),
                 cwd=ROOT,
-                env=self.service_env(),
+                env=self.service_env(service),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -205,7 +260,7 @@ class NativeStack:
         self._pidfile(service).unlink(missing_ok=True)
 
     def wait_ready(self, service: str, timeout: float = 60) -> None:
-        url = f"{self.url(service)}/readyz"
+        url = self.ready_url(service)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.pid(service) is None:
@@ -214,6 +269,10 @@ class NativeStack:
                 return
             time.sleep(0.1)
         raise RuntimeError(f"{service} not ready after {timeout:.0f}s\n{self.log_tail(service)}")
+
+    def ready_url(self, service: str) -> str:
+        path = "/-/ready" if service == "prometheus" else "/readyz"
+        return f"{self.url(service)}{path}"
 
     def log_tail(self, service: str, lines: int = 40) -> str:
         try:
@@ -233,18 +292,21 @@ class NativeStack:
         if self.database_url is None:
             self.cluster.init()
             self.cluster.start()
-        for service in SERVICES:
+        for service in self.services():
             self.start_service(service)
             self.wait_ready(service)
 
     def down(self) -> None:
-        for service in reversed(SERVICES):
+        # Every service that may run, so an option switched off since `up` stops too.
+        for service in reversed(
+            ["mock_whatsapp", "agent", "agent_candidate", "delivery", "prometheus"]
+        ):
             self.stop_service(service)
         if self.database_url is None:
             self.cluster.stop()
 
     def status(self) -> dict[str, bool]:
-        return {s: is_ready(f"{self.url(s)}/readyz") for s in SERVICES}
+        return {s: is_ready(self.ready_url(s)) for s in self.services()}
 
 
 def is_ready(url: str) -> bool:
@@ -278,7 +340,18 @@ def _signal_group(pid: int, sig: int) -> None:
 
 
 # Environment variables that configure the native stack (besides those in DEFAULTS).
-PASSED_PREFIXES = ("WHATSAPP_", "LLM_", "OPENAI_", "DELIVERY_", "AGENT_", "MOCK_WA_", "DEV_")
+PASSED_PREFIXES = (
+    "WHATSAPP_",
+    "LLM_",
+    "OPENAI_",
+    "DELIVERY_",
+    "AGENT_",
+    "MOCK_WA_",
+    "DEV_",
+    "STACK_",
+    "PROMETHEUS_",
+    "PYTHON_AGENT_",
+)
 
 
 def local_settings() -> dict[str, str]:
@@ -302,6 +375,8 @@ def default_stack() -> NativeStack:
         agent=int(settings.get("AGENT_PORT", 8001)),
         mock_whatsapp=int(settings.get("MOCK_WA_PORT", 8090)),
         postgres=int(settings.get("POSTGRES_PORT", 5433)),
+        agent_candidate=int(settings.get("AGENT_CANDIDATE_PORT", 8002)),
+        prometheus=int(settings.get("PROMETHEUS_PORT", 9090)),
     )
     return NativeStack(ROOT / ".stack" / "native", ports, overrides=settings)
 
@@ -316,20 +391,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "command", choices=["up", "down", "status", "stop", "start", "restart", "urls"]
     )
-    parser.add_argument("service", nargs="?", choices=SERVICES, help="for stop/start/restart")
+    parser.add_argument("service", nargs="?", choices=ALL_SERVICES, help="for stop/start/restart")
     args = parser.parse_args(argv)
     if args.command in ("stop", "start", "restart"):
         return control(args.command, args.service, args.state)
     stack = default_stack()
     if args.command == "urls":  # where the stack answers, natively or under Compose
-        print("  ".join(f"{s} {stack.url(s)}" for s in ("delivery", "agent", "mock_whatsapp")))
+        print("  ".join(f"{s} {stack.url(s)}" for s in stack.services()))
     elif args.command == "up":
         try:
             stack.up()
         except RuntimeError as err:
             print(f"stack did not start: {err}", file=sys.stderr)
             return 1
-        print(json.dumps({s: stack.url(s) for s in SERVICES}))
+        print(json.dumps({s: stack.url(s) for s in stack.services()}))
     elif args.command == "down":
         stack.down()
     else:
@@ -342,13 +417,13 @@ def main(argv: list[str] | None = None) -> int:
 def control(command: str, service: str | None, state_dir: Path | None) -> int:
     """Stop, start or restart one service of a stack that `up` started."""
     if service is None:
-        print(f"{command} needs a service: one of {', '.join(SERVICES)}", file=sys.stderr)
+        print(f"{command} needs a service: one of {', '.join(ALL_SERVICES)}", file=sys.stderr)
         return 2
     state_dir = state_dir or ROOT / ".stack" / "native"
     if (state_dir / STATE_FILE).exists():
         stack = NativeStack.load(state_dir)
     elif state_dir == ROOT / ".stack" / "native" and any(
-        (state_dir / "run" / f"{s}.pid").exists() for s in SERVICES
+        (state_dir / "run" / f"{s}.pid").exists() for s in ALL_SERVICES
     ):
         stack = default_stack()  # started before `up` recorded its settings
     else:

@@ -229,7 +229,7 @@ DELIVERY_CASES = [
     ),
     (
         delivery("reply.queued", phone="1555•••4567", route="fallback", duration_ms=30000),
-        "reply queued (fallback apology) for +1555…4567",
+        "reply queued (fallback: the agent failed) for +1555…4567",
         "error",
     ),
     (

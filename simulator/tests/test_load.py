@@ -144,7 +144,7 @@ def test_the_summary_says_what_was_sent_answered_and_missed() -> None:
     assert LoadSummary(participants=1, seconds=1.0, sent=1, replied=1).ok
     apologised = LoadSummary(participants=1, seconds=1.0, sent=3, replied=1, fallbacks=2)
     apologised.late_replies = 1
-    assert "fallbacks (delivery's apology, the agent unreachable): 2" in apologised.render()
+    assert "fallbacks (delivery's fallback, the agent unreachable): 2" in apologised.render()
     assert "late replies from the agent after one: 1" in apologised.render()
     assert apologised.ok  # an apology is a reply: nothing was lost
 

@@ -10,6 +10,7 @@ import pytest
 
 from promptpipe_simulator.core.replies import (
     FALLBACK_APOLOGY,
+    FALLBACKS,
     SETTLE_SECONDS,
     Duplicate,
     ReplyBook,
@@ -195,12 +196,15 @@ def test_the_agents_late_answer_after_an_apology_is_not_a_duplicate(
     assert [d.message["id"] for d in duplicates] == ["wamid.out3"]
 
 
+@pytest.mark.parametrize("fallback", sorted(FALLBACKS))  # the apology or the Go responder's
 def test_a_late_answer_quoting_its_message_is_paired_with_it_after_the_next_message(
-    book: ReplyBook, duplicates: list[Duplicate]
+    book: ReplyBook, duplicates: list[Duplicate], fallback: str
 ) -> None:
     book.sent(PHONE, message("inbound", "wamid.in1", "00.000"), "hello")
     book.take(inbound("wamid.in1", "00.000"))
-    book.take(outbound("wamid.out1", "00.100", FALLBACK_APOLOGY))
+    book.take(outbound("wamid.out1", "00.100", fallback))
+    first = book.wait("wamid.in1", timeout=0)
+    assert first is not None and first.fallback
     book.sent(PHONE, message("inbound", "wamid.in2", "03.000"), "personalize")
     book.take(inbound("wamid.in2", "03.000"))
     book.take(outbound("wamid.out2", "03.100", "Hi there!", context_id="wamid.in1"))

@@ -67,6 +67,12 @@ def test_compose_file_is_valid_without_an_env_file(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     services = compose("--env-file", str(empty), "config", "--services", env=env).stdout.split()
     assert {"postgres", "delivery", "agent", "mock_whatsapp"} <= set(services)
+    # The options stay out of the default stack: a profile each (docs/migration.md,
+    # docs/monitoring.md).
+    assert not {"agent-candidate", "prometheus"} & set(services)
+    env["COMPOSE_PROFILES"] = "migration,monitoring"
+    with_options = compose("--env-file", str(empty), "config", "--services", env=env)
+    assert {"agent-candidate", "prometheus"} <= set(with_options.stdout.split())
 
 
 @pytest.fixture(scope="module")

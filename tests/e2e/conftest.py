@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts" / "lib"))
 sys.path.insert(0, str(Path(__file__).parent))  # stack_api, shared by the tests here
 import pgcluster  # noqa: E402
-from stack import SERVICES, NativeStack, Ports  # noqa: E402
+from stack import NativeStack, Ports  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -77,6 +77,8 @@ def make_stack(
             delivery=pgcluster.free_port(),
             agent=pgcluster.free_port(),
             mock_whatsapp=pgcluster.free_port(),
+            agent_candidate=pgcluster.free_port(),  # used with STACK_CANDIDATE=true
+            prometheus=pgcluster.free_port(),  # used with STACK_MONITORING=true
         )
         native = NativeStack(
             Path(tempfile.mkdtemp(prefix="stack-", dir=test_run_dir)),
@@ -91,7 +93,7 @@ def make_stack(
     yield make
     for native in started:
         native.down()
-        for service in SERVICES:
+        for service in native.services():
             print(native.log_tail(service, lines=15))
 
 

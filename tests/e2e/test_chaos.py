@@ -7,8 +7,9 @@ service is ready again, and nothing is forgotten or doubled:
   in the order it was sent (a message the agent missed while it was down was kept and
   handed to it later);
 - no phone received any message twice (its chat holds exactly what delivery sent);
-- every message got a reply: the agent's, or delivery's apology while the agent was down
-  (a fallback, counted apart), perhaps followed by the agent's late answer.
+- every message got a reply: the agent's, or delivery's fallback while the agent was down
+  (its Go responder's answer, AGENT_FALLBACK's default, or the apology; counted apart),
+  perhaps followed by the agent's late answer.
 
 Two runs, each on a fresh private stack: the three kills, then the Postgres restart (its
 own run, so that a failure says which of the two broke). Each stack has a Postgres

@@ -27,8 +27,9 @@ SCENARIOS = scenario_files([ROOT / "simulator" / "scenarios"])
 @pytest.fixture(scope="module")
 def scenario_stack(make_stack: Callable[..., Any]) -> Any:
     """A stack of its own: scenarios move its clock, set faults and restart delivery, so
-    they run one after another on it."""
-    return make_stack()
+    they run one after another on it. With the migration's candidate agent, for
+    migration-rollback.yaml (docs/migration.md)."""
+    return make_stack(STACK_CANDIDATE="true")
 
 
 @pytest.fixture(scope="module")
@@ -79,4 +80,5 @@ def test_every_flow_has_a_scenario() -> None:
         "delivery-restart",
         "whatsapp-errors",
         "webhook-duplicated-by-whatsapp",
+        "migration-rollback",
     } <= names

@@ -12,7 +12,9 @@ from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import Runnable
 
+from promptpipe_agent import metrics
 from promptpipe_agent.cassette import CassetteMismatch
+from promptpipe_agent.delivery import Scheduler
 from promptpipe_agent.errors import AgentError
 
 log = logging.getLogger("promptpipe_agent")
@@ -52,6 +54,8 @@ class Conversation:
     flow: dict[str, Any]
     now: datetime
     turn_key: str  # the message or event id (or a fresh one): idempotency for delivery calls
+    # Who the turn asks for timers; None: delivery. A shadow turn's records instead.
+    scheduler: Scheduler | None = None
 
 
 class Coach(Protocol):
@@ -83,15 +87,19 @@ async def call_model(
     """One model call; any failure becomes ModelUnavailable, with the reason in the log only."""
     try:
         answer = await model.ainvoke(messages)
+        metrics.MODEL_CALLS.labels("ok").inc()
     except CassetteMismatch as exc:
+        metrics.MODEL_CALLS.labels("error").inc()
         # Loud in the log (the call and the diff), quiet on the wire (no prompt text).
         log.error("cassette mismatch", extra={"error": exc.message})
         raise ModelUnavailable(
             "The recorded model session does not match this conversation; see the log."
         ) from exc
     except AgentError:
+        metrics.MODEL_CALLS.labels("error").inc()
         raise
     except Exception as exc:  # timeouts, 5xx, refused connections, unparsable answers
+        metrics.MODEL_CALLS.labels("error").inc()
         log.exception("model call failed")
         raise ModelUnavailable("The coach's language model is not answering.") from exc
     if not isinstance(answer, AIMessage):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 import uuid
@@ -25,6 +26,7 @@ from promptpipe_agent.schemas import (
     ProcessMessageResponse,
     TemplateFallback,
 )
+from promptpipe_agent.shadow import ConversationState, RecordingScheduler, tool_calls_with_args
 
 log = logging.getLogger("promptpipe_agent")
 
@@ -37,24 +39,101 @@ class Conversations:
         self.coach = coach
 
     async def process_message(
-        self, req: ProcessMessageRequest, now: datetime | None = None
+        self,
+        req: ProcessMessageRequest,
+        now: datetime | None = None,
+        *,
+        shadow: bool = False,
+        compare: bool = False,
     ) -> ProcessMessageResponse:
+        """A message's turn; `shadow` runs it on a copy and saves nothing, `compare` also
+        returns the comparison (shadow.py)."""
+
         async def decide(conversation: Conversation) -> Turn:
             return await self.coach.respond(conversation, req.message)
 
+        if shadow:
+            return await self._shadow_turn(
+                req.participant_id, req.phone_number, req.message_id, decide, now, req.shadow_state
+            )
         return await self._turn(
-            req.participant_id, req.phone_number, req.message_id, req.message, decide, now
+            req.participant_id, req.phone_number, req.message_id, req.message, decide, now, compare
         )
 
     async def process_event(
-        self, req: ProcessEventRequest, now: datetime | None = None
+        self,
+        req: ProcessEventRequest,
+        now: datetime | None = None,
+        *,
+        shadow: bool = False,
+        compare: bool = False,
     ) -> ProcessMessageResponse:
         async def decide(conversation: Conversation) -> Turn:
             return await self.coach.on_event(conversation, req.kind, req.event_id, req.payload)
 
         # Event ids live in the same table as message ids; the prefix keeps them apart.
+        key = f"event:{req.event_id}"
+        if shadow:
+            return await self._shadow_turn(
+                req.participant_id, req.phone_number, key, decide, now, req.shadow_state
+            )
         return await self._turn(
-            req.participant_id, req.phone_number, f"event:{req.event_id}", None, decide, now
+            req.participant_id, req.phone_number, key, None, decide, now, compare
+        )
+
+    async def _shadow_turn(
+        self,
+        participant_id: str,
+        phone_number: str,
+        key: str | None,
+        decide: Callable[[Conversation], Awaitable[Turn]],
+        now: datetime | None,
+        state: ConversationState | None,
+    ) -> ProcessMessageResponse:
+        """The turn on a copy of the conversation (the one given, else the stored one, read
+        without a lock), with a scheduler that only records: nothing is written here or at
+        delivery. What would have been scheduled comes back in metadata.would_schedule."""
+        if state is None:
+            state = await self._stored_state(participant_id)
+        scheduler = RecordingScheduler(state.flow)
+        turn = await decide(
+            Conversation(
+                participant_id=participant_id,
+                phone_number=phone_number,
+                sub_state=state.sub_state,
+                profile=copy.deepcopy(state.profile),
+                history=copy.deepcopy(state.history),
+                flow=copy.deepcopy(state.flow),
+                now=now or datetime.now(UTC),
+                turn_key=key or f"shadow:{uuid.uuid4().hex}",
+                scheduler=scheduler,
+            )
+        )
+        answer = answer_of(turn, participant_id, phone_number, key, state.turns + 1)
+        answer.metadata.update(
+            shadow=True,
+            would_schedule=scheduler.calls,
+            compare={"tool_calls": tool_calls_with_args(turn.tool_calls)},
+        )
+        log.info(
+            "shadow turn processed",
+            extra={"participant_id": participant_id, "message_id": key, "state": turn.sub_state},
+        )
+        return answer
+
+    async def _stored_state(self, participant_id: str) -> ConversationState:
+        """The stored conversation, or a new one's; read only, no lock."""
+        async with self.pool.connection() as conn:
+            row = await store.conversation(conn, participant_id)
+            if row is None:
+                return ConversationState()
+            said = await store.history(conn, participant_id)
+        return ConversationState(
+            sub_state=row["sub_state"],
+            profile=row["profile"],
+            flow=row["flow"],
+            turns=row["turns"],
+            history=said,
         )
 
     async def _turn(
@@ -65,10 +144,12 @@ class Conversations:
         user_text: str | None,
         decide: Callable[[Conversation], Awaitable[Turn]],
         now: datetime | None,
+        compare: bool = False,
     ) -> ProcessMessageResponse:
         """Load, decide, persist: one transaction, holding the conversation's row lock so
         turns of one participant never interleave, whoever calls. `now` is delivery's
-        (possibly virtual) time; history is stamped with it."""
+        (possibly virtual) time; history is stamped with it. With `compare`, the answer
+        also carries the conversation as it was before the turn (not recorded)."""
         started = time.perf_counter()
         context = {"participant_id": participant_id, "message_id": idempotency_key}
         async with self.pool.connection() as conn, conn.transaction():
@@ -76,13 +157,21 @@ class Conversations:
             if idempotency_key and (done := await store.recorded_answer(conn, idempotency_key)):
                 log.info("repeated call answered from record", extra=context)
                 return ProcessMessageResponse.model_validate(done)
+            said_before = await store.history(conn, participant_id)
+            before = ConversationState(
+                sub_state=row["sub_state"],
+                profile=copy.deepcopy(row["profile"]),
+                flow=copy.deepcopy(row["flow"]),
+                history=copy.deepcopy(said_before),
+                turns=row["turns"],
+            )
             turn = await decide(
                 Conversation(
                     participant_id=participant_id,
                     phone_number=phone_number,
                     sub_state=row["sub_state"],
                     profile=row["profile"],
-                    history=await store.history(conn, participant_id),
+                    history=said_before,
                     flow=row["flow"],
                     now=now or datetime.now(UTC),
                     turn_key=idempotency_key or f"turn:{uuid.uuid4().hex}",
@@ -120,6 +209,12 @@ class Conversations:
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
             },
         )
+        if compare:
+            comparison = {
+                "state_before": before.model_dump(),
+                "tool_calls": tool_calls_with_args(turn.tool_calls),
+            }
+            answer.metadata = {**answer.metadata, "compare": comparison}
         return answer
 
     async def summaries(self) -> list[ConversationSummary]:

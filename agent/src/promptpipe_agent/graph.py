@@ -84,8 +84,10 @@ class GraphCoach:
         prep_minutes: int = 10,
         max_rounds: int = 6,
         timing: events.Timing | None = None,
+        default_tone: list[str] | None = None,
     ) -> None:
         self.model = model
+        self.default_tone = default_tone or []
         self.model_name = model_name
         self.scheduler = scheduler
         self.prep_minutes = prep_minutes
@@ -121,7 +123,7 @@ class GraphCoach:
             sub_state=conversation.sub_state,
             profile=copy.deepcopy(conversation.profile),
             flow=copy.deepcopy(conversation.flow),
-            scheduler=self.scheduler,
+            scheduler=conversation.scheduler or self.scheduler,
             writer=self.model,
             prep_minutes=self.prep_minutes,
         )
@@ -244,6 +246,10 @@ class GraphCoach:
 
     def _facts(self, turn: TurnContext) -> dict[str, Any]:
         profile = {k: v for k, v in turn.profile.items() if k not in ("created_at", "updated_at")}
+        if self.default_tone and not (profile.get("tone") or {}).get("tone_tags"):
+            # The coach's own manner (AGENT_DEFAULT_TONE) until the participant asks for
+            # another; shown to the model only, never saved as the participant's choice.
+            profile["tone"] = {**(profile.get("tone") or {}), "tone_tags": self.default_tone}
         zone = turn.flow.get("timezone")
         local = None
         if zone:

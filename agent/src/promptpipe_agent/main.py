@@ -19,7 +19,7 @@ from promptpipe_agent.errors import install_error_handlers, too_large
 from promptpipe_agent.events import Timing
 from promptpipe_agent.graph import GraphCoach
 from promptpipe_agent.llm import make_chat_model
-from promptpipe_agent.routers import conversations, health, messages, world
+from promptpipe_agent.routers import conversations, health, messages, metrics, world
 from promptpipe_agent.settings import Settings
 
 log = logging.getLogger("promptpipe_agent")
@@ -35,8 +35,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logs.configure("agent", settings.log_level)
         log.info("starting", extra={"config": settings.masked()})
-        await asyncio.to_thread(db.migrate, settings.database_url)
-        pool = db.make_pool(settings.database_url)
+        await asyncio.to_thread(db.migrate, settings.database_url, settings.db_schema)
+        pool = db.make_pool(settings.database_url, settings.db_schema)
         await pool.open(wait=False)
         scheduler = DeliveryScheduler(
             settings.delivery_url,
@@ -50,6 +50,7 @@ def create_app(
             scheduler,
             prep_minutes=settings.prep_time_minutes,
             max_rounds=settings.max_tool_rounds,
+            default_tone=settings.default_tone_tags(),
             timing=Timing(
                 reminder_seconds=settings.reminder_delay_minutes * 60,
                 auto_feedback_seconds=settings.auto_feedback_delay_minutes * 60,
@@ -80,6 +81,7 @@ def create_app(
         conversations.router, dependencies=auth.REQUIRED, responses=auth.UNAUTHORIZED
     )
     app.include_router(health.router)
+    app.include_router(metrics.router)
     if settings.dev_clock:
         app.include_router(world.router, dependencies=auth.REQUIRED, responses=auth.UNAUTHORIZED)
     return app

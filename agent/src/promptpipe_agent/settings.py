@@ -17,6 +17,9 @@ class Settings(BaseSettings):
         "postgres://promptpipe:promptpipe@127.0.0.1:5433/promptpipe?sslmode=disable",
         alias="DATABASE_URL",
     )
+    # The Postgres schema of the agent's tables: a second agent (the migration's candidate)
+    # runs beside the first in a schema of its own.
+    db_schema: str = Field("agent", alias="AGENT_DB_SCHEMA", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     host: str = Field("127.0.0.1", alias="AGENT_HOST")
     port: int = Field(8001, alias="AGENT_PORT")
     log_level: str = Field("info", alias="AGENT_LOG_LEVEL")
@@ -45,6 +48,10 @@ class Settings(BaseSettings):
     # "How's the intensity?" ends the feedback exchange from this daily prompt on (the
     # participant has had a couple to judge by).
     intensity_from_prompt: int = Field(3, alias="AGENT_INTENSITY_FROM_PROMPT", ge=1)
+    # Tone tags applied to participants who have chosen none (concise, no_emojis,
+    # one_question_at_a_time), comma-separated: the stack's candidate agent is the same
+    # coach with AGENT_DEFAULT_TONE=concise, a difference a shadow run shows at once.
+    default_tone: str = Field("", alias="AGENT_DEFAULT_TONE")
     max_tool_rounds: int = Field(6, alias="AGENT_MAX_TOOL_ROUNDS", ge=1, le=20)
     delivery_url: str = Field("http://127.0.0.1:8080", alias="DELIVERY_URL")
     delivery_api_token: SecretStr = Field(SecretStr(""), alias="DELIVERY_API_TOKEN")
@@ -55,6 +62,10 @@ class Settings(BaseSettings):
     # The dev stack's virtual clock: only then is a caller's X-PromptPipe-Now honoured,
     # and /dev/world saves and loads the agent's state for the simulator's worlds.
     dev_clock: bool = Field(False, alias="DEV_CLOCK")
+
+    def default_tone_tags(self) -> list[str]:
+        """AGENT_DEFAULT_TONE as a list of tags."""
+        return [t.strip() for t in self.default_tone.split(",") if t.strip()]
 
     def masked(self) -> dict[str, object]:
         """The settings as they may be logged: secrets and passwords hidden."""

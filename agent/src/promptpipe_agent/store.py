@@ -131,3 +131,9 @@ async def stamped_history(conn: AsyncConnection, participant_id: str) -> list[di
         (participant_id,),
     )
     return list(await cur.fetchall())
+
+
+async def state_counts(conn: AsyncConnection) -> dict[str, int]:
+    """How many conversations are in each sub-state."""
+    cur = await conn.execute("SELECT sub_state, count(*) FROM conversations GROUP BY sub_state")
+    return {str(state): int(n) for state, n in await cur.fetchall()}

@@ -17,9 +17,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"promptpipe/delivery/internal/agent"
+	"promptpipe/delivery/internal/arms"
 	"promptpipe/delivery/internal/clock"
 	"promptpipe/delivery/internal/config"
 	"promptpipe/delivery/internal/devevents"
+	"promptpipe/delivery/internal/fallback"
 	"promptpipe/delivery/internal/httpapi"
 	"promptpipe/delivery/internal/inbound"
 	"promptpipe/delivery/internal/jobs"
@@ -27,6 +29,8 @@ import (
 	"promptpipe/delivery/internal/outbox"
 	"promptpipe/delivery/internal/queue"
 	"promptpipe/delivery/internal/retry"
+	"promptpipe/delivery/internal/rollout"
+	"promptpipe/delivery/internal/shadow"
 	"promptpipe/delivery/internal/store"
 	"promptpipe/delivery/internal/whatsapp"
 )
@@ -94,7 +98,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 
 	agentClient := agent.NewClient(cfg.AgentURL, cfg.AgentTimeout, m, log)
-	agentClient.Now = clk.Now
+	agentClient.Now, agentClient.Arm = clk.Now, arms.Primary
 	agentClient.Token = cfg.AgentAPIToken
 	var agentFaults *agent.Faults
 	var events *devevents.Feed
@@ -112,10 +116,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	cancel()
 
+	a, err := agentArms(ctx, cfg, db, m, log, clk, events, agentClient, agentFaults)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	migration, router := a.migration, a.router
+
 	waClient := whatsapp.NewClient(cfg.WhatsAppAPIURL, cfg.WhatsAppPhoneNumberID, cfg.WhatsAppAccessToken)
 	answerer := &inbound.Answerer{
-		Messages: db, Agent: agentClient, AgentAttempts: cfg.AgentRetryCount,
+		Messages: db, Agent: router, AgentAttempts: cfg.AgentRetryCount,
 		ReplayAfter: 2 * time.Second, Now: clk.Now, Metrics: m, Log: log, Events: events,
+		Fallback: router.Fallback,
 	}
 	if cfg.MarkRead {
 		// Short: a receipt only matters while the answer is being made.
@@ -136,22 +148,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	// A message answered with the apology waits for the agent: one call at a time per
 	// phone, at most 30 s apart, for about an hour (then the phone's next message hands
 	// it over).
-	replayer := &inbound.Replayer{Messages: db, Agent: agentClient, LateReplyWithin: cfg.LateReplyWithin,
+	// A kept message goes to whichever agent serves the participant by then (arms).
+	replayer := &inbound.Replayer{Messages: db, Agent: router, LateReplyWithin: cfg.LateReplyWithin,
 		Replied: sends.Wake, Metrics: m, Log: log, Events: events}
 	replays := runner(store.TaskReplay, replayer.Handle, retry.Policy{Attempts: 240, Base: time.Second, Cap: 30 * time.Second})
 	firePolicy := retry.Policy{Attempts: 5, Base: 30 * time.Second, Cap: 10 * time.Minute}
-	firer := &jobs.Firer{Jobs: db, Agent: agentClient, AgentAttempts: cfg.AgentRetryCount, Retry: firePolicy,
+	firer := &jobs.Firer{Jobs: db, Agent: router, AgentAttempts: cfg.AgentRetryCount, Retry: firePolicy,
 		Replied: sends.Wake, Metrics: m, Log: log}
 	fires := runner(store.TaskFire, firer.Handle, firePolicy)
 	clk.OnChange = func(now time.Time) {
 		// Peers first, so that what the due jobs send is stamped with the new time.
 		notifyClock(cfg.ClockNotifyURLs, now, log)
 		fires.Wake()
+		migration.Rollout.Wake()
 	}
 	api := &httpapi.Server{
 		Store: db, Metrics: m, Log: log, AppSecret: cfg.WhatsAppAppSecret, VerifyToken: cfg.WhatsAppVerifyToken,
 		APIToken: cfg.APIToken, InboundWake: answers, OutboxWake: sends, JobsWake: fires, Clock: clk,
-		AgentFaults: agentFaults, Events: events, Gate: gate,
+		AgentFaults: agentFaults, Events: events, Gate: gate, Migration: migration,
+		CandidateFaults: a.candidateFaults,
 	}
 	srv := httpapi.NewHTTPServer(cfg.Addr, api.Routes(), httpapi.DefaultTimeouts)
 
@@ -160,6 +175,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		wg.Add(1)
 		go func() { defer wg.Done(); r.Run(ctx) }()
 	}
+	wg.Add(1)
+	go func() { defer wg.Done(); migration.Rollout.Run(ctx) }()
 
 	errc := make(chan error, 1)
 	go func() {
@@ -182,6 +199,71 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	_ = srv.Shutdown(shutdownCtx)
 	wg.Wait()
 	return nil
+}
+
+// armsSetup is the migration between two agents, as agentArms builds it.
+type armsSetup struct {
+	migration       *httpapi.Migration
+	router          *arms.Router
+	candidateFaults *agent.Faults // nil without a candidate or a virtual clock
+	close           func()        // ends the shadow turns in flight
+}
+
+// agentArms builds the migration between the primary agent and the candidate (if one is
+// configured): the router that stands where the agent client stood, the shadow, and the
+// rollout controller with its stored state.
+func agentArms(ctx context.Context, cfg config.Config, db *store.Store, m *metrics.Metrics, log *slog.Logger,
+	clk *clock.Clock, events *devevents.Feed, primary *agent.Client, primaryFaults *agent.Faults) (armsSetup, error) {
+	mm := m.NewMigration()
+	stats, book := arms.NewStats(10_000), shadow.NewBook(1_000)
+	controller := &rollout.Controller{Store: db, Stats: stats, Book: book, Metrics: mm, Events: events, Log: log, Now: clk.Now}
+	if err := controller.Load(ctx, cfg.RolloutPercent, cfg.Shadow); err != nil {
+		return armsSetup{}, err
+	}
+	// client is one more client of an agent, on the same clock. A serving client counts
+	// in the guide's metrics and the event log; a shadow client (no metrics) in neither,
+	// as its calls serve no one: only their comparison is recorded.
+	client := func(url, arm string, mm *metrics.Metrics, faults *agent.Faults, header http.Header) *agent.Client {
+		c := agent.NewClient(url, cfg.AgentTimeout, mm, log)
+		c.Now, c.Arm, c.Faults, c.Header = clk.Now, arm, faults, header
+		c.Token = cfg.AgentAPIToken // the candidate is the same agent: it shares the token
+		if mm != nil {
+			c.Events = events
+		}
+		return c
+	}
+	router := &arms.Router{Primary: primary, Switches: controller, Stats: stats, Metrics: mm, Now: clk.Now,
+		Apology:   inbound.FallbackApology,
+		Comparing: client(cfg.AgentURL, arms.Primary, m, primaryFaults, agent.MarkCompare())}
+	if cfg.Fallback == "responder" {
+		router.Responder = fallback.Responder{}.Message
+	}
+	migration := &httpapi.Migration{Rollout: controller, Router: router, Stats: stats, Book: book,
+		Candidate: cfg.CandidateURL != "", Secondary: cfg.ShadowSecondary}
+	setup := armsSetup{migration: migration, router: router, close: func() {}}
+	if cfg.CandidateURL == "" {
+		return setup, nil
+	}
+	var candidateFaults *agent.Faults
+	if clk.Virtual() {
+		candidateFaults = &agent.Faults{}
+	}
+	candidate := client(cfg.CandidateURL, arms.Candidate, m, candidateFaults, nil)
+	router.Candidate = candidate
+	healthCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := candidate.Health(healthCtx); err != nil {
+		log.Warn("candidate agent health check failed", "error", err)
+	}
+	shadower := &shadow.Shadower{Timeout: cfg.AgentTimeout, Book: book, Metrics: mm, Events: events, Log: log, Now: clk.Now,
+		Candidate: client(cfg.CandidateURL, arms.Candidate, nil, candidateFaults, agent.MarkShadow())}
+	if cfg.ShadowSecondary {
+		shadower.Secondary = client(cfg.AgentURL, "secondary", nil, primaryFaults, agent.MarkShadow())
+	}
+	shadower.Start(8)
+	router.Shadow = shadower
+	setup.candidateFaults, setup.close = candidateFaults, shadower.Close
+	return setup, nil
 }
 
 // notifyClock tells the other services the virtual time, best effort: a peer that misses

@@ -35,7 +35,27 @@ type Client struct {
 	Faults *Faults
 	// Events, when set (dev stack only), records every attempt for the simulator.
 	Events *devevents.Feed
+	// Arm names this agent in the migration ("primary", "candidate") in its events.
+	Arm string
+	// Header is sent with every request: the shadow marker, or the ask for a comparison
+	// (package arms, docs/migration.md).
+	Header http.Header
 }
+
+// ShadowHeader marks a shadow turn (the agent runs it on a copy of the state, saves
+// nothing and calls no delivery API); CompareHeader asks an agent to return its
+// comparison (metadata.compare: the state before the turn and the tool calls with their
+// arguments). Both are the contract's (docs/migration.md); package shadow uses them.
+const (
+	ShadowHeader  = "X-PromptPipe-Shadow"
+	CompareHeader = "X-PromptPipe-Compare"
+)
+
+// MarkShadow returns the headers of a shadow call.
+func MarkShadow() http.Header { return http.Header{ShadowHeader: []string{"true"}} }
+
+// MarkCompare returns the headers of a serving call whose comparison is wanted.
+func MarkCompare() http.Header { return http.Header{CompareHeader: []string{"true"}} }
 
 // ProcessMessageRequest is the request to the Python agent. MessageID (the wamid) is our
 // addition: the agent answers a repeated id from its record instead of running the turn again.
@@ -44,6 +64,9 @@ type ProcessMessageRequest struct {
 	Message       string `json:"message"`
 	PhoneNumber   string `json:"phone_number"`
 	MessageID     string `json:"message_id,omitempty"`
+	// ShadowState is the conversation before the turn, for a shadow turn (package arms):
+	// the agent runs the turn on it instead of its own record, and saves nothing.
+	ShadowState json.RawMessage `json:"shadow_state,omitempty"`
 }
 
 // ProcessMessageResponse is the response from the Python agent. Buttons and Template are
@@ -56,6 +79,9 @@ type ProcessMessageResponse struct {
 	Metadata map[string]any `json:"metadata"`
 	Buttons  []Button       `json:"buttons,omitempty"`
 	Template *Template      `json:"template,omitempty"`
+	// Arm is which agent of the migration answered (package arms); delivery's own
+	// bookkeeping, recorded with the reply, never on the wire.
+	Arm string `json:"-"`
 }
 
 // Template names an approved WhatsApp template and its body parameters; an empty
@@ -81,6 +107,7 @@ type ProcessEventRequest struct {
 	Kind          string          `json:"kind"`
 	Payload       json.RawMessage `json:"payload"`
 	ScheduledFor  time.Time       `json:"scheduled_for"`
+	ShadowState   json.RawMessage `json:"shadow_state,omitempty"` // as for messages
 }
 
 // StatusError is a non-200 answer from the agent.
@@ -128,6 +155,9 @@ func (c *Client) ProcessEvent(ctx context.Context, req ProcessEventRequest) (*Pr
 func (c *Client) call(ctx context.Context, path string, body any, needsResponse bool) (*ProcessMessageResponse, error) {
 	start := time.Now()
 	resp, err := c.post(ctx, path, body, needsResponse)
+	if c.metrics == nil { // a shadow call: it serves no one, so the guide's metrics skip it
+		return resp, err
+	}
 	state, status := "unknown", "error"
 	if err == nil {
 		state, status = resp.State, "success"
@@ -149,6 +179,9 @@ func (c *Client) post(ctx context.Context, path string, body any, needsResponse 
 	if err != nil {
 		return nil, fmt.Errorf("creating request: %w", err)
 	}
+	for k, v := range c.Header {
+		httpReq.Header[k] = v
+	}
 	httpReq.Header.Set("Content-Type", "application/json")
 	if c.Token != "" {
 		httpReq.Header.Set("Authorization", "Bearer "+c.Token)
@@ -166,8 +199,16 @@ func (c *Client) post(ctx context.Context, path string, body any, needsResponse 
 		return nil, &StatusError{StatusCode: resp.StatusCode, Body: string(body),
 			Wait: retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
+	var answer io.Reader = resp.Body
+	if c.Faults.mangles() {
+		whole, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return nil, fmt.Errorf("reading response: %w", err)
+		}
+		answer = bytes.NewReader(whole[:len(whole)/2])
+	}
 	var result ProcessMessageResponse
-	if err := json.NewDecoder(resp.Body).Decode(&result); err != nil {
+	if err := json.NewDecoder(answer).Decode(&result); err != nil {
 		return nil, fmt.Errorf("decoding response: %w", err)
 	}
 	if needsResponse && result.Response == "" {
@@ -204,7 +245,11 @@ func (c *Client) withRetry(ctx context.Context, maxAttempts int, participantID, 
 		started := time.Now()
 		var err error
 		resp, err = attempt()
-		c.Events.Record("agent.call", attemptData(participantID, key, n, maxAttempts, time.Since(started), err))
+		data := attemptData(participantID, key, n, maxAttempts, time.Since(started), err)
+		if c.Arm != "" {
+			data["arm"] = c.Arm
+		}
+		c.Events.Record("agent.call", data)
 		if err != nil && !policy.Last(n) && retry.Retryable(err) {
 			c.log.Warn("agent request failed", "attempt", n, "max_attempts", maxAttempts,
 				"participant_id", participantID, "message_id", key, "error", err)

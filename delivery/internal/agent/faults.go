@@ -13,6 +13,10 @@ const (
 	FaultOK   = "ok"   // calls go through untouched
 	FaultDown = "down" // every attempt fails as if the agent were unreachable
 	FaultSlow = "slow" // every attempt waits Delay first, so a long delay hits the timeout
+	// FaultInvalid lets every call reach the agent but cuts its answer in half, as a broken
+	// proxy or an agent that no longer keeps the contract would: the integration guide's
+	// "invalid response", decoded (and failed) by the real client.
+	FaultInvalid = "invalid"
 )
 
 // ErrSimulatedDown is the error of an attempt made while the fault switch says "down".
@@ -48,6 +52,9 @@ func (f *Faults) Get() Fault {
 	}
 	return f.fault
 }
+
+// mangles tells whether answers are to be cut (FaultInvalid).
+func (f *Faults) mangles() bool { return f != nil && f.Get().Mode == FaultInvalid }
 
 // apply runs before each attempt: it fails the attempt, delays it, or does nothing. A
 // delay longer than the attempt's timeout ends as that timeout would.

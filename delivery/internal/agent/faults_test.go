@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -49,5 +50,19 @@ func TestNoFaultsMeansUntouched(t *testing.T) {
 	}
 	if got := (&Faults{}).Get(); got.Mode != FaultOK {
 		t.Fatalf("zero value mode = %q, want ok", got.Mode)
+	}
+}
+
+func TestInvalidFaultCutsTheRealAnswer(t *testing.T) {
+	c, calls := scripted(t)
+	c.Faults = &Faults{}
+	c.Faults.Set(Fault{Mode: FaultInvalid})
+	_, err := c.ProcessMessage(context.Background(), req)
+	if err == nil || !strings.Contains(err.Error(), "decoding response") || calls.Load() != 1 {
+		t.Fatalf("err=%v calls=%d (want the agent called and its answer undecodable)", err, calls.Load())
+	}
+	c.Faults.Set(Fault{Mode: FaultOK})
+	if _, err := c.ProcessMessage(context.Background(), req); err != nil {
+		t.Fatal(err)
 	}
 }

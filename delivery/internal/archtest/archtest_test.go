@@ -28,10 +28,10 @@ type rule struct {
 }
 
 var internal = []string{
-	"internal/agent", "internal/clock", "internal/config", "internal/devevents",
-	"internal/httpapi", "internal/inbound", "internal/jobs", "internal/metrics",
-	"internal/outbox", "internal/phone", "internal/queue", "internal/retry",
-	"internal/store", "internal/whatsapp",
+	"internal/agent", "internal/arms", "internal/clock", "internal/config", "internal/devevents",
+	"internal/fallback", "internal/httpapi", "internal/inbound", "internal/jobs", "internal/metrics",
+	"internal/outbox", "internal/phone", "internal/queue", "internal/retry", "internal/rollout",
+	"internal/shadow", "internal/store", "internal/whatsapp",
 }
 
 var rules = []rule{

@@ -41,6 +41,16 @@ type Config struct {
 	// and the message is at most this old. 0: never.
 	LateReplyWithin time.Duration
 
+	// The migration's arms (package arms): a second agent on the same contract, the
+	// share of participants it serves, whether it also answers the primary's turns in
+	// shadow, and what answers when the serving agent fails ("responder": delivery's Go
+	// flow, package fallback; "apology": the integration guide's fixed text).
+	CandidateURL    string
+	RolloutPercent  int
+	Shadow          bool
+	ShadowSecondary bool // also ask the primary a second time, to measure its own noise
+	Fallback        string
+
 	WhatsAppAPIURL        string
 	WhatsAppPhoneNumberID string
 	WhatsAppAccessToken   string
@@ -92,6 +102,9 @@ func Load(getenv func(string) string) (Config, error) {
 		AgentAPIToken:   str("AGENT_API_TOKEN", ""),
 		AgentTimeout:    dur("PYTHON_AGENT_TIMEOUT", 30*time.Second),
 		AgentRetryCount: num("PYTHON_AGENT_RETRY_COUNT", 3, 1),
+		CandidateURL:    strings.TrimRight(str("AGENT_CANDIDATE_URL", ""), "/"),
+		RolloutPercent:  num("AGENT_ROLLOUT_PERCENT", 0, 0),
+		Fallback:        str("AGENT_FALLBACK", "responder"),
 
 		WhatsAppAPIURL:        strings.TrimRight(str("WHATSAPP_API_URL", "http://127.0.0.1:8090/v21.0"), "/"),
 		WhatsAppPhoneNumberID: str("WHATSAPP_PHONE_NUMBER_ID", "100000000000001"),
@@ -122,6 +135,17 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.DevClock = boolean("DEV_CLOCK", false)
 	c.MarkRead = boolean("WHATSAPP_MARK_READ", true)
+	c.Shadow = boolean("AGENT_SHADOW", false)
+	c.ShadowSecondary = boolean("AGENT_SHADOW_SECONDARY", false)
+	if c.RolloutPercent > 100 {
+		errs = append(errs, fmt.Errorf("AGENT_ROLLOUT_PERCENT must be between 0 and 100, got %d", c.RolloutPercent))
+	}
+	if c.CandidateURL == "" && (c.RolloutPercent > 0 || c.Shadow) {
+		errs = append(errs, errors.New("AGENT_ROLLOUT_PERCENT and AGENT_SHADOW need AGENT_CANDIDATE_URL"))
+	}
+	if c.Fallback != "responder" && c.Fallback != "apology" {
+		errs = append(errs, fmt.Errorf("AGENT_FALLBACK must be responder or apology, got %q", c.Fallback))
+	}
 	for _, u := range strings.Split(str("DEV_CLOCK_NOTIFY_URLS", ""), ",") {
 		if u = strings.TrimSpace(u); u != "" {
 			c.ClockNotifyURLs = append(c.ClockNotifyURLs, u)
@@ -147,6 +171,11 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("agent_api_token_set", c.AgentAPIToken != ""),
 		slog.Duration("agent_timeout", c.AgentTimeout),
 		slog.Int("agent_retry_count", c.AgentRetryCount),
+		slog.String("agent_candidate_url", c.CandidateURL),
+		slog.Int("agent_rollout_percent", c.RolloutPercent),
+		slog.Bool("agent_shadow", c.Shadow),
+		slog.Bool("agent_shadow_secondary", c.ShadowSecondary),
+		slog.String("agent_fallback", c.Fallback),
 		slog.Duration("late_reply_within", c.LateReplyWithin),
 		slog.String("whatsapp_api_url", c.WhatsAppAPIURL),
 		slog.String("whatsapp_phone_number_id", c.WhatsAppPhoneNumberID),

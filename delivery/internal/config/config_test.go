@@ -53,6 +53,30 @@ func TestMarkReadCanBeSwitchedOff(t *testing.T) {
 	}
 }
 
+func TestMigrationSettings(t *testing.T) {
+	c, err := Load(func(k string) string {
+		return map[string]string{"AGENT_CANDIDATE_URL": "http://127.0.0.1:8002/", "AGENT_ROLLOUT_PERCENT": "25",
+			"AGENT_SHADOW": "true", "AGENT_FALLBACK": "apology"}[k]
+	})
+	if err != nil || c.CandidateURL != "http://127.0.0.1:8002" || c.RolloutPercent != 25 || !c.Shadow || c.Fallback != "apology" {
+		t.Fatalf("config = %+v, err = %v", c, err)
+	}
+	d, _ := Load(func(string) string { return "" })
+	if d.Fallback != "responder" || d.RolloutPercent != 0 || d.Shadow {
+		t.Fatalf("defaults = %+v", d)
+	}
+	for _, env := range []map[string]string{
+		{"AGENT_ROLLOUT_PERCENT": "10"}, // no candidate
+		{"AGENT_SHADOW": "true"},        // no candidate
+		{"AGENT_CANDIDATE_URL": "http://x", "AGENT_ROLLOUT_PERCENT": "101"},
+		{"AGENT_FALLBACK": "silence"},
+	} {
+		if _, err := Load(func(k string) string { return env[k] }); err == nil {
+			t.Errorf("accepted %v", env)
+		}
+	}
+}
+
 func TestLateRepliesCanBeSwitchedOff(t *testing.T) {
 	c, err := Load(func(k string) string { return map[string]string{"DELIVERY_LATE_REPLY_WITHIN": "0"}[k] })
 	if err != nil || c.LateReplyWithin != 0 {

@@ -43,15 +43,29 @@ func (s *Server) handleDevEvents(w http.ResponseWriter, r *http.Request) {
 	ok(w, http.StatusOK, "", s.Events.After(after, limit))
 }
 
-// handleGetAgentFault shows what the dev fault switch does to calls to the agent.
-func (s *Server) handleGetAgentFault(w http.ResponseWriter, _ *http.Request) {
-	ok(w, http.StatusOK, "", viewFault(s.AgentFaults.Get()))
+// getAgentFault shows what a dev fault switch does to calls to an agent (the primary's
+// switch, or the candidate's).
+func getAgentFault(faults *agent.Faults) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) { ok(w, http.StatusOK, "", viewFault(faults.Get())) }
 }
 
-// handlePutAgentFault sets the switch: {"mode": "ok"|"down"|"slow", "delay_seconds": N}.
+// noCandidateFaults answers the candidate's switch when no candidate is configured.
+func noCandidateFaults(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodPut {
+		methodNotAllowed("GET, PUT")(w, r)
+		return
+	}
+	fail(w, http.StatusNotFound, "No candidate agent is configured (AGENT_CANDIDATE_URL): it has no fault switch")
+}
+
+// putAgentFault sets a switch: {"mode": "ok"|"down"|"slow", "delay_seconds": N}.
 // "down" makes every attempt fail as a network error would, so the worker's real
-// retries run and then the fallback apology goes out; "slow" delays each attempt.
-func (s *Server) handlePutAgentFault(w http.ResponseWriter, r *http.Request) {
+// retries run and then the fallback goes out; "slow" delays each attempt.
+func (s *Server) putAgentFault(faults *agent.Faults, arm string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { s.setAgentFault(w, r, faults, arm) }
+}
+
+func (s *Server) setAgentFault(w http.ResponseWriter, r *http.Request, faults *agent.Faults, arm string) {
 	var req struct {
 		Mode         string   `json:"mode"`
 		DelaySeconds *float64 `json:"delay_seconds"`
@@ -64,8 +78,8 @@ func (s *Server) handlePutAgentFault(w http.ResponseWriter, r *http.Request) {
 		fault.Delay = time.Duration(*req.DelaySeconds * float64(time.Second))
 	}
 	switch {
-	case req.Mode != agent.FaultOK && req.Mode != agent.FaultDown && req.Mode != agent.FaultSlow:
-		fail(w, http.StatusBadRequest, `mode must be "ok", "down" or "slow"`)
+	case req.Mode != agent.FaultOK && req.Mode != agent.FaultDown && req.Mode != agent.FaultSlow && req.Mode != agent.FaultInvalid:
+		fail(w, http.StatusBadRequest, `mode must be "ok", "down", "slow" or "invalid"`)
 		return
 	case fault.Delay < 0 || fault.Delay > maxFaultDelay:
 		fail(w, http.StatusBadRequest, "delay_seconds must be between 0 and 600")
@@ -77,7 +91,7 @@ func (s *Server) handlePutAgentFault(w http.ResponseWriter, r *http.Request) {
 	if req.Mode != agent.FaultSlow {
 		fault.Delay = 0
 	}
-	s.AgentFaults.Set(fault)
-	s.Log.Warn("agent fault switch set", "mode", fault.Mode, "delay_seconds", fault.Delay.Seconds())
+	faults.Set(fault)
+	s.Log.Warn("agent fault switch set", "arm", arm, "mode", fault.Mode, "delay_seconds", fault.Delay.Seconds())
 	ok(w, http.StatusOK, "", viewFault(fault))
 }

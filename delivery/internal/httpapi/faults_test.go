@@ -44,6 +44,23 @@ func TestAgentFaultSwitchDownThenOK(t *testing.T) {
 	}
 }
 
+func TestWithoutACandidateItsFaultSwitchIsNotFoundInTheAPIsShape(t *testing.T) {
+	h := newHarness(t, (&echoAgent{}).ServeHTTP)
+	for _, method := range []string{"GET", "PUT"} {
+		code, body := h.do(method, "/dev/faults/agent/candidate", map[string]any{"mode": "down"}, nil)
+		if code != http.StatusNotFound || body["status"] != "error" || body["message"] == "" {
+			t.Errorf("%s: %d %v", method, code, body)
+		}
+	}
+	if code, _ := h.do("DELETE", "/dev/faults/agent/candidate", nil, nil); code != http.StatusMethodNotAllowed {
+		t.Errorf("DELETE: %d", code)
+	}
+	// The primary's switch is untouched.
+	if code, body := h.do("GET", "/dev/faults/agent", nil, nil); code != http.StatusOK || body["result"].(map[string]any)["mode"] != "ok" {
+		t.Errorf("primary's switch: %d %v", code, body)
+	}
+}
+
 func TestAgentFaultSwitchRejectsBadInput(t *testing.T) {
 	h := newHarness(t, (&echoAgent{}).ServeHTTP)
 	for _, req := range []any{

@@ -69,9 +69,28 @@ func (s *Server) Routes() http.Handler {
 		mux.Handle("GET /dev/events", admin(s.handleDevEvents))
 	}
 	if s.AgentFaults != nil {
-		mux.Handle("GET /dev/faults/agent", admin(s.handleGetAgentFault))
-		mux.Handle("PUT /dev/faults/agent", admin(s.handlePutAgentFault))
+		mux.Handle("GET /dev/faults/agent", admin(getAgentFault(s.AgentFaults)))
+		mux.Handle("PUT /dev/faults/agent", admin(s.putAgentFault(s.AgentFaults, "primary")))
 	}
+	if s.CandidateFaults != nil {
+		mux.Handle("GET /dev/faults/agent/candidate", admin(getAgentFault(s.CandidateFaults)))
+		mux.Handle("PUT /dev/faults/agent/candidate", admin(s.putAgentFault(s.CandidateFaults, "candidate")))
+	} else if s.AgentFaults != nil {
+		// No candidate: the switch is not there, said in the API's error shape and after
+		// the token check, as the document has it (not the mux's plain-text 404).
+		mux.Handle("/dev/faults/agent/candidate", admin(noCandidateFaults))
+	}
+	if s.Migration != nil {
+		mux.Handle("GET /dev/migration", admin(s.handleMigration))
+		mux.Handle("POST /dev/migration/rollout", admin(s.handleStartRollout))
+		mux.Handle("POST /dev/migration/promote", admin(s.handlePromote))
+		mux.Handle("POST /dev/migration/rollback", admin(s.handleRollback))
+		mux.Handle("PUT /dev/migration/shadow", admin(s.handleShadow))
+	}
+	// The Go fallback on the agent's contract: PYTHON_AGENT_URL=http://<delivery>/fallback.
+	mux.HandleFunc("POST /fallback/process-message", s.handleFallbackMessage)
+	mux.HandleFunc("POST /fallback/process-event", s.handleFallbackEvent)
+	mux.HandleFunc("GET /fallback/health", s.handleFallbackHealth)
 
 	mux.HandleFunc("GET /health", s.handleHealth)
 	mux.HandleFunc("GET /healthz", s.handleHealthz)

@@ -43,6 +43,11 @@ type Server struct {
 	// Gate pauses the work queue for a world save or load (/dev/world); nil unless the
 	// clock is virtual.
 	Gate *queue.Gate
+	// Migration is the agent arms' report and controls (/dev/migration); nil: none.
+	Migration *Migration
+	// CandidateFaults is the candidate agent's fault switch, gated as AgentFaults is and
+	// nil without a candidate.
+	CandidateFaults *agent.Faults
 }
 
 // Waker is a queue runner (or anything) told that work may be waiting.

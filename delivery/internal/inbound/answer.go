@@ -58,6 +58,9 @@ type Answerer struct {
 	Metrics     *metrics.Metrics
 	Log         *slog.Logger
 	Events      *devevents.Feed // dev stack only: what was answered, and how
+	// Fallback answers when the agent failed after its retries (package arms: delivery's
+	// Go responder); nil: FallbackApology. Either way the message is kept for the agent.
+	Fallback func(agent.ProcessMessageRequest) agent.ProcessMessageResponse
 }
 
 // Handle answers the message of one task: it reads the message, asks the agent with no
@@ -106,8 +109,12 @@ func (a *Answerer) Handle(ctx context.Context, t queue.Task) error {
 					receiptSent()
 					return err // shutting down: the task goes back, the apology would be wrong
 				}
-				log.Error("agent failed, sending fallback apology; the message is kept for the agent", "error", err)
+				log.Error("agent failed, sending the fallback; the message is kept for the agent", "error", err)
 				answer, route = agent.ProcessMessageResponse{Response: FallbackApology}, "fallback"
+				if a.Fallback != nil {
+					answer = a.Fallback(agent.ProcessMessageRequest{
+						ParticipantID: p.ID, Message: m.Body, PhoneNumber: "+" + m.Phone, MessageID: m.Wamid})
+				}
 			} else {
 				answer, route = *resp, "agent"
 				log = log.With("state", resp.State)

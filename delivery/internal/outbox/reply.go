@@ -14,7 +14,7 @@ func Reply(phone string, participantID *string, answer agent.ProcessMessageRespo
 		replyButtons = append(replyButtons, whatsapp.ReplyButton{ID: b.ID, Title: b.Title})
 	}
 	kind, payload := whatsapp.ReplyMessage(phone, answer.Response, replyButtons)
-	out := store.Outbound{Phone: phone, ParticipantID: participantID, Type: kind, Body: answer.Response, Payload: payload}
+	out := store.Outbound{Phone: phone, ParticipantID: participantID, Type: kind, Body: answer.Response, Payload: payload, Arm: answer.Arm}
 	if t := answer.Template; t != nil && t.Name != "" {
 		out.Fallback = &whatsapp.Template{Name: t.Name, Language: t.Language, Parameters: t.Parameters}
 	}

@@ -25,6 +25,7 @@ type Message struct {
 	Status        string    `json:"status"`
 	ErrorCode     *int      `json:"error_code,omitempty"`
 	ErrorTitle    *string   `json:"error_title,omitempty"`
+	Arm           *string   `json:"arm,omitempty"` // the agent arm that wrote a reply
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
 }
@@ -146,7 +147,7 @@ func (s *Store) QueueReplacement(ctx context.Context, t queue.Task, refusedID in
 // ListMessages returns a participant's message log, oldest first.
 func (s *Store) ListMessages(ctx context.Context, participantID string) ([]Message, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT id, wamid, direction, phone, participant_id, type, body, status,
-		error_code, error_title, created_at, updated_at FROM messages WHERE participant_id = $1 ORDER BY id`, participantID)
+		error_code, error_title, arm, created_at, updated_at FROM messages WHERE participant_id = $1 ORDER BY id`, participantID)
 	if err != nil {
 		return nil, fmt.Errorf("listing messages: %w", err)
 	}
@@ -155,7 +156,7 @@ func (s *Store) ListMessages(ctx context.Context, participantID string) ([]Messa
 	for rows.Next() {
 		var m Message
 		if err := rows.Scan(&m.ID, &m.Wamid, &m.Direction, &m.Phone, &m.ParticipantID, &m.Type, &m.Body,
-			&m.Status, &m.ErrorCode, &m.ErrorTitle, &m.CreatedAt, &m.UpdatedAt); err != nil {
+			&m.Status, &m.ErrorCode, &m.ErrorTitle, &m.Arm, &m.CreatedAt, &m.UpdatedAt); err != nil {
 			return nil, err
 		}
 		out = append(out, m)

@@ -22,6 +22,8 @@ type Outbound struct {
 	// Fallback, when set, replaces the configured re-engagement template if WhatsApp
 	// refuses this message because the 24-hour window is closed.
 	Fallback *whatsapp.Template
+	// Arm is the agent that wrote it (primary, candidate, fallback); "" for none.
+	Arm string
 }
 
 // queueReply adds to b the statements that log an outbound message, put it in the
@@ -34,10 +36,10 @@ func queueReply(b *pgx.Batch, o Outbound) error {
 	}
 	id := newID("ob_")
 	b.Queue(`WITH m AS (
-			INSERT INTO messages (direction, phone, participant_id, type, body, status, fallback_template)
-			VALUES ('outbound', $1, $2, $3, $4, 'queued', $5) RETURNING id)
+			INSERT INTO messages (direction, phone, participant_id, type, body, status, fallback_template, arm)
+			VALUES ('outbound', $1, $2, $3, $4, 'queued', $5, NULLIF($8, '')) RETURNING id)
 		INSERT INTO outbox (id, message_id, phone, payload, status) SELECT $6, m.id, $1, $7, 'queued' FROM m`,
-		o.Phone, o.ParticipantID, o.Type, o.Body, o.Fallback, id, payload)
+		o.Phone, o.ParticipantID, o.Type, o.Body, o.Fallback, id, payload, o.Arm)
 	queue.QueueEnqueue(b, queue.New{Kind: TaskSend, Ref: id, Lane: outboundLane(o.Phone)})
 	return nil
 }

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import promptpipe_logs as logs
 from fastapi import FastAPI
 
-from mock_whatsapp import __version__, events, schemas
+from mock_whatsapp import __version__, events, metrics, schemas
 from mock_whatsapp.body_limit import BodyLimit
 from mock_whatsapp.business import Business
 from mock_whatsapp.faults import FaultBook
@@ -27,6 +27,7 @@ from mock_whatsapp.routers import (
     templates,
     world,
 )
+from mock_whatsapp.routers import metrics as routers_metrics
 from mock_whatsapp.scheduler import Scheduler
 from mock_whatsapp.settings import Settings
 from mock_whatsapp.template_registry import TemplateRegistry
@@ -104,6 +105,7 @@ def create_app(
     app.add_middleware(HotRoutes)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, refuse=too_large)
     app.state.bus = events.EventBus()
+    metrics.observe(app.state.bus)  # before any part takes its publish
     install_error_handlers(app)
     app.include_router(phones.router)
     app.include_router(control.router)
@@ -112,6 +114,7 @@ def create_app(
     app.include_router(stream.router)
     app.include_router(inspector.router)
     app.include_router(world.router)
+    app.include_router(routers_metrics.router)
     app.include_router(templates.router)  # before graph's catch-all for other Graph paths
     app.include_router(graph.router)
     app.openapi = lambda: schemas.openapi_document(app)  # type: ignore[method-assign]

@@ -14,6 +14,9 @@ class Settings(BaseSettings):
     delivery_url: str = "http://127.0.0.1:8080"
     mock_wa_url: str = "http://127.0.0.1:8090"
     agent_url: str = "http://127.0.0.1:8001"
+    # Prometheus, when the stack runs it (./scripts/up --monitoring): the dashboard reads
+    # it if it answers, else the services' own /metrics.
+    prometheus_url: str = "http://127.0.0.1:9090"
     poll_seconds: float = 0.5
     # Shared with delivery: its admin API wants this bearer token when it is set.
     delivery_api_token: SecretStr = Field(SecretStr(""), alias="DELIVERY_API_TOKEN")

@@ -2,20 +2,41 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Header
 
+from promptpipe_agent import metrics
 from promptpipe_agent.auth import trusted_now
 from promptpipe_agent.dependencies import ConversationsDep
+from promptpipe_agent.errors import AgentError
 from promptpipe_agent.schemas import (
     ProcessEventRequest,
     ProcessMessageRequest,
     ProcessMessageResponse,
 )
+from promptpipe_agent.shadow import COMPARE_HEADER, SHADOW_HEADER
 
 router = APIRouter(tags=["messages"])
+
+# The migration's markers (shadow.py, docs/migration.md): "true" switches one on.
+ShadowHeader = Annotated[str | None, Header(alias=SHADOW_HEADER)]
+CompareHeader = Annotated[str | None, Header(alias=COMPARE_HEADER)]
+
+
+class ShadowStateWithoutMarker(AgentError):
+    """A shadow_state sent without the shadow marker would be ignored, and the turn saved:
+    refused instead, so that a caller's mistake changes nothing."""
+
+    status_code = 422
+    code = "shadow_state_without_marker"
+
+
+def _marked(value: str | None) -> bool:
+    return (value or "").strip().lower() == "true"
 
 
 @router.post(
@@ -25,8 +46,17 @@ async def process_message(
     body: ProcessMessageRequest,
     conversations: ConversationsDep,
     now: Annotated[datetime | None, Depends(trusted_now)],
+    shadow: ShadowHeader = None,
+    compare: CompareHeader = None,
 ) -> ProcessMessageResponse:
-    return await conversations.process_message(body, now)
+    is_shadow = _marked(shadow)
+    if body.shadow_state is not None and not is_shadow:
+        raise ShadowStateWithoutMarker("shadow_state is only read with X-PromptPipe-Shadow: true.")
+    return await _counted(
+        "message",
+        is_shadow,
+        conversations.process_message(body, now, shadow=is_shadow, compare=_marked(compare)),
+    )
 
 
 @router.post(
@@ -36,5 +66,33 @@ async def process_event(
     body: ProcessEventRequest,
     conversations: ConversationsDep,
     now: Annotated[datetime | None, Depends(trusted_now)],
+    shadow: ShadowHeader = None,
+    compare: CompareHeader = None,
 ) -> ProcessMessageResponse:
-    return await conversations.process_event(body, now)
+    is_shadow = _marked(shadow)
+    if body.shadow_state is not None and not is_shadow:
+        raise ShadowStateWithoutMarker("shadow_state is only read with X-PromptPipe-Shadow: true.")
+    return await _counted(
+        "event",
+        is_shadow,
+        conversations.process_event(body, now, shadow=is_shadow, compare=_marked(compare)),
+    )
+
+
+async def _counted(
+    kind: str, shadow: bool, turn: Awaitable[ProcessMessageResponse]
+) -> ProcessMessageResponse:
+    """Runs the turn, counting it, its latency and its tool calls."""
+    label = "true" if shadow else "false"
+    started = time.perf_counter()
+    try:
+        answer = await turn
+    except Exception:
+        metrics.TURNS.labels(kind, label, "error").inc()
+        raise
+    finally:
+        metrics.TURN_SECONDS.labels(kind, label).observe(time.perf_counter() - started)
+    metrics.TURNS.labels(kind, label, "ok").inc()
+    for tool in answer.metadata.get("tool_calls") or []:
+        metrics.TOOL_CALLS.labels(str(tool), label).inc()
+    return answer

@@ -7,7 +7,7 @@ the coach's reply before its next message, as a person would, so every message s
 exactly one reply, right after it. At the end each chat is read once more and checked
 pair by pair: a message with no reply is lost, a second reply to it is a duplicate,
 except after a clock move (time travel makes due jobs send prompts and reminders), and
-except the agent's late answer after delivery's apology (a fallback: the agent could not
+except the agent's late answer after delivery's fallback (the agent could not
 be reached). Fallbacks are replies, counted apart from the agent's.
 """
 
@@ -81,7 +81,7 @@ class ChatCheck:
     latencies: list[float] = field(default_factory=list)  # seconds, message → its reply
     lost: list[str] = field(default_factory=list)  # texts of messages with no reply
     duplicated: list[str] = field(default_factory=list)  # texts of messages replied twice
-    fallbacks: list[str] = field(default_factory=list)  # texts answered with the apology
+    fallbacks: list[str] = field(default_factory=list)  # texts answered with a fallback
     late: list[str] = field(default_factory=list)  # ... and then by the agent, late
 
     @property
@@ -163,8 +163,8 @@ class LoadSummary:
     seconds: float  # from the first request to the last
     sent: int = 0
     replied: int = 0  # by the agent
-    fallbacks: int = 0  # answered with delivery's apology instead (the agent unreachable)
-    late_replies: int = 0  # the agent's late answers after an apology
+    fallbacks: int = 0  # answered with delivery's fallback instead (the agent unreachable)
+    late_replies: int = 0  # the agent's late answers after a fallback
     latency_ms: dict[int, float] = field(default_factory=dict)  # percentile -> ms
     timed_out: int = 0  # no reply within the wait, seen live
     lost: list[str] = field(default_factory=list)  # "+phone 'text'", from the final check
@@ -193,7 +193,7 @@ class LoadSummary:
         ]
         if self.fallbacks or self.late_replies:
             lines.append(
-                f"fallbacks (delivery's apology, the agent unreachable): {self.fallbacks}  "
+                f"fallbacks (delivery's fallback, the agent unreachable): {self.fallbacks}  "
                 f"late replies from the agent after one: {self.late_replies}"
             )
         lines += [f"  lost: {what}" for what in self.lost[:20]]

@@ -173,7 +173,7 @@ class LoadRun:
                 self.report("check", "lost", None, LostReply(f"+{phone} {text!r}"))
             for text in result.duplicated:
                 self.report("check", "duplicated", None, DuplicateReply(f"+{phone} {text!r}"))
-            for _ in result.late:  # the agent's answer after an apology: expected
+            for _ in result.late:  # the agent's answer after a fallback: expected
                 self.report("check", "late reply", 0.0, None)
             failed = ChatCheckFailed(
                 f"lost {len(result.lost)}, duplicated {len(result.duplicated)}"

@@ -5,7 +5,7 @@ before its next message, as a person would.
 Every reply is a Locust request of type `reply` named by the step it answers ("hello",
 "personalize", "small talk", "tap Done"...), timed by the mock's own timestamps of the
 message and its reply (see `replies.py`); a reply that does not come within the wait, or
-comes twice, is a failure. delivery's apology when the agent cannot be reached is a reply
+comes twice, is a failure. delivery's fallback when the agent cannot be reached is a reply
 too, but of type `fallback`, so that it is counted apart from the agent's answers. The
 HTTP calls themselves (`enroll`, `send`) are counted, and their failures reported, but not
 timed: every time in Locust's tables and charts (its web UI's response-time chart

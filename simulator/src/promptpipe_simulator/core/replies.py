@@ -17,12 +17,15 @@ than the answer to the participant's own POST): it is kept, and the wait returns
 Latency comes from the mock's own timestamps of the message and its reply, less any clock
 jump in between, so neither the stream's delay nor time travel blurs it.
 
-When the agent cannot be reached, delivery answers with its fixed apology (a *fallback*:
-the message still got a reply, counted apart from real ones) and keeps the message for
-the agent; once the agent is back, its late answer may follow the apology (delivery's
+When the agent cannot be reached, delivery answers in its place (a *fallback*: the
+message still got a reply, counted apart from real ones) and keeps the message for the
+agent; once the agent is back, its late answer may follow the fallback (delivery's
 `DELIVERY_LATE_REPLY_WITHIN`), quoting the message it answers (`context_id`), even after
-the participant's next message. One such late reply after an apology is expected, not a
-duplicate.
+the participant's next message. One such late reply after a fallback is expected, not a
+duplicate. delivery's fallback is its Go responder's answer (`AGENT_FALLBACK=responder`,
+the default) or the guide's fixed apology (`AGENT_FALLBACK=apology`); both are told by
+their words, which are fixed (delivery/internal/fallback; tests/e2e/test_migration.py
+checks them against delivery's own responder).
 
 Nothing here does I/O: a stream consumer feeds `take`, participants call `sent` and
 `wait`. Waiting uses `threading.Event`, which Locust's gevent turns into a greenlet wait.
@@ -47,11 +50,22 @@ Message = dict[str, Any]  # a message as the mock's chat API and events show it
 FALLBACK_APOLOGY = (
     "I apologize, but I'm having trouble processing your message right now. Please try again later."
 )
+# What delivery's Go responder answers in the agent's place (delivery/internal/fallback):
+# to a Done, to a Next time, and to anything else.
+FALLBACK_RESPONDER = (
+    "Nice work, that counts! Your coach is away for a moment and will be back soon.",
+    "No problem, tomorrow is another chance. Your coach is away for a moment and will be "
+    "back soon.",
+    "Thanks for your message! Your coach is taking a short break and will answer properly "
+    "soon. If you are answering today's habit prompt, tap Done or Next time.",
+)
+FALLBACKS = frozenset((FALLBACK_APOLOGY, *FALLBACK_RESPONDER))
 
 
 def is_fallback(text: str | None) -> bool:
-    """Whether a message of the coach is delivery's apology rather than a real answer."""
-    return (text or "").strip() == FALLBACK_APOLOGY
+    """Whether a message of the coach is delivery's fallback (the apology or its Go
+    responder's answer) rather than the agent's."""
+    return (text or "").strip() in FALLBACKS
 
 
 @dataclass
@@ -69,7 +83,7 @@ class Reply:
 
     @property
     def fallback(self) -> bool:
-        """delivery's apology: the agent could not be reached."""
+        """delivery's fallback: the agent could not be reached."""
         return is_fallback(self.message.get("text"))
 
 
@@ -93,7 +107,7 @@ class _Turn:
     clock_moves: int = 0  # how many clock moves the book had seen by then
     after_move: bool = False  # opened within SETTLE_SECONDS of a clock move
     reply: Reply | None = None
-    late: Message | None = None  # the agent's late answer, after an apology
+    late: Message | None = None  # the agent's late answer, after a fallback
     woken: threading.Event = field(default_factory=threading.Event)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from promptpipe_simulator.core.backend import Backend
 from promptpipe_simulator.core.clients import Participant, StackError
+from promptpipe_simulator.core.migration import MigrationClient
 
 
 @dataclass
@@ -25,15 +26,17 @@ class RosterEntry:
     received: int = 0  # messages the business sent to their phone
     last_message_at: str | None = None
     unread: int = 0  # delivered to the phone, not opened yet
+    arm: str | None = None  # the agent serving them, in a migration (docs/migration.md)
 
 
 async def load_roster(backend: Backend) -> list[RosterEntry]:
     """Delivery's participants with what the agent and the mock know of each. Raises
     StackError only when delivery cannot answer."""
-    participants, states, phones = await asyncio.gather(
+    participants, states, phones, arms = await asyncio.gather(
         backend.participants(),
         _or_empty(backend.agent.conversations),
         _or_empty(backend.phones.phones),
+        MigrationClient.beside(backend.delivery).arms(),
     )
     state_of = {c["participant_id"]: c.get("state") for c in states}
     chat_of = {p["phone"]: p for p in phones}
@@ -47,6 +50,7 @@ async def load_roster(backend: Backend) -> list[RosterEntry]:
                 received=int(chat.get("received") or 0),
                 last_message_at=chat.get("last_message_at"),
                 unread=int(chat.get("unread") or 0),
+                arm=arms.get(participant.id),
             )
         )
     return roster

@@ -40,6 +40,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "stop": ("service",),
     "start": ("service",),
     "replay_webhook": ("message",),
+    # the migration between two agents (docs/migration.md): needs a candidate agent
+    "migration": ("shadow", "rollout", "promote", "rollback", "candidate_fault"),
     # what must be true
     "expect_reply": ("matches", "within", "buttons", "rows", "template", "type"),
     "expect_reaction": ("emoji", "within"),
@@ -49,6 +51,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "expect_jobs": ("include", "exclude", "within"),
     "expect_no_message": ("within",),
     "expect_logged": ("inbound", "outbound", "within"),
+    "expect_migration": ("percent", "status", "shadow", "compared", "arm", "within"),
 }
 SERVICES = ("delivery", "agent", "mock_whatsapp")
 STATUSES = ("accepted", "sent", "delivered", "read", "failed")
@@ -311,6 +314,7 @@ DEFAULT_WITHIN = {
     "expect_jobs": "10s",
     "expect_no_message": "3s",
     "expect_logged": "10s",
+    "expect_migration": "10s",
     "converse": "15s",
 }
 
@@ -387,6 +391,32 @@ def _check(action: str, a: dict[str, Any]) -> None:
             raise ValueError("give `inbound: N` and/or `outbound: N`")
     elif action == "converse":
         _check_converse(a)
+    elif action == "migration":
+        _check_migration(a)
+    elif action == "expect_migration":
+        if not set(a) - {"within"}:
+            raise ValueError("give what to expect: percent, status, shadow, compared or arm")
+        if "arm" in a and a["arm"] not in ("primary", "candidate"):
+            raise ValueError("`arm` is primary or candidate (the actor's)")
+        if "status" in a and a["status"] not in ROLLOUT_STATUSES:
+            raise ValueError(f"`status` must be one of {ROLLOUT_STATUSES}")
+
+
+ROLLOUT_STATUSES = ("idle", "progressing", "succeeded", "halted", "promoted", "rolled_back")
+
+
+def _check_migration(a: dict[str, Any]) -> None:
+    if not a:
+        raise ValueError(
+            "give one or more of `shadow: true|false`, `rollout: {step, interval, max, "
+            "thresholds}`, `promote: true`, `rollback: true`, `candidate_fault: down|slow|ok`"
+        )
+    if "shadow" in a and not isinstance(a["shadow"], bool):
+        raise ValueError("`shadow` is true or false")
+    if "rollout" in a and not isinstance(a["rollout"], dict):
+        raise ValueError("`rollout` is delivery's plan: {step, interval, max, thresholds}")
+    if "candidate_fault" in a and a["candidate_fault"] not in AGENT_MODES:
+        raise ValueError(f"`candidate_fault` must be one of {AGENT_MODES}")
 
 
 def _check_converse(a: dict[str, Any]) -> None:

@@ -21,6 +21,7 @@ from promptpipe_simulator.tui import keys
 from promptpipe_simulator.tui.chatting import Chatting
 from promptpipe_simulator.tui.faults import FaultSwitches
 from promptpipe_simulator.tui.following import Following
+from promptpipe_simulator.tui.migration import MigrationActions
 from promptpipe_simulator.tui.participants import ParticipantActions
 from promptpipe_simulator.tui.scenarios import ScenarioActions
 from promptpipe_simulator.tui.screens.help import HelpScreen
@@ -45,6 +46,7 @@ class SimulatorApp(
     ScenarioActions,
     WorldActions,
     Following,
+    MigrationActions,
 ):
     """Chat as simulated participants with the PromptPipe stack."""
 

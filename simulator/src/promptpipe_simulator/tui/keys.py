@@ -25,6 +25,7 @@ TASKS = {
     "panels": "Panels and the event log",
     "scenarios": "Scenarios",
     "worlds": "Worlds",
+    "migration": "Migration between agents",
     "app": "App",
 }
 
@@ -161,8 +162,8 @@ BINDINGS: list[Binding] = [
         "agent_fault",
         "faults.agent",
         "Agent fault",
-        "Delivery's calls to the agent: OK → slow (5 s each) → down (retries, then the "
-        "apology) → OK",
+        "Delivery's calls to the agent: OK → slow (5 s each) → down (retries, then "
+        "delivery's fallback) → OK",
     ),
     key(
         "alt+w",
@@ -230,6 +231,71 @@ COMMANDS: list[Command] = [
         "world_delete", "worlds.delete", "World: delete", "Delete a saved world's file (asks first)"
     ),
 ]
+
+# The migration's controls (docs/migration.md): on the main screen, and the same bindings
+# on the migration screen (screens/migration.py), whose actions call the same methods.
+MIGRATION_CONTROLS: list[Binding] = [
+    key(
+        "alt+s",
+        "toggle_shadow",
+        "migration.shadow",
+        "Shadow on/off",
+        "Shadow mode: the candidate also answers each of the primary's turns, saving "
+        "nothing, and the two answers are compared",
+    ),
+    key(
+        "alt+r",
+        "start_rollout",
+        "migration.rollout",
+        "Start rollout",
+        "Start a rollout: the candidate takes 25 % more participants each hour of the "
+        "stack's clock (F7), and everyone goes back to the primary if it breaks",
+    ),
+    key(
+        "alt+p",
+        "promote",
+        "migration.promote",
+        "Promote",
+        "Promote the candidate: it serves every participant",
+    ),
+    key(
+        "alt+b",
+        "rollback",
+        "migration.rollback",
+        "Roll back",
+        "Roll back: every participant back on the primary",
+    ),
+    key(
+        "alt+k",
+        "candidate_fault",
+        "migration.fault",
+        "Break candidate",
+        "Break the candidate agent (its calls fail, so a rollout rolls back), or mend it",
+    ),
+]
+
+BINDINGS += [
+    key(
+        "f11",
+        "migration",
+        "migration.screen",
+        "Migration",
+        "The migration screen: rollout, each arm's figures, shadow agreement, the latest "
+        "differences side by side",
+    ),
+    key(
+        "f12",
+        "dashboard",
+        "migration.dashboard",
+        "Dashboard",
+        "The metrics dashboard: turns, errors and p99 per arm, rollout, agreement, "
+        "sub-states, as live charts",
+    ),
+    *MIGRATION_CONTROLS,
+]
+
+# The clock jumps, which the migration screen offers too (a rollout steps on the clock).
+TIME_JUMPS = [b for b in BINDINGS if (b.id or "").startswith("time.") and "advance" in b.action]
 
 KEY_NAMES = {
     "up": "↑",

@@ -17,6 +17,7 @@ from promptpipe_simulator.core.scenario import (
     parse_local_time,
     parse_signed_duration,
 )
+from promptpipe_simulator.core.steps import migration
 from promptpipe_simulator.core.steps.stage import Actor, Handler, Stage, StepFailed
 from promptpipe_simulator.core.timetravel import next_local
 
@@ -106,6 +107,7 @@ async def clear_faults(stage: Stage) -> None:
             await stage.backend.delivery.set_agent_fault("ok")
         if "whatsapp" in stage.faulted:
             await stage.backend.phones.clear_faults()
+        await migration.undo(stage)
     stage.faulted.clear()
 
 

@@ -47,7 +47,8 @@ class Stage:
     controller: StackController | None = None
     no_controller_reason: str = ""  # shown by steps that need a controller
     poll_seconds: float = 0.2
-    faulted: set[str] = field(default_factory=set)  # "agent", "whatsapp": faults left on
+    # switched on by steps and left on: "agent", "whatsapp", "candidate", "shadow"
+    faulted: set[str] = field(default_factory=set)
 
     async def poll(self, probe: Callable[[], Awaitable[T | None]], within: float) -> T | None:
         return await wait_until(probe, within, self.poll_seconds)

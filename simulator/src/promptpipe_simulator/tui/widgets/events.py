@@ -265,7 +265,10 @@ def describe_delivery_event(event: dict[str, Any]) -> LogEntry:
         entry.source = "agent"
         route = str(d.get("route", ""))
         if route == "fallback":
-            entry.text, entry.severity = f"reply queued (fallback apology) for {who}", "error"
+            entry.text, entry.severity = (
+                f"reply queued (fallback: the agent failed) for {who}",
+                "error",
+            )
         else:
             entry.text = f"reply queued ({route}) for {who} in {_ms(d.get('duration_ms'))}"
             entry.severity = "info" if route == "agent" else "warning"

@@ -11,6 +11,8 @@ from promptpipe_simulator.core.roster import RosterEntry
 from promptpipe_simulator.tui.stack_time import StackClock
 
 BADGES = {"INTAKE": "[black on yellow] INTAKE [/]", "FEEDBACK": "[black on green] FEEDBACK [/]"}
+# In a migration, the agent serving them (shown only when there is a candidate).
+ARMS = {"primary": " [dim]primary[/]", "candidate": " [black on magenta] candidate [/]"}
 
 
 def row_markup(entry: RosterEntry, clock: StackClock) -> str:
@@ -20,7 +22,8 @@ def row_markup(entry: RosterEntry, clock: StackClock) -> str:
     status = "" if p.status == "active" else f" [dim]({p.status})[/]"
     badge = BADGES.get(entry.sub_state or "", "[dim]new[/]")
     when = clock.day_and_time(entry.last_message_at)
-    return f"{name}{unread}{status}\n{badge} [dim]{when or '+' + p.phone_number}[/]"
+    arm = ARMS.get(entry.arm or "", "")
+    return f"{name}{unread}{status}\n{badge}{arm} [dim]{when or '+' + p.phone_number}[/]"
 
 
 class ParticipantItem(ListItem):
