@@ -71,18 +71,21 @@ class Conversations:
         (possibly virtual) time; history is stamped with it."""
         started = time.perf_counter()
         context = {"participant_id": participant_id, "message_id": idempotency_key}
-        async with self.pool.connection() as conn, conn.transaction():
-            row = await store.lock_conversation(conn, participant_id, phone_number)
-            if idempotency_key and (done := await store.recorded_answer(conn, idempotency_key)):
+        # Pipeline mode: the statements before the coach decides go in one round trip,
+        # those after it with the commit in another (store.open_turn, store.close_turn).
+        async with self.pool.connection() as conn, conn.pipeline(), conn.transaction():
+            opened = await store.open_turn(conn, participant_id, phone_number, idempotency_key)
+            if opened.answer is not None:
                 log.info("repeated call answered from record", extra=context)
-                return ProcessMessageResponse.model_validate(done)
+                return ProcessMessageResponse.model_validate(opened.answer)
+            row = opened.conversation
             turn = await decide(
                 Conversation(
                     participant_id=participant_id,
                     phone_number=phone_number,
                     sub_state=row["sub_state"],
                     profile=row["profile"],
-                    history=await store.history(conn, participant_id),
+                    history=opened.history,
                     flow=row["flow"],
                     now=now or datetime.now(UTC),
                     turn_key=idempotency_key or f"turn:{uuid.uuid4().hex}",
@@ -91,26 +94,26 @@ class Conversations:
             turns = row["turns"] + 1
             answer = answer_of(turn, participant_id, phone_number, idempotency_key, turns)
             said = [("user", user_text or ""), ("assistant", turn.reply)]
-            await store.append_history(conn, participant_id, [(r, t) for r, t in said if t], now)
             last_turn = LastTurn(
                 tool_calls=turn.tool_calls,
                 latency_ms=round((time.perf_counter() - started) * 1000, 2),
                 model=turn.model,
             )
-            await store.save_conversation(
+            await store.close_turn(
                 conn,
                 participant_id,
+                said=[(r, t) for r, t in said if t],
+                at=now,
+                kept=len(opened.history),
                 phone=phone_number,
                 sub_state=turn.sub_state,
                 profile=turn.profile,
                 flow=turn.flow,
                 turns=turns,
                 last_turn=last_turn.model_dump(),
+                key=idempotency_key,
+                answer=answer.model_dump(),
             )
-            if idempotency_key:
-                await store.record_answer(
-                    conn, idempotency_key, participant_id, answer.model_dump()
-                )
         log.info(
             "turn processed",
             extra={
