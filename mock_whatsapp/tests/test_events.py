@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from mock_whatsapp import typing_indicator
-from mock_whatsapp.events import EventBus, ListenerDropped
+from mock_whatsapp.events import EventBus, ListenerDropped, kind_filter
 from mock_whatsapp.journal import Journal
 from mock_whatsapp.main import create_app
 from mock_whatsapp.settings import Settings
@@ -68,6 +68,27 @@ async def test_subscribe_without_after_starts_with_the_next_event() -> None:
         bus.publish("reset")
         event = await subscription.next(timeout=1)
     assert event is not None and event["seq"] == 2
+
+
+async def test_a_filtered_listener_gets_only_its_kinds_and_they_alone_fill_its_backlog() -> None:
+    bus = EventBus(backlog=2)
+    bus.publish("message.inbound", {"n": 0})
+    bus.publish("webhook.attempt")
+    wanted = kind_filter("message, clock.changed")
+    with bus.subscribe(after=0, kinds=wanted) as (replay, subscription):
+        for kind in ("webhook.queued", "message.status", "phone.updated", "clock.changed"):
+            bus.publish(kind)
+        # Four events published, two of them wanted: a backlog of two is not overrun.
+        live = [await subscription.next(timeout=1) for _ in range(2)]
+        assert subscription in bus.listeners
+    assert [e["kind"] for e in replay] == ["message.inbound"]
+    assert [e and e["kind"] for e in live] == ["message.status", "clock.changed"]
+    assert [e["kind"] for e in bus.recent(kinds=kind_filter("webhook"))] == [
+        "webhook.attempt",
+        "webhook.queued",
+    ]
+    assert kind_filter("") is None and kind_filter(None) is None
+    assert len(bus.recent(kinds=kind_filter(" , "))) == 6  # empty: every kind
 
 
 async def test_a_listener_that_falls_behind_is_dropped_and_never_blocks_publishing() -> None:

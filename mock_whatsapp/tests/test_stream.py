@@ -136,6 +136,29 @@ async def test_sse_resumes_after_last_event_id_or_after(server: str) -> None:
     assert replayed == also == next(e for e in everything if e["seq"] == first_seq + 1)
 
 
+async def test_sse_and_polling_take_a_filter_of_kinds(server: str) -> None:
+    async with (
+        httpx.AsyncClient(base_url=f"http://{server}", timeout=10) as client,
+        client.stream("GET", "/_mock/events", params={"kinds": "message"}) as response,
+    ):
+        reader = SseReader(response)
+        await reader.next_frame()  # connected
+        await phone_says(server, "Hello!")
+        first = await reader.next_event()
+        # A phone.updated and webhook events came too, unseen; the next one seen is ours.
+        await phone_says(server, "Again")
+        second = await reader.next_event()
+        polled = await client.get(
+            "/_mock/events/recent", params={"kinds": "phone.updated,message.inbound"}
+        )
+        everything = (await client.get("/_mock/events/recent")).json()["events"]
+    assert [first["kind"], second["kind"]] == ["message.inbound", "message.inbound"]
+    assert second["data"]["text"] == "Again" and second["seq"] > first["seq"] + 1
+    kinds = {e["kind"] for e in polled.json()["events"]}
+    assert kinds == {"phone.updated", "message.inbound"}
+    assert {e["kind"] for e in everything} > kinds  # unfiltered: webhooks as well
+
+
 async def test_sse_sends_heartbeats_when_quiet(
     server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

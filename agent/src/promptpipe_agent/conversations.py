@@ -152,18 +152,25 @@ class Conversations:
         also carries the conversation as it was before the turn (not recorded)."""
         started = time.perf_counter()
         context = {"participant_id": participant_id, "message_id": idempotency_key}
-        async with self.pool.connection() as conn, conn.transaction():
-            row = await store.lock_conversation(conn, participant_id, phone_number)
-            if idempotency_key and (done := await store.recorded_answer(conn, idempotency_key)):
+        # Pipeline mode: the statements before the coach decides go in one round trip,
+        # those after it with the commit in another (store.open_turn, store.close_turn).
+        async with self.pool.connection() as conn, conn.pipeline(), conn.transaction():
+            opened = await store.open_turn(conn, participant_id, phone_number, idempotency_key)
+            if opened.answer is not None:
                 log.info("repeated call answered from record", extra=context)
-                return ProcessMessageResponse.model_validate(done)
-            said_before = await store.history(conn, participant_id)
-            before = ConversationState(
-                sub_state=row["sub_state"],
-                profile=copy.deepcopy(row["profile"]),
-                flow=copy.deepcopy(row["flow"]),
-                history=copy.deepcopy(said_before),
-                turns=row["turns"],
+                return ProcessMessageResponse.model_validate(opened.answer)
+            row, said_before = opened.conversation, opened.history
+            # Copied before the coach changes them, and only when asked (a shadow's match).
+            before = (
+                ConversationState(
+                    sub_state=row["sub_state"],
+                    profile=copy.deepcopy(row["profile"]),
+                    flow=copy.deepcopy(row["flow"]),
+                    history=copy.deepcopy(said_before),
+                    turns=row["turns"],
+                )
+                if compare
+                else None
             )
             turn = await decide(
                 Conversation(
@@ -180,26 +187,26 @@ class Conversations:
             turns = row["turns"] + 1
             answer = answer_of(turn, participant_id, phone_number, idempotency_key, turns)
             said = [("user", user_text or ""), ("assistant", turn.reply)]
-            await store.append_history(conn, participant_id, [(r, t) for r, t in said if t], now)
             last_turn = LastTurn(
                 tool_calls=turn.tool_calls,
                 latency_ms=round((time.perf_counter() - started) * 1000, 2),
                 model=turn.model,
             )
-            await store.save_conversation(
+            await store.close_turn(
                 conn,
                 participant_id,
+                said=[(r, t) for r, t in said if t],
+                at=now,
+                kept=len(opened.history),
                 phone=phone_number,
                 sub_state=turn.sub_state,
                 profile=turn.profile,
                 flow=turn.flow,
                 turns=turns,
                 last_turn=last_turn.model_dump(),
+                key=idempotency_key,
+                answer=answer.model_dump(),
             )
-            if idempotency_key:
-                await store.record_answer(
-                    conn, idempotency_key, participant_id, answer.model_dump()
-                )
         log.info(
             "turn processed",
             extra={
@@ -209,7 +216,7 @@ class Conversations:
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
             },
         )
-        if compare:
+        if before is not None:
             comparison = {
                 "state_before": before.model_dump(),
                 "tool_calls": tool_calls_with_args(turn.tool_calls),

@@ -51,6 +51,20 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def kind_filter(kinds: str | None) -> frozenset[str] | None:
+    """`?kinds=message,clock.changed` as a filter: None (every kind) when absent or empty.
+    A name matches that kind and the kinds under it: `message` is every `message.*`."""
+    names = frozenset(k.strip() for k in (kinds or "").split(",") if k.strip())
+    return names or None
+
+
+def wanted(event: Event, kinds: frozenset[str] | None) -> bool:
+    if kinds is None:
+        return True
+    kind = event["kind"]
+    return kind in kinds or kind.split(".", 1)[0] in kinds
+
+
 class ListenerDropped(Exception):
     """The listener fell too far behind and was cut off; it should resume from its last seq."""
 
@@ -58,8 +72,9 @@ class ListenerDropped(Exception):
 class Subscription:
     """One listener's queue of events not yet taken, filled by the bus."""
 
-    def __init__(self, backlog: int) -> None:
+    def __init__(self, backlog: int, kinds: frozenset[str] | None = None) -> None:
         self.backlog = backlog
+        self.kinds = kinds  # None: every kind
         self.pending: deque[Event] = deque()
         self.dropped = False
         self.loop = asyncio.get_running_loop()
@@ -67,6 +82,8 @@ class Subscription:
 
     def offer(self, event: Event) -> None:
         """Called by the bus, under its lock, possibly from another thread."""
+        if not wanted(event, self.kinds):
+            return  # neither queued nor counted against the backlog
         if len(self.pending) >= self.backlog:
             self.dropped = True
             self.pending.clear()  # nobody will read them: free the memory now
@@ -141,21 +158,30 @@ class EventBus:
         # starts again at 1): such a listener has seen none of this process's events.
         return 0 if after > self.last_seq else after
 
-    def recent(self, after: int = 0, limit: int | None = None) -> list[Event]:
-        """Buffered events with seq > after, oldest first."""
+    def recent(
+        self, after: int = 0, limit: int | None = None, kinds: frozenset[str] | None = None
+    ) -> list[Event]:
+        """Buffered events with seq > after (of the `kinds` only, if given), oldest first."""
         with self.lock:
             after = self._start(after)
-            found = [e for e in self.buffer if e["seq"] > after]
+            found = [e for e in self.buffer if e["seq"] > after and wanted(e, kinds)]
         return found[:limit] if limit is not None else found
 
     @contextmanager
-    def subscribe(self, after: int | None = None) -> Iterator[tuple[list[Event], Subscription]]:
+    def subscribe(
+        self, after: int | None = None, kinds: frozenset[str] | None = None
+    ) -> Iterator[tuple[list[Event], Subscription]]:
         """The buffered events after `after` (none if None) and a subscription to every
-        later one, taken together so that nothing falls in between or comes twice."""
-        subscription = Subscription(self.backlog)
+        later one, taken together so that nothing falls in between or comes twice; of the
+        `kinds` only, if given (see kind_filter)."""
+        subscription = Subscription(self.backlog, kinds)
         with self.lock:
             start = None if after is None else self._start(after)
-            replay = [] if start is None else [e for e in self.buffer if e["seq"] > start]
+            replay = (
+                []
+                if start is None
+                else [e for e in self.buffer if e["seq"] > start and wanted(e, kinds)]
+            )
             self.listeners.add(subscription)
         try:
             yield replay, subscription

@@ -15,10 +15,11 @@ Two kinds of writes, and the README says which is which:
   Graph send) only after that, and the change is applied in memory only after that: if
   the database cannot take it, the caller gets an error and nothing happened.
 - derived: everything else (statuses moving on, webhook attempts). They are committed in
-  the next batch without anyone waiting; a crash can lose the last few milliseconds of
-  them, which the mock derives again on start (a status timeline runs again from the last
-  status kept, a webhook is posted again with the same body and id). Meta delivers at
-  least once, so a repeat is what a receiver must handle anyway.
+  the next batch without anyone waiting (a batch of them alone waits LINGER_SECONDS for
+  more); a crash can lose the last few milliseconds of them, which the mock derives again
+  on start (a status timeline runs again from the last status kept, a webhook is posted
+  again with the same body and id). Meta delivers at least once, so a repeat is what a
+  receiver must handle anyway.
 
 Events for the stream (events.observe) are published once their write is committed, so
 a listener never hears of a change that was not kept.
@@ -124,6 +125,12 @@ class SqlJournal(Journal):
 
     # Pause after a failed batch, growing while the database stays away.
     FIRST_PAUSE, MAX_PAUSE = 0.05, 2.0
+    # How long a batch of derived writes alone waits for more before it is committed (an
+    # acknowledged write ends the wait at once): a webhook's delivery row, written when
+    # queued and again when answered a few milliseconds later, is then written once, and
+    # the statuses of many messages share a commit. Under load this halved the mock's
+    # statements per message; it is also what a crash may lose of derived writes.
+    LINGER_SECONDS = 0.02
 
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -133,6 +140,7 @@ class SqlJournal(Journal):
         self.announcements: list[tuple[Pending, Callable[[], Any]]] = []
         self.last: Pending | None = None
         self.wakeup = asyncio.Event()
+        self.urgent = asyncio.Event()  # an acknowledged write waits in `pending`
         self.idle = asyncio.Event()
         self.idle.set()
         self.writer: asyncio.Task[None] | None = None
@@ -169,6 +177,7 @@ class SqlJournal(Journal):
             entry.derived = True
         elif ticket not in entry.tickets:
             entry.tickets.append(ticket)
+            self.urgent.set()
         self.last = entry
         self.idle.clear()
         self.wakeup.set()
@@ -274,7 +283,11 @@ class SqlJournal(Journal):
         pause = self.FIRST_PAUSE
         while True:
             await self.wakeup.wait()
+            if not self.urgent.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.urgent.wait(), self.LINGER_SECONDS)
             self.wakeup.clear()
+            self.urgent.clear()
             batch, self.pending = self.pending, {}
             announcements, self.announcements = self.announcements, []
             self.last = None

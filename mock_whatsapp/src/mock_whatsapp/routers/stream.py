@@ -2,7 +2,10 @@
 
 All three take `after=<seq>` to replay what the bus still holds after that event; SSE also
 honours `Last-Event-ID`, so a browser's EventSource resumes by itself. Without either, a
-stream starts with the next event.
+stream starts with the next event. All three take `kinds=<kind>,<kind>` to get only those
+kinds (`message` is every `message.*`); without it, every event. A filtered listener is
+spared the encoding and the parsing of what it would throw away (a webhook event carries
+its whole payload); its seqs have gaps, and it resumes with `after` as any other.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import orjson
 from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisconnect
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from mock_whatsapp.events import Event, EventBus, ListenerDropped, Subscription
+from mock_whatsapp.events import Event, EventBus, ListenerDropped, Subscription, kind_filter
 from mock_whatsapp.graph_errors import ControlError
 
 router = APIRouter(prefix="/_mock/events", tags=["events"])
@@ -28,6 +31,13 @@ RETRY_MS = 1000
 TOO_SLOW = 1013
 # A listener whose socket takes no byte for this long is cut off like one that fell behind.
 SEND_TIMEOUT_SECONDS = 30.0
+
+KINDS_DESCRIPTION = (
+    "Only these kinds, comma-separated: `message.status,clock.changed`; a prefix before "
+    "the dot takes every kind under it (`message` is every `message.*`). Absent or "
+    "empty: every event."
+)
+Kinds = Annotated[str | None, Query(description=KINDS_DESCRIPTION)]
 
 
 def _bus(app_state: Any) -> EventBus:
@@ -58,15 +68,17 @@ async def recent(
     request: Request,
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 100,
+    kinds: Kinds = None,
 ) -> dict[str, list[Event]]:
     """Buffered events with seq > after, oldest first, at most `limit` of them."""
-    return {"events": _bus(request.app.state).recent(after, limit)}
+    return {"events": _bus(request.app.state).recent(after, limit, kind_filter(kinds))}
 
 
 @router.get("", response_class=EventSourceResponse)
 async def stream(
     request: Request,
     after: str | None = None,
+    kinds: Kinds = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> EventSourceResponse:
     """Every event as it happens, as Server-Sent Events (`id`, `event`, `data` lines)."""
@@ -77,7 +89,7 @@ async def stream(
     bus = _bus(request.app.state)
 
     async def frames() -> AsyncIterator[ServerSentEvent | bytes]:
-        with bus.subscribe(start) as (replay, subscription):
+        with bus.subscribe(start, kind_filter(kinds)) as (replay, subscription):
             # Written as bytes: the retry line first, as this stream always began.
             yield f"retry: {RETRY_MS}\n: connected\n\n".encode()
             for old in replay:
@@ -109,7 +121,9 @@ async def stream(
 
 
 @router.websocket("/ws")
-async def stream_ws(websocket: WebSocket, after: str | None = None) -> None:
+async def stream_ws(
+    websocket: WebSocket, after: str | None = None, kinds: str | None = None
+) -> None:
     """Every event as it happens, one JSON text frame each."""
     try:
         start = _seq(after, "after")
@@ -137,7 +151,7 @@ async def stream_ws(websocket: WebSocket, after: str | None = None) -> None:
         while (await websocket.receive())["type"] != "websocket.disconnect":
             pass
 
-    with bus.subscribe(start) as (replay, subscription):
+    with bus.subscribe(start, kind_filter(kinds)) as (replay, subscription):
         tasks = {
             asyncio.create_task(send_events(replay, subscription)),
             asyncio.create_task(until_closed()),
