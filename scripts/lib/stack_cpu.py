@@ -44,6 +44,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--participants", type=int, default=100)
     parser.add_argument("--messages", type=int, default=9, help="messages per participant")
+    # All at once by default: at simulator load's 10 a second, a hundred participants
+    # ramp up over most of a short run and the rate measures the ramp, not the stack.
+    parser.add_argument(
+        "--spawn-rate", type=float, default=100, help="participants started a second"
+    )
     args = parser.parse_args()
     native = stack.default_stack()
     pids = {s: native.pid(s) for s in stack.SERVICES}
@@ -71,6 +76,8 @@ def main() -> int:
             str(args.participants),
             "--messages",
             str(args.messages),
+            "--spawn-rate",
+            str(args.spawn_rate),
             "--cleanup",
         ],
         env=env,
