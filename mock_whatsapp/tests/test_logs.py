@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import logging
 
-import promptpipe_logs as logs
 import pytest
+from promptpipe_service import logs
 
 from mock_whatsapp.settings import Settings
 

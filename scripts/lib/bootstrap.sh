@@ -68,7 +68,7 @@ ensure_venv() {
     --require-hashes "$ROOT/requirements-dev.lock" \
     || die "installing locked Python dependencies failed"
   uv pip install --quiet --python "$ROOT/.venv/bin/python" --no-deps \
-    -e "$ROOT/service_logs" -e "$ROOT/agent" -e "$ROOT/mock_whatsapp" -e "$ROOT/simulator" \
+    -e "$ROOT/service_common" -e "$ROOT/agent" -e "$ROOT/mock_whatsapp" -e "$ROOT/simulator" \
     || die "installing the project's Python packages failed"
   echo "$want" >"$stamp"
 }

@@ -1,5 +1,5 @@
-"""The Python services run on httptools, which takes a request head of any size: each caps
-it (http_head.py), as h11 did, and a large body is not mistaken for a head."""
+"""The Python services run on httptools, which takes a request head of any size: both cap
+it (promptpipe_service.http_head), as h11 did, and a large body is not mistaken for a head."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from promptpipe_logs import mask_phone
+from promptpipe_service.logs import mask_phone
 from psycopg_pool import AsyncConnectionPool
 
 from promptpipe_agent import store

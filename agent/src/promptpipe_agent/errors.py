@@ -66,7 +66,7 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 
 
 def too_large(_: Any) -> JSONResponse:
-    """The 413 of a body over the cap (body_limit.py), refused before it is read."""
+    """The 413 of a body over the cap (BodyLimit), refused before it is read."""
     return JSONResponse(error_body("too_large", "The request body is too large."), status_code=413)
 
 

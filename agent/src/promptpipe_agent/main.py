@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-import promptpipe_logs as logs
 from fastapi import FastAPI
+from promptpipe_service import logs
+from promptpipe_service.body_limit import BodyLimit
 
 from promptpipe_agent import __version__, auth, db
-from promptpipe_agent.body_limit import BodyLimit
 from promptpipe_agent.conversations import Conversations
 from promptpipe_agent.delivery import DeliveryScheduler
 from promptpipe_agent.errors import install_error_handlers, too_large
@@ -72,7 +72,8 @@ def create_app(
         BodyLimit,
         max_bytes=settings.max_body_bytes,
         refuse=too_large,
-        larger={"/dev/world": world.MAX_WORLD_BYTES},
+        # A saved world is megabytes; a turn is not.
+        larger=lambda scope: world.MAX_WORLD_BYTES if scope["path"] == "/dev/world" else None,
     )
     app.state.settings = settings
     install_error_handlers(app)

@@ -5,41 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from promptpipe_service.storable import StorableInput
+from pydantic import BaseModel, Field
 
 from promptpipe_agent.shadow import ConversationState
 
 
-def _check_storable(value: Any) -> None:
-    """Postgres cannot keep NUL in text or jsonb, and a lone surrogate is not Unicode:
-    either would fail the turn's write after the work was done (a 500)."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError("text must not contain NUL characters")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("text must be valid Unicode (no lone surrogates)") from None
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_storable(key)
-            _check_storable(item)
-    elif isinstance(value, list):
-        for item in value:
-            _check_storable(item)
+# The bodies of turns derive from StorableInput: the agent stores them, so a string
+# Postgres cannot keep is a 422 before the turn, not a 500 after it.
+class ProcessMessageRequest(StorableInput):
+    """A participant's message, for a turn."""
 
-
-class TurnRequest(BaseModel):
-    """A body the agent stores: every string in it must be storable (else 422)."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _only_storable_text(cls, data: Any) -> Any:
-        _check_storable(data)
-        return data
-
-
-class ProcessMessageRequest(TurnRequest):
     participant_id: str = Field(min_length=1, max_length=200)
     message: str = Field(max_length=10_000)
     phone_number: str = Field(min_length=1, max_length=40)
@@ -50,7 +26,7 @@ class ProcessMessageRequest(TurnRequest):
     shadow_state: ConversationState | None = None
 
 
-class ProcessEventRequest(TurnRequest):
+class ProcessEventRequest(StorableInput):
     """delivery calls back when a scheduled event is due; event_id is the idempotency key."""
 
     participant_id: str = Field(min_length=1, max_length=200)

@@ -1,32 +1,15 @@
 """Run the mock with uvicorn: `python -m mock_whatsapp`."""
 
-import uvicorn
+from promptpipe_service.serve import serve
 
-from mock_whatsapp.http_head import CappedHttpToolsProtocol
 from mock_whatsapp.settings import Settings
 
 
 def main() -> None:
     settings = Settings()
-    uvicorn.run(
-        "mock_whatsapp.main:app",
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        # libuv's event loop and the C HTTP parser: the mock must keep up with Meta's
-        # own pace (up to 1,000 messages a second), so it may not be the bottleneck. The
-        # parser with a cap on request heads (http_head.py), as h11 had.
-        loop="uvloop",
-        http=CappedHttpToolsProtocol,
-        # What one client may hold: an idle keep-alive closes after 5 s, a request's head
-        # is capped at 16 KiB (bodies by body_limit.py). uvicorn has no timeout for a slow
-        # body; the cap bounds what it costs.
-        timeout_keep_alive=5,
-        # Event streams never end by themselves: without a limit, one open inspector page
-        # or simulator would hold a shutdown forever.
-        timeout_graceful_shutdown=3,
-    )
+    # Event streams never end by themselves: without a limit, one open inspector page or
+    # simulator would hold a shutdown forever.
+    serve("mock_whatsapp.main:app", settings.host, settings.port, graceful_shutdown_seconds=3)
 
 
 if __name__ == "__main__":

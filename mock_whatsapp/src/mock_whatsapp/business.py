@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from promptpipe_logs import mask_phone
+from promptpipe_service.logs import mask_phone
 
 from mock_whatsapp import sends
 from mock_whatsapp.chats import ChatMessage, Chats

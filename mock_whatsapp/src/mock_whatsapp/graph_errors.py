@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from promptpipe_logs import mask_phones_in_paths
+from promptpipe_service.logs import mask_phones_in_paths
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -139,7 +139,7 @@ def refusal(path: str, status: int, detail: str) -> JSONResponse:
 
 
 def too_large(scope: Any) -> JSONResponse:
-    """The 413 of a body over the cap (body_limit.py), refused before it is read."""
+    """The 413 of a body over the cap (BodyLimit), refused before it is read."""
     return refusal(scope["path"], 413, "The request body is too large.")
 
 

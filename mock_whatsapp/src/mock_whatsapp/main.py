@@ -6,11 +6,12 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import promptpipe_logs as logs
 from fastapi import FastAPI
+from promptpipe_service import logs
+from promptpipe_service.body_limit import BodyLimit
 
 from mock_whatsapp import __version__, events, metrics, schemas
-from mock_whatsapp.body_limit import BodyLimit
+from mock_whatsapp.body_caps import larger_body_cap
 from mock_whatsapp.business import Business
 from mock_whatsapp.faults import FaultBook
 from mock_whatsapp.graph_errors import install_error_handlers, too_large
@@ -103,7 +104,9 @@ def create_app(
     app = FastAPI(title="mock_whatsapp", version=__version__, lifespan=lifespan)
     # The last added is the outermost: bodies are capped before the hot routes read them.
     app.add_middleware(HotRoutes)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, refuse=too_large)
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.max_body_bytes, refuse=too_large, larger=larger_body_cap
+    )
     app.state.bus = events.EventBus()
     metrics.observe(app.state.bus)  # before any part takes its publish
     install_error_handlers(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
+from promptpipe_service.storable import StorableInput
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from mock_whatsapp.answers import FastJSON
@@ -13,7 +14,6 @@ from mock_whatsapp.chats import Phone, canonical_phone
 from mock_whatsapp.graph_errors import ControlError
 from mock_whatsapp.message_types import TEXT_MAX
 from mock_whatsapp.schemas import CONTROL_ERRORS, ChatMessageView, PhoneView
-from mock_whatsapp.storable import StorableInput
 
 router = APIRouter(prefix="/_mock/phones", tags=["phones"])
 

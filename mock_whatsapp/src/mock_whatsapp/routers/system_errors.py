@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from promptpipe_service.storable import StorableInput
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mock_whatsapp import system_errors
 from mock_whatsapp.business import Business
 from mock_whatsapp.graph_errors import META_ERRORS, ControlError
 from mock_whatsapp.schemas import CONTROL_ERRORS
-from mock_whatsapp.storable import StorableInput
 
 router = APIRouter(tags=["faults"])
 

@@ -9,13 +9,13 @@ import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Request
+from promptpipe_service.storable import check_storable
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from mock_whatsapp.business import Business
 from mock_whatsapp.graph_errors import ControlError, GraphError, invalid_parameter
 from mock_whatsapp.routers.graph import _authorized, _unknown_object
 from mock_whatsapp.schemas import CONTROL_ERRORS, GRAPH_ERRORS
-from mock_whatsapp.storable import check_storable
 from mock_whatsapp.template_review import RejectionReason, TemplateReview
 from mock_whatsapp.template_submission import TemplateError, duplicate, submitted
 from mock_whatsapp.templates import MessageTemplate

@@ -1,9 +1,9 @@
-"""Control API input the mock can keep: text with no NUL and no lone surrogate.
+"""Request input a service can keep: text with no NUL and no lone surrogate.
 
 Postgres cannot store NUL in text or jsonb, and a lone surrogate is not Unicode; either
-would fail the journal's write after the request was accepted. Models of control requests
-whose text is stored or sent on derive from `StorableInput`, so such input is a clear 400
-before anything happens.
+would fail a write after the request was accepted (a 500 after the work was done). Models
+of requests whose text is stored or sent on derive from `StorableInput`, so such input is
+a clear validation error, in the service's error shape, before anything happens.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pydantic import BaseModel, model_validator
 
 
 def check_storable(value: Any) -> None:
-    """Raise ValueError for text no chat or journal can keep, anywhere in `value`."""
+    """Raise ValueError for text Postgres cannot keep, anywhere in `value`."""
     if isinstance(value, str):
         if "\x00" in value:
             raise ValueError("text must not contain NUL characters")

@@ -5,8 +5,7 @@ size: an 8 MB header would be read into memory whole. This protocol answers 431 
 closes the connection once a head still incomplete has taken more than MAX_HEAD_BYTES
 (h11's 16 KiB). Bytes are counted per read: the read in which a request begins is not
 counted (it may end the previous request's body), so a head costs at most the cap and
-one read. Bodies are capped by body_limit.py. The mock has a twin of this module (the
-services share no code but logging).
+one read. Bodies are capped by body_limit.py; serve.py runs a service with this protocol.
 """
 
 from __future__ import annotations

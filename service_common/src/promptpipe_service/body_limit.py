@@ -1,26 +1,18 @@
 """A cap on request bodies: a larger one is refused (413) before it is read.
 
-Media uploads may be as large as Meta's largest media; every other body is small. Hand-
-made, not FastAPI's `max_body_size`: that one answers a body whose Content-Length is over
-the cap with plain text, and every refusal of this mock is in its API's error shape.
+Every body is held to one cap but for the few requests a service names as larger (a
+saved world, a media upload). Hand-made, not FastAPI's `max_body_size`: that one answers
+a body whose Content-Length is over the cap with plain text, and every refusal of the
+services is in their API's error shape, which `refuse` makes.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from mock_whatsapp.media import MEDIA_LIMITS
-
-# POST /v{N}.0/{phone_number_id}/media: Meta's largest media plus the multipart envelope.
-MEDIA_UPLOAD = re.compile(r"^/v\d+\.\d+/[^/]+/media$")
-MEDIA_UPLOAD_BYTES = max(limit for _, limit in MEDIA_LIMITS.values()) + 2**20
-# A world of fifty participants over two weeks (PUT /_mock/world) is a few megabytes.
-WORLD_BYTES = 256 * 2**20
 
 
 class BodyTooLarge(HTTPException):
@@ -32,17 +24,22 @@ class BodyTooLarge(HTTPException):
 
 
 class BodyLimit:
-    """ASGI middleware: bodies over the path's cap are refused with `refuse(scope)`."""
+    """ASGI middleware: bodies over `max_bytes` are refused with `refuse(scope)`, but for
+    the requests for which `larger(scope)` gives a larger cap of their own."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, refuse: Callable[[Scope], Response]) -> None:
-        self.app, self.max_bytes, self.refuse = app, max_bytes, refuse
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        refuse: Callable[[Scope], Response],
+        larger: Callable[[Scope], int | None] | None = None,
+    ) -> None:
+        self.app, self.max_bytes, self.refuse, self.larger = app, max_bytes, refuse, larger
 
     def cap(self, scope: Scope) -> int:
-        if MEDIA_UPLOAD.match(scope["path"]):
-            return max(self.max_bytes, MEDIA_UPLOAD_BYTES)
-        if scope["path"] == "/_mock/world":  # a saved world is megabytes
-            return max(self.max_bytes, WORLD_BYTES)
-        return self.max_bytes
+        """The most this request's body may hold: never less than `max_bytes`."""
+        own = self.larger(scope) if self.larger else None
+        return self.max_bytes if own is None else max(self.max_bytes, own)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -1,0 +1,1 @@
+"""What the Python services of the stack (the agent, the mock) share: see the modules."""
