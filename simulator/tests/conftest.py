@@ -26,9 +26,8 @@ class FakeStack:
     clock_offset: float = 0.0
     agent_fault: dict[str, Any] | None = None  # None: delivery with DEV_CLOCK off, no switch
     delivery_events: list[dict[str, Any]] | None = None  # None: no /dev/events
-    mock_events: list[dict[str, Any]] | None = None  # None: an older mock, no event stream
-    # With mock_events: serve them as SSE on /_mock/events too (False: /recent only).
-    mock_stream: bool = False
+    # What the mock's event stream (/_mock/events) has said so far.
+    mock_events: list[dict[str, Any]] = field(default_factory=list)
     whatsapp_faults: list[dict[str, Any]] = field(default_factory=list)  # /_mock/faults
     reads: list[str] = field(default_factory=list)  # phones that opened their chat
     templates: list[dict[str, Any]] = field(default_factory=list)  # /_mock/templates
@@ -78,7 +77,7 @@ class FakeStack:
             after = int(request.url.params.get("after", 0))
             result = [e for e in self.delivery_events if e["id"] > after]
             return httpx.Response(200, json={"status": "ok", "result": result})
-        if path == "/_mock/events" and self.mock_stream and self.mock_events is not None:
+        if path == "/_mock/events":
             # Each connection gets what is new and ends: the follower resumes from there.
             after = int(request.url.params.get("after", 0))
             frames = "".join(
@@ -88,11 +87,6 @@ class FakeStack:
             )
             return httpx.Response(
                 200, text=": connected\n\n" + frames, headers={"content-type": "text/event-stream"}
-            )
-        if path == "/_mock/events/recent" and self.mock_events is not None:
-            after = int(request.url.params.get("after", 0))
-            return httpx.Response(
-                200, json={"events": [e for e in self.mock_events if e["seq"] > after]}
             )
         if path == "/dev/faults/agent" and self.agent_fault is not None:
             if method == "PUT":

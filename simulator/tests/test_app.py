@@ -56,8 +56,7 @@ def app_for(backend: Backend) -> SimulatorApp:
 
 @pytest.fixture
 def streaming(fake_stack: Any) -> Any:
-    """The mock with its live event stream (as it ships), empty to begin with."""
-    fake_stack.mock_events, fake_stack.mock_stream = [], True
+    """The stack with delivery's event feed on too (the mock's stream always is)."""
     fake_stack.delivery_events = []
     return fake_stack
 
@@ -634,7 +633,6 @@ async def test_event_log_shows_delivery_work_and_the_mock_stream(
     fake_stack.mock_events = [
         {"seq": 7, "time": "2026-01-01T12:00:02Z", "kind": "message.status", "data": {"s": 1}}
     ]
-    fake_stack.mock_stream = True
     app = app_for(backend)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("f5")
@@ -850,7 +848,6 @@ async def test_typing_follows_the_mocks_typing_events(backend: Backend, streamin
         typing = app.query_one("#typing", Static)
         streaming.mock_events.append(mock_event(1, "typing", phone=phone, typing=True))
         await until(pilot, lambda: not typing.has_class("hidden"))
-        assert app.mock_events.mode == "stream"
         await pilot.press(*"wait", "enter")  # unanswered, but the business stopped typing:
         await until(pilot, lambda: any(b.message.text == "wait" for b in app.query(Bubble)))
         streaming.mock_events.append(
@@ -864,7 +861,7 @@ async def test_typing_follows_the_mocks_typing_events(backend: Backend, streamin
 async def test_losing_the_mocks_stream_notifies_once_and_it_resumes(
     backend: Backend, fake_stack: Any
 ) -> None:
-    fake_stack.mock_events, fake_stack.mock_stream = [mock_event(1, "reset")], True
+    fake_stack.mock_events = [mock_event(1, "reset")]
     app = app_for(backend)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("f5")

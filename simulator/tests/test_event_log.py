@@ -373,7 +373,6 @@ def stream_event(seq: int, kind: str, **data: Any) -> dict[str, Any]:
 async def test_ctrl_f_keeps_only_the_open_participants_events(
     backend: Backend, fake_stack: Any
 ) -> None:
-    fake_stack.mock_events, fake_stack.mock_stream = [], True
     fake_stack.delivery_events = []
     app = app_for(backend)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -432,7 +431,6 @@ async def test_every_action_is_in_the_command_palette(backend: Backend) -> None:
 
 
 async def test_enter_on_a_line_opens_the_whole_event(backend: Backend, fake_stack: Any) -> None:
-    fake_stack.mock_events, fake_stack.mock_stream = [], True
     fake_stack.mock_events.append(
         stream_event(
             9,
@@ -488,7 +486,6 @@ async def test_the_log_is_in_the_order_of_the_stack_clock_after_a_time_jump(
 ) -> None:
     """The mock's events arrive live, delivery's at its next poll: a line of delivery's
     from before the jump goes before the jump, not after it."""
-    fake_stack.mock_events, fake_stack.mock_stream = [], True
     fake_stack.delivery_events = []
     app = app_for(backend)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -523,7 +520,6 @@ async def test_a_full_log_drops_its_oldest_lines_and_keeps_one_line_per_phone(
     backend: Backend, fake_stack: Any, monkeypatch: Any
 ) -> None:
     monkeypatch.setattr(EventLog, "MAX_ENTRIES", 5)
-    fake_stack.mock_events, fake_stack.mock_stream = [], True
     app = app_for(backend)
     async with app.run_test(size=(100, 30)) as pilot:
         log = app.query_one(EventLog)

@@ -1,4 +1,4 @@
-"""Following mock_whatsapp's event stream: SSE with resume, polling, none, and trouble."""
+"""Following mock_whatsapp's event stream: SSE with resume, and trouble."""
 
 from __future__ import annotations
 
@@ -41,7 +41,6 @@ class Recorder:
             self.events.extend,
             self.troubles.append,
             self.recovered,
-            poll_seconds=0.01,
             retry_seconds=0.01,
             max_retry_seconds=0.02,
         )
@@ -101,7 +100,7 @@ async def test_the_stream_resumes_after_the_last_seq_it_saw() -> None:
     await run_until(follower, lambda: len(recorder.events) == 3 and len(afters) >= 3)
     assert [e["seq"] for e in recorder.events] == [1, 2, 3]
     assert afters[:3] == ["0", "2", "3"]
-    assert follower.mode == "stream" and recorder.troubles == []
+    assert recorder.troubles == []
 
 
 async def test_a_restarted_mock_counting_from_one_again_is_followed() -> None:
@@ -120,31 +119,24 @@ async def test_a_restarted_mock_counting_from_one_again_is_followed() -> None:
     assert follower.last_seq == 2
 
 
-async def test_without_a_stream_endpoint_the_mock_is_polled() -> None:
-    afters: list[str] = []
+async def test_a_refusing_mock_is_trouble_told_once_and_retried() -> None:
+    """A 404 (a mock behind a proxy that lost the route, say) or an answer that is not an
+    event stream is trouble like a dropped connection: told once, and tried again."""
+    answers = [
+        httpx.Response(404, json={"detail": "Not Found"}),
+        httpx.Response(200, json={"not": "a stream"}),
+        httpx.Response(200, content=sse(event(1)), headers={"content-type": "text/event-stream"}),
+    ]
 
     def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/_mock/events/recent":
-            after = int(request.url.params["after"])
-            afters.append(str(after))
-            return httpx.Response(
-                200, json={"events": [e for e in [event(1), event(2)] if e["seq"] > after]}
-            )
-        return httpx.Response(404, json={"detail": "Not Found"})
+        return answers.pop(0) if len(answers) > 1 else answers[0]
 
     recorder = Recorder()
     follower = recorder.follower(handler)
-    await run_until(follower, lambda: len(afters) >= 3)
-    assert follower.mode == "polling"
-    assert [e["seq"] for e in recorder.events] == [1, 2]
-    assert afters[:2] == ["0", "2"]
-
-
-async def test_a_mock_without_events_ends_the_follower() -> None:
-    recorder = Recorder()
-    follower = recorder.follower(lambda r: httpx.Response(404, json={"detail": "Not Found"}))
-    await asyncio.wait_for(follower.run(), timeout=5)
-    assert follower.mode == "none" and recorder.events == []
+    await run_until(follower, lambda: len(recorder.events) >= 1)
+    assert [e["seq"] for e in recorder.events][:1] == [1]
+    assert len(recorder.troubles) == 1 and "HTTP 404" in str(recorder.troubles[0])
+    assert recorder.recoveries == 1
 
 
 async def test_network_trouble_is_told_once_and_the_follower_reconnects() -> None:
@@ -169,9 +161,9 @@ async def test_network_trouble_is_told_once_and_the_follower_reconnects() -> Non
 def test_typing_follows_the_mock_and_goes_stale_without_its_end() -> None:
     now = [100.0]
     typing = Typing(clock=lambda: now[0], stale_seconds=30)
-    assert not typing.seen and not typing.shows("1555")
+    assert not typing.shows("1555")
     changed = typing.apply([event(1, "typing", phone="1555", typing=True, until="x")])
-    assert changed == {"1555"} and typing.seen and typing.shows("1555")
+    assert changed == {"1555"} and typing.shows("1555")
     typing.apply([event(2, "typing", phone="1555", typing=False, reason="message")])
     assert not typing.shows("1555")
     typing.apply([event(3, "typing", phone="1555", typing=True)])

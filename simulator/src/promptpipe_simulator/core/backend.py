@@ -48,7 +48,6 @@ class Backend:
         )
         self.phones = MockWhatsAppClient(self.http, settings.mock_wa_url)
         self.mock_wa_url = settings.mock_wa_url
-        self.poll_seconds = settings.poll_seconds
         self.agent = AgentClient(
             self.http, settings.agent_url, settings.agent_api_token.get_secret_value()
         )
@@ -135,7 +134,6 @@ class Backend:
             on_events,
             on_trouble,
             on_recovered,
-            poll_seconds=self.poll_seconds,
         )
 
     async def clock(self) -> dict[str, Any]:

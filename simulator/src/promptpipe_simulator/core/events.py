@@ -3,8 +3,7 @@
 The mock numbers its events (`seq`) and replays those after `?after=<seq>`, so a listener
 that loses the connection reconnects with the last seq it saw and misses nothing the mock
 still holds. This follows the Server-Sent Events endpoint (`GET /_mock/events`, read with
-httpx-sse); a mock without it is polled (`/_mock/events/recent`), and a mock without either
-has no event stream at all (callers then fall back to what else there is).
+httpx-sse), which the mock of this repository always has.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 from httpx_sse import ServerSentEvent, SSEError, aconnect_sse
@@ -21,7 +20,6 @@ from httpx_sse import ServerSentEvent, SSEError, aconnect_sse
 from promptpipe_simulator.core.clients import Refused, StackError, Unreachable
 
 Event = dict[str, Any]
-Mode = Literal["stream", "polling", "none"]
 
 # SSE comments arrive every 15 s on a quiet stream; a read that waits this long means
 # the connection is dead even if the socket has not said so.
@@ -47,10 +45,9 @@ def event_from_sse(sse: ServerSentEvent) -> Event | None:
 class EventFollower:
     """Hands every event of the mock to `on_events`, in order, for as long as it runs.
 
-    `mode` says how: "stream" (SSE), "polling" (the mock has no stream endpoint) or
-    "none" (it has no events at all; `run` then returns). Network trouble never ends
-    `run`: `on_trouble` hears of it once per outage, `on_recovered` when it is over, and
-    it keeps reconnecting with a growing pause (up to `max_retry_seconds`)."""
+    Trouble never ends `run` (the network, a mock that refuses or is not the mock):
+    `on_trouble` hears of it once per outage, `on_recovered` when it is over, and it
+    keeps reconnecting with a growing pause (up to `max_retry_seconds`)."""
 
     def __init__(
         self,
@@ -59,42 +56,29 @@ class EventFollower:
         on_events: Callable[[list[Event]], None],
         on_trouble: Callable[[StackError], None] = lambda exc: None,
         on_recovered: Callable[[], None] = lambda: None,
-        poll_seconds: float = 0.5,
         retry_seconds: float = 0.5,
         max_retry_seconds: float = 5.0,
     ) -> None:
         self.http, self.base = http, base_url.rstrip("/")
         self.on_events, self.on_trouble, self.on_recovered = on_events, on_trouble, on_recovered
-        self.poll_seconds = poll_seconds
         self.retry_seconds, self.max_retry_seconds = retry_seconds, max_retry_seconds
         # 0: replay whatever the mock still holds, so a late start sees the recent past.
         self.last_seq = 0
-        self.mode: Mode = "stream"
         self.in_trouble = False
 
     async def run(self) -> None:
-        """Follow until cancelled (or until the mock turns out to have no events)."""
+        """Follow until cancelled."""
         pause = self.retry_seconds
-        while self.mode != "none":
+        while True:
             try:
-                if self.mode == "stream":
-                    await self._follow_stream()
-                else:
-                    await self._poll()
-            except Refused as exc:
-                if exc.status in (404, 405):
-                    # An older mock: polling if it has /recent, else nothing to follow.
-                    self.mode = "polling" if self.mode == "stream" else "none"
-                    continue
-                self._trouble(exc)
+                await self._follow_stream()
             except StackError as exc:
                 self._trouble(exc)
             else:
+                # The mock ended the stream (it drops a listener that fell behind): resume
+                # soon, without hammering a server that keeps ending it.
                 pause = self.retry_seconds
-                if self.mode == "stream":
-                    # The mock ended the stream (it drops a listener that fell behind):
-                    # resume soon, without hammering a server that keeps ending it.
-                    await asyncio.sleep(self.retry_seconds)
+                await asyncio.sleep(self.retry_seconds)
                 continue
             await asyncio.sleep(pause)
             pause = min(pause * 2, self.max_retry_seconds)
@@ -125,6 +109,10 @@ class EventFollower:
                 status = source.response.status_code
                 if status >= 400:
                     raise Refused(f"mock_whatsapp: HTTP {status}", status)
+                if not source.response.headers.get("content-type", "").startswith(
+                    "text/event-stream"
+                ):
+                    raise SSEError("not an event stream")  # before it counts as connected
                 self._deliver([])  # connected: any outage is over
                 async for sse in source.aiter_sse():
                     event = event_from_sse(sse)
@@ -137,38 +125,17 @@ class EventFollower:
                 f"mock_whatsapp's event stream is not reachable ({type(exc).__name__})"
             ) from exc
 
-    async def _poll(self) -> None:
-        """One page of /_mock/events/recent, then a pause (the pause is the poll interval)."""
-        try:
-            response = await self.http.get(
-                f"{self.base}/_mock/events/recent", params={"after": self.last_seq, "limit": 500}
-            )
-        except httpx.HTTPError as exc:
-            raise Unreachable(f"mock_whatsapp is not reachable ({type(exc).__name__})") from exc
-        if response.status_code >= 400:
-            raise Refused(f"mock_whatsapp: HTTP {response.status_code}", response.status_code)
-        try:
-            events = list(response.json().get("events") or [])
-        except (ValueError, AttributeError) as exc:
-            raise StackError("mock_whatsapp answered its events with something unreadable") from exc
-        self._deliver(events)
-        if len(events) < 500:  # a full page: there is more, fetch it at once
-            await asyncio.sleep(self.poll_seconds)
-
 
 class Typing:
     """Which phones show "typing…" from the business, from the mock's `typing` events.
 
-    `seen` turns true with the first such event: until then a caller cannot tell a mock
-    that has none (an older one) from a bot that never types, and may guess instead. A
-    "typing…" whose end was never heard of (a lost connection, say) goes after
+    A "typing…" whose end was never heard of (a lost connection, say) goes after
     `stale_seconds`, a little longer than Meta's 25 s."""
 
     def __init__(
         self, clock: Callable[[], float] = time.monotonic, stale_seconds: float = 30.0
     ) -> None:
         self.clock, self.stale_seconds = clock, stale_seconds
-        self.seen = False
         self.since: dict[str, float] = {}  # phone -> when its "typing…" was last shown
 
     def apply(self, events: list[Event]) -> set[str]:
@@ -177,7 +144,6 @@ class Typing:
         for event in events:
             kind, data = event.get("kind"), event.get("data") or {}
             if kind == "typing":
-                self.seen = True
                 phone = str(data.get("phone"))
                 if data.get("typing"):
                     self.since[phone] = self.clock()

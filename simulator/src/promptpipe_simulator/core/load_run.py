@@ -203,12 +203,14 @@ class LoadRun:
             return None
 
     def _clock_offset(self) -> float:
-        """The mock's clock offset (time travel so far); 0 from a mock without a clock."""
+        """The mock's clock offset (time travel so far); 0, with a warning, when the mock
+        cannot be read (the run then fails on its first enrolment anyway)."""
         try:
             resp = self.http.get(f"{self.settings.mock_wa_url}/_mock/clock")
             resp.raise_for_status()
             return float(resp.json().get("offset_seconds") or 0.0)
-        except (httpx.HTTPError, ValueError):
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning("reading the mock's clock: %s", exc)
             return 0.0
 
 

@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 READ_TIMEOUT_SECONDS = 45.0
 RETRY_SECONDS = 0.2
 MAX_RETRY_SECONDS = 2.0
-# What ReplyBook.take reads; a mock without the filter sends every kind, which it ignores.
+# The kinds ReplyBook.take reads: the mock sends only these (`?kinds=`), a fraction of
+# its events under load (statuses and webhook attempts are most of them).
 KINDS = "message.inbound,message.outbound,clock.changed"
 
 
