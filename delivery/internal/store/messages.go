@@ -34,10 +34,21 @@ type Message struct {
 const statusRank = `CASE %s WHEN 'queued' THEN 0 WHEN 'sent' THEN 1 WHEN 'failed' THEN 2
 	WHEN 'delivered' THEN 3 WHEN 'read' THEN 4 ELSE -1 END`
 
+// lockWamid serializes, per wamid, the two transactions that meet on it: a status
+// webhook (RecordStatus) and the send that learns the wamid (MarkOutboxSent). Without it,
+// under READ COMMITTED, each could miss the other's uncommitted write (the status finds
+// no message with that wamid yet; the send's look at status_events predates the status)
+// and a "failed" would never be applied, nor its replacement sent. The seed keeps these
+// keys apart from the queue's lane locks.
+const lockWamid = `SELECT pg_advisory_xact_lock(hashtextextended($1, 131047))`
+
 // RecordStatus keeps a status webhook and moves the message forward if it is known yet;
 // otherwise MarkOutboxSent applies it when the wamid arrives.
 func (s *Store) RecordStatus(ctx context.Context, wamid, status string, at time.Time, errCode *int, errTitle *string) error {
 	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, lockWamid, wamid); err != nil {
+			return fmt.Errorf("locking the wamid: %w", err)
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO status_events (wamid, status, occurred_at, error_code, error_title)
 			VALUES ($1, $2, $3, $4, $5)`, wamid, status, at, errCode, errTitle); err != nil {
 			return fmt.Errorf("recording status: %w", err)

@@ -89,6 +89,7 @@ func (s *Store) OutboxItem(ctx context.Context, id string) (OutboxItem, error) {
 func (s *Store) MarkOutboxSent(ctx context.Context, t queue.Task, it OutboxItem, wamid string) error {
 	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
+		b.Queue(lockWamid, wamid) // before the wamid is written: see lockWamid
 		queue.QueueComplete(b, t)
 		b.Queue(`UPDATE outbox SET status = 'sent', attempts = $2, updated_at = now() WHERE id = $1`, it.ID, t.Attempt)
 		b.Queue(`UPDATE messages SET wamid = $2, status = 'sent', updated_at = now() WHERE id = $1`, it.MessageID, wamid)
