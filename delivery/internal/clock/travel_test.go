@@ -37,7 +37,7 @@ func (a *agenda) Settled(_ context.Context, now time.Time) (bool, error) {
 
 func TestTravelStopsAtEveryJobOnTheWayInOrder(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, pgtest.NewDatabase(t), 2)
+	db, err := store.Open(ctx, pgtest.NewMigratedDatabase(t, store.Migrate), 2)
 	if err != nil {
 		t.Fatal(err)
 	}

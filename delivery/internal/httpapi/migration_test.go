@@ -79,7 +79,7 @@ type armsHarness struct {
 func newArmsHarness(t *testing.T) *armsHarness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	db, err := store.Open(ctx, pgtest.NewDatabase(t), 20)
+	db, err := store.Open(ctx, pgtest.NewMigratedDatabase(t, store.Migrate), 20)
 	if err != nil {
 		t.Fatal(err)
 	}

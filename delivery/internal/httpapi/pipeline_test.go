@@ -165,7 +165,7 @@ func newHarnessWith(t *testing.T, agentHandler http.HandlerFunc, opts harnessOpt
 		opts.lateReplyWithin = 0
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	db, err := store.Open(ctx, pgtest.NewDatabase(t), 20)
+	db, err := store.Open(ctx, pgtest.NewMigratedDatabase(t, store.Migrate), 20)
 	if err != nil {
 		t.Fatal(err)
 	}

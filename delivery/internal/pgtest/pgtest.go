@@ -43,8 +43,16 @@ func Main(m *testing.M) {
 // NewDatabase creates an empty database for this test and returns its URL.
 func NewDatabase(t testing.TB) string {
 	t.Helper()
+	u, err := createDatabase()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func createDatabase() (string, error) {
 	if serverURL == "" {
-		t.Fatal("pgtest.Main was not called from TestMain")
+		return "", fmt.Errorf("pgtest.Main was not called from TestMain")
 	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])
@@ -52,15 +60,15 @@ func NewDatabase(t testing.TB) string {
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, serverURL)
 	if err != nil {
-		t.Fatalf("connecting to test server: %v", err)
+		return "", fmt.Errorf("connecting to test server: %w", err)
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("creating database: %v", err)
+		return "", fmt.Errorf("creating database: %w", err)
 	}
 	u, _ := url.Parse(serverURL)
 	u.Path = "/" + name
-	return u.String()
+	return u.String(), nil
 }
 
 func bindir() (string, error) {

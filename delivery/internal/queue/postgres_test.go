@@ -22,7 +22,7 @@ var now = time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
 // newQueue is the task table of a freshly migrated database.
 func newQueue(t *testing.T) queue.Postgres {
 	t.Helper()
-	db, err := store.Open(context.Background(), pgtest.NewDatabase(t), 16)
+	db, err := store.Open(context.Background(), pgtest.NewMigratedDatabase(t, store.Migrate), 16)
 	if err != nil {
 		t.Fatal(err)
 	}

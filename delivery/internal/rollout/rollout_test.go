@@ -32,7 +32,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	db, err := store.Open(context.Background(), pgtest.NewDatabase(t), 4)
+	db, err := store.Open(context.Background(), pgtest.NewMigratedDatabase(t, store.Migrate), 4)
 	if err != nil {
 		t.Fatal(err)
 	}

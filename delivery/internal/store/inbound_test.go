@@ -16,7 +16,7 @@ import (
 
 func openStore(t *testing.T) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), pgtest.NewDatabase(t), 4)
+	s, err := Open(context.Background(), pgtest.NewMigratedDatabase(t, Migrate), 4)
 	if err != nil {
 		t.Fatal(err)
 	}

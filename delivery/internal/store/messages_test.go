@@ -17,7 +17,7 @@ import (
 // the pairs, started together, may lose the failure between the two transactions.
 func TestAFailedStatusRacingItsSendIsNeverLost(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, pgtest.NewDatabase(t), 20)
+	s, err := Open(ctx, pgtest.NewMigratedDatabase(t, Migrate), 20)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,6 +60,17 @@ func Open(ctx context.Context, databaseURL string, maxConns int32) (*Store, erro
 	return s, nil
 }
 
+// Migrate brings the database at databaseURL up to date and closes its connections
+// (the tests' shared database is made this way: pgtest.NewMigratedDatabase).
+func Migrate(ctx context.Context, databaseURL string) error {
+	s, err := Open(ctx, databaseURL, 1)
+	if err != nil {
+		return err
+	}
+	s.Close()
+	return nil
+}
+
 // Close releases the pool.
 func (s *Store) Close() { s.Pool.Close() }
 
