@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
-from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
 from promptpipe_agent.cassette import CassetteChatModel
@@ -20,6 +19,10 @@ def make_chat_model(settings: Settings) -> tuple[BaseChatModel, str]:
     if settings.llm_provider == "offline":
         model, name = OfflineChatModel(), MODEL_NAME
     else:
+        # Imported here: the OpenAI client is most of the agent's start-up time, and the
+        # default (offline) never needs it.
+        from langchain_openai import ChatOpenAI
+
         name = settings.openai_model
         model = ChatOpenAI(
             model=settings.openai_model,
