@@ -115,6 +115,22 @@ async def test_invalid_request_gets_the_error_shape_and_changes_nothing(
     assert (await client.get("/conversations/p_5")).status_code == 404
 
 
+async def test_a_body_that_is_not_json_is_a_documented_400_and_changes_nothing(
+    client: httpx.AsyncClient,
+) -> None:
+    """Bytes that are not UTF-8 never reach validation: FastAPI refuses them first, and
+    the answer is in the error shape and in the OpenAPI document (schemathesis found it)."""
+    for path in ("/process-message", "/process-event"):
+        resp = await client.post(
+            path, content=b"\xff\xfe{", headers={"Content-Type": "application/json"}
+        )
+        assert resp.status_code == 400, resp.text
+        assert resp.json()["error"]["code"] == "malformed_body"
+        documented = (await client.get("/openapi.json")).json()["paths"][path]["post"]
+        assert "400" in documented["responses"]
+    assert (await client.get("/conversations")).json()["conversations"] == []
+
+
 @pytest.mark.parametrize("text", ["nul \u0000 inside", "lone surrogate \ud800 inside"])
 async def test_text_that_cannot_be_stored_is_refused_before_the_turn(
     client: httpx.AsyncClient, text: str

@@ -65,6 +65,13 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": error}
 
 
+# For the routers whose requests have a JSON body: what FastAPI answers a body that is
+# not JSON at all (not UTF-8, say) before any validation, in the error shape (on_http).
+MALFORMED_BODY: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "The body is not JSON: `malformed_body`."}
+}
+
+
 def too_large(_: Any) -> JSONResponse:
     """The 413 of a body over the cap (BodyLimit), refused before it is read."""
     return JSONResponse(error_body("too_large", "The request body is too large."), status_code=413)
@@ -93,7 +100,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 413: "too_large"}.get(exc.status_code, "http_error")
+        code = {400: "malformed_body", 404: "not_found", 413: "too_large"}.get(
+            exc.status_code, "http_error"
+        )
         # exc.headers carries what the status needs, e.g. a 405's Allow.
         return JSONResponse(
             error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
@@ -12,7 +13,7 @@ from fastapi import APIRouter, Depends, Header
 from promptpipe_agent import metrics
 from promptpipe_agent.auth import trusted_now
 from promptpipe_agent.dependencies import ConversationsDep
-from promptpipe_agent.errors import AgentError
+from promptpipe_agent.errors import MALFORMED_BODY, AgentError
 from promptpipe_agent.schemas import (
     ProcessEventRequest,
     ProcessMessageRequest,
@@ -20,7 +21,7 @@ from promptpipe_agent.schemas import (
 )
 from promptpipe_agent.shadow import COMPARE_HEADER, SHADOW_HEADER
 
-router = APIRouter(tags=["messages"])
+router = APIRouter(tags=["messages"], responses=MALFORMED_BODY)
 
 # The migration's markers (shadow.py, docs/migration.md): "true" switches one on.
 ShadowHeader = Annotated[str | None, Header(alias=SHADOW_HEADER)]
@@ -35,48 +36,52 @@ class ShadowStateWithoutMarker(AgentError):
     code = "shadow_state_without_marker"
 
 
-def _marked(value: str | None) -> bool:
-    return (value or "").strip().lower() == "true"
+@dataclass(frozen=True)
+class Marks:
+    """A turn's migration markers: a shadow's (answer, record nothing) and whether to
+    compare (answer with the state before the turn)."""
+
+    shadow: bool
+    compare: bool
+
+    def allow(self, body: ProcessMessageRequest | ProcessEventRequest) -> None:
+        if body.shadow_state is not None and not self.shadow:
+            raise ShadowStateWithoutMarker(
+                "shadow_state is only read with X-PromptPipe-Shadow: true."
+            )
+
+
+def marks(shadow: ShadowHeader = None, compare: CompareHeader = None) -> Marks:
+    def on(value: str | None) -> bool:
+        return (value or "").strip().lower() == "true"
+
+    return Marks(shadow=on(shadow), compare=on(compare))
+
+
+MarksDep = Annotated[Marks, Depends(marks)]
+Now = Annotated[datetime | None, Depends(trusted_now)]
 
 
 @router.post(
     "/process-message", response_model=ProcessMessageResponse, response_model_exclude_none=True
 )
 async def process_message(
-    body: ProcessMessageRequest,
-    conversations: ConversationsDep,
-    now: Annotated[datetime | None, Depends(trusted_now)],
-    shadow: ShadowHeader = None,
-    compare: CompareHeader = None,
+    body: ProcessMessageRequest, conversations: ConversationsDep, now: Now, marks: MarksDep
 ) -> ProcessMessageResponse:
-    is_shadow = _marked(shadow)
-    if body.shadow_state is not None and not is_shadow:
-        raise ShadowStateWithoutMarker("shadow_state is only read with X-PromptPipe-Shadow: true.")
-    return await _counted(
-        "message",
-        is_shadow,
-        conversations.process_message(body, now, shadow=is_shadow, compare=_marked(compare)),
-    )
+    marks.allow(body)
+    turn = conversations.process_message(body, now, shadow=marks.shadow, compare=marks.compare)
+    return await _counted("message", marks.shadow, turn)
 
 
 @router.post(
     "/process-event", response_model=ProcessMessageResponse, response_model_exclude_none=True
 )
 async def process_event(
-    body: ProcessEventRequest,
-    conversations: ConversationsDep,
-    now: Annotated[datetime | None, Depends(trusted_now)],
-    shadow: ShadowHeader = None,
-    compare: CompareHeader = None,
+    body: ProcessEventRequest, conversations: ConversationsDep, now: Now, marks: MarksDep
 ) -> ProcessMessageResponse:
-    is_shadow = _marked(shadow)
-    if body.shadow_state is not None and not is_shadow:
-        raise ShadowStateWithoutMarker("shadow_state is only read with X-PromptPipe-Shadow: true.")
-    return await _counted(
-        "event",
-        is_shadow,
-        conversations.process_event(body, now, shadow=is_shadow, compare=_marked(compare)),
-    )
+    marks.allow(body)
+    turn = conversations.process_event(body, now, shadow=marks.shadow, compare=marks.compare)
+    return await _counted("event", marks.shadow, turn)
 
 
 async def _counted(

@@ -12,9 +12,9 @@ from fastapi.responses import JSONResponse
 
 from promptpipe_agent import world
 from promptpipe_agent.dependencies import PoolDep
-from promptpipe_agent.errors import ErrorBody, error_body
+from promptpipe_agent.errors import MALFORMED_BODY, ErrorBody, error_body
 
-router = APIRouter(tags=["dev"])
+router = APIRouter(tags=["dev"], responses=MALFORMED_BODY)
 
 # A world of fifty participants over two weeks is a few megabytes; this leaves room.
 MAX_WORLD_BYTES = 256 * 2**20
