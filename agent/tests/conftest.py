@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # fake_openai, shared by the tests here
 
-from caller import HEADERS, TRUSTED
+from caller import TRUSTED, serving
 from fake_delivery import FakeDelivery
 
 from promptpipe_agent.db import migrate
@@ -70,9 +70,5 @@ async def client(database_url: str, delivery: FakeDelivery) -> AsyncIterator[htt
         Settings(DATABASE_URL=database_url, **TRUSTED),
         delivery_transport=httpx.MockTransport(delivery.handle),
     )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://agent", headers=HEADERS
-        ) as c:
-            yield c
+    async with serving(app) as c:
+        yield c

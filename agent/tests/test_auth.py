@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from caller import HEADERS, TOKEN
+from caller import HEADERS, TOKEN, serving
 
 from promptpipe_agent.main import create_app
 from promptpipe_agent.settings import Settings
@@ -34,10 +34,8 @@ def agent_with(
     @asynccontextmanager
     async def make(**settings: Any) -> AsyncIterator[httpx.AsyncClient]:
         app = create_app(Settings(DATABASE_URL=migrated_database("agent_auth"), **settings))
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://agent") as c:
-                yield c
+        async with serving(app, headers=None) as c:
+            yield c
 
     return make
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from caller import HEADERS, TRUSTED
+from caller import TRUSTED, serving
 from fake_openai import FakeOpenAI, Running, message, tool_calls
 from langchain_core.messages import HumanMessage, SystemMessage
 
@@ -46,12 +46,8 @@ def agent_on(migrated_database: Callable[[str], str], delivery: Any) -> Callable
             **settings,
         )
         app = create_app(config, delivery_transport=httpx.MockTransport(delivery.handle))
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://agent", headers=HEADERS
-            ) as c:
-                yield c
+        async with serving(app) as c:
+            yield c
 
     return make
 

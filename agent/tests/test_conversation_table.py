@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from caller import HEADERS, TRUSTED
+from caller import TRUSTED, serving
 from fake_delivery import FakeDelivery
 from fake_openai import FakeOpenAI, Running, offline_coach
 
@@ -461,12 +461,8 @@ async def coach(
         app = create_app(
             Settings(**settings), delivery_transport=httpx.MockTransport(delivery.handle)
         )
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://agent", headers=HEADERS
-            ) as c:
-                yield Coach(request.param, c, delivery)
+        async with serving(app) as c:
+            yield Coach(request.param, c, delivery)
     if request.param == "openai":
         assert fake.requests  # the table really went over the wire
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from caller import HEADERS, TRUSTED
+from caller import TRUSTED, serving
 from fake_openai import Failure, FakeOpenAI, Running, message, tool_calls
 
 from promptpipe_agent.graph import ROUNDS_EXHAUSTED
@@ -64,12 +64,8 @@ def openai_app(database_url: str, delivery: Any) -> Callable[..., Any]:
             **settings,
         )
         app = create_app(config, delivery_transport=httpx.MockTransport(delivery.handle))
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://agent", headers=HEADERS
-            ) as c:
-                yield c
+        async with serving(app) as c:
+            yield c
 
     return make
 

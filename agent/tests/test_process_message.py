@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from caller import HEADERS, TRUSTED
+from caller import TRUSTED, serving
 
 from promptpipe_agent.db import make_pool
 from promptpipe_agent.dependencies import get_pool
@@ -148,19 +148,11 @@ async def test_text_that_cannot_be_stored_is_refused_before_the_turn(
 async def test_state_survives_a_new_app_on_the_same_database(database_url: str) -> None:
     for _ in range(2):
         app = create_app(Settings(DATABASE_URL=database_url, **TRUSTED))
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://a", headers=HEADERS
-            ) as c:
-                await c.post("/process-message", json=turn("p_6", "Hello!"))
+        async with serving(app) as c:
+            await c.post("/process-message", json=turn("p_6", "Hello!"))
     view_app = create_app(Settings(DATABASE_URL=database_url, **TRUSTED))
-    async with view_app.router.lifespan_context(view_app):
-        transport = httpx.ASGITransport(app=view_app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://a", headers=HEADERS
-        ) as c:
-            assert (await c.get("/conversations/p_6")).json()["turns"] == 2
+    async with serving(view_app) as c:
+        assert (await c.get("/conversations/p_6")).json()["turns"] == 2
 
 
 async def test_health_endpoints(client: httpx.AsyncClient) -> None:

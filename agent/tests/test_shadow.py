@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from caller import HEADERS, TRUSTED
+from caller import TRUSTED, serving
 
 from promptpipe_agent.main import create_app
 from promptpipe_agent.settings import Settings
@@ -176,12 +176,8 @@ async def test_a_shadow_state_without_the_marker_is_refused(
 @asynccontextmanager
 async def agent(settings: Settings, delivery: Any) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, delivery_transport=httpx.MockTransport(delivery.handle))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://agent", headers=HEADERS
-        ) as c:
-            yield c
+    async with serving(app) as c:
+        yield c
 
 
 async def test_a_candidate_in_its_own_schema_with_a_concise_default_tone(

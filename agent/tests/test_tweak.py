@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import httpx
-from caller import HEADERS, TRUSTED
+from caller import TRUSTED, serving
 from fake_openai import FakeOpenAI, Running, message, tool_calls
 from test_openai_provider import NOW, body
 from test_process_message import event, intake, turn
@@ -81,20 +81,14 @@ async def test_the_openai_writer_gets_the_tweak_once(database_url: str, delivery
             **TRUSTED,
         )
         app = create_app(config, delivery_transport=httpx.MockTransport(delivery.handle))
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://agent", headers=HEADERS
-            ) as client:
-                said = await client.post(
-                    "/process-message", json=body("p_t3", "I forgot"), headers=NOW
+        async with serving(app) as client:
+            said = await client.post("/process-message", json=body("p_t3", "I forgot"), headers=NOW)
+            assert said.status_code == 200, said.text
+            for event_id in ("w1", "w2"):
+                resp = await client.post(
+                    "/process-event", json=event("p_t3", "daily_prompt", event_id)
                 )
-                assert said.status_code == 200, said.text
-                for event_id in ("w1", "w2"):
-                    resp = await client.post(
-                        "/process-event", json=event("p_t3", "daily_prompt", event_id)
-                    )
-                    assert resp.status_code == 200, resp.text
+                assert resp.status_code == 200, resp.text
     writer_requests = [json.loads(r["messages"][-1]["content"]) for r in fake.requests[2:]]
     assert writer_requests[0]["tweak"] == "put your shoes by the door"
     assert "tweak" not in writer_requests[1]

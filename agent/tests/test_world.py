@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from caller import HEADERS, TRUSTED
+from caller import TRUSTED, serving
 
 from promptpipe_agent.main import create_app
 from promptpipe_agent.settings import Settings
@@ -27,12 +27,8 @@ async def production(database_url: str, delivery: Any) -> AsyncIterator[httpx.As
         Settings(DATABASE_URL=database_url, **{**TRUSTED, "DEV_CLOCK": False}),
         delivery_transport=httpx.MockTransport(delivery.handle),
     )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://agent", headers=HEADERS
-        ) as c:
-            yield c
+    async with serving(app) as c:
+        yield c
 
 
 async def say(client: httpx.AsyncClient, pid: str, text: str, message_id: str) -> None:

@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import pgcluster
 from stack import ROOT, NativeStack, Ports
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -145,14 +144,8 @@ def main() -> int:
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-load-", dir=ROOT / ".stack"))
     workdir.chmod(0o755)  # the cluster's files belong to the postgres user when run as root
-    ports = Ports(
-        delivery=pgcluster.free_port(),
-        agent=pgcluster.free_port(),
-        mock_whatsapp=pgcluster.free_port(),
-        postgres=pgcluster.free_port(),
-    )
     # The stack's own defaults, on the offline model whatever .env says.
-    stack = NativeStack(workdir / "stack", ports, overrides={"LLM_PROVIDER": "offline"})
+    stack = NativeStack(workdir / "stack", Ports.free(), overrides={"LLM_PROVIDER": "offline"})
     rows = []
     try:
         stack.up()

@@ -100,10 +100,6 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
 '''
 
 
-def free_port() -> int:
-    return pgcluster.free_port()
-
-
 def wait_up(url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -393,12 +389,12 @@ def run(args: argparse.Namespace) -> None:
     work = ROOT / ".stack" / "bench-mock"
     subprocess.run(["rm", "-rf", str(work)], check=False)
     work.mkdir(parents=True)
-    cluster = pgcluster.Cluster(work / "pg", free_port())
+    cluster = pgcluster.Cluster(work / "pg", pgcluster.free_port())
     cluster.init()
     cluster.start()
     try:
         database = cluster.create_database("mock_bench")
-        receiver_port, mock_port = free_port(), free_port()
+        receiver_port, mock_port = pgcluster.free_port(), pgcluster.free_port()
         receiver = f"http://127.0.0.1:{receiver_port}"
         mock = f"http://127.0.0.1:{mock_port}"
         (work / "receiver.py").write_text(RECEIVER)

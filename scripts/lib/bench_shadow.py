@@ -27,7 +27,6 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-import pgcluster
 from stack import NativeStack, Ports
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -123,15 +122,9 @@ def main() -> int:
     args = parser.parse_args()
     state = Path(tempfile.mkdtemp(prefix="bench-shadow-", dir=ROOT / ".stack"))
     state.chmod(0o755)  # run as root, the cluster's own user must reach its folder
-    ports = Ports(
-        **{
-            name: pgcluster.free_port()
-            for name in ("delivery", "agent", "mock_whatsapp", "postgres", "agent_candidate")
-        }
-    )
     stack = NativeStack(
         state,
-        ports,
+        Ports.free(),
         overrides={
             "STACK_CANDIDATE": "true",
             "DEV_CLOCK": "true",
@@ -143,7 +136,7 @@ def main() -> int:
         },
     )
     print(
-        f"stack under {state} (delivery :{ports.delivery}); figures under any load the "
+        f"stack under {state} (delivery :{stack.ports.delivery}); figures under any load the "
         "machine has: compare the ratios, not the milliseconds",
         flush=True,
     )

@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import pgcluster
 from promptpipe_simulator.core.backend import Backend
 from promptpipe_simulator.core.worldgen import generate, load_spec
 from promptpipe_simulator.settings import Settings
@@ -85,13 +84,7 @@ def main() -> int:
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-worlds-", dir=ROOT / ".stack"))
     workdir.chmod(0o755)  # the cluster's files belong to the postgres user when run as root
-    ports = Ports(
-        delivery=pgcluster.free_port(),
-        agent=pgcluster.free_port(),
-        mock_whatsapp=pgcluster.free_port(),
-        postgres=pgcluster.free_port(),
-    )
-    stack = NativeStack(workdir / "stack", ports, overrides={"LLM_PROVIDER": "offline"})
+    stack = NativeStack(workdir / "stack", Ports.free(), overrides={"LLM_PROVIDER": "offline"})
     try:
         stack.up()
         rows = asyncio.run(measure(stack, args.names, workdir / "worlds"))

@@ -20,7 +20,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import pgcluster
@@ -74,6 +74,12 @@ class Ports:
     postgres: int = 5433
     agent_candidate: int = 8002
     prometheus: int = 9090
+
+    @classmethod
+    def free(cls) -> Ports:
+        """Ports the kernel says are free, every one: a private stack (a test's, a
+        benchmark's) beside the developer's own."""
+        return cls(**{f.name: pgcluster.free_port() for f in fields(cls)})
 
 
 @dataclass

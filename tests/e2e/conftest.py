@@ -46,7 +46,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts" / "lib"))
 sys.path.insert(0, str(Path(__file__).parent))  # stack_api, shared by the tests here
-import pgcluster  # noqa: E402
 from stack import NativeStack, Ports  # noqa: E402
 
 
@@ -73,16 +72,9 @@ def make_stack(
     started: list[NativeStack] = []
 
     def make(**settings: str) -> NativeStack:
-        ports = Ports(
-            delivery=pgcluster.free_port(),
-            agent=pgcluster.free_port(),
-            mock_whatsapp=pgcluster.free_port(),
-            agent_candidate=pgcluster.free_port(),  # used with STACK_CANDIDATE=true
-            prometheus=pgcluster.free_port(),  # used with STACK_MONITORING=true
-        )
         native = NativeStack(
             Path(tempfile.mkdtemp(prefix="stack-", dir=test_run_dir)),
-            ports,
+            Ports.free(),  # the candidate's and Prometheus's are used when settings ask
             database_url=create_database("e2e"),
             overrides={"MOCK_WA_STATUS_DELAY_SECONDS": "0.05", **settings},
         )

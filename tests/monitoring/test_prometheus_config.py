@@ -26,7 +26,7 @@ needs_promtool = pytest.mark.skipif(
 
 
 def promtool(*args: str) -> subprocess.CompletedProcess[str]:
-    assert PROMTOOL is not None
+    assert PROMTOOL is not None, "no promtool: scripts/test installs Debian's prometheus"
     return subprocess.run(
         [PROMTOOL, *args], cwd=ROOT / "monitoring", capture_output=True, text=True, check=False
     )
