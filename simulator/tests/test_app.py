@@ -384,7 +384,17 @@ async def test_a_burst_renders_each_message_exactly_once(backend: Backend, strea
             await until(pilot, lambda n=n: len(app.query(Bubble)) == 2 * (n + 1))
         await burst_of_four(pilot, streaming, phone)
         await until(pilot, lambda: len(app.query(Bubble)) == 10)
-        await pilot.pause(0.3)
+        # The last statuses reach the screen with the chat's next load (a stream event or
+        # the poll), and the newest bubble is laid out after it lands: wait for both, not
+        # for a fixed time a busy machine may overrun.
+        chat_view = app.query_one(ChatView)
+        await until(
+            pilot,
+            lambda: (
+                all(r.message.status == "read" for r in list(app.query(BubbleRow))[-4:])
+                and chat_view.region.contains_region(list(app.query(BubbleRow))[-1].region)
+            ),
+        )
         rows = list(app.query(BubbleRow))
         ids = [r.message.id for r in rows]
         assert len(ids) == len(set(ids)) == 10
